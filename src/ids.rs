@@ -1,0 +1,262 @@
+//! Identifiers: users, groups and passes (SPEC 3.1).
+
+use alloc::boxed::Box;
+use core::fmt;
+
+use rand_core::TryCryptoRng;
+
+/// Why a user or group identifier was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdError {
+    /// The identifier was empty.
+    #[error("{kind} id is empty: it must hold 1 to {max} characters")]
+    Empty {
+        /// Which kind of identifier (`"user"` or `"group"`).
+        kind: &'static str,
+        /// The largest length allowed, in bytes.
+        max: usize,
+    },
+    /// The identifier was longer than allowed.
+    #[error("{kind} id is {len} bytes long: at most {max} are allowed")]
+    TooLong {
+        /// Which kind of identifier (`"user"` or `"group"`).
+        kind: &'static str,
+        /// The length given, in bytes.
+        len: usize,
+        /// The largest length allowed, in bytes.
+        max: usize,
+    },
+    /// The identifier held a control character (a newline, say), which would corrupt logs.
+    #[error("{kind} id holds a control character: only printable characters are allowed")]
+    ControlCharacter {
+        /// Which kind of identifier (`"user"` or `"group"`).
+        kind: &'static str,
+    },
+}
+
+/// The longest user or group id accepted, in bytes (a UPN is at most 113 characters in Entra ID;
+/// an object id is 36).
+pub const MAX_ID_LEN: usize = 256;
+
+fn check_id(kind: &'static str, id: &str) -> Result<(), IdError> {
+    if id.is_empty() {
+        return Err(IdError::Empty {
+            kind,
+            max: MAX_ID_LEN,
+        });
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(IdError::TooLong {
+            kind,
+            len: id.len(),
+            max: MAX_ID_LEN,
+        });
+    }
+    if id.chars().any(char::is_control) {
+        return Err(IdError::ControlCharacter { kind });
+    }
+    Ok(())
+}
+
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident, $kind:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(Box<str>);
+
+        impl $name {
+            /// Checks and wraps an identifier: 1 to [`MAX_ID_LEN`] bytes, no control characters.
+            ///
+            /// Identifiers are compared exactly (case-sensitively); a host that uses UPNs should
+            /// normalize them before building ids.
+            ///
+            /// # Errors
+            ///
+            /// [`IdError`] when the id is empty, too long or holds a control character.
+            pub fn new(id: &str) -> Result<Self, IdError> {
+                check_id($kind, id)?;
+                Ok(Self(Box::from(id)))
+            }
+
+            /// The identifier as text.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), &*self.0)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl core::str::FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                Self::new(s)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A user's identifier (an object id or a UPN such as `user2@contoso.com`).
+    UserId,
+    "user"
+);
+string_id!(
+    /// A group's identifier.
+    GroupId,
+    "group"
+);
+
+/// A pass's identifier: 128 random bits, shown as a GUID like Microsoft Graph's
+/// (`c5dbd20a-8b8f-4791-a23f-488fcbde3b38`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PassId([u8; 16]);
+
+/// Why text was refused as a [`PassId`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "pass id is not a GUID: expected 32 hex digits as 8-4-4-4-12, like c5dbd20a-8b8f-4791-a23f-488fcbde3b38"
+)]
+#[non_exhaustive]
+pub struct PassIdError;
+
+impl PassId {
+    /// Wraps raw bytes (for hosts that store ids as 16 bytes).
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// Draws a fresh random id (a version-4 GUID).
+    ///
+    /// # Errors
+    ///
+    /// The RNG's own error when it fails.
+    pub fn random<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self, R::Error> {
+        let mut bytes = [0_u8; 16];
+        rng.try_fill_bytes(&mut bytes)?;
+        // RFC 9562 version 4, variant 10xx.
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        Ok(Self(bytes))
+    }
+}
+
+impl fmt::Display for PassId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, byte) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for PassId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PassId({self})")
+    }
+}
+
+impl core::str::FromStr for PassId {
+    type Err = PassIdError;
+
+    fn from_str(s: &str) -> Result<Self, PassIdError> {
+        let b = s.as_bytes();
+        if b.len() != 36 {
+            return Err(PassIdError);
+        }
+        let mut out = [0_u8; 16];
+        let mut digits = b
+            .iter()
+            .enumerate()
+            .filter(|&(i, c)| !(matches!(i, 8 | 13 | 18 | 23) && *c == b'-'))
+            .map(|(_, c)| c);
+        for slot in &mut out {
+            let hi = digits
+                .next()
+                .and_then(|c| hex_value(*c))
+                .ok_or(PassIdError)?;
+            let lo = digits
+                .next()
+                .and_then(|c| hex_value(*c))
+                .ok_or(PassIdError)?;
+            *slot = (hi << 4) | lo;
+        }
+        if digits.next().is_some() {
+            return Err(PassIdError);
+        }
+        Ok(Self(out))
+    }
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c.wrapping_sub(b'0')),
+        b'a'..=b'f' => Some(c.wrapping_sub(b'a').wrapping_add(10)),
+        b'A'..=b'F' => Some(c.wrapping_sub(b'A').wrapping_add(10)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn ids_reject_empty_long_and_control() {
+        assert!(matches!(UserId::new(""), Err(IdError::Empty { .. })));
+        let long = "a".repeat(MAX_ID_LEN + 1);
+        assert!(matches!(
+            GroupId::new(&long),
+            Err(IdError::TooLong { len, .. }) if len == MAX_ID_LEN + 1
+        ));
+        assert_eq!(
+            UserId::new("a\nb"),
+            Err(IdError::ControlCharacter { kind: "user" })
+        );
+        assert_eq!(
+            UserId::new("user2@contoso.com").unwrap().as_str(),
+            "user2@contoso.com"
+        );
+    }
+
+    #[test]
+    fn pass_id_text_round_trips() {
+        let text = "c5dbd20a-8b8f-4791-a23f-488fcbde3b38";
+        let id: PassId = text.parse().unwrap();
+        assert_eq!(id.to_string(), text);
+        assert_eq!(
+            "C5DBD20A-8B8F-4791-A23F-488FCBDE3B38".parse::<PassId>(),
+            Ok(id)
+        );
+        for bad in [
+            "",
+            "c5dbd20a8b8f4791a23f488fcbde3b38",
+            "g5dbd20a-8b8f-4791-a23f-488fcbde3b38",
+            "c5dbd20a-8b8f-4791-a23f-488fcbde3b3é",
+        ] {
+            assert_eq!(bad.parse::<PassId>(), Err(PassIdError), "{bad}");
+        }
+    }
+}

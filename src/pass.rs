@@ -1,0 +1,692 @@
+//! The pass record, its creation and its view (SPEC 2, 4, 5.7, 7.2).
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use rand_core::TryCryptoRng;
+use time::UtcDateTime;
+
+use crate::event::{Effect, Event};
+use crate::ids::{PassId, UserId};
+use crate::passcode::{CodeDigest, Passcode, Pepper, RngFailure};
+use crate::policy::{Lifetime, Policy, Scope};
+use crate::principal::{Action, PermissionError, Principal, authorize};
+use crate::usability::{BlockCause, Usability};
+
+/// A stored Temporary Access Pass: the record a host keeps, one per user (SPEC 2.7).
+///
+/// It holds the code only as a [`CodeDigest`]; its window is `[start, end)` with
+/// `end = start + lifetime`, computed (checked) once at creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemporaryAccessPass {
+    id: PassId,
+    user: UserId,
+    created: UtcDateTime,
+    start: UtcDateTime,
+    lifetime: Lifetime,
+    end: UtcDateTime,
+    is_usable_once: bool,
+    code: CodeDigest,
+    used_at: Option<UtcDateTime>,
+    failed_attempts: u32,
+    locked_until: Option<UtcDateTime>,
+}
+
+impl TemporaryAccessPass {
+    /// The pass's id.
+    #[must_use]
+    pub const fn id(&self) -> &PassId {
+        &self.id
+    }
+
+    /// The holder.
+    #[must_use]
+    pub const fn user(&self) -> &UserId {
+        &self.user
+    }
+
+    /// When it was created.
+    #[must_use]
+    pub const fn created(&self) -> UtcDateTime {
+        self.created
+    }
+
+    /// Start of the window (inclusive).
+    #[must_use]
+    pub const fn start(&self) -> UtcDateTime {
+        self.start
+    }
+
+    /// The lifetime.
+    #[must_use]
+    pub const fn lifetime(&self) -> Lifetime {
+        self.lifetime
+    }
+
+    /// End of the window (exclusive): `start + lifetime`.
+    #[must_use]
+    pub const fn end(&self) -> UtcDateTime {
+        self.end
+    }
+
+    /// Whether the pass is one-time.
+    #[must_use]
+    pub const fn is_usable_once(&self) -> bool {
+        self.is_usable_once
+    }
+
+    /// The stored digest of the code.
+    #[must_use]
+    pub const fn code_digest(&self) -> &CodeDigest {
+        &self.code
+    }
+
+    /// When a one-time pass was used to sign in, if it was.
+    #[must_use]
+    pub const fn used_at(&self) -> Option<UtcDateTime> {
+        self.used_at
+    }
+
+    /// Consecutive wrong codes typed since the last right one (SPEC 6.4).
+    #[must_use]
+    pub const fn failed_attempts(&self) -> u32 {
+        self.failed_attempts
+    }
+
+    /// Until when the pass is locked after wrong codes, if it is (SPEC 6.4).
+    #[must_use]
+    pub const fn locked_until(&self) -> Option<UtcDateTime> {
+        self.locked_until
+    }
+
+    /// True while the pass is not expired (`now < end`): the seed's *valid* (SPEC 2.7, 5.7).
+    #[must_use]
+    pub fn is_valid_at(&self, now: UtcDateTime) -> bool {
+        now < self.end
+    }
+
+    /// Whether `typed` is this pass's code, compared in constant time on digests (SPEC 6.2).
+    /// This checks the code only; [`TemporaryAccessPass::usability`] says whether it may be used.
+    #[must_use]
+    pub fn verify_code(&self, pepper: Option<&Pepper>, typed: &str) -> bool {
+        self.code.verify(pepper, &self.id, typed)
+    }
+
+    /// The pass's usability at `now` for `holder` under `policy` (SPEC 4), with the precedence of
+    /// SPEC 4.3 (see [`Usability`]).
+    #[must_use]
+    pub fn usability(&self, policy: &Policy, holder: &Principal, now: UtcDateTime) -> Usability {
+        if holder.id() != &self.user {
+            return Usability::PolicyBlocked(BlockCause::NotTheHolder);
+        }
+        match policy.scope(holder) {
+            Scope::InScope => {}
+            Scope::PolicyDisabled => return Usability::PolicyBlocked(BlockCause::PolicyDisabled),
+            Scope::Excluded => return Usability::PolicyBlocked(BlockCause::Excluded),
+            Scope::NotIncluded => return Usability::PolicyBlocked(BlockCause::NotIncluded),
+        }
+        if now < self.start {
+            return Usability::NotYetValid {
+                starts_at: self.start,
+            };
+        }
+        if now >= self.end {
+            return Usability::Expired { at: self.end };
+        }
+        if let (true, Some(at)) = (self.is_usable_once, self.used_at) {
+            return Usability::OneTimeUsed { at };
+        }
+        if !self.is_usable_once && policy.is_usable_once() {
+            return Usability::PolicyBlocked(BlockCause::MultiUseUnderOneTimePolicy);
+        }
+        if holder.is_guest() {
+            return Usability::PolicyBlocked(BlockCause::GuestUser);
+        }
+        if let Some(until) = self.locked_until.filter(|until| now < *until) {
+            return Usability::PolicyBlocked(BlockCause::Locked { until });
+        }
+        Usability::Usable
+    }
+
+    /// The pass as Graph shows it at `now` (SPEC 7.2): never the code.
+    #[must_use]
+    pub fn view(&self, policy: &Policy, holder: &Principal, now: UtcDateTime) -> PassView {
+        let usability = self.usability(policy, holder, now);
+        PassView {
+            id: self.id,
+            user: self.user.clone(),
+            created: self.created,
+            start: self.start,
+            end: self.end,
+            lifetime: self.lifetime,
+            is_usable_once: self.is_usable_once,
+            is_usable: usability.is_usable(),
+            usability,
+        }
+    }
+}
+
+/// What Graph shows of a pass (SPEC 7.2): id, times, lifetime, one-time flag and usability at
+/// the instant it was made. It never holds the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PassView {
+    /// The pass's id.
+    pub id: PassId,
+    /// The holder.
+    pub user: UserId,
+    /// When it was created (Graph: `createdDateTime`).
+    pub created: UtcDateTime,
+    /// Start of the window (Graph: `startDateTime`).
+    pub start: UtcDateTime,
+    /// End of the window, exclusive.
+    pub end: UtcDateTime,
+    /// Lifetime (Graph: `lifetimeInMinutes`).
+    pub lifetime: Lifetime,
+    /// One-time or multi-use (Graph: `isUsableOnce`).
+    pub is_usable_once: bool,
+    /// Graph: `isUsable`; true exactly when `usability` is [`Usability::Usable`].
+    pub is_usable: bool,
+    /// Why it is or is not usable (Graph: `methodUsabilityReason`, via
+    /// [`Usability::graph_name`]).
+    pub usability: Usability,
+}
+
+/// A request to create a pass (SPEC 2.1; Graph: the POST body). Every field is optional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct CreatePassRequest {
+    /// Start of the window; `None` means now.
+    pub start: Option<UtcDateTime>,
+    /// Lifetime in minutes; `None` means the policy default.
+    pub lifetime_minutes: Option<u32>,
+    /// One-time flag; `None` means the policy's. A policy that enforces one-time use wins.
+    pub is_usable_once: Option<bool>,
+}
+
+impl CreatePassRequest {
+    /// A request with every field omitted.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            start: None,
+            lifetime_minutes: None,
+            is_usable_once: None,
+        }
+    }
+
+    /// Sets the start.
+    #[must_use]
+    pub const fn start(mut self, start: UtcDateTime) -> Self {
+        self.start = Some(start);
+        self
+    }
+
+    /// Sets the lifetime in minutes.
+    #[must_use]
+    pub const fn lifetime_minutes(mut self, minutes: u32) -> Self {
+        self.lifetime_minutes = Some(minutes);
+        self
+    }
+
+    /// Sets the one-time flag.
+    #[must_use]
+    pub const fn usable_once(mut self, once: bool) -> Self {
+        self.is_usable_once = Some(once);
+        self
+    }
+}
+
+/// Creation behaviour that later product versions changed. The default is the seed's
+/// (SPEC 2.7, 2.8); each later behaviour is an opt-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct IssueOptions {
+    /// Let a new pass replace a *valid* one (later product). The replacement then counts as a
+    /// deletion: the user's sessions are revoked (SPEC 2.7, 5.7). Seed: refused, delete first.
+    pub replace_valid_pass: bool,
+    /// Refuse to create a pass for a user out of the policy's scope (later product, SPEC 2.8).
+    /// Seed: a pass may be created for anyone; only in-scope users can sign in with it.
+    pub refuse_out_of_scope: bool,
+}
+
+impl IssueOptions {
+    /// The seed's behaviour: both opt-ins off.
+    #[must_use]
+    pub const fn seed() -> Self {
+        Self {
+            replace_valid_pass: false,
+            refuse_out_of_scope: false,
+        }
+    }
+
+    /// Sets whether a new pass may replace a valid one (sessions are then revoked).
+    #[must_use]
+    pub const fn with_replace_valid_pass(mut self, on: bool) -> Self {
+        self.replace_valid_pass = on;
+        self
+    }
+
+    /// Sets whether creation is refused for users out of the policy's scope.
+    #[must_use]
+    pub const fn with_refuse_out_of_scope(mut self, on: bool) -> Self {
+        self.refuse_out_of_scope = on;
+        self
+    }
+
+    /// Later product versions: both opt-ins on.
+    #[must_use]
+    pub const fn later_product() -> Self {
+        Self {
+            replace_valid_pass: true,
+            refuse_out_of_scope: true,
+        }
+    }
+}
+
+/// Everything a creation decision reads besides the request, `now` and the RNG.
+#[derive(Debug, Clone, Copy)]
+pub struct IssueContext<'a> {
+    policy: &'a Policy,
+    issuer: &'a Principal,
+    target: &'a Principal,
+    existing: Option<&'a TemporaryAccessPass>,
+    pepper: Option<&'a Pepper>,
+    options: IssueOptions,
+}
+
+impl<'a> IssueContext<'a> {
+    /// A context with no existing pass, no pepper (plain SHA-256 digests) and the seed's options.
+    #[must_use]
+    pub const fn new(policy: &'a Policy, issuer: &'a Principal, target: &'a Principal) -> Self {
+        Self {
+            policy,
+            issuer,
+            target,
+            existing: None,
+            pepper: None,
+            options: IssueOptions::seed(),
+        }
+    }
+
+    /// The target's current pass record, if the store holds one.
+    #[must_use]
+    pub const fn existing(mut self, existing: Option<&'a TemporaryAccessPass>) -> Self {
+        self.existing = existing;
+        self
+    }
+
+    /// The host's pepper (SPEC 6.1). Strongly recommended.
+    #[must_use]
+    pub const fn pepper(mut self, pepper: Option<&'a Pepper>) -> Self {
+        self.pepper = pepper;
+        self
+    }
+
+    /// The later-product opt-ins.
+    #[must_use]
+    pub const fn options(mut self, options: IssueOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+/// The creation result shown to the issuer (SPEC 2.6, 7.2): the code, once, and the view.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CreatedPass {
+    /// The plaintext code. It exists only here.
+    pub passcode: Passcode,
+    /// The pass as Graph shows it at creation.
+    pub view: PassView,
+}
+
+/// An accepted creation: what to show, what to store, what to do and what to log.
+#[derive(Debug)]
+#[must_use]
+#[non_exhaustive]
+pub struct Issued {
+    /// Shown once to the issuer.
+    pub created: CreatedPass,
+    /// The record to store, replacing `replaced` if set.
+    pub record: TemporaryAccessPass,
+    /// The id of the pass this one replaces, if any.
+    pub replaced: Option<PassId>,
+    /// Effects the host must carry out (sessions revoked when a valid pass is replaced).
+    pub effects: Vec<Effect>,
+    /// Audit events.
+    pub events: Vec<Event>,
+}
+
+/// Why a pass was not created (SPEC 2). Nothing was created or changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IssueError {
+    /// The issuer may not create a pass for the target (SPEC 3).
+    #[error(transparent)]
+    Forbidden(#[from] PermissionError),
+    /// The user already holds a valid pass: delete it first (SPEC 2.7).
+    #[error(
+        "user {user} already holds pass {pass}, valid until {valid_until}: delete it before creating a new one"
+    )]
+    AlreadyHasValidPass {
+        /// The holder.
+        user: UserId,
+        /// The pass held.
+        pass: PassId,
+        /// Its end.
+        valid_until: UtcDateTime,
+    },
+    /// The record given as the target's existing pass belongs to someone else (a host error).
+    #[error("the existing pass given belongs to {holder}, not to {target}")]
+    ExistingPassMismatch {
+        /// The target of the creation.
+        target: UserId,
+        /// The holder of the record given.
+        holder: UserId,
+    },
+    /// The target is out of the policy's scope and the opt-in refusal is on (SPEC 2.8).
+    #[error(
+        "user {user} is not in the scope of the Temporary Access Pass policy ({scope:?}): creation for out-of-scope users is refused"
+    )]
+    TargetNotInScope {
+        /// The target.
+        user: UserId,
+        /// Why they are out of scope.
+        scope: Scope,
+    },
+    /// The lifetime is outside the policy's range (SPEC 2.2).
+    #[error("invalid lifetime of {requested} minutes: the policy allows {minimum} to {maximum}")]
+    LifetimeOutOfRange {
+        /// The lifetime asked for.
+        requested: u32,
+        /// The policy's minimum.
+        minimum: u32,
+        /// The policy's maximum.
+        maximum: u32,
+    },
+    /// The start is before now (SPEC 2.4).
+    #[error("start {start} is in the past (now is {now}): a pass starts now or later")]
+    StartInPast {
+        /// The start asked for.
+        start: UtcDateTime,
+        /// The instant of the decision.
+        now: UtcDateTime,
+    },
+    /// Start plus lifetime lies beyond the last instant `time` can represent (SPEC 2.4).
+    #[error("start {start} plus {lifetime} is beyond the last representable instant")]
+    EndOutOfRange {
+        /// The start.
+        start: UtcDateTime,
+        /// The lifetime.
+        lifetime: Lifetime,
+    },
+    /// The RNG failed (a broken dependency, not a domain refusal).
+    #[error(transparent)]
+    Rng(#[from] RngFailure),
+}
+
+/// The window and one-time flag a request resolves to under a policy.
+struct Window {
+    start: UtcDateTime,
+    lifetime: Lifetime,
+    end: UtcDateTime,
+    is_usable_once: bool,
+}
+
+impl Window {
+    /// SPEC 2.1-2.4: defaults, the policy's lifetime range, no start in the past, a checked end,
+    /// and one-time forced by the policy.
+    fn for_request(
+        policy: &Policy,
+        request: &CreatePassRequest,
+        now: UtcDateTime,
+    ) -> Result<Self, IssueError> {
+        let minutes = request
+            .lifetime_minutes
+            .unwrap_or(policy.default_lifetime().minutes());
+        let (minimum, maximum) = (policy.minimum_lifetime(), policy.maximum_lifetime());
+        let lifetime = Lifetime::from_minutes(minutes)
+            .ok()
+            .filter(|l| (minimum..=maximum).contains(l))
+            .ok_or(IssueError::LifetimeOutOfRange {
+                requested: minutes,
+                minimum: minimum.minutes(),
+                maximum: maximum.minutes(),
+            })?;
+        let start = request.start.unwrap_or(now);
+        if start < now {
+            return Err(IssueError::StartInPast { start, now });
+        }
+        let end = start
+            .checked_add(lifetime.duration())
+            .ok_or(IssueError::EndOutOfRange { start, lifetime })?;
+        let is_usable_once =
+            policy.is_usable_once() || request.is_usable_once.unwrap_or(policy.is_usable_once());
+
+        Ok(Self {
+            start,
+            lifetime,
+            end,
+            is_usable_once,
+        })
+    }
+}
+
+/// Decides a creation (SPEC 2) as a pure function of its inputs.
+///
+/// Checks, in order: the issuer's right (SPEC 3), the existing pass (SPEC 2.7), the opt-in scope
+/// refusal (SPEC 2.8), the lifetime (2.2), the start (2.4), the end (2.4); then draws the id,
+/// code and salt from `rng`. The pass is one-time when the policy enforces it, whatever the
+/// request says (2.3).
+///
+/// # Errors
+///
+/// [`IssueError`], one variant per refusal; nothing is created.
+pub fn issue<R: TryCryptoRng + ?Sized>(
+    ctx: &IssueContext<'_>,
+    request: &CreatePassRequest,
+    now: UtcDateTime,
+    rng: &mut R,
+) -> Result<Issued, IssueError> {
+    let IssueContext {
+        policy,
+        issuer,
+        target,
+        existing,
+        pepper,
+        options,
+    } = *ctx;
+    authorize(issuer, Action::Create, target)?;
+    let mut replaced_valid = false;
+    if let Some(old) = existing {
+        if old.user() != target.id() {
+            return Err(IssueError::ExistingPassMismatch {
+                target: target.id().clone(),
+                holder: old.user().clone(),
+            });
+        }
+        replaced_valid = old.is_valid_at(now);
+        if replaced_valid && !options.replace_valid_pass {
+            return Err(IssueError::AlreadyHasValidPass {
+                user: old.user().clone(),
+                pass: *old.id(),
+                valid_until: old.end(),
+            });
+        }
+    }
+    if options.refuse_out_of_scope {
+        let scope = policy.scope(target);
+        if !scope.is_in_scope() {
+            return Err(IssueError::TargetNotInScope {
+                user: target.id().clone(),
+                scope,
+            });
+        }
+    }
+    let Window {
+        start,
+        lifetime,
+        end,
+        is_usable_once,
+    } = Window::for_request(policy, request, now)?;
+
+    let id = PassId::random(rng).map_err(|_| RngFailure)?;
+    let passcode = Passcode::generate(policy.default_length(), rng)?;
+    let code = CodeDigest::seal(pepper, &id, &passcode, rng)?;
+    let record = TemporaryAccessPass {
+        id,
+        user: target.id().clone(),
+        created: now,
+        start,
+        lifetime,
+        end,
+        is_usable_once,
+        code,
+        used_at: None,
+        failed_attempts: 0,
+        locked_until: None,
+    };
+
+    let mut events = vec![Event::PassIssued {
+        pass: id,
+        user: target.id().clone(),
+        by: issuer.id().clone(),
+        at: now,
+        start,
+        end,
+        is_usable_once,
+    }];
+    let mut effects = Vec::new();
+    let replaced = existing.map(|old| *old.id());
+    if let Some(old) = replaced {
+        events.push(Event::PassReplaced {
+            old,
+            new: id,
+            user: target.id().clone(),
+            at: now,
+            old_was_valid: replaced_valid,
+        });
+        if replaced_valid {
+            events.push(Event::SessionsRevoked {
+                user: target.id().clone(),
+                pass: old,
+                at: now,
+            });
+            effects.push(Effect::RevokeSessions {
+                user: target.id().clone(),
+            });
+        }
+    }
+    let view = record.view(policy, target, now);
+    Ok(Issued {
+        created: CreatedPass { passcode, view },
+        record,
+        replaced,
+        effects,
+        events,
+    })
+}
+
+/// Decides whether `viewer` may see `record`, the pass of `holder`, and builds its view at `now`
+/// (SPEC 3.3, 3.4, 7.2). The view never holds the code, whoever asks.
+///
+/// # Errors
+///
+/// [`ViewError::Forbidden`] when the viewer's roles don't grant viewing;
+/// [`ViewError::NotTheHolder`] when `record` is not `holder`'s.
+pub fn view_pass(
+    policy: &Policy,
+    viewer: &Principal,
+    holder: &Principal,
+    record: &TemporaryAccessPass,
+    now: UtcDateTime,
+) -> Result<PassView, ViewError> {
+    authorize(viewer, Action::View, holder)?;
+    if record.user() != holder.id() {
+        return Err(ViewError::NotTheHolder {
+            holder: holder.id().clone(),
+            pass: *record.id(),
+        });
+    }
+    Ok(record.view(policy, holder, now))
+}
+
+/// Why a pass can't be viewed or deleted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ViewError {
+    /// The principal may not act on this user's pass (SPEC 3).
+    #[error(transparent)]
+    Forbidden(#[from] PermissionError),
+    /// The record given is not this user's (a host error).
+    #[error("pass {pass} does not belong to {holder}")]
+    NotTheHolder {
+        /// The user named.
+        holder: UserId,
+        /// The pass given.
+        pass: PassId,
+    },
+}
+
+/// An accepted deletion: what to do and what to log (SPEC 5.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
+pub struct Deleted {
+    /// The pass deleted.
+    pub pass: PassId,
+    /// Whether it was still valid: then the user's sessions are revoked.
+    pub was_valid: bool,
+    /// [`Effect::RevokeSessions`] for a valid pass, nothing for an expired one.
+    pub effects: Vec<Effect>,
+    /// Audit events.
+    pub events: Vec<Event>,
+}
+
+/// Decides a deletion of `holder`'s pass by `actor` (SPEC 3, 5.7). Deleting a valid pass
+/// revokes the user's sessions; deleting an expired one does not.
+///
+/// # Errors
+///
+/// [`ViewError::Forbidden`] when the actor's roles don't grant deletion;
+/// [`ViewError::NotTheHolder`] when `record` is not `holder`'s.
+pub fn delete_pass(
+    actor: &Principal,
+    holder: &Principal,
+    record: &TemporaryAccessPass,
+    now: UtcDateTime,
+) -> Result<Deleted, ViewError> {
+    authorize(actor, Action::Delete, holder)?;
+    if record.user() != holder.id() {
+        return Err(ViewError::NotTheHolder {
+            holder: holder.id().clone(),
+            pass: *record.id(),
+        });
+    }
+    let was_valid = record.is_valid_at(now);
+    let mut events = vec![Event::PassDeleted {
+        pass: *record.id(),
+        user: holder.id().clone(),
+        by: actor.id().clone(),
+        at: now,
+        was_valid,
+    }];
+    let mut effects = Vec::new();
+    if was_valid {
+        events.push(Event::SessionsRevoked {
+            user: holder.id().clone(),
+            pass: *record.id(),
+            at: now,
+        });
+        effects.push(Effect::RevokeSessions {
+            user: holder.id().clone(),
+        });
+    }
+    Ok(Deleted {
+        pass: *record.id(),
+        was_valid,
+        effects,
+        events,
+    })
+}

@@ -1,0 +1,489 @@
+//! Passcodes: generation, the stored digest and constant-time verification (SPEC 2.5, 2.6, 6.1-6.3).
+//!
+//! # Alphabet and entropy
+//!
+//! Codes are drawn from [`ALPHABET`], 56 characters that are easy to read out and type: the
+//! letters and digits without the look-alikes `0 O o 1 l I`. Each character carries
+//! log2(56) ≈ 5.807 bits, so a code of the default length 8 carries **≈ 46.5 bits**
+//! (length 48: ≈ 278.8 bits). Characters are drawn by rejection sampling (bytes `>= 224` are
+//! redrawn), so there is no modulo bias.
+//!
+//! # Digest
+//!
+//! A code is stored only as a [`CodeDigest`]: with a [`Pepper`], HMAC-SHA256 keyed by the pepper;
+//! without one, plain SHA-256 (weaker against a leaked store: see `SECURITY.md`). Both run over a
+//! fixed layout whose size depends only on the stored code's length, never on what was typed:
+//!
+//! ```text
+//! scheme tag (1) | salt (16) | pass id (16) | typed code, cut or zero-padded to the stored length | typed length, capped at 255 (1)
+//! ```
+//!
+//! A typed code of the wrong length therefore costs exactly what a wrong code of the right length
+//! costs, and never matches (its length byte differs). Digests are compared with
+//! [`subtle::ConstantTimeEq`] on `[u8; 32]`.
+
+use alloc::string::String;
+use core::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use rand_core::TryCryptoRng;
+use sha2::{Digest, Sha256};
+use subtle::{Choice, ConstantTimeEq};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::ids::PassId;
+use crate::policy::PasscodeLength;
+
+/// The 56 characters a passcode is drawn from: `A-Z` without `I O`, `a-z` without `l o`,
+/// and `2-9`.
+pub const ALPHABET: &[u8; 56] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+
+/// Bits of entropy of a code of the default length 8: `8 * log2(56)`, about 46.5.
+pub const ENTROPY_BITS_LENGTH_8: f64 = 46.458_839_376_460_83;
+
+/// Bytes below this bound map without bias onto the alphabet (`4 * 56`).
+const ACCEPT_BELOW: u8 = 224;
+
+/// How many batches of random bytes generation may draw before it calls the RNG broken. An honest
+/// RNG needs more than 4 batches with probability below 2^-100.
+const MAX_RNG_BATCHES: usize = 16;
+
+/// The plaintext code of a pass. It exists only in the creation result (SPEC 2.6).
+///
+/// It prints as `Passcode([REDACTED])`, has no `Display`, no `PartialEq`, no `Clone` and no
+/// `Serialize`, and its bytes are zeroed when it is dropped. The only way to read it is
+/// [`Passcode::expose_secret`].
+pub struct Passcode(String);
+
+impl Passcode {
+    /// The code itself, to show the issuer once.
+    ///
+    /// # Security
+    ///
+    /// Whoever holds the code can sign in as the user until the pass ends. Show it to the issuer
+    /// once, over a channel you trust; never log it, store it or put it in an error. Copies you
+    /// make (into a `String`, a response body) are not zeroed by this type.
+    #[must_use]
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// Draws a code of `length` characters from [`ALPHABET`] with `rng`, without modulo bias.
+    ///
+    /// # Errors
+    ///
+    /// [`RngFailure`] when the RNG fails or keeps returning unusable bytes.
+    pub fn generate<R: TryCryptoRng + ?Sized>(
+        length: PasscodeLength,
+        rng: &mut R,
+    ) -> Result<Self, RngFailure> {
+        let want = length.get();
+        let mut code = String::with_capacity(want);
+        let mut batch = Zeroizing::new([0_u8; 64]);
+        for _ in 0..MAX_RNG_BATCHES {
+            rng.try_fill_bytes(batch.as_mut_slice())
+                .map_err(|_| RngFailure)?;
+            for &byte in batch.iter() {
+                if code.len() == want {
+                    break;
+                }
+                if byte < ACCEPT_BELOW {
+                    let index = usize::from(byte % 56);
+                    if let Some(&c) = ALPHABET.get(index) {
+                        code.push(char::from(c));
+                    }
+                }
+            }
+            if code.len() == want {
+                return Ok(Self(code));
+            }
+        }
+        code.zeroize();
+        Err(RngFailure)
+    }
+}
+
+impl fmt::Debug for Passcode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passcode([REDACTED])")
+    }
+}
+
+impl Drop for Passcode {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Passcode {}
+
+/// The RNG failed (or returned bytes no honest RNG would); nothing was created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the random number generator failed: nothing was created")]
+#[non_exhaustive]
+pub struct RngFailure;
+
+/// The host's secret key for code digests (SPEC 6.1): at least 32 bytes, kept outside the store.
+///
+/// The HMAC-SHA256 key schedule is computed once, here, and cloned per digest. It prints as
+/// `Pepper([REDACTED])` and is zeroed on drop.
+#[derive(Clone)]
+pub struct Pepper {
+    keyed: Hmac<Sha256>,
+}
+
+/// Why a pepper was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PepperError {
+    /// The pepper is shorter than 32 bytes.
+    #[error("pepper is {len} bytes long: at least {min} are required")]
+    TooShort {
+        /// The length given.
+        len: usize,
+        /// 32.
+        min: usize,
+    },
+}
+
+impl Pepper {
+    /// The shortest pepper accepted, in bytes.
+    pub const MIN_LEN: usize = 32;
+
+    /// Keys HMAC-SHA256 with `secret`.
+    ///
+    /// # Errors
+    ///
+    /// [`PepperError::TooShort`] when `secret` has fewer than 32 bytes.
+    pub fn new(secret: &[u8]) -> Result<Self, PepperError> {
+        if secret.len() < Self::MIN_LEN {
+            return Err(PepperError::TooShort {
+                len: secret.len(),
+                min: Self::MIN_LEN,
+            });
+        }
+        let keyed = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| PepperError::TooShort {
+            len: secret.len(),
+            min: Self::MIN_LEN,
+        })?;
+        Ok(Self { keyed })
+    }
+}
+
+impl fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pepper([REDACTED])")
+    }
+}
+
+/// How a code digest was computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DigestScheme {
+    /// HMAC-SHA256 keyed by the host's [`Pepper`].
+    HmacSha256,
+    /// SHA-256 with no key: a leaked store lets an attacker test guesses offline.
+    Sha256,
+}
+
+impl DigestScheme {
+    const fn tag(self) -> u8 {
+        match self {
+            Self::HmacSha256 => 0x01,
+            Self::Sha256 => 0x02,
+        }
+    }
+
+    const fn of(pepper: Option<&Pepper>) -> Self {
+        match pepper {
+            Some(_) => Self::HmacSha256,
+            None => Self::Sha256,
+        }
+    }
+}
+
+/// Largest digest input: tag, salt, id, 48 code bytes, length byte.
+const MAX_INPUT: usize = 1 + 16 + 16 + 48 + 1;
+
+/// Computes the 32-byte digest of `typed` as a code of `length` characters for pass `id` with
+/// `salt`. The work done depends on `length` and the scheme only, never on `typed`.
+#[must_use]
+pub fn compute_digest(
+    pepper: Option<&Pepper>,
+    salt: &[u8; 16],
+    id: &PassId,
+    length: PasscodeLength,
+    typed: &[u8],
+) -> [u8; 32] {
+    let scheme = DigestScheme::of(pepper);
+    let mut input = Zeroizing::new([0_u8; MAX_INPUT]);
+    let want = length.get();
+    let (head, rest) = input.split_at_mut(1);
+    let (salt_part, rest) = rest.split_at_mut(16);
+    let (id_part, rest) = rest.split_at_mut(16);
+    head.copy_from_slice(&[scheme.tag()]);
+    salt_part.copy_from_slice(salt);
+    id_part.copy_from_slice(id.as_bytes());
+    // `want` is at most 48 and `rest` holds 49 bytes, so neither split can fail; fall back to
+    // the whole buffer rather than panic.
+    let (code_part, tail) = rest.split_at_mut(want.min(48));
+    for (slot, byte) in code_part
+        .iter_mut()
+        .zip(typed.iter().chain(core::iter::repeat(&0)))
+    {
+        *slot = *byte;
+    }
+    if let Some(len_byte) = tail.first_mut() {
+        *len_byte = u8::try_from(typed.len()).unwrap_or(u8::MAX);
+    }
+    let used = want.min(48).saturating_add(34);
+    let message = input.get(..used).unwrap_or(&[]);
+    match pepper {
+        Some(p) => {
+            let mut mac = p.keyed.clone();
+            mac.update(message);
+            mac.finalize().into_bytes().into()
+        }
+        None => Sha256::digest(message).into(),
+    }
+}
+
+/// What the store keeps of a code: the scheme, a per-pass random salt, the code's length and the
+/// digest (SPEC 6.1). It never holds the code, and its `Debug` prints neither salt nor digest.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodeDigest {
+    scheme: DigestScheme,
+    salt: [u8; 16],
+    length: PasscodeLength,
+    digest: [u8; 32],
+}
+
+impl CodeDigest {
+    /// Seals `code` for pass `id` with a fresh random salt.
+    ///
+    /// # Errors
+    ///
+    /// [`RngFailure`] when the RNG fails.
+    pub fn seal<R: TryCryptoRng + ?Sized>(
+        pepper: Option<&Pepper>,
+        id: &PassId,
+        code: &Passcode,
+        rng: &mut R,
+    ) -> Result<Self, RngFailure> {
+        let mut salt = [0_u8; 16];
+        rng.try_fill_bytes(&mut salt).map_err(|_| RngFailure)?;
+        let chars = u32::try_from(code.0.len()).map_err(|_| RngFailure)?;
+        let length = PasscodeLength::new(chars).map_err(|_| RngFailure)?;
+        Ok(Self {
+            scheme: DigestScheme::of(pepper),
+            salt,
+            length,
+            digest: compute_digest(pepper, &salt, id, length, code.0.as_bytes()),
+        })
+    }
+
+    /// Rebuilds a digest from its stored parts (for hosts that persist records themselves).
+    #[must_use]
+    pub const fn from_parts(
+        scheme: DigestScheme,
+        salt: [u8; 16],
+        length: PasscodeLength,
+        digest: [u8; 32],
+    ) -> Self {
+        Self {
+            scheme,
+            salt,
+            length,
+            digest,
+        }
+    }
+
+    /// How the digest was computed.
+    #[must_use]
+    pub const fn scheme(&self) -> DigestScheme {
+        self.scheme
+    }
+
+    /// The per-pass salt.
+    #[must_use]
+    pub const fn salt(&self) -> &[u8; 16] {
+        &self.salt
+    }
+
+    /// The code's length.
+    #[must_use]
+    pub const fn length(&self) -> PasscodeLength {
+        self.length
+    }
+
+    /// The digest bytes (for persistence; compare only through [`CodeDigest::verify`]).
+    #[must_use]
+    pub const fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+
+    /// Whether `typed` is the code of pass `id`, in constant time over the digest (SPEC 6.2).
+    ///
+    /// A digest made with a pepper never verifies without one, and one made without a pepper
+    /// never verifies with one: a host must use the key its records were sealed with. The digest
+    /// is computed either way, so a mismatch costs what a wrong code costs.
+    #[must_use]
+    pub fn verify(&self, pepper: Option<&Pepper>, id: &PassId, typed: &str) -> bool {
+        let computed = compute_digest(pepper, &self.salt, id, self.length, typed.as_bytes());
+        let same_scheme = Choice::from(u8::from(DigestScheme::of(pepper) == self.scheme));
+        bool::from(computed.ct_eq(&self.digest) & same_scheme)
+    }
+}
+
+impl fmt::Debug for CodeDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodeDigest")
+            .field("scheme", &self.scheme)
+            .field("length", &self.length)
+            .field("salt", &"[REDACTED]")
+            .field("digest", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// Salt, id and digest of the dummy record checked for a user without a pass.
+const DUMMY_SALT: [u8; 16] = *b"tap-no-pass-salt";
+const DUMMY_ID: PassId = PassId::from_bytes(*b"tap-no-pass-id!!");
+const DUMMY_DIGEST: [u8; 32] = *b"no code ever hashes to this one.";
+
+/// The no-pass path (SPEC 6.2): does exactly the work of [`CodeDigest::verify`] for a code of
+/// `length` characters and always returns false, so timing does not tell whether a user has a
+/// pass. Pass the policy's length, the length a real pass would have.
+#[must_use]
+pub fn verify_without_pass(pepper: Option<&Pepper>, length: PasscodeLength, typed: &str) -> bool {
+    let computed = compute_digest(pepper, &DUMMY_SALT, &DUMMY_ID, length, typed.as_bytes());
+    // `Choice::from` hides the constant 0 from the optimizer, so the digest and the comparison
+    // are not elided.
+    bool::from(computed.ct_eq(&DUMMY_DIGEST) & Choice::from(0_u8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic RNG for unit tests (not cryptographic; marked so only here).
+    struct Counter(u8);
+    impl rand_core::TryRng for Counter {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(0)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Ok(0)
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            for b in dst {
+                *b = self.0;
+                self.0 = self.0.wrapping_add(1);
+            }
+            Ok(())
+        }
+    }
+    impl TryCryptoRng for Counter {}
+
+    /// An RNG that only ever returns bytes the sampler must reject.
+    struct Stuck;
+    impl rand_core::TryRng for Stuck {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(u32::MAX)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Ok(u64::MAX)
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            dst.fill(0xff);
+            Ok(())
+        }
+    }
+    impl TryCryptoRng for Stuck {}
+
+    #[test]
+    fn spec_2_5_alphabet_has_no_look_alikes_and_56_distinct_chars() {
+        for c in b"0O1lIo" {
+            assert!(!ALPHABET.contains(c), "{}", char::from(*c));
+        }
+        let mut sorted = *ALPHABET;
+        sorted.sort_unstable();
+        assert!(sorted.windows(2).all(|w| w[0] < w[1]));
+        assert!((ENTROPY_BITS_LENGTH_8 - 8.0 * 56_f64.log2()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn spec_2_5_rejection_sampling_skips_biased_bytes() {
+        // Bytes 224..=255 are rejected; a counter starting at 220 gives 220..223 then wraps to 0.
+        let code = Passcode::generate(PasscodeLength::MIN, &mut Counter(220)).unwrap();
+        let expect: String = [220_u8, 221, 222, 223, 0, 1, 2, 3]
+            .iter()
+            .map(|b| char::from(ALPHABET[usize::from(b % 56)]))
+            .collect();
+        assert_eq!(code.expose_secret(), expect);
+    }
+
+    #[test]
+    fn spec_2_5_rng_returning_only_rejected_bytes_is_an_error() {
+        assert_eq!(
+            Passcode::generate(PasscodeLength::MIN, &mut Stuck).map(|_| ()),
+            Err(RngFailure)
+        );
+    }
+
+    #[test]
+    fn spec_6_3_passcode_debug_is_redacted() {
+        let code = Passcode::generate(PasscodeLength::MIN, &mut Counter(0)).unwrap();
+        assert_eq!(alloc::format!("{code:?}"), "Passcode([REDACTED])");
+    }
+
+    #[test]
+    fn spec_6_1_keyed_and_unkeyed_digests_differ_and_pepper_is_checked() {
+        assert_eq!(
+            Pepper::new(&[7; 31]).map(|_| ()),
+            Err(PepperError::TooShort { len: 31, min: 32 })
+        );
+        let pepper = Pepper::new(&[7; 32]).unwrap();
+        assert_eq!(alloc::format!("{pepper:?}"), "Pepper([REDACTED])");
+        let id = PassId::from_bytes([1; 16]);
+        let len = PasscodeLength::MIN;
+        let keyed = compute_digest(Some(&pepper), &[2; 16], &id, len, b"ABCDEFGH");
+        let plain = compute_digest(None, &[2; 16], &id, len, b"ABCDEFGH");
+        assert_ne!(keyed, plain);
+        // Every input matters: salt, id and code.
+        assert_ne!(plain, compute_digest(None, &[3; 16], &id, len, b"ABCDEFGH"));
+        assert_ne!(
+            plain,
+            compute_digest(
+                None,
+                &[2; 16],
+                &PassId::from_bytes([9; 16]),
+                len,
+                b"ABCDEFGH"
+            )
+        );
+        assert_ne!(plain, compute_digest(None, &[2; 16], &id, len, b"ABCDEFGJ"));
+    }
+
+    #[test]
+    fn spec_6_2_wrong_length_never_matches_even_when_padding_agrees() {
+        let id = PassId::from_bytes([1; 16]);
+        let code = Passcode(String::from("ABCDEFGH"));
+        let sealed = CodeDigest::seal(None, &id, &code, &mut Counter(0)).unwrap();
+        assert!(sealed.verify(None, &id, "ABCDEFGH"));
+        assert!(!sealed.verify(None, &id, "ABCDEFG"));
+        assert!(!sealed.verify(None, &id, "ABCDEFGH\0"));
+        assert!(!sealed.verify(None, &id, "ABCDEFGHJ"));
+        assert!(!sealed.verify(None, &id, ""));
+        let pepper = Pepper::new(&[5; 32]).unwrap();
+        assert!(
+            !sealed.verify(Some(&pepper), &id, "ABCDEFGH"),
+            "scheme mismatch must fail"
+        );
+        assert!(!verify_without_pass(None, PasscodeLength::MIN, "ABCDEFGH"));
+        let debug = alloc::format!("{sealed:?}");
+        assert!(debug.contains("REDACTED") && !debug.contains("digest: ["));
+    }
+}

@@ -1,0 +1,397 @@
+//! Principals, directory roles and who may do what to whose pass (SPEC 3).
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::ids::{GroupId, UserId};
+
+/// Whether a user belongs to the tenant or was invited into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum UserType {
+    /// A member of the tenant.
+    #[default]
+    Member,
+    /// An invited guest. Guests can't sign in with a pass (seed, SPEC 4.2).
+    Guest,
+}
+
+/// A directory role that matters to Temporary Access Passes. Permission logic asks the role
+/// through its capability methods, never by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum DirectoryRole {
+    /// Global Administrator: everything, on every user but themselves.
+    GlobalAdministrator,
+    /// Privileged Authentication Administrator: passes of administrators and members.
+    PrivilegedAuthenticationAdministrator,
+    /// Authentication Administrator: passes of members only.
+    AuthenticationAdministrator,
+    /// Authentication Policy Administrator: may change the policy, not manage passes.
+    AuthenticationPolicyAdministrator,
+    /// Global Reader: may view pass details, never the code.
+    GlobalReader,
+    /// Directory Readers (a limited role: its holders count as members).
+    DirectoryReaders,
+    /// Guest Inviter (a limited role).
+    GuestInviter,
+    /// Message Center Reader (a limited role).
+    MessageCenterReader,
+    /// Password Administrator (a limited role).
+    PasswordAdministrator,
+    /// Reports Reader (a limited role).
+    ReportsReader,
+    /// User Experience Success Manager (a limited role).
+    UserExperienceSuccessManager,
+    /// Usage Summary Reports Reader (a limited role).
+    UsageSummaryReportsReader,
+    /// Any other administrator role. It grants nothing here, and its holders count as
+    /// administrators (not members), so an Authentication Administrator can't act on them:
+    /// an unknown role fails closed.
+    OtherAdministrator,
+}
+
+impl DirectoryRole {
+    /// The role's display name in the product.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::GlobalAdministrator => "Global Administrator",
+            Self::PrivilegedAuthenticationAdministrator => {
+                "Privileged Authentication Administrator"
+            }
+            Self::AuthenticationAdministrator => "Authentication Administrator",
+            Self::AuthenticationPolicyAdministrator => "Authentication Policy Administrator",
+            Self::GlobalReader => "Global Reader",
+            Self::DirectoryReaders => "Directory Readers",
+            Self::GuestInviter => "Guest Inviter",
+            Self::MessageCenterReader => "Message Center Reader",
+            Self::PasswordAdministrator => "Password Administrator",
+            Self::ReportsReader => "Reports Reader",
+            Self::UserExperienceSuccessManager => "User Experience Success Manager",
+            Self::UsageSummaryReportsReader => "Usage Summary Reports Reader",
+            Self::OtherAdministrator => "other administrator role",
+        }
+    }
+
+    /// A role for messages, `"no administrator role"` when there is none.
+    #[must_use]
+    pub const fn describe(role: Option<Self>) -> &'static str {
+        match role {
+            Some(r) => r.name(),
+            None => "no administrator role",
+        }
+    }
+
+    /// True for the limited roles of the product's "who can reset passwords" table: their holders
+    /// still count as *members* for an Authentication Administrator (SPEC 3.2).
+    #[must_use]
+    pub const fn is_limited(self) -> bool {
+        matches!(
+            self,
+            Self::AuthenticationAdministrator
+                | Self::DirectoryReaders
+                | Self::GuestInviter
+                | Self::MessageCenterReader
+                | Self::PasswordAdministrator
+                | Self::ReportsReader
+                | Self::UserExperienceSuccessManager
+                | Self::UsageSummaryReportsReader
+        )
+    }
+
+    /// True for the roles that may change the policy (SPEC 1.5).
+    #[must_use]
+    pub const fn may_change_policy(self) -> bool {
+        matches!(
+            self,
+            Self::GlobalAdministrator | Self::AuthenticationPolicyAdministrator
+        )
+    }
+
+    /// Whether this role grants `action` on the pass of a target of class `target` (someone
+    /// other than the holder; SPEC 3.2, 3.3).
+    #[must_use]
+    pub const fn grants(self, action: Action, target: TargetClass) -> bool {
+        match self {
+            Self::GlobalAdministrator | Self::PrivilegedAuthenticationAdministrator => true,
+            Self::AuthenticationAdministrator => matches!(target, TargetClass::Member),
+            Self::GlobalReader => matches!(action, Action::View),
+            _ => false,
+        }
+    }
+
+    /// Rank used to name the most privileged role in messages (lower is stronger).
+    const fn rank(self) -> u8 {
+        match self {
+            Self::GlobalAdministrator => 0,
+            Self::PrivilegedAuthenticationAdministrator => 1,
+            Self::AuthenticationAdministrator => 2,
+            Self::AuthenticationPolicyAdministrator => 3,
+            Self::GlobalReader => 4,
+            Self::OtherAdministrator => 5,
+            _ => 6,
+        }
+    }
+}
+
+impl fmt::Display for DirectoryRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What an administrator, or a user, wants to do with a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Action {
+    /// Create a pass (and see its code, once).
+    Create,
+    /// View a pass's details (never its code).
+    View,
+    /// Delete a pass.
+    Delete,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Create => "create",
+            Self::View => "view",
+            Self::Delete => "delete",
+        })
+    }
+}
+
+/// How a target user counts for the role matrix (SPEC 3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TargetClass {
+    /// No administrator role, or only limited ones.
+    Member,
+    /// At least one administrator role that is not limited.
+    Administrator,
+}
+
+impl fmt::Display for TargetClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Member => "member",
+            Self::Administrator => "administrator",
+        })
+    }
+}
+
+/// A user acting or acted upon: id, user type, groups and directory roles (SPEC 3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Principal {
+    id: UserId,
+    user_type: UserType,
+    groups: Vec<GroupId>,
+    roles: Vec<DirectoryRole>,
+}
+
+impl Principal {
+    /// A principal with every field given.
+    #[must_use]
+    pub fn new(
+        id: UserId,
+        user_type: UserType,
+        groups: Vec<GroupId>,
+        roles: Vec<DirectoryRole>,
+    ) -> Self {
+        Self {
+            id,
+            user_type,
+            groups,
+            roles,
+        }
+    }
+
+    /// A member with no groups and no roles.
+    #[must_use]
+    pub fn member(id: UserId) -> Self {
+        Self::new(id, UserType::Member, Vec::new(), Vec::new())
+    }
+
+    /// A guest with no groups and no roles.
+    #[must_use]
+    pub fn guest(id: UserId) -> Self {
+        Self::new(id, UserType::Guest, Vec::new(), Vec::new())
+    }
+
+    /// Adds a group.
+    #[must_use]
+    pub fn with_group(mut self, group: GroupId) -> Self {
+        self.groups.push(group);
+        self
+    }
+
+    /// Adds a directory role.
+    #[must_use]
+    pub fn with_role(mut self, role: DirectoryRole) -> Self {
+        self.roles.push(role);
+        self
+    }
+
+    /// The user's id.
+    #[must_use]
+    pub const fn id(&self) -> &UserId {
+        &self.id
+    }
+
+    /// Member or guest.
+    #[must_use]
+    pub const fn user_type(&self) -> UserType {
+        self.user_type
+    }
+
+    /// True for guests.
+    #[must_use]
+    pub const fn is_guest(&self) -> bool {
+        matches!(self.user_type, UserType::Guest)
+    }
+
+    /// The groups the user belongs to.
+    #[must_use]
+    pub fn groups(&self) -> &[GroupId] {
+        &self.groups
+    }
+
+    /// The user's directory roles.
+    #[must_use]
+    pub fn roles(&self) -> &[DirectoryRole] {
+        &self.roles
+    }
+
+    /// True when the user belongs to `group`.
+    #[must_use]
+    pub fn is_member_of(&self, group: &GroupId) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+
+    /// The user's class for the role matrix: administrator when any role is not limited.
+    #[must_use]
+    pub fn target_class(&self) -> TargetClass {
+        if self.roles.iter().all(|r| r.is_limited()) {
+            TargetClass::Member
+        } else {
+            TargetClass::Administrator
+        }
+    }
+
+    /// The most privileged role held, if any.
+    #[must_use]
+    pub fn strongest_role(&self) -> Option<DirectoryRole> {
+        self.roles.iter().copied().min_by_key(|r| r.rank())
+    }
+}
+
+/// Why a principal may not do something to a pass (SPEC 3.5). Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("principal {actor} ({}) may not {action} a pass for {target} ({target_class}): {reason}", DirectoryRole::describe(*strongest_role))]
+#[non_exhaustive]
+pub struct PermissionError {
+    /// Who tried.
+    pub actor: UserId,
+    /// The most privileged role the actor holds, if any.
+    pub strongest_role: Option<DirectoryRole>,
+    /// What they tried.
+    pub action: Action,
+    /// Whose pass.
+    pub target: UserId,
+    /// How the target counts.
+    pub target_class: TargetClass,
+    /// Why it was refused.
+    pub reason: Denial,
+}
+
+/// The rule that refused an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Denial {
+    /// Nobody creates a pass for themselves (SPEC 3.2, 3.4).
+    OwnPass,
+    /// The actor's roles grant this action on no user (or on none of this class).
+    RoleLacksRight,
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::OwnPass => "nobody may create a pass for themselves",
+            Self::RoleLacksRight => "no role held grants this right on this user",
+        })
+    }
+}
+
+/// Decides whether `actor` may perform `action` on `target`'s pass (SPEC 3.2-3.5).
+///
+/// - Nobody creates a pass for themselves; a user may view and delete their own.
+/// - Global Administrator and Privileged Authentication Administrator: any other user.
+/// - Authentication Administrator: other users of class [`TargetClass::Member`].
+/// - Global Reader: view only.
+///
+/// A principal holding several roles gets the union of their rights.
+///
+/// # Errors
+///
+/// [`PermissionError`] naming the actor's strongest role, the action, the target and the rule.
+pub fn authorize(
+    actor: &Principal,
+    action: Action,
+    target: &Principal,
+) -> Result<(), PermissionError> {
+    let target_class = target.target_class();
+    let deny = |reason| PermissionError {
+        actor: actor.id().clone(),
+        strongest_role: actor.strongest_role(),
+        action,
+        target: target.id().clone(),
+        target_class,
+        reason,
+    };
+    if actor.id() == target.id() {
+        return match action {
+            Action::View | Action::Delete => Ok(()),
+            Action::Create => Err(deny(Denial::OwnPass)),
+        };
+    }
+    if actor.roles().iter().any(|r| r.grants(action, target_class)) {
+        Ok(())
+    } else {
+        Err(deny(Denial::RoleLacksRight))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limited_roles_are_exactly_the_spec_list() {
+        let limited = [
+            DirectoryRole::AuthenticationAdministrator,
+            DirectoryRole::DirectoryReaders,
+            DirectoryRole::GuestInviter,
+            DirectoryRole::MessageCenterReader,
+            DirectoryRole::PasswordAdministrator,
+            DirectoryRole::ReportsReader,
+            DirectoryRole::UserExperienceSuccessManager,
+            DirectoryRole::UsageSummaryReportsReader,
+        ];
+        for r in limited {
+            assert!(r.is_limited(), "{r}");
+        }
+        for r in [
+            DirectoryRole::GlobalAdministrator,
+            DirectoryRole::PrivilegedAuthenticationAdministrator,
+            DirectoryRole::AuthenticationPolicyAdministrator,
+            DirectoryRole::GlobalReader,
+            DirectoryRole::OtherAdministrator,
+        ] {
+            assert!(!r.is_limited(), "{r}");
+        }
+    }
+}

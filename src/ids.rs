@@ -128,7 +128,6 @@ pub struct PassId([u8; 16]);
 #[error(
     "pass id is not a GUID: expected 32 hex digits as 8-4-4-4-12, like c5dbd20a-8b8f-4791-a23f-488fcbde3b38"
 )]
-#[non_exhaustive]
 pub struct PassIdError;
 
 impl PassId {

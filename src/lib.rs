@@ -92,7 +92,8 @@ pub use event::{Effect, Event};
 pub use ids::{GroupId, IdError, MAX_ID_LEN, PassId, PassIdError, UserId};
 pub use pass::{
     CreatePassRequest, CreatedPass, Deleted, IssueContext, IssueError, IssueOptions, Issued,
-    PassView, TemporaryAccessPass, ViewError, delete_pass, issue, view_pass,
+    PassView, RecordError, RecordParts, TemporaryAccessPass, ViewError, delete_pass, issue,
+    view_pass,
 };
 pub use passcode::{
     ALPHABET, CodeDigest, DigestScheme, ENTROPY_BITS_LENGTH_8, Passcode, Pepper, PepperError,

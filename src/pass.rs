@@ -166,6 +166,142 @@ impl TemporaryAccessPass {
     }
 }
 
+/// The fields of a stored pass, for hosts that persist records in their own format: take them
+/// apart with [`TemporaryAccessPass::into_parts`], rebuild with
+/// [`TemporaryAccessPass::from_parts`], which checks the invariants again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordParts {
+    /// The pass's id.
+    pub id: PassId,
+    /// The holder.
+    pub user: UserId,
+    /// When it was created.
+    pub created: UtcDateTime,
+    /// Start of the window.
+    pub start: UtcDateTime,
+    /// The lifetime.
+    pub lifetime: Lifetime,
+    /// Whether it is one-time.
+    pub is_usable_once: bool,
+    /// The code's digest.
+    pub code: CodeDigest,
+    /// When a one-time pass was used, if it was.
+    pub used_at: Option<UtcDateTime>,
+    /// Consecutive wrong codes (SPEC 6.4).
+    pub failed_attempts: u32,
+    /// End of the current lock, if any (SPEC 6.4).
+    pub locked_until: Option<UtcDateTime>,
+}
+
+impl RecordParts {
+    /// The parts of a pass that was never used and has no failed attempts.
+    #[must_use]
+    pub const fn new(
+        id: PassId,
+        user: UserId,
+        created: UtcDateTime,
+        start: UtcDateTime,
+        lifetime: Lifetime,
+        is_usable_once: bool,
+        code: CodeDigest,
+    ) -> Self {
+        Self {
+            id,
+            user,
+            created,
+            start,
+            lifetime,
+            is_usable_once,
+            code,
+            used_at: None,
+            failed_attempts: 0,
+            locked_until: None,
+        }
+    }
+}
+
+/// Why stored parts don't make a valid record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// Start plus lifetime lies beyond the last representable instant.
+    #[error("start {start} plus {lifetime} is beyond the last representable instant")]
+    EndOutOfRange {
+        /// The start.
+        start: UtcDateTime,
+        /// The lifetime.
+        lifetime: Lifetime,
+    },
+    /// The start precedes the creation, which creation never allows (SPEC 2.4).
+    #[error("start {start} precedes creation {created}: a pass starts when it is created or later")]
+    StartBeforeCreation {
+        /// The start.
+        start: UtcDateTime,
+        /// The creation.
+        created: UtcDateTime,
+    },
+}
+
+impl TemporaryAccessPass {
+    /// Rebuilds a record from stored parts, checking that the window is representable and
+    /// starts no earlier than the creation.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError`] naming the broken invariant.
+    pub fn from_parts(parts: RecordParts) -> Result<Self, RecordError> {
+        let RecordParts {
+            id,
+            user,
+            created,
+            start,
+            lifetime,
+            is_usable_once,
+            code,
+            used_at,
+            failed_attempts,
+            locked_until,
+        } = parts;
+        if start < created {
+            return Err(RecordError::StartBeforeCreation { start, created });
+        }
+        let end = start
+            .checked_add(lifetime.duration())
+            .ok_or(RecordError::EndOutOfRange { start, lifetime })?;
+        Ok(Self {
+            id,
+            user,
+            created,
+            start,
+            lifetime,
+            end,
+            is_usable_once,
+            code,
+            used_at,
+            failed_attempts,
+            locked_until,
+        })
+    }
+
+    /// Takes the record apart for persistence.
+    #[must_use]
+    pub fn into_parts(self) -> RecordParts {
+        RecordParts {
+            id: self.id,
+            user: self.user,
+            created: self.created,
+            start: self.start,
+            lifetime: self.lifetime,
+            is_usable_once: self.is_usable_once,
+            code: self.code,
+            used_at: self.used_at,
+            failed_attempts: self.failed_attempts,
+            locked_until: self.locked_until,
+        }
+    }
+}
+
 /// What Graph shows of a pass (SPEC 7.2): id, times, lifetime, one-time flag and usability at
 /// the instant it was made. It never holds the code.
 #[derive(Debug, Clone, PartialEq, Eq)]

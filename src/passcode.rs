@@ -53,6 +53,20 @@ const MAX_RNG_BATCHES: usize = 16;
 /// It prints as `Passcode([REDACTED])`, has no `Display`, no `PartialEq`, no `Clone` and no
 /// `Serialize`, and its bytes are zeroed when it is dropped. The only way to read it is
 /// [`Passcode::expose_secret`].
+///
+/// These do not compile, on purpose:
+///
+/// ```compile_fail
+/// fn show(code: &temporary_access_pass::Passcode) -> String { format!("{code}") }
+/// ```
+///
+/// ```compile_fail
+/// fn copy(code: &temporary_access_pass::Passcode) -> temporary_access_pass::Passcode { code.clone() }
+/// ```
+///
+/// ```compile_fail
+/// fn same(a: &temporary_access_pass::Passcode, b: &temporary_access_pass::Passcode) -> bool { a == b }
+/// ```
 pub struct Passcode(String);
 
 impl Passcode {
@@ -120,7 +134,6 @@ impl ZeroizeOnDrop for Passcode {}
 /// The RNG failed (or returned bytes no honest RNG would); nothing was created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the random number generator failed: nothing was created")]
-#[non_exhaustive]
 pub struct RngFailure;
 
 /// The host's secret key for code digests (SPEC 6.1): at least 32 bytes, kept outside the store.

@@ -108,6 +108,11 @@ pub use principal::{
 };
 pub use usability::{BlockCause, Usability};
 
+// The README's example runs as a doctest too, so the two cannot drift apart.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 /// The operating system's cryptographic RNG (re-exported from `getrandom`), for hosts that have
 /// no RNG of their own. Pass `&mut SysRng` wherever an RNG is asked for.
 #[cfg(feature = "std")]

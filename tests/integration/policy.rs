@@ -266,3 +266,50 @@ fn spec_1_5_a_permitted_but_invalid_change_is_refused_with_the_rule() {
         })
     );
 }
+
+#[test]
+fn spec_1_6_one_time_policy_forces_new_passes_and_blocks_existing_multi_use_ones() {
+    use temporary_access_pass::{BlockCause, CreatePassRequest, IssueContext, Usability, issue};
+
+    let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
+    let user = member("u");
+    let multi_use_policy = crate::support::open_policy();
+    let before = issue(
+        &IssueContext::new(&multi_use_policy, &issuer, &user),
+        &CreatePassRequest::new().usable_once(false),
+        CREATED,
+        &mut crate::support::TestRng(61),
+    )
+    .unwrap()
+    .record;
+    assert!(!before.is_usable_once());
+    assert!(
+        before
+            .usability(&multi_use_policy, &user, CREATED)
+            .is_usable()
+    );
+
+    // An administrator turns one-time use on.
+    let one_time = multi_use_policy
+        .change(
+            &admin("ga", DirectoryRole::GlobalAdministrator),
+            multi_use_policy.settings().usable_once(true),
+            CREATED,
+        )
+        .unwrap()
+        .policy;
+    assert_eq!(
+        before.usability(&one_time, &user, CREATED),
+        Usability::PolicyBlocked(BlockCause::MultiUseUnderOneTimePolicy)
+    );
+    let after = issue(
+        &IssueContext::new(&one_time, &issuer, &user),
+        &CreatePassRequest::new().usable_once(false),
+        CREATED,
+        &mut crate::support::TestRng(62),
+    )
+    .unwrap()
+    .record;
+    assert!(after.is_usable_once());
+    assert!(after.usability(&one_time, &user, CREATED).is_usable());
+}

@@ -5,6 +5,7 @@
 use time::UtcDateTime;
 
 use crate::ids::{PassId, UserId};
+use crate::signin::{NotOffered, RedeemRefusal};
 
 /// Something that happened, for the host's audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +69,59 @@ pub enum Event {
         user: UserId,
         /// The pass whose removal caused it.
         pass: PassId,
+        /// When.
+        at: UtcDateTime,
+    },
+    /// The pass was offered at sign-in (SPEC 5.1).
+    PassOffered {
+        /// The user.
+        user: UserId,
+        /// The pass offered.
+        pass: Option<PassId>,
+        /// When.
+        at: UtcDateTime,
+    },
+    /// No pass was offered, and why (SPEC 5.1).
+    PassNotOffered {
+        /// The user.
+        user: UserId,
+        /// Why.
+        reason: NotOffered,
+        /// When.
+        at: UtcDateTime,
+    },
+    /// A sign-in with a pass succeeded (SPEC 5.3).
+    SignInSucceeded {
+        /// The user.
+        user: UserId,
+        /// The pass used.
+        pass: PassId,
+        /// Whether it was one-time (and is now used).
+        is_usable_once: bool,
+        /// When.
+        at: UtcDateTime,
+    },
+    /// A sign-in with a pass failed, and why (SPEC 5.3).
+    SignInFailed {
+        /// The user.
+        user: UserId,
+        /// The user's pass, if they hold one.
+        pass: Option<PassId>,
+        /// Why.
+        reason: RedeemRefusal,
+        /// When.
+        at: UtcDateTime,
+    },
+    /// Too many wrong codes locked the pass (SPEC 6.4).
+    PassLocked {
+        /// The user.
+        user: UserId,
+        /// The pass.
+        pass: PassId,
+        /// When the lock lifts.
+        until: UtcDateTime,
+        /// Consecutive wrong codes so far.
+        failed_attempts: u32,
         /// When.
         at: UtcDateTime,
     },

@@ -77,17 +77,23 @@ extern crate alloc;
 extern crate std;
 
 mod clock;
+#[cfg(feature = "test-support")]
+pub mod conformance;
+mod engine;
 mod event;
 mod ids;
 mod pass;
 mod passcode;
 mod policy;
 mod principal;
+mod signin;
+mod store;
 mod usability;
 
 pub use clock::{Clock, ClockOutOfRange};
 #[cfg(feature = "std")]
 pub use clock::{ManualClock, SystemClock};
+pub use engine::{Engine, EngineConfig, EngineError, SignIn};
 pub use event::{Effect, Event};
 pub use ids::{GroupId, IdError, MAX_ID_LEN, PassId, PassIdError, UserId};
 pub use pass::{
@@ -106,6 +112,14 @@ pub use policy::{
 pub use principal::{
     Action, Denial, DirectoryRole, PermissionError, Principal, TargetClass, UserType, authorize,
 };
+pub use signin::{
+    Client, CredentialPolicyBlock, Grant, Lockout, LockoutError, NextStep, NotOffered, Offer,
+    PasswordlessMethod, Prompt, REGISTRATION_WINDOW, RedeemRefusal, RedeemSettings, Redemption,
+    RegistrationError, SignInContext, offer, redeem,
+};
+#[cfg(feature = "std")]
+pub use store::InMemoryStore;
+pub use store::{Expected, Store, Version, Versioned, Write};
 pub use usability::{BlockCause, Usability};
 
 // The README's example runs as a doctest too, so the two cannot drift apart.

@@ -148,6 +148,35 @@ impl TemporaryAccessPass {
         Usability::Usable
     }
 
+    /// The record after a successful sign-in at `now`: the attempt count and lock cleared, and
+    /// a one-time pass marked used (SPEC 5.3, 6.4).
+    pub(crate) fn after_success(&self, now: UtcDateTime) -> Self {
+        let mut next = self.clone();
+        next.failed_attempts = 0;
+        next.locked_until = None;
+        if next.is_usable_once {
+            next.used_at = Some(now);
+        }
+        next
+    }
+
+    /// The record after a wrong code at `now` (SPEC 6.4): one more consecutive failure and,
+    /// from the limit on, a lock of `base * 2^(failures - limit)`, never past the pass end.
+    pub(crate) fn after_failure(&self, now: UtcDateTime, lockout: &crate::signin::Lockout) -> Self {
+        let mut next = self.clone();
+        next.failed_attempts = self.failed_attempts.saturating_add(1);
+        if let Some(beyond) = next.failed_attempts.checked_sub(lockout.max_attempts()) {
+            let backoff = 2_i32
+                .checked_pow(beyond)
+                .and_then(|factor| lockout.base_backoff().checked_mul(factor));
+            let until = backoff
+                .and_then(|b| now.checked_add(b))
+                .map_or(self.end, |t| t.min(self.end));
+            next.locked_until = Some(until);
+        }
+        next
+    }
+
     /// The pass as Graph shows it at `now` (SPEC 7.2): never the code.
     #[must_use]
     pub fn view(&self, policy: &Policy, holder: &Principal, now: UtcDateTime) -> PassView {

@@ -9,7 +9,6 @@
     reason = "tests assert by unwrapping and index fixed test data"
 )]
 #![allow(
-    clippy::similar_names,
     clippy::items_after_statements,
     reason = "tests name an issued pass `issued` beside the `issue` function, and keep local helpers next to their use"
 )]
@@ -22,4 +21,6 @@ mod passcode;
 mod policy;
 mod principal;
 mod properties;
+#[cfg(feature = "test-support")]
+mod store;
 mod usability;

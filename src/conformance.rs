@@ -1,0 +1,447 @@
+//! A conformance suite any [`Store`] implementation can run in its own tests (feature
+//! `test-support`). **Not covered by semver:** checks may be added or tightened in any release.
+//!
+//! ```
+//! use temporary_access_pass::{InMemoryStore, conformance};
+//!
+//! let store = InMemoryStore::new();
+//! conformance::check_store(&store);
+//! conformance::race_one_time_redemption(&store, 50);
+//! conformance::race_lockout(&store, 5);
+//! conformance::race_creation(&store, 5);
+//! ```
+//!
+//! Every check uses user ids of its own, so it can run against a store that already holds data
+//! (the races set the store's policy to an enabled, all-users one). A failure panics with a
+//! message saying which guarantee broke.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test suite reports broken guarantees by panicking, like `assert!`"
+)]
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt::Debug;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Barrier, Mutex, PoisonError};
+use std::thread;
+
+use time::UtcDateTime;
+use time::macros::utc_datetime;
+
+use crate::clock::ManualClock;
+use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::ids::{PassId, UserId};
+use crate::pass::{CreatePassRequest, IssueContext, IssueError, TemporaryAccessPass, issue};
+use crate::passcode::Pepper;
+use crate::policy::{IncludeTarget, Policy, PolicySettings, PolicyState};
+use crate::principal::{DirectoryRole, Principal};
+use crate::signin::{Client, RedeemRefusal, SignInContext};
+use crate::store::{Expected, Store, Version, Write};
+
+/// Threads in each race.
+pub const THREADS: usize = 8;
+
+const NOW: UtcDateTime = utc_datetime!(2021-03-11 06:00:00);
+
+fn unique_user(label: &str) -> Principal {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let id = format!("conformance-{label}-{}-{n}", std::process::id());
+    Principal::member(UserId::new(&id).expect("a short printable id"))
+}
+
+fn admin() -> Principal {
+    Principal::member(UserId::new("conformance-admin").expect("a short printable id"))
+        .with_role(DirectoryRole::GlobalAdministrator)
+}
+
+fn record_for(user: &Principal, policy: &Policy) -> TemporaryAccessPass {
+    let admin = admin();
+    let ctx = IssueContext::new(policy, &admin, user);
+    issue(&ctx, &CreatePassRequest::new(), NOW, &mut getrandom::SysRng)
+        .expect("issuing a test record")
+        .record
+}
+
+fn ok<T, E: Debug>(what: &str, r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| panic!("store error during {what}: {e:?}"))
+}
+
+/// The sequential guarantees: create-only insert, compare-and-swap replace and remove on pass id
+/// and version, versions that change on every write, and the policy's compare-and-swap.
+///
+/// # Panics
+///
+/// When the store breaks the guarantee, with a message naming it.
+pub fn check_store<S: Store>(store: &S) {
+    check_records(store);
+    check_policy(store);
+}
+
+#[expect(
+    clippy::too_many_lines,
+    reason = "one linear script of the store's guarantees reads best in order"
+)]
+fn check_records<S: Store>(store: &S) {
+    let policy = Policy::default();
+    let user = unique_user("basics");
+    let first = record_for(&user, &policy);
+
+    assert!(
+        ok("load", store.load(user.id())).is_none(),
+        "a new user has no record"
+    );
+    let Write::Written(v1) = ok("insert", store.insert(&first)) else {
+        panic!("insert into an empty slot must succeed");
+    };
+    assert_eq!(
+        ok("insert again", store.insert(&first)),
+        Write::Conflict,
+        "insert must be create-only"
+    );
+    let read = ok("load", store.load(user.id())).expect("the inserted record");
+    assert_eq!(read.version, v1, "load returns the version written");
+    assert_eq!(read.value, first, "load returns the record written");
+
+    // Compare-and-swap on the version.
+    let stale = Expected::new(*first.id(), v1);
+    let wrong_version = Expected::new(*first.id(), Version::new(v1.get().wrapping_add(7)));
+    assert_eq!(
+        ok("replace", store.replace(wrong_version, &first)),
+        Write::Conflict,
+        "replace with a wrong version must conflict"
+    );
+    let Write::Written(v2) = ok("replace", store.replace(stale, &first)) else {
+        panic!("replace with the current version must succeed");
+    };
+    assert_ne!(v2, v1, "a write must change the version");
+    assert_eq!(
+        ok("replace stale", store.replace(stale, &first)),
+        Write::Conflict,
+        "a stale version must never be accepted"
+    );
+    assert_eq!(
+        ok("remove stale", store.remove(user.id(), stale)),
+        Write::Conflict,
+        "remove with a stale version must conflict"
+    );
+
+    // Compare-and-swap on the pass id: a new pass replacing the old one.
+    let second = record_for(&user, &policy);
+    let other_pass = Expected::new(PassId::from_bytes([0xee; 16]), v2);
+    assert_eq!(
+        ok("replace", store.replace(other_pass, &second)),
+        Write::Conflict,
+        "replace expecting another pass id must conflict"
+    );
+    let Write::Written(v3) = ok(
+        "replace",
+        store.replace(Expected::new(*first.id(), v2), &second),
+    ) else {
+        panic!("replacing one pass with another must succeed");
+    };
+    let read = ok("load", store.load(user.id())).expect("the replaced record");
+    assert_eq!(read.value, second);
+    assert_eq!(read.version, v3);
+    assert_eq!(
+        ok(
+            "remove",
+            store.remove(user.id(), Expected::new(*first.id(), v3))
+        ),
+        Write::Conflict,
+        "remove naming the old pass id must conflict"
+    );
+
+    // Remove, then the slot is free again, and the old expectation stays dead.
+    assert!(matches!(
+        ok(
+            "remove",
+            store.remove(user.id(), Expected::new(*second.id(), v3))
+        ),
+        Write::Written(_)
+    ));
+    assert!(ok("load", store.load(user.id())).is_none(), "removed");
+    assert_eq!(
+        ok(
+            "remove twice",
+            store.remove(user.id(), Expected::new(*second.id(), v3))
+        ),
+        Write::Conflict
+    );
+    assert_eq!(
+        ok(
+            "replace removed",
+            store.replace(Expected::new(*second.id(), v3), &second)
+        ),
+        Write::Conflict,
+        "replace of a removed record must conflict"
+    );
+    let third = record_for(&user, &policy);
+    assert!(matches!(
+        ok("insert", store.insert(&third)),
+        Write::Written(_)
+    ));
+    let read = ok("load", store.load(user.id())).expect("the re-inserted record");
+    assert_eq!(
+        ok(
+            "replace",
+            store.replace(Expected::new(*second.id(), read.version), &third)
+        ),
+        Write::Conflict,
+        "an expectation on a deleted pass must not match its successor"
+    );
+    assert!(matches!(
+        ok("cleanup", store.remove(user.id(), read.expected())),
+        Write::Written(_)
+    ));
+
+    // Other users are untouched by all of this.
+    assert!(ok("load", store.load(unique_user("never").id())).is_none());
+}
+
+fn check_policy<S: Store>(store: &S) {
+    let policy = Policy::default();
+    let current = ok("load policy", store.load_policy()).map(|v| v.version);
+    let Write::Written(p1) = ok("store policy", store.store_policy(current, &policy)) else {
+        panic!("storing the policy at its current version must succeed");
+    };
+    assert_eq!(
+        ok("store policy", store.store_policy(current, &policy)),
+        Write::Conflict,
+        "a stale policy version must never be accepted"
+    );
+    let enabled =
+        Policy::new(PolicySettings::new().state(PolicyState::Enabled)).expect("a valid policy");
+    let Write::Written(p2) = ok("store policy", store.store_policy(Some(p1), &enabled)) else {
+        panic!("storing the policy at its current version must succeed");
+    };
+    assert_ne!(p1, p2);
+    let read = ok("load policy", store.load_policy()).expect("a stored policy");
+    assert_eq!((read.version, read.value), (p2, enabled));
+    if current.is_some() {
+        assert_eq!(
+            ok("store policy", store.store_policy(None, &policy)),
+            Write::Conflict,
+            "`None` must mean: only if no policy is stored"
+        );
+    }
+}
+
+/// An engine over `store` with an enabled, all-users policy and a fixed clock.
+fn engine_for<'a, S: Store>(
+    clock: &'a ManualClock,
+    store: &'a S,
+    one_time: bool,
+) -> Engine<&'a ManualClock, &'a S> {
+    let config = EngineConfig::new()
+        .pepper(Pepper::new(b"conformance suite pepper, 32+ bytes").expect("a long pepper"));
+    let engine = Engine::new(clock, store, config);
+    let settings = PolicySettings::new()
+        .state(PolicyState::Enabled)
+        .include(IncludeTarget::AllUsers)
+        .usable_once(one_time);
+    if engine.policy().ok().map(|p| p.settings()) != Some(settings.clone()) {
+        let _changed = engine
+            .set_policy(&admin(), &settings)
+            .unwrap_or_else(|e| panic!("setting the policy: {e}"));
+    }
+    engine
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// [`THREADS`] threads redeem the same one-time pass with the right code at once, `rounds`
+/// times: exactly one of them succeeds in every round (SPEC 5.3). The issue asks for 10,000
+/// rounds in CI.
+///
+/// # Panics
+///
+/// When the store breaks a guarantee, with a message naming it.
+pub fn race_one_time_redemption<S: Store>(store: &S, rounds: u32) {
+    let clock = ManualClock::new(NOW);
+    let engine = engine_for(&clock, store, true);
+    let admin = admin();
+    let user = unique_user("redeem");
+    let ctx = SignInContext::new(Client::Browser);
+    let code = Mutex::new(String::new());
+    let wins = AtomicU32::new(0);
+    let barrier = Barrier::new(THREADS.saturating_add(1));
+    let mut failures: Vec<String> = Vec::new();
+
+    thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| {
+                for _ in 0..rounds {
+                    barrier.wait();
+                    let typed = lock(&code).clone();
+                    let outcome = engine.redeem(&user, &typed, &ctx).map(|r| r.outcome);
+                    if matches!(outcome, Ok(Ok(_))) {
+                        wins.fetch_add(1, Ordering::SeqCst);
+                    }
+                    barrier.wait();
+                }
+            });
+        }
+        for round in 0..rounds {
+            match engine.create(
+                &admin,
+                &user,
+                &CreatePassRequest::new(),
+                &mut getrandom::SysRng,
+            ) {
+                Ok(issued) => *lock(&code) = issued.created.passcode.expose_secret().to_string(),
+                Err(e) => failures.push(format!("round {round}: create failed: {e}")),
+            }
+            barrier.wait();
+            barrier.wait();
+            let n = wins.swap(0, Ordering::SeqCst);
+            if n != 1 {
+                failures.push(format!(
+                    "round {round}: {n} redemptions succeeded, expected 1"
+                ));
+            }
+            if let Err(e) = engine.delete(&admin, &user) {
+                failures.push(format!("round {round}: delete failed: {e}"));
+            }
+        }
+    });
+    assert!(
+        failures.is_empty(),
+        "one-time redemption race: {} bad rounds of {rounds}: {:?}",
+        failures.len(),
+        failures.iter().take(5).collect::<Vec<_>>()
+    );
+}
+
+/// [`THREADS`] threads type wrong codes for one pass at once (4 each, 32 in all), `rounds`
+/// times: exactly [`crate::Lockout::DEFAULT_MAX_ATTEMPTS`] wrong codes are counted, the lock
+/// engages at exactly that count, and every later attempt is refused as locked (SPEC 6.4).
+///
+/// # Panics
+///
+/// When the store breaks a guarantee, with a message naming it.
+pub fn race_lockout<S: Store>(store: &S, rounds: u32) {
+    const PER_THREAD: u32 = 4;
+    let clock = ManualClock::new(NOW);
+    let engine = engine_for(&clock, store, false);
+    let admin = admin();
+    let limit = crate::signin::Lockout::DEFAULT_MAX_ATTEMPTS;
+    let ctx = SignInContext::new(Client::Browser);
+    for round in 0..rounds {
+        let user = unique_user("lockout");
+        if let Err(e) = engine.create(
+            &admin,
+            &user,
+            &CreatePassRequest::new(),
+            &mut getrandom::SysRng,
+        ) {
+            panic!("lockout race round {round}: create failed: {e}");
+        }
+        let counted = AtomicU32::new(0);
+        let locked = AtomicU32::new(0);
+        thread::scope(|s| {
+            for _ in 0..THREADS {
+                s.spawn(|| {
+                    for _ in 0..PER_THREAD {
+                        match engine.redeem(&user, "wrong code!", &ctx).map(|r| r.outcome) {
+                            Ok(Err(RedeemRefusal::WrongCode { .. })) => {
+                                counted.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Ok(Err(RedeemRefusal::Unusable(u))) if !u.is_usable() => {
+                                locked.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Ok(other) => panic!("lockout race: unexpected outcome {other:?}"),
+                            Err(EngineError::Contention { .. }) => {}
+                            Err(e) => panic!("lockout race: {e}"),
+                        }
+                    }
+                });
+            }
+        });
+        let record = ok("load", store.load(user.id()))
+            .expect("the pass survives wrong codes")
+            .value;
+        assert_eq!(
+            counted.load(Ordering::SeqCst),
+            limit,
+            "round {round}: wrong codes judged before the lock"
+        );
+        assert_eq!(
+            record.failed_attempts(),
+            limit,
+            "round {round}: stored count"
+        );
+        assert!(
+            record.locked_until().is_some_and(|t| t > NOW),
+            "round {round}: the lock engaged"
+        );
+        assert!(
+            locked.load(Ordering::SeqCst) > 0,
+            "round {round}: later attempts refused"
+        );
+        let _ = engine.delete(&admin, &user);
+    }
+}
+
+/// [`THREADS`] threads create a pass for the same user at once, `rounds` times: exactly one
+/// creation succeeds, the others are refused because the user now holds a valid pass, and the
+/// store holds the winner's pass (SPEC 2.7).
+///
+/// # Panics
+///
+/// When the store breaks a guarantee, with a message naming it.
+pub fn race_creation<S: Store>(store: &S, rounds: u32) {
+    let clock = ManualClock::new(NOW);
+    let engine = engine_for(&clock, store, false);
+    let admin = admin();
+    for round in 0..rounds {
+        let user = unique_user("create");
+        let winners = Mutex::new(Vec::new());
+        thread::scope(|s| {
+            for _ in 0..THREADS {
+                s.spawn(|| {
+                    match engine.create(
+                        &admin,
+                        &user,
+                        &CreatePassRequest::new(),
+                        &mut getrandom::SysRng,
+                    ) {
+                        Ok(issued) => lock(&winners).push(*issued.record.id()),
+                        Err(
+                            EngineError::Rejected(IssueError::AlreadyHasValidPass { .. })
+                            | EngineError::Contention { .. },
+                        ) => {}
+                        Err(e) => panic!("creation race: {e}"),
+                    }
+                });
+            }
+        });
+        let winners = winners.into_inner().unwrap_or_else(PoisonError::into_inner);
+        assert_eq!(winners.len(), 1, "round {round}: creations that succeeded");
+        let stored = ok("load", store.load(user.id())).expect("the winner's pass");
+        assert_eq!(
+            winners.first(),
+            Some(stored.value.id()),
+            "round {round}: the stored pass is the winner's"
+        );
+        let _ = engine.delete(&admin, &user);
+    }
+}
+
+/// Runs every check at the sizes CI uses for the in-memory store: the sequential checks, 10,000
+/// rounds of the one-time redemption race, 200 of the lockout race and 200 of the creation race.
+///
+/// # Panics
+///
+/// When the store breaks a guarantee, with a message naming it.
+pub fn run_all<S: Store>(store: &S) {
+    check_store(store);
+    race_one_time_redemption(store, 10_000);
+    race_lockout(store, 200);
+    race_creation(store, 200);
+}

@@ -1,0 +1,406 @@
+//! The driver: reads the clock once per operation, calls the pure core, and applies the result
+//! through one conditional write, retrying a bounded number of times (SPEC 0.2).
+
+use core::convert::Infallible;
+use core::fmt;
+
+use rand_core::TryCryptoRng;
+
+use crate::clock::Clock;
+use crate::event::Event;
+use crate::pass::{
+    CreatePassRequest, Deleted, IssueContext, IssueError, IssueOptions, Issued, PassView,
+    ViewError, delete_pass, issue,
+};
+use crate::passcode::Pepper;
+use crate::policy::{Policy, PolicyChange, PolicyChangeError, PolicySettings};
+use crate::principal::{Action, Principal, authorize};
+use crate::signin::{
+    Grant, Lockout, Offer, PasswordlessMethod, RedeemRefusal, RedeemSettings, RegistrationError,
+    SignInContext, offer, redeem,
+};
+use crate::store::{Store, Version, Versioned, Write};
+
+use alloc::vec::Vec;
+
+/// Why an engine operation did not complete. Every variant denies: nothing the caller asked
+/// for happened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError<R, E> {
+    /// The domain refused (a permission, a policy rule...): `R` says which rule.
+    #[error(transparent)]
+    Rejected(R),
+    /// The store failed; the operation was denied (fails closed).
+    #[error("the store failed, so the operation was denied: {0}")]
+    Store(#[source] E),
+    /// Every attempt met a concurrent write; the operation was denied (fails closed).
+    #[error("gave up after {attempts} conflicting writes, so the operation was denied")]
+    Contention {
+        /// How many attempts were made.
+        attempts: u32,
+    },
+}
+
+/// A sign-in attempt's outcome and its audit events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
+pub struct SignIn {
+    /// The grant, or why not.
+    pub outcome: Result<Grant, RedeemRefusal>,
+    /// Audit events.
+    pub events: Vec<Event>,
+}
+
+/// How an [`Engine`] behaves: the pepper, the creation opt-ins, the guessing limit and the
+/// retry bound.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct EngineConfig {
+    /// The host's pepper (SPEC 6.1). Strongly recommended.
+    pub pepper: Option<Pepper>,
+    /// The later product's creation behaviours.
+    pub issue_options: IssueOptions,
+    /// The guessing limit (SPEC 6.4).
+    pub lockout: Lockout,
+    /// Attempts per operation before giving up on conflicting writes (at least 1).
+    pub max_attempts: u32,
+}
+
+impl fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("pepper", &self.pepper.as_ref().map(|_| "[REDACTED]"))
+            .field("issue_options", &self.issue_options)
+            .field("lockout", &self.lockout)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+impl EngineConfig {
+    /// The default number of attempts per operation.
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 32;
+
+    /// No pepper, the seed's options, the default lockout and 32 attempts.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            pepper: None,
+            issue_options: IssueOptions::seed(),
+            lockout: Lockout::default(),
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+
+    /// Sets the pepper.
+    #[must_use]
+    pub fn pepper(mut self, pepper: Pepper) -> Self {
+        self.pepper = Some(pepper);
+        self
+    }
+
+    /// Sets the creation opt-ins.
+    #[must_use]
+    pub fn issue_options(mut self, options: IssueOptions) -> Self {
+        self.issue_options = options;
+        self
+    }
+
+    /// Sets the guessing limit.
+    #[must_use]
+    pub fn lockout(mut self, lockout: Lockout) -> Self {
+        self.lockout = lockout;
+        self
+    }
+
+    /// Sets the attempts per operation (a value of 0 counts as 1).
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+}
+
+/// Runs the pure core against a [`Clock`] and a [`Store`].
+///
+/// Each operation reads the clock once, reads what it needs, decides with the pure functions,
+/// and applies the decision through one conditional write. On a conflict it reads and decides
+/// again, at most [`EngineConfig::max_attempts`] times; a store error or exhausted attempts deny.
+#[derive(Debug)]
+pub struct Engine<C, S> {
+    clock: C,
+    store: S,
+    config: EngineConfig,
+}
+
+/// Outcome of one attempt inside the retry loop.
+enum Step<T> {
+    Done(T),
+    Retry,
+}
+
+impl<C: Clock, S: Store> Engine<C, S> {
+    /// An engine over `clock` and `store`.
+    #[must_use]
+    pub fn new(clock: C, store: S, config: EngineConfig) -> Self {
+        Self {
+            clock,
+            store,
+            config,
+        }
+    }
+
+    /// The clock.
+    #[must_use]
+    pub const fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The store.
+    #[must_use]
+    pub const fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn settings(&self) -> RedeemSettings<'_> {
+        RedeemSettings::new(self.config.pepper.as_ref()).lockout(self.config.lockout)
+    }
+
+    /// Runs `attempt` until it is done, at most `max_attempts` times.
+    fn retry<T, R>(
+        &self,
+        mut attempt: impl FnMut() -> Result<Step<T>, EngineError<R, S::Error>>,
+    ) -> Result<T, EngineError<R, S::Error>> {
+        let attempts = self.config.max_attempts.max(1);
+        for _ in 0..attempts {
+            if let Step::Done(value) = attempt()? {
+                return Ok(value);
+            }
+        }
+        Err(EngineError::Contention { attempts })
+    }
+
+    fn load_policy<R>(&self) -> Result<Option<Versioned<Policy>>, EngineError<R, S::Error>> {
+        self.store.load_policy().map_err(EngineError::Store)
+    }
+
+    /// The tenant policy: the stored one, or the seed's defaults (disabled) if none is stored.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub fn policy(&self) -> Result<Policy, EngineError<Infallible, S::Error>> {
+        Ok(self.load_policy()?.map(|v| v.value).unwrap_or_default())
+    }
+
+    /// Changes the policy as `actor` (SPEC 1.5).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`PolicyChangeError`]; store and contention errors.
+    pub fn set_policy(
+        &self,
+        actor: &Principal,
+        settings: &PolicySettings,
+    ) -> Result<PolicyChange, EngineError<PolicyChangeError, S::Error>> {
+        let now = self.clock.now();
+        self.retry(|| {
+            let current = self.load_policy()?;
+            let (expected, policy): (Option<Version>, Policy) = match current {
+                Some(v) => (Some(v.version), v.value),
+                None => (None, Policy::default()),
+            };
+            let change = policy
+                .change(actor, settings.clone(), now)
+                .map_err(EngineError::Rejected)?;
+            match self
+                .store
+                .store_policy(expected, &change.policy)
+                .map_err(EngineError::Store)?
+            {
+                Write::Written(_) => Ok(Step::Done(change)),
+                Write::Conflict => Ok(Step::Retry),
+            }
+        })
+    }
+
+    /// Creates a pass for `target` as `issuer` (SPEC 2, 3).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`IssueError`]; store and contention errors.
+    pub fn create<R: TryCryptoRng + ?Sized>(
+        &self,
+        issuer: &Principal,
+        target: &Principal,
+        request: &CreatePassRequest,
+        rng: &mut R,
+    ) -> Result<Issued, EngineError<IssueError, S::Error>> {
+        let now = self.clock.now();
+        self.retry(|| {
+            let policy = self.load_policy()?.map(|v| v.value).unwrap_or_default();
+            let existing = self.store.load(target.id()).map_err(EngineError::Store)?;
+            let ctx = IssueContext::new(&policy, issuer, target)
+                .existing(existing.as_ref().map(|v| &v.value))
+                .pepper(self.config.pepper.as_ref())
+                .options(self.config.issue_options);
+            let issued = issue(&ctx, request, now, rng).map_err(EngineError::Rejected)?;
+            let write = match &existing {
+                Some(old) => self.store.replace(old.expected(), &issued.record),
+                None => self.store.insert(&issued.record),
+            }
+            .map_err(EngineError::Store)?;
+            Ok(match write {
+                Write::Written(_) => Step::Done(issued),
+                Write::Conflict => Step::Retry,
+            })
+        })
+    }
+
+    /// The view of `holder`'s pass for `viewer` (SPEC 3.3, 3.4, 7.2), or `None` when there is
+    /// none. The permission is checked first, so a refusal does not tell whether a pass exists.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`ViewError`]; store errors.
+    pub fn view(
+        &self,
+        viewer: &Principal,
+        holder: &Principal,
+    ) -> Result<Option<PassView>, EngineError<ViewError, S::Error>> {
+        let now = self.clock.now();
+        authorize(viewer, Action::View, holder)
+            .map_err(|e| EngineError::Rejected(ViewError::Forbidden(e)))?;
+        let policy = self.load_policy()?.map(|v| v.value).unwrap_or_default();
+        let record = self.store.load(holder.id()).map_err(EngineError::Store)?;
+        Ok(record.map(|r| r.value.view(&policy, holder, now)))
+    }
+
+    /// Deletes `holder`'s pass as `actor` (SPEC 3, 5.7), or returns `None` when there is none.
+    /// Deleting a valid pass returns the revoke-sessions effect.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`ViewError`]; store and contention errors.
+    pub fn delete(
+        &self,
+        actor: &Principal,
+        holder: &Principal,
+    ) -> Result<Option<Deleted>, EngineError<ViewError, S::Error>> {
+        let now = self.clock.now();
+        authorize(actor, Action::Delete, holder)
+            .map_err(|e| EngineError::Rejected(ViewError::Forbidden(e)))?;
+        self.retry(|| {
+            let Some(record) = self.store.load(holder.id()).map_err(EngineError::Store)? else {
+                return Ok(Step::Done(None));
+            };
+            let deleted =
+                delete_pass(actor, holder, &record.value, now).map_err(EngineError::Rejected)?;
+            match self
+                .store
+                .remove(holder.id(), record.expected())
+                .map_err(EngineError::Store)?
+            {
+                Write::Written(_) => Ok(Step::Done(Some(deleted))),
+                Write::Conflict => Ok(Step::Retry),
+            }
+        })
+    }
+
+    /// Whether to offer `user` a pass at sign-in (SPEC 5.1, 5.2).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub fn offer(
+        &self,
+        user: &Principal,
+        ctx: &SignInContext,
+    ) -> Result<Offer, EngineError<Infallible, S::Error>> {
+        let now = self.clock.now();
+        let policy = self.load_policy()?.map(|v| v.value).unwrap_or_default();
+        let record = self.store.load(user.id()).map_err(EngineError::Store)?;
+        Ok(offer(
+            &policy,
+            user,
+            record.as_ref().map(|v| &v.value),
+            ctx,
+            now,
+        ))
+    }
+
+    /// Redeems `typed` for `user` (SPEC 5.3, 6.4): verifies, checks usability, consumes a
+    /// one-time pass exactly once and counts wrong codes, all through one compare-and-swap.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] or [`EngineError::Contention`]: the sign-in is denied.
+    pub fn redeem(
+        &self,
+        user: &Principal,
+        typed: &str,
+        ctx: &SignInContext,
+    ) -> Result<SignIn, EngineError<Infallible, S::Error>> {
+        let now = self.clock.now();
+        let settings = self.settings();
+        self.retry(|| {
+            let policy = self.load_policy()?.map(|v| v.value).unwrap_or_default();
+            let record = self.store.load(user.id()).map_err(EngineError::Store)?;
+            let decision = redeem(
+                &policy,
+                &settings,
+                user,
+                record.as_ref().map(|v| &v.value),
+                typed,
+                ctx,
+                now,
+            );
+            let done = Step::Done(SignIn {
+                outcome: decision.outcome,
+                events: decision.events,
+            });
+            let (Some(write), Some(read)) = (decision.write, record) else {
+                return Ok(done);
+            };
+            match self
+                .store
+                .replace(read.expected(), &write)
+                .map_err(EngineError::Store)?
+            {
+                Write::Written(_) => Ok(done),
+                Write::Conflict => Ok(Step::Retry),
+            }
+        })
+    }
+
+    /// Whether `user`, signed in with `grant`, may register `method` now (SPEC 5.5): inside the
+    /// grant's window, and only while the pass behind it still exists (deleting it revoked the
+    /// sessions).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`RegistrationError`]; store errors.
+    pub fn authorize_registration(
+        &self,
+        user: &Principal,
+        grant: &Grant,
+        method: PasswordlessMethod,
+    ) -> Result<(), EngineError<RegistrationError, S::Error>> {
+        let now = self.clock.now();
+        if &grant.user != user.id() {
+            return Err(EngineError::Rejected(RegistrationError::NotTheHolder {
+                user: user.id().clone(),
+                holder: grant.user.clone(),
+            }));
+        }
+        grant
+            .authorize_registration(method, now)
+            .map_err(EngineError::Rejected)?;
+        match self.store.load(user.id()).map_err(EngineError::Store)? {
+            Some(record) if *record.value.id() == grant.pass => Ok(()),
+            _ => Err(EngineError::Rejected(RegistrationError::PassRemoved)),
+        }
+    }
+}

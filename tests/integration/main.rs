@@ -10,17 +10,19 @@
 )]
 #![allow(
     clippy::items_after_statements,
-    reason = "tests name an issued pass `issued` beside the `issue` function, and keep local helpers next to their use"
+    reason = "tests keep small helpers next to the assertions that use them"
 )]
 
 mod support;
 
 mod edges;
+mod engine;
 mod issue;
 mod passcode;
 mod policy;
 mod principal;
 mod properties;
+mod signin;
 #[cfg(feature = "test-support")]
 mod store;
 mod usability;

@@ -1,0 +1,421 @@
+//! The engine: clock read once, conditional writes, bounded retries, failing closed (SPEC 0.2,
+//! 5, 7.1).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use temporary_access_pass::{
+    Client, Clock, CreatePassRequest, DirectoryRole, Effect, Engine, EngineConfig, EngineError,
+    Event, Expected, InMemoryStore, IncludeTarget, IssueError, ManualClock, PasswordlessMethod,
+    Pepper, Policy, PolicyChangeError, PolicySettings, PolicyState, Principal, RedeemRefusal,
+    RegistrationError, SignInContext, Store, TemporaryAccessPass, UserId, Version, Versioned,
+    ViewError, Write,
+};
+use time::{Duration, UtcDateTime};
+
+use crate::support::{CREATED, admin, member, uid};
+
+fn ga() -> Principal {
+    admin("ga", DirectoryRole::GlobalAdministrator)
+}
+
+fn engine(clock: &ManualClock) -> Engine<&ManualClock, InMemoryStore> {
+    let config = EngineConfig::new().pepper(Pepper::new(&[0x77; 32]).unwrap());
+    let engine = Engine::new(clock, InMemoryStore::new(), config);
+    let settings = PolicySettings::new()
+        .state(PolicyState::Enabled)
+        .include(IncludeTarget::AllUsers)
+        .usable_once(true);
+    let _ = engine.set_policy(&ga(), &settings).unwrap();
+    engine
+}
+
+fn browser() -> SignInContext {
+    SignInContext::new(Client::Browser)
+}
+
+#[test]
+fn spec_1_5_policy_lives_in_the_store_and_changes_only_by_the_right_roles() {
+    let clock = ManualClock::new(CREATED);
+    let engine = Engine::new(&clock, InMemoryStore::new(), EngineConfig::new());
+    assert_eq!(
+        engine.policy().unwrap(),
+        Policy::default(),
+        "no stored policy: seed defaults"
+    );
+    let settings = PolicySettings::new().state(PolicyState::Enabled);
+    let err = engine
+        .set_policy(
+            &admin("aa", DirectoryRole::AuthenticationAdministrator),
+            &settings,
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        EngineError::Rejected(PolicyChangeError::Forbidden { .. })
+    ));
+    assert_eq!(engine.policy().unwrap(), Policy::default(), "unchanged");
+    let change = engine.set_policy(&ga(), &settings).unwrap();
+    assert_eq!(
+        change.event,
+        Event::PolicyChanged {
+            by: uid("ga"),
+            at: CREATED,
+            enabled: true
+        }
+    );
+    assert!(engine.policy().unwrap().is_enabled());
+    assert_eq!(
+        engine.store().load_policy().unwrap().unwrap().version,
+        Version::FIRST
+    );
+}
+
+#[test]
+fn engine_runs_the_whole_life_of_a_pass() {
+    let clock = ManualClock::new(CREATED);
+    let engine = engine(&clock);
+    let user = member("u");
+    let aa = admin("aa", DirectoryRole::AuthenticationAdministrator);
+    let issued = engine
+        .create(
+            &aa,
+            &user,
+            &CreatePassRequest::new(),
+            &mut getrandom::SysRng,
+        )
+        .unwrap();
+    let code = issued.created.passcode.expose_secret().to_owned();
+    assert!(matches!(issued.events[0], Event::PassIssued { .. }));
+
+    // Offered, then redeemed once.
+    let offer = engine.offer(&user, &browser()).unwrap();
+    assert!(offer.decision.is_ok());
+    assert!(matches!(offer.events[0], Event::PassOffered { .. }));
+    clock.advance(Duration::minutes(1)).unwrap();
+    let sign_in = engine.redeem(&user, &code, &browser()).unwrap();
+    let grant = sign_in.outcome.unwrap();
+    assert!(matches!(sign_in.events[0], Event::SignInSucceeded { .. }));
+    let again = engine.redeem(&user, &code, &browser()).unwrap();
+    assert!(matches!(again.outcome, Err(RedeemRefusal::Unusable(_))));
+    assert!(matches!(again.events[0], Event::SignInFailed { .. }));
+    let offer = engine.offer(&user, &browser()).unwrap();
+    assert!(matches!(offer.events[0], Event::PassNotOffered { .. }));
+
+    // Registration: minute 9 yes, minute 11 no.
+    clock.advance(Duration::minutes(9)).unwrap();
+    clock.advance(Duration::seconds(-1)).unwrap();
+    assert!(
+        engine
+            .authorize_registration(&user, &grant, PasswordlessMethod::Fido2SecurityKey)
+            .is_ok()
+    );
+    clock.advance(Duration::seconds(61)).unwrap();
+    assert!(matches!(
+        engine.authorize_registration(&user, &grant, PasswordlessMethod::Fido2SecurityKey),
+        Err(EngineError::Rejected(
+            RegistrationError::WindowClosed { .. }
+        ))
+    ));
+    assert!(matches!(
+        engine.authorize_registration(&member("other"), &grant, PasswordlessMethod::PhoneSignIn),
+        Err(EngineError::Rejected(
+            RegistrationError::NotTheHolder { .. }
+        ))
+    ));
+
+    // Views: the user and a Global Reader; a stranger is refused whether or not a pass exists.
+    let view = engine.view(&user, &user).unwrap().unwrap();
+    assert!(!view.is_usable);
+    assert!(
+        engine
+            .view(&admin("gr", DirectoryRole::GlobalReader), &user)
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        engine.view(&member("x"), &user),
+        Err(EngineError::Rejected(ViewError::Forbidden(_)))
+    ));
+    assert!(matches!(
+        engine.view(&member("x"), &member("y")),
+        Err(EngineError::Rejected(ViewError::Forbidden(_)))
+    ));
+    assert_eq!(engine.view(&ga(), &member("nobody")).unwrap(), None);
+
+    // Replacing a valid pass is refused; deleting it revokes sessions.
+    let err = engine
+        .create(
+            &aa,
+            &user,
+            &CreatePassRequest::new(),
+            &mut getrandom::SysRng,
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        EngineError::Rejected(IssueError::AlreadyHasValidPass { .. })
+    ));
+    let deleted = engine.delete(&aa, &user).unwrap().unwrap();
+    assert_eq!(
+        deleted.effects,
+        vec![Effect::RevokeSessions { user: uid("u") }]
+    );
+    assert!(
+        deleted
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::SessionsRevoked { .. }))
+    );
+    assert_eq!(
+        engine.delete(&aa, &user).unwrap(),
+        None,
+        "nothing left to delete"
+    );
+    assert!(engine.store().is_empty());
+}
+
+#[test]
+fn spec_5_5_registration_is_refused_once_the_pass_is_deleted() {
+    let clock = ManualClock::new(CREATED);
+    let engine = engine(&clock);
+    let user = member("u");
+    let issued = engine
+        .create(
+            &ga(),
+            &user,
+            &CreatePassRequest::new(),
+            &mut getrandom::SysRng,
+        )
+        .unwrap();
+    let grant = engine
+        .redeem(&user, issued.created.passcode.expose_secret(), &browser())
+        .unwrap()
+        .outcome
+        .unwrap();
+    assert!(
+        engine
+            .authorize_registration(&user, &grant, PasswordlessMethod::PhoneSignIn)
+            .is_ok()
+    );
+    let _ = engine.delete(&ga(), &user).unwrap();
+    assert!(matches!(
+        engine.authorize_registration(&user, &grant, PasswordlessMethod::PhoneSignIn),
+        Err(EngineError::Rejected(RegistrationError::PassRemoved))
+    ));
+}
+
+#[test]
+fn spec_2_7_an_expired_pass_is_replaced_through_the_engine_without_revocation() {
+    let clock = ManualClock::new(CREATED);
+    let engine = engine(&clock);
+    let user = member("u");
+    let first = engine
+        .create(
+            &ga(),
+            &user,
+            &CreatePassRequest::new(),
+            &mut getrandom::SysRng,
+        )
+        .unwrap();
+    clock.advance(Duration::hours(2)).unwrap();
+    let second = engine
+        .create(
+            &ga(),
+            &user,
+            &CreatePassRequest::new(),
+            &mut getrandom::SysRng,
+        )
+        .unwrap();
+    assert_eq!(second.replaced, Some(*first.record.id()));
+    assert!(second.effects.is_empty());
+    let stored = engine.store().load(user.id()).unwrap().unwrap();
+    assert_eq!(stored.value.id(), second.record.id());
+}
+
+/// A clock that counts how often it is read.
+struct CountingClock(ManualClock, AtomicU32);
+
+impl Clock for CountingClock {
+    fn now(&self) -> UtcDateTime {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.now()
+    }
+}
+
+#[test]
+fn the_engine_reads_the_clock_once_per_operation() {
+    let clock = CountingClock(ManualClock::new(CREATED), AtomicU32::new(0));
+    let engine = Engine::new(&clock, InMemoryStore::new(), EngineConfig::new());
+    let reads = || clock.1.swap(0, Ordering::SeqCst);
+    let user = member("u");
+    let settings = PolicySettings::new()
+        .state(PolicyState::Enabled)
+        .include(IncludeTarget::AllUsers);
+    let _ = engine.set_policy(&ga(), &settings).unwrap();
+    assert_eq!(reads(), 1);
+    let issued = engine
+        .create(
+            &ga(),
+            &user,
+            &CreatePassRequest::new(),
+            &mut getrandom::SysRng,
+        )
+        .unwrap();
+    assert_eq!(reads(), 1);
+    let _ = engine.offer(&user, &browser()).unwrap();
+    assert_eq!(reads(), 1);
+    let grant = engine
+        .redeem(&user, issued.created.passcode.expose_secret(), &browser())
+        .unwrap()
+        .outcome
+        .unwrap();
+    assert_eq!(reads(), 1);
+    let _ = engine.redeem(&user, "wrong", &browser()).unwrap();
+    assert_eq!(reads(), 1);
+    engine
+        .authorize_registration(&user, &grant, PasswordlessMethod::PhoneSignIn)
+        .unwrap();
+    assert_eq!(reads(), 1);
+    let _ = engine.view(&user, &user).unwrap();
+    assert_eq!(reads(), 1);
+    let _ = engine.delete(&ga(), &user).unwrap();
+    assert_eq!(reads(), 1);
+}
+
+#[derive(Debug)]
+struct Down;
+impl std::fmt::Display for Down {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection refused")
+    }
+}
+impl std::error::Error for Down {}
+
+/// A store that reads from an inner store but fails (or conflicts on) every write.
+struct Faulty {
+    inner: InMemoryStore,
+    conflict_instead: bool,
+}
+
+impl Faulty {
+    fn write(&self) -> Result<Write, Down> {
+        if self.conflict_instead {
+            Ok(Write::Conflict)
+        } else {
+            Err(Down)
+        }
+    }
+}
+
+impl Store for Faulty {
+    type Error = Down;
+    fn load(&self, user: &UserId) -> Result<Option<Versioned<TemporaryAccessPass>>, Down> {
+        Ok(self.inner.load(user).unwrap())
+    }
+    fn insert(&self, _: &TemporaryAccessPass) -> Result<Write, Down> {
+        self.write()
+    }
+    fn replace(&self, _: Expected, _: &TemporaryAccessPass) -> Result<Write, Down> {
+        self.write()
+    }
+    fn remove(&self, _: &UserId, _: Expected) -> Result<Write, Down> {
+        self.write()
+    }
+    fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Down> {
+        Ok(self.inner.load_policy().unwrap())
+    }
+    fn store_policy(&self, _: Option<Version>, _: &Policy) -> Result<Write, Down> {
+        self.write()
+    }
+}
+
+fn faulty_with_one_time_pass(conflict_instead: bool) -> (Faulty, String, Principal) {
+    let clock = ManualClock::new(CREATED);
+    let seeded = engine(&clock);
+    let user = member("u");
+    let issued = seeded
+        .create(
+            &ga(),
+            &user,
+            &CreatePassRequest::new(),
+            &mut getrandom::SysRng,
+        )
+        .unwrap();
+    let inner = InMemoryStore::new();
+    let record = seeded.store().load(user.id()).unwrap().unwrap().value;
+    let _ = inner.insert(&record).unwrap();
+    let _ = inner.store_policy(None, &seeded.policy().unwrap()).unwrap();
+    (
+        Faulty {
+            inner,
+            conflict_instead,
+        },
+        issued.created.passcode.expose_secret().to_owned(),
+        user,
+    )
+}
+
+#[test]
+fn a_store_error_denies_the_sign_in() {
+    let (store, code, user) = faulty_with_one_time_pass(false);
+    let clock = ManualClock::new(CREATED);
+    let engine = Engine::new(
+        &clock,
+        &store,
+        EngineConfig::new().pepper(Pepper::new(&[0x77; 32]).unwrap()),
+    );
+    let err = engine.redeem(&user, &code, &browser()).unwrap_err();
+    assert!(matches!(err, EngineError::Store(Down)));
+    assert_eq!(
+        err.to_string(),
+        "the store failed, so the operation was denied: connection refused"
+    );
+    assert!(matches!(
+        engine.create(
+            &ga(),
+            &member("v"),
+            &CreatePassRequest::new(),
+            &mut getrandom::SysRng
+        ),
+        Err(EngineError::Store(Down))
+    ));
+    assert!(matches!(
+        engine.delete(&ga(), &user),
+        Err(EngineError::Store(Down))
+    ));
+    assert!(matches!(
+        engine.set_policy(&ga(), &PolicySettings::new()),
+        Err(EngineError::Store(Down))
+    ));
+}
+
+#[test]
+fn exhausted_retries_deny_the_sign_in() {
+    let (store, code, user) = faulty_with_one_time_pass(true);
+    let clock = ManualClock::new(CREATED);
+    let config = EngineConfig::new()
+        .pepper(Pepper::new(&[0x77; 32]).unwrap())
+        .max_attempts(5);
+    let engine = Engine::new(&clock, &store, config);
+    let err = engine.redeem(&user, &code, &browser()).unwrap_err();
+    assert!(matches!(err, EngineError::Contention { attempts: 5 }));
+    assert!(err.to_string().contains("denied"));
+    // The pass was never consumed, and no grant escaped.
+    assert_eq!(
+        store
+            .inner
+            .load(user.id())
+            .unwrap()
+            .unwrap()
+            .value
+            .used_at(),
+        None
+    );
+}
+
+#[test]
+fn engine_config_debug_redacts_the_pepper() {
+    let config = EngineConfig::new().pepper(Pepper::new(&[0x77; 32]).unwrap());
+    let printed = format!("{config:?}");
+    assert!(printed.contains("[REDACTED]") && !printed.contains("119"));
+}

@@ -1,26 +1,4 @@
 //! Passcodes: generation, the stored digest and constant-time verification (SPEC 2.5, 2.6, 6.1-6.3).
-//!
-//! # Alphabet and entropy
-//!
-//! Codes are drawn from [`ALPHABET`], 56 characters that are easy to read out and type: the
-//! letters and digits without the look-alikes `0 O o 1 l I`. Each character carries
-//! log2(56) ≈ 5.807 bits, so a code of the default length 8 carries **≈ 46.5 bits**
-//! (length 48: ≈ 278.8 bits). Characters are drawn by rejection sampling (bytes `>= 224` are
-//! redrawn), so there is no modulo bias.
-//!
-//! # Digest
-//!
-//! A code is stored only as a [`CodeDigest`]: with a [`Pepper`], HMAC-SHA256 keyed by the pepper;
-//! without one, plain SHA-256 (weaker against a leaked store: see `SECURITY.md`). Both run over a
-//! fixed layout whose size depends only on the stored code's length, never on what was typed:
-//!
-//! ```text
-//! scheme tag (1) | salt (16) | pass id (16) | typed code, cut or zero-padded to the stored length | typed length, capped at 255 (1)
-//! ```
-//!
-//! A typed code of the wrong length therefore costs exactly what a wrong code of the right length
-//! costs, and never matches (its length byte differs). Digests are compared with
-//! [`subtle::ConstantTimeEq`] on `[u8; 32]`.
 
 use alloc::string::String;
 use core::fmt;
@@ -36,6 +14,14 @@ use crate::policy::PasscodeLength;
 
 /// The 56 characters a passcode is drawn from: `A-Z` without `I O`, `a-z` without `l o`,
 /// and `2-9`.
+///
+/// # Entropy
+///
+/// Codes are drawn from [`ALPHABET`], 56 characters that are easy to read out and type: the
+/// letters and digits without the look-alikes `0 O o 1 l I`. Each character carries
+/// log2(56) ≈ 5.807 bits, so a code of the default length 8 carries **≈ 46.5 bits**
+/// (length 48: ≈ 278.8 bits). Characters are drawn by rejection sampling (bytes `>= 224` are
+/// redrawn), so there is no modulo bias.
 pub const ALPHABET: &[u8; 56] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
 
 /// Bits of entropy of a code of the default length 8: `8 * log2(56)`, about 46.5.
@@ -263,6 +249,20 @@ pub fn compute_digest(
 
 /// What the store keeps of a code: the scheme, a per-pass random salt, the code's length and the
 /// digest (SPEC 6.1). It never holds the code, and its `Debug` prints neither salt nor digest.
+///
+/// # Layout
+///
+/// A code is stored only as a [`CodeDigest`]: with a [`Pepper`], HMAC-SHA256 keyed by the pepper;
+/// without one, plain SHA-256 (weaker against a leaked store: see `SECURITY.md`). Both run over a
+/// fixed layout whose size depends only on the stored code's length, never on what was typed:
+///
+/// ```text
+/// scheme tag (1) | salt (16) | pass id (16) | typed code, cut or zero-padded to the stored length | typed length, capped at 255 (1)
+/// ```
+///
+/// A typed code of the wrong length therefore costs exactly what a wrong code of the right length
+/// costs, and never matches (its length byte differs). Digests are compared with
+/// [`subtle::ConstantTimeEq`] on `[u8; 32]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CodeDigest {
     scheme: DigestScheme,

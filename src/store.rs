@@ -1,19 +1,5 @@
 //! Storage: the interface any database can implement, with versioned records and conditional
 //! writes (SPEC 0.2, 5.3, 6.4).
-//!
-//! # What a store may get wrong, and what it must never
-//!
-//! A store **may** lose a record (a crash, an eviction): the user simply has no pass and an
-//! administrator issues a new one. It **may** refuse a write it could have taken (report a
-//! [`Write::Conflict`] or an error): the engine retries a few times and then denies, which is
-//! safe. It **must never** accept a write whose expectation no longer holds: an update or delete
-//! whose expected pass id and version are not the stored ones, or an insert for a user who
-//! already has a record. Accepting a stale write is how a one-time pass gets redeemed twice or
-//! a wrong-code count gets lost; it is a vulnerability, not a glitch. Never implement a
-//! conditional write as a read followed by an unconditional write.
-//!
-//! Versions must change on every write. The expectation names the pass id too, so a version
-//! number that restarts after a delete (a fresh row) can't be confused with the old record's.
 
 use core::fmt;
 
@@ -116,8 +102,22 @@ pub enum Write {
 /// Storage for pass records (one per user) and the tenant policy.
 ///
 /// Every method takes `&self`: a store is shared between threads and must do its own locking or
-/// rely on its database's transactions. See the [module docs](self) for what a store may and
-/// must never get wrong.
+/// rely on its database's transactions. With the `test-support` feature, the `conformance`
+/// module checks an implementation against everything below.
+///
+/// # What a store may get wrong, and what it must never
+///
+/// A store **may** lose a record (a crash, an eviction): the user simply has no pass and an
+/// administrator issues a new one. It **may** refuse a write it could have taken (report a
+/// [`Write::Conflict`] or an error): the engine retries a few times and then denies, which is
+/// safe. It **must never** accept a write whose expectation no longer holds: an update or delete
+/// whose expected pass id and version are not the stored ones, or an insert for a user who
+/// already has a record. Accepting a stale write is how a one-time pass gets redeemed twice or
+/// a wrong-code count gets lost; it is a vulnerability, not a glitch. Never implement a
+/// conditional write as a read followed by an unconditional write.
+///
+/// Versions must change on every write. The expectation names the pass id too, so a version
+/// number that restarts after a delete (a fresh row) can't be confused with the old record's.
 pub trait Store: Send + Sync {
     /// The store's own failure (connection lost, disk full...). The engine denies on any error.
     type Error: core::error::Error + Send + Sync + 'static;

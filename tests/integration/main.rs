@@ -10,6 +10,7 @@
 )]
 #![allow(
     clippy::items_after_statements,
+    clippy::too_many_lines,
     reason = "tests keep small helpers next to the assertions that use them"
 )]
 
@@ -22,6 +23,7 @@ mod passcode;
 mod policy;
 mod principal;
 mod properties;
+mod sequences;
 mod signin;
 #[cfg(feature = "test-support")]
 mod store;

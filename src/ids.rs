@@ -1,6 +1,6 @@
 //! Identifiers: users, groups and passes (SPEC 3.1).
 
-use alloc::boxed::Box;
+use alloc::sync::Arc;
 use core::fmt;
 
 use rand_core::TryCryptoRng;
@@ -62,8 +62,10 @@ fn check_id(kind: &'static str, id: &str) -> Result<(), IdError> {
 macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident, $kind:literal) => {
         $(#[$meta])*
+        ///
+        /// Cloning is cheap: clones share one allocation.
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(Box<str>);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Checks and wraps an identifier: 1 to [`MAX_ID_LEN`] bytes, no control characters.
@@ -76,7 +78,7 @@ macro_rules! string_id {
             /// [`IdError`] when the id is empty, too long or holds a control character.
             pub fn new(id: &str) -> Result<Self, IdError> {
                 check_id($kind, id)?;
-                Ok(Self(Box::from(id)))
+                Ok(Self(Arc::from(id)))
             }
 
             /// The identifier as text.

@@ -1,5 +1,6 @@
 //! The tenant policy (SPEC 1; Graph: `temporaryAccessPassAuthenticationMethodConfiguration`).
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -315,7 +316,7 @@ pub enum PolicyError {
 
 /// A tenant's Temporary Access Pass policy. Always valid: the only way to get one is
 /// [`Policy::new`] (or [`Policy::default`], the seed's defaults), which checks every rule of
-/// SPEC 1.3.
+/// SPEC 1.3. Cloning is cheap: the target lists are shared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     state: PolicyState,
@@ -324,8 +325,8 @@ pub struct Policy {
     default_lifetime: Lifetime,
     is_usable_once: bool,
     default_length: PasscodeLength,
-    include_targets: Vec<IncludeTarget>,
-    exclude_targets: Vec<ExcludeTarget>,
+    include_targets: Arc<[IncludeTarget]>,
+    exclude_targets: Arc<[ExcludeTarget]>,
 }
 
 impl Default for Policy {
@@ -339,8 +340,8 @@ impl Default for Policy {
             default_lifetime: Lifetime::ONE_HOUR,
             is_usable_once: false,
             default_length: PasscodeLength::DEFAULT,
-            include_targets: Vec::new(),
-            exclude_targets: Vec::new(),
+            include_targets: Arc::from([]),
+            exclude_targets: Arc::from([]),
         }
     }
 }
@@ -414,8 +415,8 @@ impl Policy {
             default_lifetime: default,
             is_usable_once: settings.is_usable_once,
             default_length: length,
-            include_targets: settings.include_targets,
-            exclude_targets: settings.exclude_targets,
+            include_targets: Arc::from(settings.include_targets),
+            exclude_targets: Arc::from(settings.exclude_targets),
         })
     }
 
@@ -439,8 +440,8 @@ impl Policy {
             default_lifetime_minutes: self.default_lifetime.0,
             is_usable_once: self.is_usable_once,
             default_length: u32::from(self.default_length.0),
-            include_targets: self.include_targets.clone(),
-            exclude_targets: self.exclude_targets.clone(),
+            include_targets: self.include_targets.to_vec(),
+            exclude_targets: self.exclude_targets.to_vec(),
         }
     }
 

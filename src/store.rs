@@ -324,7 +324,11 @@ mod memory {
             record: &TemporaryAccessPass,
         ) -> Result<Write, Infallible> {
             let mut state = self.lock();
-            match state.passes.get_mut(record.user()).map(|entry| &mut **entry) {
+            match state
+                .passes
+                .get_mut(record.user())
+                .map(|entry| &mut **entry)
+            {
                 Some((version, stored))
                     if *version == expected.version && *stored.id() == expected.pass =>
                 {

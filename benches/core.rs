@@ -1,0 +1,176 @@
+//! Usability, policy validation, creation and engine redemption, each beside the primitive it
+//! wraps (BENCHMARKS.md). `cargo bench --bench core`.
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "bench set-up; a bench times itself with the wall clock"
+)]
+
+use std::hint::black_box;
+use std::time::{Duration as StdDuration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use temporary_access_pass::{
+    Client, CreatePassRequest, DirectoryRole, Engine, EngineConfig, InMemoryStore, IncludeTarget,
+    IssueContext, Lockout, ManualClock, Passcode, Pepper, Policy, PolicySettings, PolicyState,
+    Principal, SignInContext, UserId, compute_digest, issue,
+};
+use time::{Duration, macros::utc_datetime};
+
+const SECRET: [u8; 32] = [0x42; 32];
+
+fn policy() -> Policy {
+    Policy::new(
+        PolicySettings::new()
+            .state(PolicyState::Enabled)
+            .include(IncludeTarget::AllUsers),
+    )
+    .unwrap()
+}
+
+fn admin() -> Principal {
+    Principal::member(UserId::new("admin@contoso.com").unwrap())
+        .with_role(DirectoryRole::GlobalAdministrator)
+}
+
+fn usability(c: &mut Criterion) {
+    let policy = policy();
+    let user = Principal::member(UserId::new("user@contoso.com").unwrap());
+    let now = utc_datetime!(2021-03-11 06:00:00);
+    let pass = issue(
+        &IssueContext::new(&policy, &admin(), &user),
+        &CreatePassRequest::new(),
+        now,
+        &mut getrandom::SysRng,
+    )
+    .unwrap()
+    .record;
+    let at = now + Duration::minutes(5);
+    let mut g = c.benchmark_group("usability");
+    g.bench_function("ours/evaluate (usable)", |b| {
+        b.iter(|| pass.usability(black_box(&policy), black_box(&user), black_box(at)));
+    });
+    g.bench_function("primitive/window check", |b| {
+        let (start, end) = (pass.start(), pass.end());
+        b.iter(|| {
+            let t = black_box(at);
+            start <= t && t < end
+        });
+    });
+    g.finish();
+}
+
+fn policy_validation(c: &mut Criterion) {
+    let settings = PolicySettings::new()
+        .state(PolicyState::Enabled)
+        .lifetimes(60, 120, 480)
+        .include(IncludeTarget::AllUsers);
+    let mut g = c.benchmark_group("policy");
+    g.bench_function("ours/Policy::new", |b| {
+        b.iter_batched(
+            || settings.clone(),
+            |s| Policy::new(black_box(s)),
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    g.bench_function("primitive/naive range check", |b| {
+        b.iter(|| {
+            let (min, def, max, len) = black_box((60_u32, 120_u32, 480_u32, 8_u32));
+            let r = |m: u32| (10..=43_200).contains(&m);
+            r(min) && r(def) && r(max) && (8..=48).contains(&len) && min <= def && def <= max
+        });
+    });
+    g.finish();
+}
+
+fn creation(c: &mut Criterion) {
+    let policy = policy();
+    let admin = admin();
+    let user = Principal::member(UserId::new("user@contoso.com").unwrap());
+    let pepper = Pepper::new(&SECRET).unwrap();
+    let now = utc_datetime!(2021-03-11 06:00:00);
+    let ctx = IssueContext::new(&policy, &admin, &user).pepper(Some(&pepper));
+    let mut g = c.benchmark_group("create");
+    g.bench_function("ours/issue (id, code, salt, digest)", |b| {
+        b.iter(|| issue(&ctx, &CreatePassRequest::new(), now, &mut getrandom::SysRng).unwrap());
+    });
+    g.bench_function("primitive/generate code + digest", |b| {
+        let id = temporary_access_pass::PassId::from_bytes([1; 16]);
+        b.iter(|| {
+            let code = Passcode::generate(policy.default_length(), &mut getrandom::SysRng).unwrap();
+            compute_digest(
+                Some(&pepper),
+                &[2; 16],
+                &id,
+                policy.default_length(),
+                code.expose_secret().as_bytes(),
+            )
+        });
+    });
+    g.finish();
+}
+
+fn engine_redeem(c: &mut Criterion) {
+    let clock = ManualClock::new(utc_datetime!(2021-03-11 06:00:00));
+    let config = EngineConfig::new()
+        .pepper(Pepper::new(&SECRET).unwrap())
+        .lockout(Lockout::new(1000, Duration::MINUTE).unwrap());
+    let engine = Engine::new(&clock, InMemoryStore::new(), config);
+    let _ = engine.set_policy(&admin(), &policy().settings()).unwrap();
+    let user = Principal::member(UserId::new("user@contoso.com").unwrap());
+    let issued = engine
+        .create(
+            &admin(),
+            &user,
+            &CreatePassRequest::new().usable_once(false),
+            &mut getrandom::SysRng,
+        )
+        .unwrap();
+    let code = issued.created.passcode.expose_secret().to_owned();
+    let ctx = SignInContext::new(Client::Browser);
+    let pepper = Pepper::new(&SECRET).unwrap();
+    let pass = issued.record;
+
+    let mut g = c.benchmark_group("engine redeem");
+    g.bench_function("reference/verify", |b| {
+        b.iter(|| pass.verify_code(Some(&pepper), black_box(&code)));
+    });
+    g.bench_function("ours/right code", |b| {
+        b.iter(|| engine.redeem(&user, black_box(&code), &ctx).unwrap());
+    });
+    // Wrong codes count towards the lock: reset with a right code every 500 attempts, untimed.
+    g.bench_function("ours/wrong code", |b| {
+        b.iter_custom(|iters| {
+            let mut total = StdDuration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let chunk = left.min(500);
+                let _ = engine.redeem(&user, &code, &ctx).unwrap();
+                let start = Instant::now();
+                for _ in 0..chunk {
+                    let _ = black_box(engine.redeem(&user, black_box("WRONGxx9"), &ctx).unwrap());
+                }
+                total += start.elapsed();
+                left -= chunk;
+            }
+            total
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    usability,
+    policy_validation,
+    creation,
+    engine_redeem
+);
+criterion_main!(benches);

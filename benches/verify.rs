@@ -1,0 +1,150 @@
+//! Verification and digest benches, each beside the primitives it wraps, measured in the same
+//! run so overhead reads as a ratio (BENCHMARKS.md). `cargo bench --bench verify`.
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "bench set-up; a bench times itself with the wall clock"
+)]
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use temporary_access_pass::{
+    CreatePassRequest, DirectoryRole, IncludeTarget, IssueContext, PassId, PasscodeLength, Pepper,
+    Policy, PolicySettings, PolicyState, Principal, TemporaryAccessPass, UserId, compute_digest,
+    issue, verify_without_pass,
+};
+use time::macros::utc_datetime;
+
+const SECRET: [u8; 32] = [0x42; 32];
+
+fn issued(length: u32) -> (String, TemporaryAccessPass, Policy) {
+    let policy = Policy::new(
+        PolicySettings::new()
+            .state(PolicyState::Enabled)
+            .include(IncludeTarget::AllUsers)
+            .length(length),
+    )
+    .unwrap();
+    let admin = Principal::member(UserId::new("admin").unwrap())
+        .with_role(DirectoryRole::GlobalAdministrator);
+    let user = Principal::member(UserId::new("user").unwrap());
+    let pepper = Pepper::new(&SECRET).unwrap();
+    let ctx = IssueContext::new(&policy, &admin, &user).pepper(Some(&pepper));
+    let issued = issue(
+        &ctx,
+        &CreatePassRequest::new(),
+        utc_datetime!(2021-03-11 06:00:00),
+        &mut getrandom::SysRng,
+    )
+    .unwrap();
+    (
+        issued.created.passcode.expose_secret().to_owned(),
+        issued.record,
+        policy,
+    )
+}
+
+/// The bytes the crate digests for `code` (see `CodeDigest`'s layout).
+fn message(pass: &TemporaryAccessPass, code: &str) -> Vec<u8> {
+    let mut m = vec![0x01];
+    m.extend_from_slice(pass.code_digest().salt());
+    m.extend_from_slice(pass.id().as_bytes());
+    m.extend_from_slice(code.as_bytes());
+    m.push(u8::try_from(code.len()).unwrap());
+    m
+}
+
+/// The constant-time 32-byte compare on machine words the baseline uses.
+fn words_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let (a, _) = a.as_chunks::<8>();
+    let (b, _) = b.as_chunks::<8>();
+    let diff = a.iter().zip(b).fold(0_u64, |acc, (x, y)| {
+        acc | (u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y))
+    });
+    bool::from(diff.ct_eq(&0))
+}
+
+fn verify(c: &mut Criterion) {
+    let (code, pass, policy) = issued(8);
+    let pepper = Pepper::new(&SECRET).unwrap();
+    let mut wrong = code.clone().into_bytes();
+    wrong[7] = if wrong[7] == b'A' { b'B' } else { b'A' };
+    let wrong = String::from_utf8(wrong).unwrap();
+    let keyed = Hmac::<Sha256>::new_from_slice(&SECRET).unwrap();
+    let msg = message(&pass, &code);
+    let stored = *pass.code_digest().digest();
+
+    let mut g = c.benchmark_group("verify");
+    g.bench_function("ours/right code", |b| {
+        b.iter(|| pass.verify_code(Some(&pepper), black_box(&code)));
+    });
+    g.bench_function("ours/wrong code", |b| {
+        b.iter(|| pass.verify_code(Some(&pepper), black_box(&wrong)));
+    });
+    g.bench_function("ours/wrong length", |b| {
+        b.iter(|| pass.verify_code(Some(&pepper), black_box("ABCDEFGHJKLMN")));
+    });
+    g.bench_function("ours/no pass", |b| {
+        b.iter(|| verify_without_pass(Some(&pepper), policy.default_length(), black_box(&code)));
+    });
+    g.bench_function("baseline/prekeyed hmac + word compare", |b| {
+        b.iter(|| {
+            let mut mac = keyed.clone();
+            mac.update(black_box(&msg));
+            let out: [u8; 32] = mac.finalize().into_bytes().into();
+            words_equal(&out, &stored)
+        });
+    });
+    g.bench_function("floor/two sha256 compressions", |b| {
+        let blocks = [[0x36_u8; 64], [0x5c_u8; 64]];
+        b.iter(|| {
+            let mut state = [0x6a09_e667_u32; 8];
+            sha2::block_api::compress256(&mut state, black_box(&blocks));
+            state
+        });
+    });
+    g.finish();
+}
+
+fn digest(c: &mut Criterion) {
+    let pepper = Pepper::new(&SECRET).unwrap();
+    let keyed = Hmac::<Sha256>::new_from_slice(&SECRET).unwrap();
+    let mut g = c.benchmark_group("digest");
+    for length in [8_u32, 16, 48] {
+        let (code, pass, _) = issued(length);
+        let msg = message(&pass, &code);
+        let len = PasscodeLength::new(length).unwrap();
+        let salt = *pass.code_digest().salt();
+        let id: PassId = *pass.id();
+        g.bench_with_input(BenchmarkId::new("ours", length), &code, |b, code| {
+            b.iter(|| compute_digest(Some(&pepper), &salt, &id, len, black_box(code.as_bytes())));
+        });
+        g.bench_with_input(
+            BenchmarkId::new("baseline prekeyed hmac", length),
+            &msg,
+            |b, msg| {
+                b.iter(|| {
+                    let mut mac = keyed.clone();
+                    mac.update(black_box(msg));
+                    let out: [u8; 32] = mac.finalize().into_bytes().into();
+                    out
+                });
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, verify, digest);
+criterion_main!(benches);

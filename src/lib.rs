@@ -88,6 +88,8 @@ mod policy;
 mod principal;
 mod signin;
 mod store;
+#[cfg(feature = "test-support")]
+pub mod strategies;
 mod usability;
 
 pub use clock::{Clock, ClockOutOfRange};

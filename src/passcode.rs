@@ -3,8 +3,8 @@
 use alloc::string::String;
 use core::fmt;
 
-use hmac::{Hmac, KeyInit, Mac};
 use rand_core::TryCryptoRng;
+use sha2::block_api::compress256;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -124,11 +124,13 @@ pub struct RngFailure;
 
 /// The host's secret key for code digests (SPEC 6.1): at least 32 bytes, kept outside the store.
 ///
-/// The HMAC-SHA256 key schedule is computed once, here, and cloned per digest. It prints as
-/// `Pepper([REDACTED])` and is zeroed on drop.
+/// The HMAC-SHA256 key schedule is computed once, here: the SHA-256 states after absorbing the
+/// key XOR ipad and XOR opad blocks, so each digest costs only the compressions of its message.
+/// It prints as `Pepper([REDACTED])` and is zeroed on drop.
 #[derive(Clone)]
 pub struct Pepper {
-    keyed: Hmac<Sha256>,
+    inner: [u32; 8],
+    outer: [u32; 8],
 }
 
 /// Why a pepper was refused.
@@ -161,13 +163,38 @@ impl Pepper {
                 min: Self::MIN_LEN,
             });
         }
-        let keyed = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| PepperError::TooShort {
-            len: secret.len(),
-            min: Self::MIN_LEN,
-        })?;
-        Ok(Self { keyed })
+        // RFC 2104: a key longer than the block is hashed first, then zero-padded to 64 bytes.
+        let mut key = Zeroizing::new([0_u8; 64]);
+        if secret.len() > 64 {
+            let hashed: [u8; 32] = Sha256::digest(secret).into();
+            key.iter_mut().zip(hashed).for_each(|(k, h)| *k = h);
+        } else {
+            key.iter_mut().zip(secret).for_each(|(k, s)| *k = *s);
+        }
+        let absorb = |pad: u8| {
+            let mut block = Zeroizing::new([[0_u8; 64]; 1]);
+            for (b, k) in block.iter_mut().flatten().zip(key.iter()) {
+                *b = k ^ pad;
+            }
+            let mut state = SHA256_IV;
+            compress256(&mut state, block.as_slice());
+            state
+        };
+        Ok(Self {
+            inner: absorb(0x36),
+            outer: absorb(0x5c),
+        })
     }
 }
+
+impl Drop for Pepper {
+    fn drop(&mut self) {
+        self.inner.zeroize();
+        self.outer.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Pepper {}
 
 impl fmt::Debug for Pepper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -201,11 +228,53 @@ impl DigestScheme {
     }
 }
 
-/// Largest digest input: tag, salt, id, 48 code bytes, length byte.
-const MAX_INPUT: usize = 1 + 16 + 16 + 48 + 1;
+/// SHA-256's initial state (FIPS 180-4, 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// Header bytes before the code: tag, salt, id.
+const HEADER: usize = 1 + 16 + 16;
+
+/// Appends SHA-256 padding to the `len`-byte message at the start of `blocks` (the rest zero),
+/// for a hash that already absorbed `prefix` bytes, and compresses it into `state`.
+fn finish_sha256(state: &mut [u32; 8], prefix: usize, blocks: &mut [[u8; 64]; 2], len: usize) {
+    let (used, end): (usize, usize) = if len <= 55 { (1, 64) } else { (2, 128) };
+    let bits = u64::try_from(prefix.saturating_add(len))
+        .unwrap_or(u64::MAX)
+        .saturating_mul(8)
+        .to_be_bytes();
+    let flat = blocks.as_flattened_mut();
+    if let Some(marker) = flat.get_mut(len) {
+        *marker = 0x80;
+    }
+    if let Some(tail) = flat.get_mut(end.saturating_sub(8)..end) {
+        tail.copy_from_slice(&bits);
+    }
+    compress256(state, blocks.get(..used).unwrap_or(&[]));
+}
+
+fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
+    let mut out = [0_u8; 32];
+    for (chunk, word) in out.as_chunks_mut::<4>().0.iter_mut().zip(state) {
+        *chunk = word.to_be_bytes();
+    }
+    out
+}
 
 /// Computes the 32-byte digest of `typed` as a code of `length` characters for pass `id` with
 /// `salt`. The work done depends on `length` and the scheme only, never on `typed`.
+///
+/// The keyed digest is standard HMAC-SHA256 (RFC 2104) over the layout of [`CodeDigest`],
+/// computed with `sha2`'s compression function from the [`Pepper`]'s pre-absorbed pad states:
+/// two compressions for codes of up to 21 characters, three beyond.
 #[must_use]
 pub fn compute_digest(
     pepper: Option<&Pepper>,
@@ -215,36 +284,52 @@ pub fn compute_digest(
     typed: &[u8],
 ) -> [u8; 32] {
     let scheme = DigestScheme::of(pepper);
-    let mut input = Zeroizing::new([0_u8; MAX_INPUT]);
-    let want = length.get();
-    let (head, rest) = input.split_at_mut(1);
-    let (salt_part, rest) = rest.split_at_mut(16);
-    let (id_part, rest) = rest.split_at_mut(16);
-    head.copy_from_slice(&[scheme.tag()]);
-    salt_part.copy_from_slice(salt);
-    id_part.copy_from_slice(id.as_bytes());
-    // `want` is at most 48 and `rest` holds 49 bytes, so neither split can fail; fall back to
-    // the whole buffer rather than panic.
-    let (code_part, tail) = rest.split_at_mut(want.min(48));
-    for (slot, byte) in code_part
-        .iter_mut()
-        .zip(typed.iter().chain(core::iter::repeat(&0)))
+    let want = length.get().min(48);
+    let len = HEADER.saturating_add(want).saturating_add(1);
+    let mut blocks = [[0_u8; 64]; 2];
     {
-        *slot = *byte;
-    }
-    if let Some(len_byte) = tail.first_mut() {
-        *len_byte = u8::try_from(typed.len()).unwrap_or(u8::MAX);
-    }
-    let used = want.min(48).saturating_add(34);
-    let message = input.get(..used).unwrap_or(&[]);
-    match pepper {
-        Some(p) => {
-            let mut mac = p.keyed.clone();
-            mac.update(message);
-            mac.finalize().into_bytes().into()
+        let flat = blocks.as_flattened_mut();
+        let (head, rest) = flat.split_at_mut(1);
+        let (salt_part, rest) = rest.split_at_mut(16);
+        let (id_part, rest) = rest.split_at_mut(16);
+        head.copy_from_slice(&[scheme.tag()]);
+        salt_part.copy_from_slice(salt);
+        id_part.copy_from_slice(id.as_bytes());
+        let (code_part, tail) = rest.split_at_mut(want);
+        for (slot, byte) in code_part.iter_mut().zip(typed.iter()) {
+            *slot = *byte;
         }
-        None => Sha256::digest(message).into(),
+        if let Some(len_byte) = tail.first_mut() {
+            *len_byte = u8::try_from(typed.len()).unwrap_or(u8::MAX);
+        }
     }
+    let digest = if let Some(p) = pepper {
+        {
+            let mut inner = p.inner;
+            finish_sha256(&mut inner, 64, &mut blocks, len);
+            // The inner hash is no secret beyond the digest itself: without the pepper's outer
+            // state it tests no guess. It is not wiped.
+            let mut outer_block = [[0_u8; 64]; 2];
+            if let Some(h) = outer_block.as_flattened_mut().get_mut(..32) {
+                h.copy_from_slice(&state_bytes(&inner));
+            }
+            let mut outer = p.outer;
+            finish_sha256(&mut outer, 64, &mut outer_block, 32);
+            state_bytes(&outer)
+        }
+    } else {
+        let mut state = SHA256_IV;
+        finish_sha256(&mut state, 0, &mut blocks, len);
+        state_bytes(&state)
+    };
+    // Only the typed code is secret: wipe its bytes, not the whole buffer.
+    if let Some(code) = blocks
+        .as_flattened_mut()
+        .get_mut(HEADER..HEADER.saturating_add(want))
+    {
+        code.zeroize();
+    }
+    digest
 }
 
 /// What the store keeps of a code: the scheme, a per-pass random salt, the code's length and the

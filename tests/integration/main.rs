@@ -23,6 +23,7 @@ mod passcode;
 mod policy;
 mod principal;
 mod properties;
+mod robustness;
 mod sequences;
 mod signin;
 #[cfg(feature = "test-support")]

@@ -167,3 +167,49 @@ fn spec_2_5_generated_codes_use_every_alphabet_character_and_nothing_else() {
         assert_eq!(*was_seen, in_alphabet, "byte {byte}");
     }
 }
+
+mod against_reference_implementations {
+    use hmac::{Hmac, KeyInit, Mac};
+    use proptest::prelude::*;
+    use sha2::{Digest, Sha256};
+    use temporary_access_pass::{PassId, PasscodeLength, Pepper, compute_digest};
+
+    fn layout(tag: u8, salt: &[u8; 16], id: &[u8; 16], length: usize, typed: &[u8]) -> Vec<u8> {
+        let mut m = vec![tag];
+        m.extend_from_slice(salt);
+        m.extend_from_slice(id);
+        let mut code = typed.iter().copied().take(length).collect::<Vec<u8>>();
+        code.resize(length, 0);
+        m.extend_from_slice(&code);
+        m.push(u8::try_from(typed.len()).unwrap_or(u8::MAX));
+        m
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// SPEC 6.1: the digest is exactly HMAC-SHA256 (the `hmac` crate's) with the pepper as
+        /// key, and exactly SHA-256 without one, for every key length (short, block-sized,
+        /// longer than a block), every code length and any typed input.
+        #[test]
+        fn spec_6_1_digest_equals_the_reference_hmac_and_sha256(
+            key in proptest::collection::vec(any::<u8>(), 32..200),
+            salt in any::<[u8; 16]>(),
+            id in any::<[u8; 16]>(),
+            length in 8_u32..=48,
+            typed in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let len = PasscodeLength::new(length).unwrap();
+            let pepper = Pepper::new(&key).unwrap();
+            let ours = compute_digest(Some(&pepper), &salt, &PassId::from_bytes(id), len, &typed);
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+            mac.update(&layout(0x01, &salt, &id, len.get(), &typed));
+            let reference: [u8; 32] = mac.finalize().into_bytes().into();
+            prop_assert_eq!(ours, reference);
+
+            let plain = compute_digest(None, &salt, &PassId::from_bytes(id), len, &typed);
+            let reference: [u8; 32] = Sha256::digest(layout(0x02, &salt, &id, len.get(), &typed)).into();
+            prop_assert_eq!(plain, reference);
+        }
+    }
+}

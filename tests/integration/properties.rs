@@ -175,3 +175,34 @@ proptest! {
         prop_assert_eq!(pass1.verify_code(pepper, &typed), typed == code1);
     }
 }
+
+#[cfg(feature = "test-support")]
+mod harness_strategies {
+    use proptest::prelude::*;
+    use temporary_access_pass::{Policy, authorize, strategies};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The strategies a downstream harness gets do what they say.
+        #[test]
+        fn valid_settings_validate_and_invalid_ones_do_not(
+            valid in strategies::valid_policy_settings(),
+            invalid in strategies::invalid_policy_settings(),
+        ) {
+            prop_assert!(Policy::new(valid).is_ok());
+            prop_assert!(Policy::new(invalid).is_err());
+        }
+
+        /// Roles matter: the role matrix refuses creation for oneself, whatever the roles.
+        #[test]
+        fn nobody_creates_their_own_pass(p in strategies::principal()) {
+            prop_assert!(authorize(&p, temporary_access_pass::Action::Create, &p).is_err());
+        }
+
+        #[test]
+        fn schedules_have_at_most_the_steps_asked(s in strategies::clock_schedule(7)) {
+            prop_assert!(s.len() <= 7);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Scale: a million passes in `InMemoryStore`, the bytes each one costs (counted by a counting
+//! allocator) and the redeem latency at that size beside the figure at a thousand.
+//!
+//! `cargo run --release --example scale` (about a minute on two cores). Pass a smaller count as
+//! the first argument for a quick look: `cargo run --release --example scale -- 100000`.
+#![allow(
+    clippy::print_stdout,
+    clippy::cast_precision_loss,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    clippy::indexing_slicing,
+    reason = "a measuring program: it prints, divides counts, and times itself with the wall clock"
+)]
+
+use std::alloc::System;
+use std::error::Error;
+use std::hint::black_box;
+use std::time::Instant;
+
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use temporary_access_pass::{
+    Client, CreatePassRequest, DirectoryRole, Engine, EngineConfig, InMemoryStore, IncludeTarget,
+    IssueContext, ManualClock, Pepper, Policy, PolicySettings, PolicyState, Principal,
+    SignInContext, Store, TryRng, UserId, issue,
+};
+use time::macros::utc_datetime;
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// A small deterministic RNG so filling the store measures the store, not the OS RNG.
+struct SplitMix(u64);
+impl TryRng for SplitMix {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok((self.try_next_u64()? >> 32) as u32)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Ok(z ^ (z >> 31))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let v = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+// Not cryptographic: it only fills a benchmark store.
+impl temporary_access_pass::TryCryptoRng for SplitMix {}
+
+struct Filled {
+    engine: Engine<ManualClock, InMemoryStore>,
+    users: Vec<(Principal, String)>,
+    bytes_per_pass: f64,
+}
+
+fn user_id(i: usize) -> Result<UserId, Box<dyn Error>> {
+    Ok(UserId::new(&format!("user-{i:07}@contoso.com"))?)
+}
+
+fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
+    let now = utc_datetime!(2021-03-11 06:00:00);
+    let pepper = Pepper::new(&[0x42; 32])?;
+    let policy = Policy::new(
+        PolicySettings::new()
+            .state(PolicyState::Enabled)
+            .include(IncludeTarget::AllUsers),
+    )?;
+    let admin = Principal::member(UserId::new("admin@contoso.com")?)
+        .with_role(DirectoryRole::GlobalAdministrator);
+    let store = InMemoryStore::new();
+    let mut rng = SplitMix(7);
+    // Sample up to 100,000 users (every tenth at a million) so latency runs touch cold records.
+    let sample_every = (count / 100_000).max(1);
+    let mut users = Vec::new();
+    let region = Region::new(GLOBAL);
+    for i in 0..count {
+        let user = Principal::member(user_id(i)?);
+        let ctx = IssueContext::new(&policy, &admin, &user).pepper(Some(&pepper));
+        let request = CreatePassRequest::new().usable_once(false);
+        let issued = issue(&ctx, &request, now, &mut rng)?;
+        let _ = store.insert(&issued.record)?;
+        if i % sample_every == 0 {
+            users.push((user, issued.created.passcode.expose_secret().to_owned()));
+        }
+    }
+    let stats = region.change();
+    // Net bytes still held, less what the sample list (kept for the latency run) holds: its
+    // vector and the codes. A sampled principal's id shares its allocation with the record.
+    let sample_bytes: usize = users.iter().map(|(_, c)| c.len()).sum::<usize>()
+        + users.capacity() * std::mem::size_of::<(Principal, String)>();
+    let net = stats.bytes_allocated as f64 - stats.bytes_deallocated as f64
+        + stats.bytes_reallocated as f64
+        - sample_bytes as f64;
+    let engine = Engine::new(
+        ManualClock::new(now),
+        store,
+        EngineConfig::new().pepper(pepper),
+    );
+    let _ = engine.set_policy(&admin, &policy.settings())?;
+    Ok(Filled {
+        engine,
+        users,
+        bytes_per_pass: net / count as f64,
+    })
+}
+
+/// Median nanoseconds of `rounds` right-code redemptions over the sampled users.
+fn redeem_latency(filled: &Filled, rounds: usize) -> Result<f64, Box<dyn Error>> {
+    let ctx = SignInContext::new(Client::Browser);
+    let mut times = Vec::with_capacity(rounds);
+    for r in 0..rounds {
+        let (user, code) = &filled.users[r.wrapping_mul(7919) % filled.users.len()];
+        let start = Instant::now();
+        let sign_in = black_box(filled.engine.redeem(user, code, &ctx)?);
+        times.push(start.elapsed().as_nanos() as f64);
+        if sign_in.outcome.is_err() {
+            return Err("a right code was refused".into());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let big: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
+    let small = 1_000;
+    println!(
+        "record size (stack part): {} bytes",
+        std::mem::size_of::<temporary_access_pass::TemporaryAccessPass>()
+    );
+
+    let t = Instant::now();
+    let small_store = fill(small)?;
+    let small_latency = redeem_latency(&small_store, 100_000)?;
+    println!(
+        "{small:>9} passes: {:.1} bytes/pass, redeem median {:.0} ns (filled in {:.1?})",
+        small_store.bytes_per_pass,
+        small_latency,
+        t.elapsed()
+    );
+    drop(small_store);
+
+    let t = Instant::now();
+    let big_store = fill(big)?;
+    let filled_in = t.elapsed();
+    let big_latency = redeem_latency(&big_store, 100_000)?;
+    println!(
+        "{big:>9} passes: {:.1} bytes/pass, redeem median {:.0} ns (filled in {filled_in:.1?})",
+        big_store.bytes_per_pass, big_latency
+    );
+    println!(
+        "latency ratio {big}/{small}: {:.2}x (target <= 1.5x); bytes/pass target <= 256",
+        big_latency / small_latency
+    );
+    Ok(())
+}

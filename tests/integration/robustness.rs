@@ -1,0 +1,167 @@
+//! Robustness: no public function panics on any input (SPEC 0.3).
+//!
+//! CI runs a few hundred cases. The long run, recorded in BENCHMARKS.md:
+//! `TAP_ROBUSTNESS_CASES=100000 cargo test --release --all-features --test integration robustness`.
+
+use proptest::prelude::*;
+use temporary_access_pass::{
+    Client, Clock, CodeDigest, CreatePassRequest, DigestScheme, DirectoryRole, GroupId,
+    IncludeTarget, IssueContext, Lifetime, Lockout, ManualClock, PassId, PasscodeLength, Pepper,
+    Policy, PolicySettings, PolicyState, Principal, RecordParts, RedeemSettings, SignInContext,
+    TemporaryAccessPass, UserId, compute_digest, issue, offer, redeem, verify_without_pass,
+};
+use time::{Duration, UtcDateTime};
+
+use crate::support::TestRng;
+
+fn cases() -> u32 {
+    std::env::var("TAP_ROBUSTNESS_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+}
+
+/// Any instant, weighted towards the edges of `time`'s range.
+fn instant() -> impl Strategy<Value = UtcDateTime> {
+    let (lo, hi) = (
+        UtcDateTime::MIN.unix_timestamp(),
+        UtcDateTime::MAX.unix_timestamp(),
+    );
+    prop_oneof![
+        2 => (lo..=hi).prop_map(|s| UtcDateTime::from_unix_timestamp(s).unwrap()),
+        1 => Just(UtcDateTime::MIN),
+        1 => Just(UtcDateTime::MAX),
+        1 => (0_i64..100_000).prop_map(|n| UtcDateTime::MAX - Duration::seconds(n)),
+        1 => (0_i64..100_000).prop_map(|n| UtcDateTime::MIN + Duration::seconds(n)),
+    ]
+}
+
+fn duration() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        any::<i64>().prop_map(Duration::seconds),
+        (-100_000_i64..100_000).prop_map(Duration::minutes),
+        Just(Duration::MAX),
+        Just(Duration::MIN),
+    ]
+}
+
+/// Codes: empty, huge, non-ASCII, control characters, and plausible ones.
+fn typed() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        "[A-Za-z0-9]{1,60}",
+        ".{0,80}",
+        (0_usize..200_000).prop_map(|n| "é".repeat(n)),
+        proptest::collection::vec(any::<char>(), 0..100).prop_map(|v| v.into_iter().collect()),
+    ]
+}
+
+fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ".{0,300}",
+        (0_usize..5_000).prop_map(|n| "x".repeat(n)),
+        Just(String::new())
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn validating_constructors_never_panic(
+        a in any::<u32>(), b in any::<u32>(), c in any::<u32>(), d in any::<u32>(),
+        text in any_text(), bytes in proptest::collection::vec(any::<u8>(), 0..100),
+        attempts in any::<u32>(), backoff in duration(),
+    ) {
+        let _ = Policy::new(PolicySettings::new().lifetimes(a, b, c).length(d));
+        let _ = Lifetime::from_minutes(a);
+        let _ = PasscodeLength::new(d);
+        let _ = UserId::new(&text);
+        let _ = GroupId::new(&text);
+        let _ = text.parse::<PassId>();
+        let _ = Pepper::new(&bytes);
+        let _ = Lockout::new(attempts, backoff);
+    }
+
+    #[test]
+    fn creation_evaluation_and_sign_in_never_panic(
+        created in instant(), start in proptest::option::of(instant()), now in instant(),
+        lifetime in proptest::option::of(any::<u32>()), once in proptest::option::of(any::<bool>()),
+        length in 8_u32..=48, code in typed(), guest in any::<bool>(),
+        used in proptest::option::of(instant()), locked in proptest::option::of(instant()),
+        failed in any::<u32>(), keyed in any::<bool>(), client in 0_u8..6,
+    ) {
+        let policy = Policy::new(
+            PolicySettings::new()
+                .state(PolicyState::Enabled)
+                .include(IncludeTarget::AllUsers)
+                .lifetimes(10, 60, 43_200)
+                .length(length),
+        ).unwrap();
+        let admin = Principal::member(UserId::new("a").unwrap()).with_role(DirectoryRole::GlobalAdministrator);
+        let user = if guest { Principal::guest(UserId::new("u").unwrap()) } else { Principal::member(UserId::new("u").unwrap()) };
+        let pepper = Pepper::new(&[1; 32]).unwrap();
+        let pepper = keyed.then_some(&pepper);
+        let mut request = CreatePassRequest::new();
+        request.start = start;
+        request.lifetime_minutes = lifetime;
+        request.is_usable_once = once;
+        let ctx = IssueContext::new(&policy, &admin, &user).pepper(pepper);
+        let client = [Client::Browser, Client::AuthenticatorApp, Client::NpsExtension,
+                      Client::AdfsAdapter, Client::WindowsSetup, Client::Autopilot][usize::from(client)];
+        let sign_in = SignInContext::new(client);
+        let settings = RedeemSettings::new(pepper);
+        let _ = verify_without_pass(pepper, policy.default_length(), &code);
+        let _ = redeem(&policy, &settings, &user, None, &code, &sign_in, now);
+        if let Ok(issued) = issue(&ctx, &request, created, &mut TestRng(9)) {
+            let mut parts = issued.record.into_parts();
+            parts.used_at = used;
+            parts.locked_until = locked;
+            parts.failed_attempts = failed;
+            if let Ok(record) = TemporaryAccessPass::from_parts(parts) {
+                let _ = record.usability(&policy, &user, now);
+                let _ = record.view(&policy, &user, now);
+                let _ = offer(&policy, &user, Some(&record), &sign_in, now);
+                let r = redeem(&policy, &settings, &user, Some(&record), &code, &sign_in, now);
+                if let Ok(grant) = r.outcome {
+                    let _ = grant.authorize_registration(temporary_access_pass::PasswordlessMethod::PhoneSignIn, now);
+                }
+                if let Some(next) = r.write {
+                    prop_assert!(next.locked_until().is_none_or(|t| t <= next.end()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn digests_and_records_from_arbitrary_parts_never_panic(
+        salt in any::<[u8; 16]>(), id in any::<[u8; 16]>(), digest in any::<[u8; 32]>(),
+        length in 8_u32..=48, code in typed(), created in instant(), start in instant(),
+        minutes in 10_u32..=43_200, keyed in any::<bool>(),
+    ) {
+        let len = PasscodeLength::new(length).unwrap();
+        let pepper = Pepper::new(&[2; 32]).unwrap();
+        let pepper = keyed.then_some(&pepper);
+        let _ = compute_digest(pepper, &salt, &PassId::from_bytes(id), len, code.as_bytes());
+        let sealed = CodeDigest::from_parts(DigestScheme::HmacSha256, salt, len, digest);
+        prop_assert!(!sealed.verify(pepper, &PassId::from_bytes(id), &code), "a random digest never verifies");
+        let parts = RecordParts::new(
+            PassId::from_bytes(id), UserId::new("u").unwrap(), created, start,
+            Lifetime::from_minutes(minutes).unwrap(), false, sealed,
+        );
+        let _ = TemporaryAccessPass::from_parts(parts);
+    }
+
+    #[test]
+    fn clocks_moving_anywhere_never_panic(from in instant(), steps in proptest::collection::vec(duration(), 0..20)) {
+        let clock = ManualClock::new(from);
+        for step in steps {
+            let before = clock.now();
+            if let Ok(now) = clock.advance(step) {
+                prop_assert_eq!(Some(now), before.checked_add(step));
+            } else {
+                prop_assert_eq!(clock.now(), before, "a refused move leaves the clock alone");
+            }
+        }
+    }
+}

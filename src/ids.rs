@@ -64,8 +64,22 @@ macro_rules! string_id {
         $(#[$meta])*
         ///
         /// Cloning is cheap: clones share one allocation.
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Clone, Eq, PartialOrd, Ord)]
         pub struct $name(Arc<str>);
+
+        impl core::hash::Hash for $name {
+            fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+                // The same as the text's hash, so it agrees with `eq` below.
+                self.0.hash(state);
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                // Clones share their allocation: compare the pointers first.
+                Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+            }
+        }
 
         impl $name {
             /// Checks and wraps an identifier: 1 to [`MAX_ID_LEN`] bytes, no control characters.

@@ -325,8 +325,14 @@ pub struct Policy {
     default_lifetime: Lifetime,
     is_usable_once: bool,
     default_length: PasscodeLength,
-    include_targets: Arc<[IncludeTarget]>,
-    exclude_targets: Arc<[ExcludeTarget]>,
+    targets: Arc<Targets>,
+}
+
+/// The include and exclude lists, shared between clones of a policy.
+#[derive(Debug, PartialEq, Eq)]
+struct Targets {
+    include: Vec<IncludeTarget>,
+    exclude: Vec<ExcludeTarget>,
 }
 
 impl Default for Policy {
@@ -340,8 +346,10 @@ impl Default for Policy {
             default_lifetime: Lifetime::ONE_HOUR,
             is_usable_once: false,
             default_length: PasscodeLength::DEFAULT,
-            include_targets: Arc::from([]),
-            exclude_targets: Arc::from([]),
+            targets: Arc::new(Targets {
+                include: Vec::new(),
+                exclude: Vec::new(),
+            }),
         }
     }
 }
@@ -415,8 +423,10 @@ impl Policy {
             default_lifetime: default,
             is_usable_once: settings.is_usable_once,
             default_length: length,
-            include_targets: Arc::from(settings.include_targets),
-            exclude_targets: Arc::from(settings.exclude_targets),
+            targets: Arc::new(Targets {
+                include: settings.include_targets,
+                exclude: settings.exclude_targets,
+            }),
         })
     }
 
@@ -440,8 +450,8 @@ impl Policy {
             default_lifetime_minutes: self.default_lifetime.0,
             is_usable_once: self.is_usable_once,
             default_length: u32::from(self.default_length.0),
-            include_targets: self.include_targets.to_vec(),
-            exclude_targets: self.exclude_targets.to_vec(),
+            include_targets: self.targets.include.clone(),
+            exclude_targets: self.targets.exclude.clone(),
         }
     }
 
@@ -490,13 +500,13 @@ impl Policy {
     /// Who the policy includes.
     #[must_use]
     pub fn include_targets(&self) -> &[IncludeTarget] {
-        &self.include_targets
+        &self.targets.include
     }
 
     /// Who the policy excludes.
     #[must_use]
     pub fn exclude_targets(&self) -> &[ExcludeTarget] {
-        &self.exclude_targets
+        &self.targets.exclude
     }
 
     /// Whether `principal` is in scope, and if not why (SPEC 1.4): enabled, matched by an include
@@ -506,14 +516,14 @@ impl Policy {
         if !self.is_enabled() {
             return Scope::PolicyDisabled;
         }
-        let excluded = self.exclude_targets.iter().any(|t| match t {
+        let excluded = self.targets.exclude.iter().any(|t| match t {
             ExcludeTarget::User(u) => u == principal.id(),
             ExcludeTarget::Group(g) => principal.is_member_of(g),
         });
         if excluded {
             return Scope::Excluded;
         }
-        let included = self.include_targets.iter().any(|t| match t {
+        let included = self.targets.include.iter().any(|t| match t {
             IncludeTarget::User(u) => u == principal.id(),
             IncludeTarget::Group(g) => principal.is_member_of(g),
             IncludeTarget::AllUsers => true,

@@ -600,7 +600,9 @@ pub fn redeem(
         };
         return refuse(reason, Some(next), locked);
     }
-    let next = record.after_success(now);
+    // A clean multi-use pass has nothing to record: skip the copy (the engine's hot path).
+    let changes =
+        record.is_usable_once() || record.failed_attempts() != 0 || record.locked_until().is_some();
     let registration_until = if record.is_usable_once() {
         now.checked_add(REGISTRATION_WINDOW)
             .unwrap_or(UtcDateTime::MAX)
@@ -627,7 +629,7 @@ pub fn redeem(
     }];
     Redemption {
         outcome: Ok(grant),
-        write: (next != *record).then_some(next),
+        write: changes.then(|| record.after_success(now)),
         events,
     }
 }

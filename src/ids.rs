@@ -120,6 +120,22 @@ macro_rules! string_id {
                 Self::new(s)
             }
         }
+
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        /// Decoding checks the id like [`Self::new`].
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = alloc::string::String::deserialize(d)?;
+                Self::new(&text).map_err(serde::de::Error::custom)
+            }
+        }
     };
 }
 
@@ -221,6 +237,22 @@ impl core::str::FromStr for PassId {
             return Err(PassIdError);
         }
         Ok(Self(out))
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for PassId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Decoding accepts a GUID in either case.
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for PassId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = alloc::string::String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -53,8 +53,11 @@
 //!
 //! - `std` (default): [`SystemClock`], [`ManualClock`] and the operating system's RNG
 //!   ([`SysRng`], from `getrandom`). Without it the crate is `#![no_std]` with `alloc`.
-//! - `serde`: reserved for Microsoft Graph's JSON shapes; it never serializes a code or a
-//!   digest by default.
+//! - `serde`: Microsoft Graph's JSON shapes ([`graph`]) for the policy, the pass view, the
+//!   creation request and response, and a storage form of the record. A code is serialized only
+//!   in the explicit creation response.
+//! - `test-support`: the store [`conformance`] suite and proptest [`strategies`] for downstream
+//!   harnesses (not covered by semver).
 //!
 //! # Security model
 //!
@@ -81,6 +84,8 @@ mod clock;
 pub mod conformance;
 mod engine;
 mod event;
+#[cfg(feature = "serde")]
+pub mod graph;
 mod ids;
 mod pass;
 mod passcode;

@@ -17,7 +17,19 @@ use crate::usability::{BlockCause, Usability};
 ///
 /// It holds the code only as a [`CodeDigest`]; its window is `[start, end)` with
 /// `end = start + lifetime`, computed (checked) once at creation.
+///
+/// With `serde` it has a storage form for hosts that persist JSON: ids, RFC 3339 times,
+/// counters, the digest scheme, and the salt and digest in hex (never the code). Decoding
+/// checks the record like [`TemporaryAccessPass::from_parts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        try_from = "record_serde::RecordDocument",
+        into = "record_serde::RecordDocument"
+    )
+)]
 pub struct TemporaryAccessPass {
     id: PassId,
     user: UserId,
@@ -357,15 +369,39 @@ pub struct PassView {
     pub usability: Usability,
 }
 
-/// A request to create a pass (SPEC 2.1; Graph: the POST body). Every field is optional.
+/// A request to create a pass (SPEC 2.1; Graph: the POST body, `startDateTime`,
+/// `lifetimeInMinutes`, `isUsableOnce`). Every field is optional.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 #[non_exhaustive]
 pub struct CreatePassRequest {
     /// Start of the window; `None` means now.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "startDateTime",
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "crate::graph::rfc3339::option"
+        )
+    )]
     pub start: Option<UtcDateTime>,
     /// Lifetime in minutes; `None` means the policy default.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "lifetimeInMinutes",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub lifetime_minutes: Option<u32>,
     /// One-time flag; `None` means the policy's. A policy that enforces one-time use wins.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub is_usable_once: Option<bool>,
 }
 
@@ -854,4 +890,141 @@ pub fn delete_pass(
         effects,
         events,
     })
+}
+
+#[cfg(feature = "serde")]
+mod record_serde {
+    use alloc::string::String;
+
+    use serde::{Deserialize, Serialize};
+    use time::UtcDateTime;
+
+    use super::{RecordError, RecordParts, TemporaryAccessPass};
+    use crate::ids::{PassId, UserId};
+    use crate::passcode::{CodeDigest, DigestScheme};
+    use crate::policy::{Lifetime, PasscodeLength};
+
+    /// The storage form of a record.
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub(super) struct RecordDocument {
+        id: PassId,
+        user: UserId,
+        #[serde(with = "crate::graph::rfc3339")]
+        created: UtcDateTime,
+        #[serde(with = "crate::graph::rfc3339")]
+        start: UtcDateTime,
+        lifetime_in_minutes: Lifetime,
+        is_usable_once: bool,
+        scheme: Scheme,
+        salt: String,
+        code_length: u32,
+        digest: String,
+        #[serde(default, with = "crate::graph::rfc3339::option")]
+        used_at: Option<UtcDateTime>,
+        #[serde(default)]
+        failed_attempts: u32,
+        #[serde(default, with = "crate::graph::rfc3339::option")]
+        locked_until: Option<UtcDateTime>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    enum Scheme {
+        HmacSha256,
+        Sha256,
+    }
+
+    /// Why a stored record could not be decoded.
+    #[derive(Debug, thiserror::Error)]
+    pub(super) enum DecodeError {
+        #[error(transparent)]
+        Record(#[from] RecordError),
+        #[error("{0} must be {1} lowercase hex digits")]
+        Hex(&'static str, usize),
+        #[error("codeLength: {0}")]
+        Length(crate::policy::RangeError),
+    }
+
+    fn hex<const N: usize>(bytes: &[u8; N]) -> String {
+        bytes
+            .iter()
+            .fold(String::with_capacity(N.saturating_mul(2)), |mut s, b| {
+                let _ = core::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
+                s
+            })
+    }
+
+    fn unhex<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N], DecodeError> {
+        let bad = || DecodeError::Hex(field, N.saturating_mul(2));
+        let digits = text.as_bytes();
+        if digits.len() != N.saturating_mul(2) {
+            return Err(bad());
+        }
+        let mut out = [0_u8; N];
+        for (slot, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+            let pair = core::str::from_utf8(pair).map_err(|_| bad())?;
+            if pair.bytes().any(|c| c.is_ascii_uppercase()) {
+                return Err(bad());
+            }
+            *slot = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+        }
+        Ok(out)
+    }
+
+    impl From<TemporaryAccessPass> for RecordDocument {
+        fn from(r: TemporaryAccessPass) -> Self {
+            let code = r.code_digest().clone();
+            let p = r.into_parts();
+            Self {
+                id: p.id,
+                user: p.user,
+                created: p.created,
+                start: p.start,
+                lifetime_in_minutes: p.lifetime,
+                is_usable_once: p.is_usable_once,
+                scheme: match code.scheme() {
+                    DigestScheme::HmacSha256 => Scheme::HmacSha256,
+                    DigestScheme::Sha256 => Scheme::Sha256,
+                },
+                salt: hex(code.salt()),
+                code_length: u32::try_from(code.length().get()).unwrap_or(u32::MAX),
+                digest: hex(code.digest()),
+                used_at: p.used_at,
+                failed_attempts: p.failed_attempts,
+                locked_until: p.locked_until,
+            }
+        }
+    }
+
+    impl TryFrom<RecordDocument> for TemporaryAccessPass {
+        type Error = DecodeError;
+
+        fn try_from(d: RecordDocument) -> Result<Self, DecodeError> {
+            let scheme = match d.scheme {
+                Scheme::HmacSha256 => DigestScheme::HmacSha256,
+                Scheme::Sha256 => DigestScheme::Sha256,
+            };
+            let length = PasscodeLength::new(d.code_length).map_err(DecodeError::Length)?;
+            let code = CodeDigest::from_parts(
+                scheme,
+                unhex("salt", &d.salt)?,
+                length,
+                unhex("digest", &d.digest)?,
+            );
+            let mut parts = RecordParts::new(
+                d.id,
+                d.user,
+                d.created,
+                d.start,
+                d.lifetime_in_minutes,
+                d.is_usable_once,
+                code,
+            );
+            parts.used_at = d.used_at;
+            parts.failed_attempts = d.failed_attempts;
+            parts.locked_until = d.locked_until;
+            Ok(Self::from_parts(parts)?)
+        }
+    }
 }

@@ -103,6 +103,15 @@ impl Passcode {
     }
 }
 
+impl Passcode {
+    /// Wraps a code received in a Graph creation response (it may use characters outside
+    /// [`ALPHABET`]: Graph's own codes do).
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_response(code: String) -> Self {
+        Self(code)
+    }
+}
+
 impl fmt::Debug for Passcode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Passcode([REDACTED])")

@@ -11,9 +11,24 @@ use crate::ids::{GroupId, UserId};
 use crate::principal::{DirectoryRole, Principal};
 
 /// A pass lifetime in whole minutes, always within [`Lifetime::MIN`]`..=`[`Lifetime::MAX`]
-/// (10 minutes to 30 days, SPEC 1.3).
+/// (10 minutes to 30 days, SPEC 1.3). With `serde` it is a number of minutes, checked on decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "u32", into = "u32"))]
 pub struct Lifetime(u32);
+
+impl TryFrom<u32> for Lifetime {
+    type Error = RangeError;
+    fn try_from(minutes: u32) -> Result<Self, RangeError> {
+        Self::from_minutes(minutes)
+    }
+}
+
+impl From<Lifetime> for u32 {
+    fn from(l: Lifetime) -> Self {
+        l.0
+    }
+}
 
 /// A value outside its allowed range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -18,6 +18,8 @@ mod support;
 
 mod edges;
 mod engine;
+#[cfg(feature = "serde")]
+mod graph;
 mod issue;
 mod passcode;
 mod policy;

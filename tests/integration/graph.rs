@@ -1,0 +1,371 @@
+//! SPEC 7.3: Microsoft Graph's JSON shapes, round-tripping the reference's sample documents
+//! (`tests/graph/`, sources in `tests/graph/SOURCES.md`).
+
+use serde_json::{Value, json};
+use temporary_access_pass::graph::{
+    GraphError, MethodUsabilityReason, PassDocument, PassList, PolicyDocument,
+};
+use temporary_access_pass::{
+    CreatePassRequest, DirectoryRole, IncludeTarget, IssueContext, Policy, PolicyError,
+    PolicySettings, PolicyState, TemporaryAccessPass, Versioned, issue,
+};
+use time::macros::utc_datetime;
+
+use crate::support::{CREATED, TestRng, admin, member, open_policy};
+
+fn sample(name: &str) -> String {
+    let path = format!("{}/tests/graph/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The sample's fields this crate models (Graph's annotations such as `@odata.context` are
+/// ignored on the way in and not produced on the way out).
+fn modelled(mut v: Value) -> Value {
+    if let Value::Object(map) = &mut v {
+        map.retain(|k, _| !k.contains("@odata.context"));
+    }
+    v
+}
+
+/// Times compared as instants, whatever their spelling (`...00Z` and `...00.000Z` are one time).
+fn same_instant(a: &Value, b: &Value) -> bool {
+    let parse =
+        |v: &Value| temporary_access_pass::graph::rfc3339::parse(v.as_str().unwrap()).unwrap();
+    parse(a) == parse(b)
+}
+
+fn assert_same_document(ours: &Value, theirs: &Value) {
+    let (Value::Object(ours), Value::Object(theirs)) = (ours, theirs) else {
+        panic!("objects")
+    };
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>().len(),
+        theirs.keys().collect::<Vec<_>>().len(),
+        "{ours:?} vs {theirs:?}"
+    );
+    for (key, theirs) in theirs {
+        let ours = ours.get(key).unwrap_or_else(|| panic!("missing {key}"));
+        if key.ends_with("DateTime") {
+            assert!(same_instant(ours, theirs), "{key}: {ours} vs {theirs}");
+        } else {
+            assert_eq!(ours, theirs, "{key}");
+        }
+    }
+}
+
+#[test]
+fn spec_7_3_policy_get_response_round_trips() {
+    let text = sample("policy-get-response.json");
+    let policy: Policy = serde_json::from_str(&text).unwrap();
+    assert_eq!(policy.state(), PolicyState::Enabled);
+    assert_eq!(
+        (
+            policy.minimum_lifetime().minutes(),
+            policy.default_lifetime().minutes(),
+            policy.maximum_lifetime().minutes()
+        ),
+        (60, 60, 480)
+    );
+    assert_eq!(policy.default_length().get(), 8);
+    assert!(!policy.is_usable_once());
+    assert_eq!(policy.include_targets(), &[IncludeTarget::AllUsers]);
+    assert!(policy.exclude_targets().is_empty());
+    // Policy -> JSON gives back the sample (less Graph's annotations).
+    let ours = serde_json::to_value(&policy).unwrap();
+    assert_same_document(&ours, &modelled(serde_json::from_str(&text).unwrap()));
+    // The document type round-trips too.
+    let doc: PolicyDocument = serde_json::from_str(&text).unwrap();
+    assert_same_document(
+        &serde_json::to_value(&doc).unwrap(),
+        &modelled(serde_json::from_str(&text).unwrap()),
+    );
+}
+
+#[test]
+fn spec_7_3_policy_patch_keeps_absent_fields() {
+    let current: Policy = serde_json::from_str(&sample("policy-get-response.json")).unwrap();
+    let patch: PolicyDocument =
+        serde_json::from_str(&sample("policy-update-request.json")).unwrap();
+    let settings = patch.apply_to(current.settings()).unwrap();
+    let change = current
+        .change(
+            &admin("ga", DirectoryRole::GlobalAdministrator),
+            settings,
+            CREATED,
+        )
+        .unwrap();
+    assert!(change.policy.is_usable_once(), "the patched field changed");
+    let mut expected = current.settings();
+    expected.is_usable_once = true;
+    assert_eq!(
+        change.policy.settings(),
+        expected,
+        "every other field kept its value"
+    );
+    // Serializing the patch gives back the request body.
+    assert_same_document(
+        &serde_json::to_value(&patch).unwrap(),
+        &serde_json::from_str(&sample("policy-update-request.json")).unwrap(),
+    );
+}
+
+#[test]
+fn spec_7_3_invalid_policies_are_refused_naming_the_field() {
+    let base: Value = serde_json::from_str(&sample("policy-get-response.json")).unwrap();
+    let with = |key: &str, value: Value| {
+        let mut v = base.clone();
+        v[key] = value;
+        v.to_string()
+    };
+    let cases = [
+        (
+            with("defaultLength", json!(49)),
+            "defaultLength: passcode length is 49 characters: allowed 8..=48",
+        ),
+        (
+            with("minimumLifetimeInMinutes", json!(5)),
+            "minimumLifetimeInMinutes: minimum lifetime is 5 minutes: allowed 10..=43200",
+        ),
+        (
+            with("maximumLifetimeInMinutes", json!(50_000)),
+            "maximumLifetimeInMinutes: maximum lifetime is 50000 minutes",
+        ),
+        (
+            with("defaultLifetimeInMinutes", json!(30)),
+            "defaultLifetimeInMinutes: default lifetime of 30 minutes is below the minimum of 60",
+        ),
+        (
+            with("state", json!("maybe")),
+            "unknown variant `maybe`, expected `enabled` or `disabled`",
+        ),
+        (
+            with(
+                "@odata.type",
+                json!("#microsoft.graph.fido2AuthenticationMethodConfiguration"),
+            ),
+            "@odata.type: expected #microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+        ),
+        (
+            with("includeTargets", json!([{"targetType": "group", "id": ""}])),
+            "includeTargets[0].id: group id is empty",
+        ),
+        (
+            with(
+                "excludeTargets",
+                json!([{"targetType": "group", "id": "all_users"}]),
+            ),
+            "excludeTargets[0].id: all_users can't be excluded",
+        ),
+        (
+            with(
+                "includeTargets",
+                json!([{"targetType": "device", "id": "x"}]),
+            ),
+            "unknown variant `device`, expected `user` or `group`",
+        ),
+        (
+            with("defaultLength", json!(-1)),
+            "invalid value: integer `-1`, expected u32",
+        ),
+        ("{\"state\": ".to_owned(), "EOF while parsing"),
+    ];
+    for (text, message) in cases {
+        let err = serde_json::from_str::<Policy>(&text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(message), "{err:?} should contain {message:?}");
+    }
+    // The typed error, before any serde format is involved.
+    let doc = PolicyDocument::default();
+    let mut bad = doc.clone();
+    bad.default_length = Some(4);
+    assert_eq!(
+        bad.to_policy(),
+        Err(GraphError::InvalidPolicy {
+            field: "defaultLength",
+            error: PolicyError::LengthOutOfRange {
+                value: 4,
+                min: 8,
+                max: 48
+            }
+        })
+    );
+    assert_eq!(
+        doc.to_policy(),
+        Ok(Policy::default()),
+        "an empty document is the seed's defaults"
+    );
+}
+
+#[test]
+fn spec_7_3_unknown_fields_are_ignored() {
+    let mut v: Value = serde_json::from_str(&sample("policy-get-response.json")).unwrap();
+    v["someFieldGraphAddsNextYear"] = json!({"nested": [1, 2, 3]});
+    assert!(serde_json::from_value::<Policy>(v).is_ok());
+    let mut v: Value = serde_json::from_str(&sample("pass-get-response.json")).unwrap();
+    v["anotherNewField"] = json!(true);
+    assert!(serde_json::from_value::<PassDocument>(v).is_ok());
+}
+
+#[test]
+fn spec_7_3_pass_documents_round_trip() {
+    for name in ["pass-get-response.json", "pass-create-response.json"] {
+        let text = sample(name);
+        let doc: PassDocument = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc.id.to_string(), "6f1967b7-15e8-4935-ac26-d50770ed07a7");
+        assert_eq!(doc.lifetime_in_minutes.minutes(), 60);
+        assert_eq!(
+            doc.method_usability_reason,
+            MethodUsabilityReason::NotYetValid
+        );
+        assert_eq!(doc.start_date_time, utc_datetime!(2022-06-05 00:00:00));
+        assert_same_document(
+            &serde_json::to_value(&doc).unwrap(),
+            &serde_json::from_str(&text).unwrap(),
+        );
+    }
+    // Fractional seconds survive to the nanosecond (Graph sends seven digits).
+    let doc: PassDocument = serde_json::from_str(&sample("pass-get-response.json")).unwrap();
+    assert_eq!(
+        doc.created_date_time,
+        utc_datetime!(2022-06-02 16:21:09.5893903)
+    );
+    let doc: PassDocument = serde_json::from_str(&sample("pass-create-response.json")).unwrap();
+    let code = doc.temporary_access_pass.as_ref().unwrap();
+    assert_eq!(code.expose_secret(), "+drkzqAD");
+    assert_eq!(
+        format!("{doc:?}").matches("REDACTED").count(),
+        1,
+        "the code is redacted in Debug"
+    );
+
+    let list: PassList = serde_json::from_str(&sample("pass-list-response.json")).unwrap();
+    assert_eq!(list.value.len(), 1);
+    assert_eq!(
+        list.value[0].start_date_time,
+        utc_datetime!(2022-06-06 16:48:03.027)
+    );
+    let ours = serde_json::to_value(&list).unwrap();
+    let theirs = modelled(serde_json::from_str(&sample("pass-list-response.json")).unwrap());
+    assert_same_document(&ours["value"][0], &theirs["value"][0]);
+}
+
+#[test]
+fn spec_7_3_creation_request_round_trips_and_accepts_any_offset() {
+    let text = sample("pass-create-request.json");
+    let request: CreatePassRequest = serde_json::from_str(&text).unwrap();
+    assert_eq!(request.start, Some(utc_datetime!(2022-06-05 00:00:00)));
+    assert_eq!(request.lifetime_minutes, Some(60));
+    assert_eq!(request.is_usable_once, Some(false));
+    assert_same_document(
+        &serde_json::to_value(request).unwrap(),
+        &serde_json::from_str(&text).unwrap(),
+    );
+    // All fields optional.
+    let empty: CreatePassRequest = serde_json::from_str("{}").unwrap();
+    assert_eq!(empty, CreatePassRequest::new());
+    assert_eq!(serde_json::to_string(&empty).unwrap(), "{}");
+    // Any offset is normalized to UTC; fractional seconds survive.
+    let shifted: CreatePassRequest =
+        serde_json::from_str(r#"{"startDateTime": "2022-06-05T02:00:00.123456789+02:00"}"#)
+            .unwrap();
+    assert_eq!(
+        shifted.start,
+        Some(utc_datetime!(2022-06-05 00:00:00.123456789))
+    );
+    for bad in [
+        r#"{"startDateTime": "yesterday"}"#,
+        r#"{"startDateTime": 5}"#,
+        r#"{"lifetimeInMinutes": "60"}"#,
+    ] {
+        assert!(
+            serde_json::from_str::<CreatePassRequest>(bad).is_err(),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn spec_6_3_the_code_is_serialized_only_in_the_creation_response() {
+    let policy = open_policy();
+    let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
+    let user = member("u");
+    let issued = issue(
+        &IssueContext::new(&policy, &issuer, &user),
+        &CreatePassRequest::new(),
+        CREATED,
+        &mut TestRng(5),
+    )
+    .unwrap();
+    let code = issued.created.passcode.expose_secret().to_owned();
+    // The view, the record and the events never carry it.
+    let view = serde_json::to_value(PassDocument::from(&issued.created.view)).unwrap();
+    assert_eq!(view["temporaryAccessPass"], Value::Null);
+    assert_eq!(view["methodUsabilityReason"], "EnabledByPolicy");
+    assert_eq!(view["isUsable"], true);
+    let record = serde_json::to_string(&issued.record).unwrap();
+    assert!(!record.contains(&code));
+    // The creation response does, once.
+    let response = serde_json::to_value(PassDocument::creation_response(issued.created)).unwrap();
+    assert_eq!(response["temporaryAccessPass"], Value::String(code));
+    assert_eq!(
+        response["@odata.type"],
+        "#microsoft.graph.temporaryAccessPassAuthenticationMethod"
+    );
+}
+
+#[test]
+fn stored_records_round_trip_and_are_checked_on_decoding() {
+    let policy = Policy::new(
+        PolicySettings::new()
+            .state(PolicyState::Enabled)
+            .include(IncludeTarget::AllUsers),
+    )
+    .unwrap();
+    let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
+    let user = member("u");
+    let issued = issue(
+        &IssueContext::new(&policy, &issuer, &user),
+        &CreatePassRequest::new(),
+        CREATED,
+        &mut TestRng(6),
+    )
+    .unwrap();
+    let code = issued.created.passcode.expose_secret().to_owned();
+    let stored = Versioned::new(
+        temporary_access_pass::Version::new(3),
+        issued.record.clone(),
+    );
+    let text = serde_json::to_string(&stored).unwrap();
+    let back: Versioned<TemporaryAccessPass> = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, stored);
+    assert!(back.value.verify_code(None, &code), "the digest survives");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["version"], 3);
+    assert_eq!(v["value"]["digest"].as_str().unwrap().len(), 64);
+    // Broken records are refused with the reason.
+    let mut broken = v["value"].clone();
+    broken["salt"] = json!("zz");
+    let err = serde_json::from_value::<TemporaryAccessPass>(broken)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("salt must be 32 lowercase hex digits"),
+        "{err}"
+    );
+    let mut broken = v["value"].clone();
+    broken["start"] = json!("2000-01-01T00:00:00Z");
+    let err = serde_json::from_value::<TemporaryAccessPass>(broken)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("precedes creation"), "{err}");
+    let mut broken = v["value"].clone();
+    broken["codeLength"] = json!(7);
+    assert!(serde_json::from_value::<TemporaryAccessPass>(broken).is_err());
+    let mut broken = v["value"].clone();
+    broken["plaintext"] = json!("nope");
+    assert!(
+        serde_json::from_value::<TemporaryAccessPass>(broken).is_err(),
+        "the storage form is strict"
+    );
+}

@@ -178,6 +178,29 @@ fn locked_vs_open(runner: &mut CtRunner, rng: &mut BenchRng) {
     }
 }
 
+/// On a locked pass, the right code (left) against wrong codes (right): a lock must not reveal
+/// whether the code was right (SPEC 6.4).
+fn locked_right_vs_wrong(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let f = fixture();
+    let mut parts: RecordParts = f.pass.clone().into_parts();
+    parts.failed_attempts = 10;
+    parts.locked_until = Some(NOW + Duration::minutes(30));
+    let locked = TemporaryAccessPass::from_parts(parts).unwrap();
+    let settings = RedeemSettings::new(Some(&f.pepper));
+    let ctx = SignInContext::new(Client::Browser);
+    let at = NOW + Duration::minutes(1);
+    for _ in 0..samples() {
+        let c = class(rng);
+        let typed = match c {
+            Class::Left => f.code.clone(),
+            Class::Right => random_code(rng, f.code.len()),
+        };
+        runner.run_one(c, || {
+            redeem(&f.policy, &settings, &f.user, Some(&locked), black_box(&typed), &ctx, at)
+        });
+    }
+}
+
 /// Deliberately leaky: `==` on 4 KiB byte slices that differ at the first byte (left) or the
 /// last (right). This pair must fail.
 fn leaky_slice_eq(runner: &mut CtRunner, rng: &mut BenchRng) {
@@ -199,5 +222,6 @@ ctbench_main!(
     first_vs_last_mismatch,
     known_user_vs_no_pass,
     locked_vs_open,
+    locked_right_vs_wrong,
     leaky_slice_eq
 );

@@ -436,10 +436,35 @@ impl CodeDigest {
     /// is computed either way, so a mismatch costs what a wrong code costs.
     #[must_use]
     pub fn verify(&self, pepper: Option<&Pepper>, id: &PassId, typed: &str) -> bool {
-        let computed = compute_digest(pepper, &self.salt, id, self.length, typed.as_bytes());
-        let same_scheme = Choice::from(u8::from(DigestScheme::of(pepper) == self.scheme));
-        bool::from(digests_equal(&computed, &self.digest) & same_scheme)
+        let matched = check(
+            pepper,
+            self.scheme,
+            &self.salt,
+            id,
+            self.length,
+            &self.digest,
+            typed,
+        );
+        core::hint::black_box(matched)
     }
+}
+
+/// The one verification routine: a real record and the no-pass dummy
+/// ([`verify_without_pass`]) both run exactly this machine code (it is never inlined), only on
+/// different data.
+#[inline(never)]
+fn check(
+    pepper: Option<&Pepper>,
+    scheme: DigestScheme,
+    salt: &[u8; 16],
+    id: &PassId,
+    length: PasscodeLength,
+    digest: &[u8; 32],
+    typed: &str,
+) -> bool {
+    let computed = compute_digest(pepper, salt, id, length, typed.as_bytes());
+    let same_scheme = Choice::from(u8::from(DigestScheme::of(pepper) == scheme));
+    bool::from(digests_equal(&computed, digest) & same_scheme)
 }
 
 impl fmt::Debug for CodeDigest {
@@ -453,6 +478,38 @@ impl fmt::Debug for CodeDigest {
     }
 }
 
+/// How many passcode lengths there are (8 to 48).
+const LENGTHS: usize = 41;
+
+/// The dummy records for users without a pass: `[keyed, unkeyed][length - 8]`.
+static DUMMIES: [[CodeDigest; LENGTHS]; 2] = {
+    const PLACEHOLDER: CodeDigest = CodeDigest::from_parts(
+        DigestScheme::Sha256,
+        DUMMY_SALT,
+        PasscodeLength::MIN,
+        DUMMY_DIGEST,
+    );
+    const fn row(scheme: DigestScheme) -> [CodeDigest; LENGTHS] {
+        let mut out = [PLACEHOLDER; LENGTHS];
+        let mut i = 0;
+        while i < LENGTHS {
+            #[expect(clippy::cast_possible_truncation, reason = "i < 41")]
+            let chars = 8 + i as u32;
+            let length = match PasscodeLength::new(chars) {
+                Ok(length) => length,
+                Err(_) => PasscodeLength::MIN,
+            };
+            #[expect(clippy::indexing_slicing, reason = "i < LENGTHS by the loop condition")]
+            {
+                out[i] = CodeDigest::from_parts(scheme, DUMMY_SALT, length, DUMMY_DIGEST);
+            }
+            i += 1;
+        }
+        out
+    }
+    [row(DigestScheme::HmacSha256), row(DigestScheme::Sha256)]
+};
+
 /// Salt, id and digest of the dummy record checked for a user without a pass.
 const DUMMY_SALT: [u8; 16] = *b"tap-no-pass-salt";
 const DUMMY_ID: PassId = PassId::from_bytes(*b"tap-no-pass-id!!");
@@ -463,14 +520,48 @@ const DUMMY_DIGEST: [u8; 32] = *b"no code ever hashes to this one.";
 /// pass. Pass the policy's length, the length a real pass would have.
 #[must_use]
 pub fn verify_without_pass(pepper: Option<&Pepper>, length: PasscodeLength, typed: &str) -> bool {
-    let computed = compute_digest(pepper, &DUMMY_SALT, &DUMMY_ID, length, typed.as_bytes());
-    // `Choice::from` hides the constant 0 from the optimizer, so the digest and the comparison
-    // are not elided.
-    bool::from(digests_equal(&computed, &DUMMY_DIGEST) & Choice::from(0_u8))
+    verify_or_dummy(pepper, length, None, typed)
+}
+
+/// Verifies `typed` against a pass's digest, or, for a user without a pass (`None`), against a
+/// dummy of the policy's `length` (SPEC 6.2). Both cases run the same code on different data:
+/// the parts are selected, then one routine digests and compares; a dummy never matches.
+/// This is what [`crate::redeem`] calls, so a user's having a pass does not change the cost of
+/// checking the code.
+#[must_use]
+pub fn verify_or_dummy(
+    pepper: Option<&Pepper>,
+    length: PasscodeLength,
+    pass: Option<(&CodeDigest, &PassId)>,
+    typed: &str,
+) -> bool {
+    // The dummy comes from a static table (one per scheme and length), so it sits in memory
+    // just like a real record: building it on the stack would make its first reads faster.
+    let scheme_row = usize::from(pepper.is_none());
+    let column = length.get().saturating_sub(PasscodeLength::MIN.get());
+    let dummy = DUMMIES
+        .get(scheme_row)
+        .and_then(|row| row.get(column))
+        .unwrap_or(&DUMMIES[0][0]);
+    let fallback = (dummy, &DUMMY_ID);
+    let real = pass.is_some();
+    // An indexed load, not a branch: the index is opaque to the optimizer, so it can't turn
+    // the choice back into a jump. Both entries are `Some`; the `unwrap_or` never fires.
+    let candidates = [pass, Some(fallback)];
+    let index = core::hint::black_box(usize::from(!real));
+    let (d, id) = candidates.get(index).copied().flatten().unwrap_or(fallback);
+    // Work on a fresh copy either way, so every later read hits the same (stack) memory in the
+    // same state whether the parts came from a record or from the table.
+    let (d, id) = core::hint::black_box((d.clone(), *id));
+    let (d, id) = (&d, &id);
+    // No code digests to `DUMMY_DIGEST` short of a SHA-256 preimage; `real` makes the answer no
+    // regardless.
+    let matched = check(pepper, d.scheme, &d.salt, id, d.length, &d.digest, typed);
+    core::hint::black_box(matched) & real
 }
 
 /// Compares two digests in constant time, a machine word at a time: the XORs of the four words
-/// are combined with a bitwise OR, without branching,, and only the final word goes through `subtle`.
+/// are combined with a bitwise OR, without branching, and only the final word goes through `subtle`.
 fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> Choice {
     let (a_words, _) = a.as_chunks::<8>();
     let (b_words, _) = b.as_chunks::<8>();

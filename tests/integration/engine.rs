@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use temporary_access_pass::{
     Client, Clock, CreatePassRequest, DirectoryRole, Effect, Engine, EngineConfig, EngineError,
-    Event, Expected, InMemoryStore, IncludeTarget, IssueError, ManualClock, PasswordlessMethod,
-    Pepper, Policy, PolicyChangeError, PolicySettings, PolicyState, Principal, RedeemRefusal,
-    RegistrationError, SignInContext, Store, TemporaryAccessPass, UserId, Version, Versioned,
-    ViewError, Write,
+    Event, Expected, InMemoryStore, IncludeTarget, IssueError, Issued, ManualClock,
+    PasswordlessMethod, Pepper, Policy, PolicyChangeError, PolicySettings, PolicyState, Principal,
+    RedeemRefusal, RegistrationError, SignInContext, Store, TemporaryAccessPass, UserId, Version,
+    Versioned, ViewError, Write,
 };
 use time::{Duration, UtcDateTime};
 
@@ -27,6 +27,18 @@ fn engine(clock: &ManualClock) -> Engine<&ManualClock, InMemoryStore> {
         .usable_once(true);
     let _ = engine.set_policy(&ga(), &settings).unwrap();
     engine
+}
+
+/// A pass with the policy's defaults, issued by a Global Administrator.
+fn new_pass<C: Clock, S: Store>(engine: &Engine<C, S>, user: &Principal) -> Issued {
+    engine
+        .create(
+            &ga(),
+            user,
+            &CreatePassRequest::new(),
+            &mut getrandom::SysRng,
+        )
+        .unwrap()
 }
 
 fn browser() -> SignInContext {
@@ -179,14 +191,7 @@ fn spec_5_5_registration_is_refused_once_the_pass_is_deleted() {
     let clock = ManualClock::new(CREATED);
     let engine = engine(&clock);
     let user = member("u");
-    let issued = engine
-        .create(
-            &ga(),
-            &user,
-            &CreatePassRequest::new(),
-            &mut getrandom::SysRng,
-        )
-        .unwrap();
+    let issued = new_pass(&engine, &user);
     let grant = engine
         .redeem(&user, issued.created.passcode.expose_secret(), &browser())
         .unwrap()
@@ -209,23 +214,9 @@ fn spec_2_7_an_expired_pass_is_replaced_through_the_engine_without_revocation() 
     let clock = ManualClock::new(CREATED);
     let engine = engine(&clock);
     let user = member("u");
-    let first = engine
-        .create(
-            &ga(),
-            &user,
-            &CreatePassRequest::new(),
-            &mut getrandom::SysRng,
-        )
-        .unwrap();
+    let first = new_pass(&engine, &user);
     clock.advance(Duration::hours(2)).unwrap();
-    let second = engine
-        .create(
-            &ga(),
-            &user,
-            &CreatePassRequest::new(),
-            &mut getrandom::SysRng,
-        )
-        .unwrap();
+    let second = new_pass(&engine, &user);
     assert_eq!(second.replaced, Some(*first.record.id()));
     assert!(second.effects.is_empty());
     let stored = engine.store().load(user.id()).unwrap().unwrap();
@@ -253,14 +244,7 @@ fn the_engine_reads_the_clock_once_per_operation() {
         .include(IncludeTarget::AllUsers);
     let _ = engine.set_policy(&ga(), &settings).unwrap();
     assert_eq!(reads(), 1);
-    let issued = engine
-        .create(
-            &ga(),
-            &user,
-            &CreatePassRequest::new(),
-            &mut getrandom::SysRng,
-        )
-        .unwrap();
+    let issued = new_pass(&engine, &user);
     assert_eq!(reads(), 1);
     let _ = engine.offer(&user, &browser()).unwrap();
     assert_eq!(reads(), 1);
@@ -333,14 +317,7 @@ fn faulty_with_one_time_pass(conflict_instead: bool) -> (Faulty, String, Princip
     let clock = ManualClock::new(CREATED);
     let seeded = engine(&clock);
     let user = member("u");
-    let issued = seeded
-        .create(
-            &ga(),
-            &user,
-            &CreatePassRequest::new(),
-            &mut getrandom::SysRng,
-        )
-        .unwrap();
+    let issued = new_pass(&seeded, &user);
     let inner = InMemoryStore::new();
     let record = seeded.store().load(user.id()).unwrap().unwrap().value;
     let _ = inner.insert(&record).unwrap();

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use temporary_access_pass::{
     ALPHABET, CodeDigest, CreatePassRequest, DigestScheme, DirectoryRole, IssueContext, PassId,
     Passcode, PasscodeLength, Pepper, Policy, PolicySettings, TemporaryAccessPass, compute_digest,
-    issue, verify_without_pass,
+    issue, verify_or_dummy, verify_without_pass,
 };
 
 use crate::support::{CREATED, TestRng, admin, member, open_policy};
@@ -93,6 +93,28 @@ fn spec_6_2_right_wrong_wrong_length_and_no_pass() {
         if typed != code {
             assert!(!pass.verify_code(Some(&pepper), typed), "{typed:?}");
         }
+    }
+    // The shared entry point `redeem` uses: a record verifies its code, the dummy never does.
+    let parts = Some((pass.code_digest(), pass.id()));
+    assert!(verify_or_dummy(
+        Some(&pepper),
+        PasscodeLength::DEFAULT,
+        parts,
+        &code
+    ));
+    assert!(!verify_or_dummy(
+        Some(&pepper),
+        PasscodeLength::DEFAULT,
+        parts,
+        &wrong
+    ));
+    for length in [
+        PasscodeLength::MIN,
+        PasscodeLength::DEFAULT,
+        PasscodeLength::MAX,
+    ] {
+        assert!(!verify_or_dummy(Some(&pepper), length, None, &code));
+        assert!(!verify_or_dummy(None, length, None, &code));
     }
     // The no-pass path never accepts, whatever is typed, with or without a pepper.
     for typed in [code.as_str(), "", "AAAAAAAA"] {

@@ -85,10 +85,13 @@ proptest! {
 
     #[test]
     fn creation_evaluation_and_sign_in_never_panic(
-        created in instant(), start in proptest::option::of(instant()), now in instant(),
-        lifetime in proptest::option::of(any::<u32>()), once in proptest::option::of(any::<bool>()),
+        created in instant(),
+        start_offset in proptest::option::of(prop_oneof![3 => 0_i64..200_000, 1 => any::<i64>()]),
+        now_offset in prop_oneof![3 => -10_000_i64..300_000, 1 => any::<i64>()],
+        lifetime in proptest::option::of(prop_oneof![3 => 10_u32..=43_200, 1 => any::<u32>()]),
+        once in proptest::option::of(any::<bool>()),
         length in 8_u32..=48, code in typed(), guest in any::<bool>(),
-        used in proptest::option::of(instant()), locked in proptest::option::of(instant()),
+        used in proptest::option::of(-1_000_i64..300_000), locked in proptest::option::of(-1_000_i64..300_000),
         failed in any::<u32>(), keyed in any::<bool>(), client in 0_u8..6,
     ) {
         let policy = Policy::new(
@@ -102,6 +105,8 @@ proptest! {
         let user = if guest { Principal::guest(UserId::new("u").unwrap()) } else { Principal::member(UserId::new("u").unwrap()) };
         let pepper = Pepper::new(&[1; 32]).unwrap();
         let pepper = keyed.then_some(&pepper);
+        let start = start_offset.and_then(|s| created.checked_add(Duration::seconds(s)));
+        let now = created.checked_add(Duration::seconds(now_offset)).unwrap_or(created);
         let mut request = CreatePassRequest::new();
         request.start = start;
         request.lifetime_minutes = lifetime;
@@ -115,8 +120,8 @@ proptest! {
         let _ = redeem(&policy, &settings, &user, None, &code, &sign_in, now);
         if let Ok(issued) = issue(&ctx, &request, created, &mut TestRng(9)) {
             let mut parts = issued.record.into_parts();
-            parts.used_at = used;
-            parts.locked_until = locked;
+            parts.used_at = used.and_then(|s| created.checked_add(Duration::seconds(s)));
+            parts.locked_until = locked.and_then(|s| created.checked_add(Duration::seconds(s)));
             parts.failed_attempts = failed;
             if let Ok(record) = TemporaryAccessPass::from_parts(parts) {
                 let _ = record.usability(&policy, &user, now);

@@ -164,6 +164,23 @@ fn right_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
     );
 }
 
+/// The right code (left) against one fixed wrong code (right): both classes repeat one input,
+/// so only rightness differs. Together with `right_vs_wrong_code` this separates "is the code
+/// right" from "is the input the same every time".
+fn right_vs_fixed_wrong(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let f = fixture();
+    let wrong = random_code(rng, f.code.len());
+    batched(
+        runner,
+        rng,
+        |c, _| match c {
+            Class::Left => f.code.clone(),
+            Class::Right => wrong.clone(),
+        },
+        |typed| f.pass.verify_code(Some(&f.pepper), typed),
+    );
+}
+
 /// Wrong codes that differ from the right one at the first character (left) or only at the
 /// last (right).
 fn first_vs_last_mismatch(runner: &mut CtRunner, rng: &mut BenchRng) {
@@ -289,6 +306,7 @@ fn leaky_slice_eq(runner: &mut CtRunner, rng: &mut BenchRng) {
 
 ctbench_main!(
     right_vs_wrong_code,
+    right_vs_fixed_wrong,
     first_vs_last_mismatch,
     known_user_vs_no_pass,
     locked_vs_open,

@@ -54,8 +54,8 @@ pub struct SignIn {
 }
 
 /// How an [`Engine`] behaves: the pepper, the creation opt-ins, the guessing limit and the
-/// retry bound.
-#[derive(Clone, Default)]
+/// retry bound. `Default` is [`EngineConfig::new`].
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct EngineConfig {
     /// The host's pepper (SPEC 6.1). Strongly recommended.
@@ -76,6 +76,12 @@ impl fmt::Debug for EngineConfig {
             .field("lockout", &self.lockout)
             .field("max_attempts", &self.max_attempts)
             .finish()
+    }
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -396,3 +396,11 @@ fn engine_config_debug_redacts_the_pepper() {
     let printed = format!("{config:?}");
     assert!(printed.contains("[REDACTED]") && !printed.contains("119"));
 }
+
+#[test]
+fn engine_config_default_is_new() {
+    let config = EngineConfig::default();
+    assert_eq!(config.max_attempts, EngineConfig::DEFAULT_MAX_ATTEMPTS);
+    assert_eq!(config.lockout, temporary_access_pass::Lockout::default());
+    assert!(config.pepper.is_none());
+}

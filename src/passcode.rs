@@ -535,8 +535,8 @@ pub fn verify_or_dummy(
     pass: Option<(&CodeDigest, &PassId)>,
     typed: &str,
 ) -> bool {
-    // The dummy comes from a static table (one per scheme and length), so it sits in memory
-    // just like a real record: building it on the stack would make its first reads faster.
+    // The dummy comes from a static table, one per scheme and length: nothing is built per
+    // call on one path and not on the other.
     let scheme_row = usize::from(pepper.is_none());
     let column = length.get().saturating_sub(PasscodeLength::MIN.get());
     let dummy = DUMMIES

@@ -66,8 +66,9 @@
 //! - The store holds a [`CodeDigest`]: HMAC-SHA256 keyed by the host's [`Pepper`] (or, without
 //!   one, SHA-256, which lets whoever steals the store test guesses offline) over a per-pass
 //!   salt, the pass id and the code.
-//! - Verification compares fixed-size digests in constant time; a wrong length and a user with
-//!   no pass ([`verify_without_pass`]) cost what a wrong code costs.
+//! - Verification compares fixed-size digests in constant time; a wrong length costs what a
+//!   wrong code costs, and a user with no pass runs the same routine on a dummy record
+//!   ([`verify_or_dummy`], which [`redeem`] uses for both cases).
 //! - Codes have ≈ 46.5 bits of entropy at the default length (see [`ALPHABET`]); the lifetime and
 //!   one-time use bound how long a guesser has. See `SECURITY.md` for the full threat model.
 #![no_std]

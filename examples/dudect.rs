@@ -25,8 +25,8 @@ use dudect_bencher::rand::RngExt;
 use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
 use temporary_access_pass::{
     ALPHABET, Client, CreatePassRequest, DirectoryRole, IncludeTarget, IssueContext, Pepper,
-    Policy, PolicySettings, PolicyState, Principal, RecordParts, RedeemSettings, SignInContext,
-    TemporaryAccessPass, UserId, issue, redeem, verify_or_dummy,
+    Policy, PolicySettings, PolicyState, Principal, RecordParts, RedeemSettings, Redemption,
+    SignInContext, TemporaryAccessPass, UserId, issue, redeem, verify_or_dummy,
 };
 use time::{Duration, UtcDateTime, macros::utc_datetime};
 
@@ -45,6 +45,21 @@ struct Fixture {
     pepper: Pepper,
     pass: TemporaryAccessPass,
     code: String,
+}
+
+impl Fixture {
+    /// A browser redemption of `typed` against `record`, a minute after the pass starts.
+    fn redeem(&self, record: &TemporaryAccessPass, typed: &str) -> Redemption {
+        redeem(
+            &self.policy,
+            &RedeemSettings::new(Some(&self.pepper)),
+            &self.user,
+            Some(record),
+            typed,
+            &SignInContext::new(Client::Browser),
+            NOW + Duration::minutes(1),
+        )
+    }
 }
 
 fn fixture() -> Fixture {
@@ -224,35 +239,12 @@ fn known_user_vs_no_pass(runner: &mut CtRunner, rng: &mut BenchRng) {
 fn locked_vs_open(runner: &mut CtRunner, rng: &mut BenchRng) {
     let f = fixture();
     let locked = locked(&f);
-    let settings = RedeemSettings::new(Some(&f.pepper));
-    let ctx = SignInContext::new(Client::Browser);
-    let at = NOW + Duration::minutes(1);
     batched2(
         runner,
         rng,
         |_, rng| random_code(rng, f.code.len()),
-        |typed| {
-            redeem(
-                &f.policy,
-                &settings,
-                &f.user,
-                Some(&locked),
-                typed,
-                &ctx,
-                at,
-            )
-        },
-        |typed| {
-            redeem(
-                &f.policy,
-                &settings,
-                &f.user,
-                Some(&f.pass),
-                typed,
-                &ctx,
-                at,
-            )
-        },
+        |typed| f.redeem(&locked, typed),
+        |typed| f.redeem(&f.pass, typed),
     );
 }
 
@@ -261,9 +253,6 @@ fn locked_vs_open(runner: &mut CtRunner, rng: &mut BenchRng) {
 fn locked_right_vs_wrong(runner: &mut CtRunner, rng: &mut BenchRng) {
     let f = fixture();
     let locked = locked(&f);
-    let settings = RedeemSettings::new(Some(&f.pepper));
-    let ctx = SignInContext::new(Client::Browser);
-    let at = NOW + Duration::minutes(1);
     batched(
         runner,
         rng,
@@ -271,17 +260,7 @@ fn locked_right_vs_wrong(runner: &mut CtRunner, rng: &mut BenchRng) {
             Class::Left => f.code.clone(),
             Class::Right => random_code(rng, f.code.len()),
         },
-        |typed| {
-            redeem(
-                &f.policy,
-                &settings,
-                &f.user,
-                Some(&locked),
-                typed,
-                &ctx,
-                at,
-            )
-        },
+        |typed| f.redeem(&locked, typed),
     );
 }
 

@@ -192,13 +192,18 @@ impl<C: Clock, S: Store> Engine<C, S> {
         self.store.load_policy().map_err(EngineError::Store)
     }
 
+    /// The stored policy, or the seed's defaults when none is stored.
+    fn current_policy<R>(&self) -> Result<Policy, EngineError<R, S::Error>> {
+        Ok(self.load_policy()?.map(|v| v.value).unwrap_or_default())
+    }
+
     /// The tenant policy: the stored one, or the seed's defaults (disabled) if none is stored.
     ///
     /// # Errors
     ///
     /// [`EngineError::Store`].
     pub fn policy(&self) -> Result<Policy, EngineError<Infallible, S::Error>> {
-        Ok(self.load_policy()?.map(|v| v.value).unwrap_or_default())
+        self.current_policy()
     }
 
     /// Changes the policy as `actor` (SPEC 1.5).
@@ -246,7 +251,7 @@ impl<C: Clock, S: Store> Engine<C, S> {
     ) -> Result<Issued, EngineError<IssueError, S::Error>> {
         let now = self.clock.now();
         self.retry(|| {
-            let policy = self.load_policy()?.map(|v| v.value).unwrap_or_default();
+            let policy = self.current_policy()?;
             let existing = self.store.load(target.id()).map_err(EngineError::Store)?;
             let ctx = IssueContext::new(&policy, issuer, target)
                 .existing(existing.as_ref().map(|v| &v.value))
@@ -279,7 +284,7 @@ impl<C: Clock, S: Store> Engine<C, S> {
         let now = self.clock.now();
         authorize(viewer, Action::View, holder)
             .map_err(|e| EngineError::Rejected(ViewError::Forbidden(e)))?;
-        let policy = self.load_policy()?.map(|v| v.value).unwrap_or_default();
+        let policy = self.current_policy()?;
         let record = self.store.load(holder.id()).map_err(EngineError::Store)?;
         Ok(record.map(|r| r.value.view(&policy, holder, now)))
     }
@@ -326,7 +331,7 @@ impl<C: Clock, S: Store> Engine<C, S> {
         ctx: &SignInContext,
     ) -> Result<Offer, EngineError<Infallible, S::Error>> {
         let now = self.clock.now();
-        let policy = self.load_policy()?.map(|v| v.value).unwrap_or_default();
+        let policy = self.current_policy()?;
         let record = self.store.load(user.id()).map_err(EngineError::Store)?;
         Ok(offer(
             &policy,
@@ -352,7 +357,7 @@ impl<C: Clock, S: Store> Engine<C, S> {
         let now = self.clock.now();
         let settings = self.settings();
         self.retry(|| {
-            let policy = self.load_policy()?.map(|v| v.value).unwrap_or_default();
+            let policy = self.current_policy()?;
             let record = self.store.load(user.id()).map_err(EngineError::Store)?;
             let decision = redeem(
                 &policy,

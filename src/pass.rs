@@ -803,14 +803,26 @@ pub fn view_pass(
     record: &TemporaryAccessPass,
     now: UtcDateTime,
 ) -> Result<PassView, ViewError> {
-    authorize(viewer, Action::View, holder)?;
+    authorize_on_record(viewer, Action::View, holder, record)?;
+    Ok(record.view(policy, holder, now))
+}
+
+/// The checks viewing and deleting share: the actor's right on the holder (SPEC 3), and that
+/// the record given is the holder's.
+fn authorize_on_record(
+    actor: &Principal,
+    action: Action,
+    holder: &Principal,
+    record: &TemporaryAccessPass,
+) -> Result<(), ViewError> {
+    authorize(actor, action, holder)?;
     if record.user() != holder.id() {
         return Err(ViewError::NotTheHolder {
             holder: holder.id().clone(),
             pass: *record.id(),
         });
     }
-    Ok(record.view(policy, holder, now))
+    Ok(())
 }
 
 /// Why a pass can't be viewed or deleted.
@@ -858,13 +870,7 @@ pub fn delete_pass(
     record: &TemporaryAccessPass,
     now: UtcDateTime,
 ) -> Result<Deleted, ViewError> {
-    authorize(actor, Action::Delete, holder)?;
-    if record.user() != holder.id() {
-        return Err(ViewError::NotTheHolder {
-            holder: holder.id().clone(),
-            pass: *record.id(),
-        });
-    }
+    authorize_on_record(actor, Action::Delete, holder, record)?;
     let was_valid = record.is_valid_at(now);
     let mut events = vec![Event::PassDeleted {
         pass: *record.id(),

@@ -18,9 +18,9 @@ use std::time::{Duration as StdDuration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use temporary_access_pass::{
-    Client, CreatePassRequest, DirectoryRole, Engine, EngineConfig, InMemoryStore, IncludeTarget,
-    IssueContext, Lockout, Passcode, Pepper, Policy, PolicySettings, PolicyState, Principal,
-    SignInContext, UserId, compute_digest, issue,
+    Client, CreatePassRequest, DigestKey, DirectoryRole, Engine, EngineConfig, InMemoryStore,
+    IncludeTarget, IssueContext, Lockout, Passcode, Pepper, Policy, PolicySettings, PolicyState,
+    Principal, SignInContext, UserId, compute_digest, issue,
 };
 use time::{Duration, macros::utc_datetime};
 
@@ -45,7 +45,7 @@ fn usability(c: &mut Criterion) {
     let user = Principal::member(UserId::new("user@contoso.com").unwrap());
     let now = utc_datetime!(2021-03-11 06:00:00);
     let pass = issue(
-        &IssueContext::new(&policy, &admin(), &user),
+        &IssueContext::new(&policy, &DigestKey::unkeyed(), &admin(), &user),
         &CreatePassRequest::new(),
         now,
         &mut getrandom::SysRng,
@@ -94,9 +94,9 @@ fn creation(c: &mut Criterion) {
     let policy = policy();
     let admin = admin();
     let user = Principal::member(UserId::new("user@contoso.com").unwrap());
-    let pepper = Pepper::new(&SECRET).unwrap();
+    let pepper = DigestKey::from(Pepper::new(&SECRET).unwrap());
     let now = utc_datetime!(2021-03-11 06:00:00);
-    let ctx = IssueContext::new(&policy, &admin, &user).pepper(Some(&pepper));
+    let ctx = IssueContext::new(&policy, &pepper, &admin, &user);
     let mut g = c.benchmark_group("create");
     g.bench_function("ours/issue (id, code, salt, digest)", |b| {
         b.iter(|| issue(&ctx, &CreatePassRequest::new(), now, &mut getrandom::SysRng).unwrap());
@@ -105,13 +105,7 @@ fn creation(c: &mut Criterion) {
         let id = temporary_access_pass::PassId::from_bytes([1; 16]);
         b.iter(|| {
             let code = Passcode::generate(policy.default_length(), &mut getrandom::SysRng).unwrap();
-            compute_digest(
-                Some(&pepper),
-                &[2; 16],
-                &id,
-                policy.default_length(),
-                code.expose_secret().as_bytes(),
-            )
+            compute_digest(&pepper, &[2; 16], &id, code.expose_secret().as_bytes())
         });
     });
     g.finish();
@@ -127,8 +121,7 @@ impl temporary_access_pass::Clock for Fixed {
 
 fn engine_redeem(c: &mut Criterion) {
     let clock = Fixed(utc_datetime!(2021-03-11 06:00:00));
-    let config = EngineConfig::new()
-        .pepper(Pepper::new(&SECRET).unwrap())
+    let config = EngineConfig::new(Pepper::new(&SECRET).unwrap())
         .lockout(Lockout::new(1000, Duration::MINUTE).unwrap());
     let engine = Engine::new(&clock, InMemoryStore::new(), config);
     let _ = engine.set_policy(&admin(), &policy().settings()).unwrap();
@@ -143,12 +136,12 @@ fn engine_redeem(c: &mut Criterion) {
         .unwrap();
     let code = issued.created.passcode.expose_secret().to_owned();
     let ctx = SignInContext::new(Client::Browser);
-    let pepper = Pepper::new(&SECRET).unwrap();
+    let pepper = DigestKey::from(Pepper::new(&SECRET).unwrap());
     let pass = issued.record;
 
     let mut g = c.benchmark_group("engine redeem");
     g.bench_function("reference/verify", |b| {
-        b.iter(|| pass.verify_code(Some(&pepper), black_box(&code)));
+        b.iter(|| pass.verify_code(&pepper, black_box(&code)));
     });
     g.bench_function("ours/right code", |b| {
         b.iter(|| engine.redeem(&user, black_box(&code), &ctx).unwrap());

@@ -24,9 +24,9 @@ use std::hint::black_box;
 use dudect_bencher::rand::RngExt;
 use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
 use temporary_access_pass::{
-    ALPHABET, Client, CreatePassRequest, DirectoryRole, IncludeTarget, IssueContext, Pepper,
-    Policy, PolicySettings, PolicyState, Principal, RecordParts, RedeemSettings, Redemption,
-    SignInContext, TemporaryAccessPass, UserId, issue, redeem, verify_or_dummy,
+    ALPHABET, Client, CreatePassRequest, DigestKey, DirectoryRole, IncludeTarget, IssueContext,
+    Pepper, Policy, PolicySettings, PolicyState, Principal, RecordParts, RedeemSettings,
+    Redemption, SignInContext, TemporaryAccessPass, UserId, issue, redeem,
 };
 use time::{Duration, UtcDateTime, macros::utc_datetime};
 
@@ -42,7 +42,7 @@ fn samples() -> usize {
 struct Fixture {
     policy: Policy,
     user: Principal,
-    pepper: Pepper,
+    pepper: DigestKey,
     pass: TemporaryAccessPass,
     code: String,
 }
@@ -52,7 +52,7 @@ impl Fixture {
     fn redeem(&self, record: &TemporaryAccessPass, typed: &str) -> Redemption {
         redeem(
             &self.policy,
-            &RedeemSettings::new(Some(&self.pepper)),
+            &RedeemSettings::new(&self.pepper),
             &self.user,
             Some(record),
             typed,
@@ -72,9 +72,9 @@ fn fixture() -> Fixture {
     let admin = Principal::member(UserId::new("admin").unwrap())
         .with_role(DirectoryRole::GlobalAdministrator);
     let user = Principal::member(UserId::new("user").unwrap());
-    let pepper = Pepper::new(&[0x42; 32]).unwrap();
+    let pepper = DigestKey::from(Pepper::new(&[0x42; 32]).unwrap());
     let issued = issue(
-        &IssueContext::new(&policy, &admin, &user).pepper(Some(&pepper)),
+        &IssueContext::new(&policy, &pepper, &admin, &user),
         &CreatePassRequest::new().usable_once(false),
         NOW,
         &mut getrandom::SysRng,
@@ -175,7 +175,7 @@ fn right_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
             Class::Left => f.code.clone(),
             Class::Right => random_code(rng, f.code.len()),
         },
-        |typed| f.pass.verify_code(Some(&f.pepper), typed),
+        |typed| f.pass.verify_code(&f.pepper, typed),
     );
 }
 
@@ -192,7 +192,7 @@ fn right_vs_fixed_wrong(runner: &mut CtRunner, rng: &mut BenchRng) {
             Class::Left => f.code.clone(),
             Class::Right => wrong.clone(),
         },
-        |typed| f.pass.verify_code(Some(&f.pepper), typed),
+        |typed| f.pass.verify_code(&f.pepper, typed),
     );
 }
 
@@ -212,24 +212,31 @@ fn first_vs_last_mismatch(runner: &mut CtRunner, rng: &mut BenchRng) {
             typed[at] = other_than(typed[at], rng);
             String::from_utf8(typed).unwrap()
         },
-        |typed| f.pass.verify_code(Some(&f.pepper), typed),
+        |typed| f.pass.verify_code(&f.pepper, typed),
     );
 }
 
 /// A wrong code for a user who holds a pass (left) against one for a user who holds none
-/// (right, the dummy path).
+/// (right): the whole pure decision, which judges a dummy record for the latter.
 fn known_user_vs_no_pass(runner: &mut CtRunner, rng: &mut BenchRng) {
     let f = fixture();
     let length = f.policy.default_length();
-    let known = (f.pass.code_digest(), f.pass.id());
     batched(
         runner,
         rng,
-        |c, rng| {
-            let pass = matches!(c, Class::Left).then_some(known);
-            (pass, random_code(rng, length.get()))
+        |c, rng| (matches!(c, Class::Left), random_code(rng, length.get())),
+        |(known, typed)| {
+            let record = known.then_some(&f.pass);
+            redeem(
+                &f.policy,
+                &RedeemSettings::new(&f.pepper),
+                &f.user,
+                record,
+                typed,
+                &SignInContext::new(Client::Browser),
+                NOW + Duration::minutes(1),
+            )
         },
-        |(pass, typed)| verify_or_dummy(Some(&f.pepper), length, *pass, typed),
     );
 }
 

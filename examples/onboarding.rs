@@ -42,7 +42,7 @@ fn main() -> Result<()> {
     let engine = Engine::new(
         &clock,
         InMemoryStore::new(),
-        EngineConfig::new().pepper(Pepper::new(&secret)?),
+        EngineConfig::new(Pepper::new(&secret)?),
     );
 
     let onboarding = GroupId::new("onboarding")?;

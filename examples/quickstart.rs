@@ -6,8 +6,9 @@
 use std::error::Error;
 
 use temporary_access_pass::{
-    Clock, CreatePassRequest, DirectoryRole, GroupId, IncludeTarget, IssueContext, ManualClock,
-    Pepper, Policy, PolicySettings, PolicyState, Principal, SysRng, TryRng, UserId, issue,
+    Clock, CreatePassRequest, DigestKey, DirectoryRole, GroupId, IncludeTarget, IssueContext,
+    ManualClock, Pepper, Policy, PolicySettings, PolicyState, Principal, SysRng, TryRng, UserId,
+    issue,
 };
 use time::{Duration, macros::utc_datetime};
 
@@ -35,7 +36,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // The host's pepper would come from a key vault; here, 32 fresh random bytes.
     let mut secret = [0_u8; 32];
     SysRng.try_fill_bytes(&mut secret)?;
-    let pepper = Pepper::new(&secret)?;
+    let key = DigestKey::from(Pepper::new(&secret)?);
 
     let admin = Principal::member(UserId::new("admin@contoso.com")?)
         .with_role(DirectoryRole::AuthenticationAdministrator);
@@ -47,7 +48,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         .checked_add(Duration::minutes(30))
         .ok_or("start out of range")?;
     let request = CreatePassRequest::new().start(start);
-    let ctx = IssueContext::new(&policy, &admin, &chris).pepper(Some(&pepper));
+    let ctx = IssueContext::new(&policy, &key, &admin, &chris);
     let issued = issue(&ctx, &request, now, &mut SysRng)?;
     println!(
         "\n{} issued pass {} for {}",
@@ -77,8 +78,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
 
     // Verification compares digests in constant time.
-    let right = pass.verify_code(Some(&pepper), &code);
-    let wrong = pass.verify_code(Some(&pepper), "WRONGxx9");
+    let right = pass.verify_code(&key, &code);
+    let wrong = pass.verify_code(&key, "WRONGxx9");
     println!("\nright code verifies: {right}");
     println!("wrong code verifies: {wrong}");
     if !right || wrong {
@@ -88,7 +89,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // An Authentication Administrator may not create a pass for a Global Administrator.
     let boss = Principal::member(UserId::new("boss@contoso.com")?)
         .with_role(DirectoryRole::GlobalAdministrator);
-    let ctx = IssueContext::new(&policy, &admin, &boss).pepper(Some(&pepper));
+    let ctx = IssueContext::new(&policy, &key, &admin, &boss);
     match issue(&ctx, &CreatePassRequest::new(), clock.now(), &mut SysRng) {
         Ok(_) => {
             return Err(

@@ -19,9 +19,9 @@ use std::time::Instant;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use temporary_access_pass::{
-    Client, CreatePassRequest, DirectoryRole, Engine, EngineConfig, InMemoryStore, IncludeTarget,
-    IssueContext, ManualClock, Pepper, Policy, PolicySettings, PolicyState, Principal,
-    SignInContext, Store, TryRng, UserId, issue,
+    Client, CreatePassRequest, DigestKey, DirectoryRole, Engine, EngineConfig, InMemoryStore,
+    IncludeTarget, IssueContext, ManualClock, Pepper, Policy, PolicySettings, PolicyState,
+    Principal, SignInContext, Store, TryRng, UserId, issue,
 };
 use time::macros::utc_datetime;
 
@@ -65,7 +65,7 @@ fn user_id(i: usize) -> Result<UserId, Box<dyn Error>> {
 
 fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
     let now = utc_datetime!(2021-03-11 06:00:00);
-    let pepper = Pepper::new(&[0x42; 32])?;
+    let key = DigestKey::from(Pepper::new(&[0x42; 32])?);
     let policy = Policy::new(
         PolicySettings::new()
             .state(PolicyState::Enabled)
@@ -81,7 +81,7 @@ fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
     let region = Region::new(GLOBAL);
     for i in 0..count {
         let user = Principal::member(user_id(i)?);
-        let ctx = IssueContext::new(&policy, &admin, &user).pepper(Some(&pepper));
+        let ctx = IssueContext::new(&policy, &key, &admin, &user);
         let request = CreatePassRequest::new().usable_once(false);
         let issued = issue(&ctx, &request, now, &mut rng)?;
         let _ = store.insert(&issued.record)?;
@@ -96,11 +96,7 @@ fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
         + users.capacity() * std::mem::size_of::<(Principal, String)>();
     // `stats_alloc` already books a reallocation's growth and shrinkage in these two totals.
     let net = stats.bytes_allocated as f64 - stats.bytes_deallocated as f64 - sample_bytes as f64;
-    let engine = Engine::new(
-        ManualClock::new(now),
-        store,
-        EngineConfig::new().pepper(pepper),
-    );
+    let engine = Engine::new(ManualClock::new(now), store, EngineConfig::new(key));
     let _ = engine.set_policy(&admin, &policy.settings())?;
     Ok(Filled {
         engine,

@@ -9,6 +9,9 @@
 //! conformance::race_one_time_redemption(&store, 50);
 //! conformance::race_lockout(&store, 5);
 //! conformance::race_creation(&store, 5);
+//! conformance::race_burst(&store, 2);
+//! conformance::race_burst_wrong_codes(&store, 2);
+//! conformance::race_delete(&store, 5);
 //! ```
 //!
 //! Every check uses user ids of its own, so it can run against a store that already holds data
@@ -35,7 +38,7 @@ use crate::clock::ManualClock;
 use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::ids::{PassId, UserId};
 use crate::pass::{CreatePassRequest, IssueContext, IssueError, TemporaryAccessPass, issue};
-use crate::passcode::Pepper;
+use crate::passcode::{DigestKey, Pepper};
 use crate::policy::{IncludeTarget, Policy, PolicySettings, PolicyState};
 use crate::principal::{DirectoryRole, Principal};
 use crate::signin::{Client, RedeemRefusal, SignInContext};
@@ -58,9 +61,15 @@ fn admin() -> Principal {
         .with_role(DirectoryRole::GlobalAdministrator)
 }
 
+/// The key every record of the suite is sealed with.
+fn key() -> DigestKey {
+    DigestKey::from(Pepper::new(b"conformance suite pepper, 32+ bytes").expect("a long pepper"))
+}
+
 fn record_for(user: &Principal, policy: &Policy) -> TemporaryAccessPass {
     let admin = admin();
-    let ctx = IssueContext::new(policy, &admin, user);
+    let key = key();
+    let ctx = IssueContext::new(policy, &key, &admin, user);
     issue(&ctx, &CreatePassRequest::new(), NOW, &mut getrandom::SysRng)
         .expect("issuing a test record")
         .record
@@ -198,6 +207,45 @@ fn check_records<S: Store>(store: &S) {
         Write::Written(_)
     ));
 
+    // An expectation of `Version::NEVER` (what the engine sends for a user without a pass)
+    // never holds, whether or not the user has a record.
+    let fourth = record_for(&user, &policy);
+    assert!(matches!(
+        ok("insert", store.insert(&fourth)),
+        Write::Written(_)
+    ));
+    for pass in [*fourth.id(), crate::pass::DUMMY_PASS_ID] {
+        assert_eq!(
+            ok(
+                "replace never",
+                store.replace(Expected::new(pass, Version::NEVER), &fourth)
+            ),
+            Write::Conflict,
+            "a write expecting Version::NEVER must conflict"
+        );
+    }
+    let read = ok("load", store.load(user.id())).expect("the fourth record");
+    assert!(matches!(
+        ok("cleanup", store.remove(user.id(), read.expected())),
+        Write::Written(_)
+    ));
+    let nobody = unique_user("nobody");
+    assert_eq!(
+        ok(
+            "replace never",
+            store.replace(
+                Expected::new(crate::pass::DUMMY_PASS_ID, Version::NEVER),
+                &record_for(&nobody, &policy)
+            )
+        ),
+        Write::Conflict,
+        "a write for a user without a record must conflict"
+    );
+    assert!(
+        ok("load", store.load(nobody.id())).is_none(),
+        "a conflicting write stores nothing"
+    );
+
     // Other users are untouched by all of this.
     assert!(ok("load", store.load(unique_user("never").id())).is_none());
 }
@@ -236,8 +284,16 @@ fn engine_for<'a, S: Store>(
     store: &'a S,
     one_time: bool,
 ) -> Engine<&'a ManualClock, &'a S> {
-    let config = EngineConfig::new()
-        .pepper(Pepper::new(b"conformance suite pepper, 32+ bytes").expect("a long pepper"));
+    engine_with(clock, store, one_time, EngineConfig::new(key()))
+}
+
+/// As [`engine_for`], with a configuration of the caller's.
+fn engine_with<'a, S: Store>(
+    clock: &'a ManualClock,
+    store: &'a S,
+    one_time: bool,
+    config: EngineConfig,
+) -> Engine<&'a ManualClock, &'a S> {
     let engine = Engine::new(clock, store, config);
     let settings = PolicySettings::new()
         .state(PolicyState::Enabled)
@@ -434,7 +490,8 @@ pub fn race_creation<S: Store>(store: &S, rounds: u32) {
 }
 
 /// Runs every check at the sizes CI uses for the in-memory store: the sequential checks, 10,000
-/// rounds of the one-time redemption race, 200 of the lockout race and 200 of the creation race.
+/// rounds of the one-time redemption race, 200 of the lockout race, 200 of the creation race,
+/// 200 of each burst race and 200 of the delete race.
 ///
 /// # Panics
 ///
@@ -444,4 +501,10 @@ pub fn run_all<S: Store>(store: &S) {
     race_one_time_redemption(store, 10_000);
     race_lockout(store, 200);
     race_creation(store, 200);
+    race_burst(store, 200);
+    race_burst_wrong_codes(store, 200);
+    race_delete(store, 200);
 }
+
+mod burst;
+pub use burst::{BURST, race_burst, race_burst_wrong_codes, race_delete};

@@ -12,14 +12,15 @@ use crate::pass::{
     CreatePassRequest, Deleted, IssueContext, IssueError, IssueOptions, Issued, PassView,
     ViewError, delete_pass, issue,
 };
-use crate::passcode::Pepper;
+use crate::pass::{DUMMY_PASS_ID, TemporaryAccessPass};
+use crate::passcode::DigestKey;
 use crate::policy::{Policy, PolicyChange, PolicyChangeError, PolicySettings};
 use crate::principal::{Action, Principal, authorize};
 use crate::signin::{
     Grant, Lockout, Offer, PasswordlessMethod, RedeemRefusal, RedeemSettings, RegistrationError,
-    SignInContext, offer, redeem,
+    SignInContext, authorize_registration, offer, redeem,
 };
-use crate::store::{Store, Version, Versioned, Write};
+use crate::store::{Expected, Store, Version, Versioned, Write};
 
 use alloc::vec::Vec;
 
@@ -53,13 +54,19 @@ pub struct SignIn {
     pub events: Vec<Event>,
 }
 
-/// How an [`Engine`] behaves: the pepper, the creation opt-ins, the guessing limit and the
-/// retry bound. `Default` is [`EngineConfig::new`].
+/// How an [`Engine`] behaves: the digest key, the creation opt-ins, the guessing limit and the
+/// retry bound.
+///
+/// There is no `Default`: the key must be chosen (SPEC 6.1). This does not compile:
+///
+/// ```compile_fail
+/// let config = temporary_access_pass::EngineConfig::new();
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct EngineConfig {
-    /// The host's pepper (SPEC 6.1). Strongly recommended.
-    pub pepper: Option<Pepper>,
+    /// What digests are keyed with: the host's pepper, or [`DigestKey::unkeyed`] by choice.
+    pub key: DigestKey,
     /// The later product's creation behaviours.
     pub issue_options: IssueOptions,
     /// The guessing limit (SPEC 6.4).
@@ -71,7 +78,7 @@ pub struct EngineConfig {
 impl fmt::Debug for EngineConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EngineConfig")
-            .field("pepper", &self.pepper.as_ref().map(|_| "[REDACTED]"))
+            .field("key", &self.key)
             .field("issue_options", &self.issue_options)
             .field("lockout", &self.lockout)
             .field("max_attempts", &self.max_attempts)
@@ -79,32 +86,20 @@ impl fmt::Debug for EngineConfig {
     }
 }
 
-impl Default for EngineConfig {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl EngineConfig {
     /// The default number of attempts per operation.
     pub const DEFAULT_MAX_ATTEMPTS: u32 = 32;
 
-    /// No pepper, the seed's options, the default lockout and 32 attempts.
+    /// Digests keyed with `key` (`Pepper` converts into it), the seed's options, the default
+    /// lockout and 32 attempts.
     #[must_use]
-    pub fn new() -> Self {
+    pub fn new(key: impl Into<DigestKey>) -> Self {
         Self {
-            pepper: None,
+            key: key.into(),
             issue_options: IssueOptions::seed(),
             lockout: Lockout::default(),
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
         }
-    }
-
-    /// Sets the pepper.
-    #[must_use]
-    pub fn pepper(mut self, pepper: Pepper) -> Self {
-        self.pepper = Some(pepper);
-        self
     }
 
     /// Sets the creation opt-ins.
@@ -171,7 +166,7 @@ impl<C: Clock, S: Store> Engine<C, S> {
     }
 
     fn settings(&self) -> RedeemSettings<'_> {
-        RedeemSettings::new(self.config.pepper.as_ref()).lockout(self.config.lockout)
+        RedeemSettings::new(&self.config.key).lockout(self.config.lockout)
     }
 
     /// Runs `attempt` until it is done, at most `max_attempts` times.
@@ -253,9 +248,8 @@ impl<C: Clock, S: Store> Engine<C, S> {
         self.retry(|| {
             let policy = self.current_policy()?;
             let existing = self.store.load(target.id()).map_err(EngineError::Store)?;
-            let ctx = IssueContext::new(&policy, issuer, target)
+            let ctx = IssueContext::new(&policy, &self.config.key, issuer, target)
                 .existing(existing.as_ref().map(|v| &v.value))
-                .pepper(self.config.pepper.as_ref())
                 .options(self.config.issue_options);
             let issued = issue(&ctx, request, now, rng).map_err(EngineError::Rejected)?;
             let write = match &existing {
@@ -342,8 +336,14 @@ impl<C: Clock, S: Store> Engine<C, S> {
         ))
     }
 
-    /// Redeems `typed` for `user` (SPEC 5.3, 6.4): verifies, checks usability, consumes a
-    /// one-time pass exactly once and counts wrong codes, all through one compare-and-swap.
+    /// Redeems `typed` for `user` (SPEC 5.3, 6.4, 6.5): verifies, checks usability, and commits
+    /// every judged attempt through one compare-and-swap on the record it was judged on. A
+    /// grant (which records the use, and consumes a one-time pass) and a counted wrong code exist
+    /// only once that write lands; on a conflict the attempt is judged again on what is stored
+    /// now, so concurrent attempts count as one after another.
+    ///
+    /// A user without a pass costs a write too: one that expects a version no record has, so
+    /// it can never land (SPEC 6.2).
     ///
     /// # Errors
     ///
@@ -372,23 +372,36 @@ impl<C: Clock, S: Store> Engine<C, S> {
                 outcome: decision.outcome,
                 events: decision.events,
             });
-            let (Some(write), Some(read)) = (decision.write, record) else {
-                return Ok(done);
-            };
-            match self
-                .store
-                .replace(read.expected(), &write)
-                .map_err(EngineError::Store)?
-            {
-                Write::Written(_) => Ok(done),
-                Write::Conflict => Ok(Step::Retry),
+            match (decision.write, record) {
+                (Some(write), Some(read)) => match self
+                    .store
+                    .replace(read.expected(), &write)
+                    .map_err(EngineError::Store)?
+                {
+                    Write::Written(_) => Ok(done),
+                    Write::Conflict => Ok(Step::Retry),
+                },
+                (None, None) if ctx.client.supports_pass() => {
+                    // No pass: the same store work, on an expectation that never holds.
+                    let dummy = TemporaryAccessPass::dummy(user.id(), &self.config.key, now);
+                    let probe = Expected::new(DUMMY_PASS_ID, Version::NEVER);
+                    let _never = self
+                        .store
+                        .replace(probe, &dummy)
+                        .map_err(EngineError::Store)?;
+                    Ok(done)
+                }
+                // A refused client (nothing judged), or a decision without a record to write
+                // to: the refusal stands, and refusing is safe.
+                (None, _) | (Some(_), None) => Ok(done),
             }
         })
     }
 
-    /// Whether `user`, signed in with `grant`, may register `method` now (SPEC 5.5): inside the
-    /// grant's window, and only while the pass behind it still exists (deleting it revoked the
-    /// sessions).
+    /// Whether `user`, signed in with `grant`, may register `method` now (SPEC 5.5): the grant
+    /// must be the user's, the window open, and the pass behind it still stored (deleting it
+    /// revoked the sessions). The decision is the pure
+    /// [`authorize_registration`](crate::authorize_registration) on the record read now.
     ///
     /// # Errors
     ///
@@ -400,18 +413,8 @@ impl<C: Clock, S: Store> Engine<C, S> {
         method: PasswordlessMethod,
     ) -> Result<(), EngineError<RegistrationError, S::Error>> {
         let now = self.clock.now();
-        if &grant.user != user.id() {
-            return Err(EngineError::Rejected(RegistrationError::NotTheHolder {
-                user: user.id().clone(),
-                holder: grant.user.clone(),
-            }));
-        }
-        grant
-            .authorize_registration(method, now)
-            .map_err(EngineError::Rejected)?;
-        match self.store.load(user.id()).map_err(EngineError::Store)? {
-            Some(record) if *record.value.id() == grant.pass => Ok(()),
-            _ => Err(EngineError::Rejected(RegistrationError::PassRemoved)),
-        }
+        let record = self.store.load(user.id()).map_err(EngineError::Store)?;
+        authorize_registration(user, grant, record.as_ref().map(|v| &v.value), method, now)
+            .map_err(EngineError::Rejected)
     }
 }

@@ -185,7 +185,9 @@ fn field_of(error: PolicyError) -> &'static str {
         PolicyError::MinimumLifetimeOutOfRange { .. } => "minimumLifetimeInMinutes",
         PolicyError::MaximumLifetimeOutOfRange { .. } => "maximumLifetimeInMinutes",
         PolicyError::LengthOutOfRange { .. } => "defaultLength",
-        _ => "defaultLifetimeInMinutes",
+        PolicyError::DefaultLifetimeOutOfRange { .. }
+        | PolicyError::DefaultBelowMinimum { .. }
+        | PolicyError::DefaultAboveMaximum { .. } => "defaultLifetimeInMinutes",
     }
 }
 

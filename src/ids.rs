@@ -33,6 +33,52 @@ pub enum IdError {
         /// Which kind of identifier (`"user"` or `"group"`).
         kind: &'static str,
     },
+    /// The identifier held an invisible format character (Unicode category Cf: a
+    /// bidirectional override such as U+202E, a zero-width space U+200B...), which lets an id
+    /// look like another one in a log line.
+    #[error(
+        "{kind} id holds the invisible format character U+{code_point:04X}: only visible characters are allowed"
+    )]
+    FormatCharacter {
+        /// Which kind of identifier (`"user"` or `"group"`).
+        kind: &'static str,
+        /// The character's code point.
+        code_point: u32,
+    },
+}
+
+/// The code points of Unicode's general category Cf (format characters), as of Unicode 15.1:
+/// inclusive ranges, sorted.
+const FORMAT_CHARACTERS: [(u32, u32); 21] = [
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+];
+
+/// True for a format character (Unicode category Cf).
+fn is_format(c: char) -> bool {
+    let c = u32::from(c);
+    FORMAT_CHARACTERS
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&c))
 }
 
 /// The longest user or group id accepted, in bytes (a UPN is at most 113 characters in Entra ID;
@@ -55,6 +101,12 @@ fn check_id(kind: &'static str, id: &str) -> Result<(), IdError> {
     }
     if id.chars().any(char::is_control) {
         return Err(IdError::ControlCharacter { kind });
+    }
+    if let Some(c) = id.chars().find(|c| is_format(*c)) {
+        return Err(IdError::FormatCharacter {
+            kind,
+            code_point: u32::from(c),
+        });
     }
     Ok(())
 }
@@ -82,14 +134,15 @@ macro_rules! string_id {
         }
 
         impl $name {
-            /// Checks and wraps an identifier: 1 to [`MAX_ID_LEN`] bytes, no control characters.
+            /// Checks and wraps an identifier: 1 to [`MAX_ID_LEN`] bytes, no control characters
+            /// and no invisible format characters (Unicode category Cf).
             ///
             /// Identifiers are compared exactly (case-sensitively); a host that uses UPNs should
             /// normalize them before building ids.
             ///
             /// # Errors
             ///
-            /// [`IdError`] when the id is empty, too long or holds a control character.
+            /// [`IdError`] when the id is empty, too long, or holds a control or format character.
             pub fn new(id: &str) -> Result<Self, IdError> {
                 check_id($kind, id)?;
                 Ok(Self(Arc::from(id)))
@@ -286,6 +339,42 @@ mod tests {
             UserId::new("user2@contoso.com").unwrap().as_str(),
             "user2@contoso.com"
         );
+    }
+
+    #[test]
+    fn ids_refuse_format_characters_that_spoof_log_lines() {
+        // A right-to-left override, a zero-width space, a byte-order mark, a soft hyphen and a
+        // tag character: each is category Cf.
+        for (text, code_point) in [
+            ("admin\u{202E}moc.osotnoc@", 0x202E),
+            ("ad\u{200B}min@contoso.com", 0x200B),
+            ("\u{FEFF}admin", 0xFEFF),
+            ("ad\u{AD}min", 0xAD),
+            ("admin\u{E0041}", 0xE0041),
+        ] {
+            assert_eq!(
+                UserId::new(text),
+                Err(IdError::FormatCharacter {
+                    kind: "user",
+                    code_point
+                }),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            GroupId::new("g\u{2066}x").unwrap_err().to_string(),
+            "group id holds the invisible format character U+2066: only visible characters are allowed"
+        );
+        // Visible non-ASCII text stays allowed.
+        assert!(UserId::new("zoë@contoso.com").is_ok());
+        assert!(UserId::new("用户@contoso.com").is_ok());
+        assert!(
+            UserId::new("user-\u{200A}").is_ok(),
+            "a hair space is Zs, not Cf"
+        );
+        // The table is sorted and its ranges are well formed.
+        assert!(FORMAT_CHARACTERS.windows(2).all(|w| w[0].1 < w[1].0));
+        assert!(FORMAT_CHARACTERS.iter().all(|(a, b)| a <= b));
     }
 
     #[test]

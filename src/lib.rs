@@ -14,8 +14,8 @@
 //!
 //! ```
 //! use temporary_access_pass::{
-//!     CreatePassRequest, DirectoryRole, GroupId, IncludeTarget, IssueContext, Pepper, Policy,
-//!     PolicySettings, PolicyState, Principal, Usability, UserId, issue,
+//!     CreatePassRequest, DigestKey, DirectoryRole, GroupId, IncludeTarget, IssueContext, Pepper,
+//!     Policy, PolicySettings, PolicyState, Principal, Usability, UserId, issue,
 //! };
 //! use time::{Duration, macros::utc_datetime};
 //!
@@ -29,10 +29,11 @@
 //! let admin = Principal::member(UserId::new("admin@contoso.com")?)
 //!     .with_role(DirectoryRole::AuthenticationAdministrator);
 //! let user = Principal::member(UserId::new("chris@contoso.com")?).with_group(onboarding);
-//! let pepper = Pepper::new(&[0x42; 32])?; // in production: a secret from your key store
+//! // In production the pepper is a secret from your key store, never the store's.
+//! let key = DigestKey::from(Pepper::new(&[0x42; 32])?);
 //!
 //! let now = utc_datetime!(2021-03-09 23:19:17);
-//! let ctx = IssueContext::new(&policy, &admin, &user).pepper(Some(&pepper));
+//! let ctx = IssueContext::new(&policy, &key, &admin, &user);
 //! let request = CreatePassRequest::new().usable_once(true);
 //! let issued = issue(&ctx, &request, now, &mut getrandom::SysRng)?;
 //!
@@ -40,8 +41,8 @@
 //! let code = issued.created.passcode.expose_secret();
 //! assert_eq!(code.len(), 8);
 //! let pass = issued.record;
-//! assert!(pass.verify_code(Some(&pepper), code));
-//! assert!(!pass.verify_code(Some(&pepper), "not-it!!"));
+//! assert!(pass.verify_code(&key, code));
+//! assert!(!pass.verify_code(&key, "not-it!!"));
 //! assert_eq!(pass.usability(&policy, &user, now), Usability::Usable);
 //! let later = now + Duration::minutes(60);
 //! assert_eq!(pass.usability(&policy, &user, later), Usability::Expired { at: later });
@@ -110,8 +111,8 @@ pub use pass::{
     view_pass,
 };
 pub use passcode::{
-    ALPHABET, CodeDigest, DigestScheme, ENTROPY_BITS_LENGTH_8, Passcode, Pepper, PepperError,
-    RngFailure, compute_digest, verify_or_dummy, verify_without_pass,
+    ALPHABET, CodeDigest, DIGEST_INPUT_LEN, DigestKey, DigestScheme, ENTROPY_BITS_LENGTH_8,
+    Passcode, Pepper, PepperError, RngFailure, compute_digest,
 };
 pub use policy::{
     ExcludeTarget, IncludeTarget, Lifetime, PasscodeLength, Policy, PolicyChange,
@@ -123,7 +124,7 @@ pub use principal::{
 pub use signin::{
     Client, CredentialPolicyBlock, Grant, Lockout, LockoutError, NextStep, NotOffered, Offer,
     PasswordlessMethod, Prompt, REGISTRATION_WINDOW, RedeemRefusal, RedeemSettings, Redemption,
-    RegistrationError, SignInContext, offer, redeem,
+    RegistrationError, ShownRefusal, SignInContext, authorize_registration, offer, redeem,
 };
 #[cfg(feature = "std")]
 pub use store::InMemoryStore;

@@ -8,10 +8,24 @@ use time::UtcDateTime;
 
 use crate::event::{Effect, Event};
 use crate::ids::{PassId, UserId};
-use crate::passcode::{CodeDigest, Passcode, Pepper, RngFailure};
+use crate::passcode::{CodeDigest, DigestKey, Passcode, RngFailure};
 use crate::policy::{Lifetime, Policy, Scope};
 use crate::principal::{Action, PermissionError, Principal, authorize};
+use crate::signin::Lockout;
 use crate::usability::{BlockCause, Usability};
+
+use subtle::ConstantTimeEq;
+
+/// What a judged sign-in attempt did to the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The right code, on a usable pass.
+    Success,
+    /// A wrong code, on a usable pass.
+    Failure,
+    /// The pass was not usable: the code was not judged and nothing changes.
+    Unjudged,
+}
 
 /// A stored Temporary Access Pass: the record a host keeps, one per user (SPEC 2.7).
 ///
@@ -42,7 +56,12 @@ pub struct TemporaryAccessPass {
     used_at: Option<UtcDateTime>,
     failed_attempts: u32,
     locked_until: Option<UtcDateTime>,
+    last_failure: Option<UtcDateTime>,
 }
+
+/// The id of the dummy record a sign-in without a pass is judged on (SPEC 6.2). It is not a
+/// version-4 GUID, so [`PassId::random`] never draws it.
+pub(crate) const DUMMY_PASS_ID: PassId = PassId::from_bytes(*b"tap-no-pass-id!!");
 
 impl TemporaryAccessPass {
     /// The pass's id.
@@ -93,10 +112,18 @@ impl TemporaryAccessPass {
         &self.code
     }
 
-    /// When a one-time pass was used to sign in, if it was.
+    /// When the pass last signed its holder in, if it did: for a one-time pass, its one use.
+    /// Every sign-in writes it (SPEC 6.5), and it never moves backwards.
     #[must_use]
     pub const fn used_at(&self) -> Option<UtcDateTime> {
         self.used_at
+    }
+
+    /// When the latest wrong code was counted, if one was. It never moves backwards, so an
+    /// instance whose clock is behind cannot shorten a lock set by another (SPEC 6.6).
+    #[must_use]
+    pub const fn last_failure(&self) -> Option<UtcDateTime> {
+        self.last_failure
     }
 
     /// Consecutive wrong codes typed since the last right one (SPEC 6.4).
@@ -120,73 +147,119 @@ impl TemporaryAccessPass {
     /// Whether `typed` is this pass's code, compared in constant time on digests (SPEC 6.2).
     /// This checks the code only; [`TemporaryAccessPass::usability`] says whether it may be used.
     #[must_use]
-    pub fn verify_code(&self, pepper: Option<&Pepper>, typed: &str) -> bool {
-        self.code.verify(pepper, &self.id, typed)
+    pub fn verify_code(&self, key: &DigestKey, typed: &str) -> bool {
+        self.code.verify(key, &self.id, typed)
     }
 
     /// The pass's usability at `now` for `holder` under `policy` (SPEC 4), with the precedence of
     /// SPEC 4.3 (see [`Usability`]).
+    ///
+    /// Every condition is evaluated before the precedence picks one, so the work does not
+    /// depend on which of them hold (SPEC 6.2); the holder's id is compared in constant time.
     #[must_use]
     pub fn usability(&self, policy: &Policy, holder: &Principal, now: UtcDateTime) -> Usability {
-        if holder.id() != &self.user {
-            return Usability::PolicyBlocked(BlockCause::NotTheHolder);
-        }
-        match policy.scope(holder) {
-            Scope::InScope => {}
-            Scope::PolicyDisabled => return Usability::PolicyBlocked(BlockCause::PolicyDisabled),
-            Scope::Excluded => return Usability::PolicyBlocked(BlockCause::Excluded),
-            Scope::NotIncluded => return Usability::PolicyBlocked(BlockCause::NotIncluded),
-        }
-        if now < self.start {
-            return Usability::NotYetValid {
+        let is_holder = bool::from(
+            self.user
+                .as_str()
+                .as_bytes()
+                .ct_eq(holder.id().as_str().as_bytes()),
+        );
+        let scope = policy.scope(holder);
+        let not_yet_valid = now < self.start;
+        let expired = now >= self.end;
+        let used = self.used_at.filter(|_| self.is_usable_once);
+        let multi_use_blocked = !self.is_usable_once && policy.is_usable_once();
+        let guest = holder.is_guest();
+        let locked = self.locked_until.filter(|until| now < *until);
+        let out_of_scope = match scope {
+            Scope::InScope => None,
+            Scope::PolicyDisabled => Some(BlockCause::PolicyDisabled),
+            Scope::Excluded => Some(BlockCause::Excluded),
+            Scope::NotIncluded => Some(BlockCause::NotIncluded),
+        };
+        if !is_holder {
+            Usability::PolicyBlocked(BlockCause::NotTheHolder)
+        } else if let Some(cause) = out_of_scope {
+            Usability::PolicyBlocked(cause)
+        } else if not_yet_valid {
+            Usability::NotYetValid {
                 starts_at: self.start,
-            };
+            }
+        } else if expired {
+            Usability::Expired { at: self.end }
+        } else if let Some(at) = used {
+            Usability::OneTimeUsed { at }
+        } else if multi_use_blocked {
+            Usability::PolicyBlocked(BlockCause::MultiUseUnderOneTimePolicy)
+        } else if guest {
+            Usability::PolicyBlocked(BlockCause::GuestUser)
+        } else if let Some(until) = locked {
+            Usability::PolicyBlocked(BlockCause::Locked { until })
+        } else {
+            Usability::Usable
         }
-        if now >= self.end {
-            return Usability::Expired { at: self.end };
-        }
-        if let (true, Some(at)) = (self.is_usable_once, self.used_at) {
-            return Usability::OneTimeUsed { at };
-        }
-        if !self.is_usable_once && policy.is_usable_once() {
-            return Usability::PolicyBlocked(BlockCause::MultiUseUnderOneTimePolicy);
-        }
-        if holder.is_guest() {
-            return Usability::PolicyBlocked(BlockCause::GuestUser);
-        }
-        if let Some(until) = self.locked_until.filter(|until| now < *until) {
-            return Usability::PolicyBlocked(BlockCause::Locked { until });
-        }
-        Usability::Usable
     }
 
-    /// The record after a successful sign-in at `now`: the attempt count and lock cleared, and
-    /// a one-time pass marked used (SPEC 5.3, 6.4).
-    pub(crate) fn after_success(&self, now: UtcDateTime) -> Self {
-        let mut next = self.clone();
-        next.failed_attempts = 0;
-        next.locked_until = None;
-        if next.is_usable_once {
-            next.used_at = Some(now);
+    /// Applies what a judged attempt changes (SPEC 5.3, 6.4, 6.6). A grant clears the count
+    /// and the lock and records the use; a wrong code adds one consecutive failure and, from the
+    /// limit on, locks the pass for `base * 2^(failures - limit)`, never past its end and never
+    /// ending before a lock already stored. The failure is dated no earlier than the latest one
+    /// stored, and the use no earlier than the last, so a clock that is behind cannot shorten a
+    /// lock set by another instance.
+    ///
+    /// Both outcomes are computed every time and one is kept, so the work does not depend on
+    /// whether the code was right (SPEC 6.2).
+    pub(crate) fn apply(&mut self, outcome: Outcome, now: UtcDateTime, lockout: &Lockout) {
+        // Success: reset, and record the use.
+        let used_at = Some(self.used_at.map_or(now, |used| used.max(now)));
+        // Failure: count, date it no earlier than the last one, lock from the limit on.
+        let at = self.last_failure.map_or(now, |last| last.max(now));
+        let failures = self.failed_attempts.saturating_add(1);
+        let lock = failures
+            .checked_sub(lockout.max_attempts())
+            .map(|beyond| {
+                let until = 2_i32
+                    .checked_pow(beyond)
+                    .and_then(|factor| lockout.base_backoff().checked_mul(factor))
+                    .and_then(|backoff| at.checked_add(backoff))
+                    .map_or(self.end, |t| t.min(self.end));
+                self.locked_until.map_or(until, |stored| stored.max(until))
+            })
+            .or(self.locked_until);
+        match outcome {
+            Outcome::Success => {
+                self.used_at = used_at;
+                self.failed_attempts = 0;
+                self.locked_until = None;
+            }
+            Outcome::Failure => {
+                self.failed_attempts = failures;
+                self.locked_until = lock;
+                self.last_failure = Some(at);
+            }
+            Outcome::Unjudged => {}
         }
-        next
     }
 
-    /// The record after a wrong code at `now` (SPEC 6.4): one more consecutive failure and,
-    /// from the limit on, a lock of `base * 2^(failures - limit)`, never past the pass end.
-    pub(crate) fn after_failure(&self, now: UtcDateTime, lockout: &crate::signin::Lockout) -> Self {
-        let mut next = self.clone();
-        next.failed_attempts = self.failed_attempts.saturating_add(1);
-        if let Some(beyond) = next.failed_attempts.checked_sub(lockout.max_attempts()) {
-            let backoff = 2_i32
-                .checked_pow(beyond)
-                .and_then(|factor| lockout.base_backoff().checked_mul(factor));
-            let until = backoff
-                .and_then(|b| now.checked_add(b))
-                .map_or(self.end, |t| t.min(self.end));
-            next.locked_until = Some(until);
+    /// The record a sign-in without a pass is judged on (SPEC 6.2): the user's own id, a window
+    /// open at `now`, and a digest no code matches. It is never stored.
+    pub(crate) fn dummy(user: &UserId, key: &DigestKey, now: UtcDateTime) -> Self {
+        Self {
+            id: DUMMY_PASS_ID,
+            user: user.clone(),
+            created: now,
+            start: now,
+            lifetime: Lifetime::MIN,
+            end: now
+                .checked_add(Lifetime::MIN.duration())
+                .unwrap_or(UtcDateTime::MAX),
+            is_usable_once: false,
+            code: CodeDigest::dummy(key),
+            used_at: None,
+            failed_attempts: 0,
+            locked_until: None,
+            last_failure: None,
         }
-        next
     }
 
     /// The pass as Graph shows it at `now` (SPEC 7.2): never the code.
@@ -227,12 +300,14 @@ pub struct RecordParts {
     pub is_usable_once: bool,
     /// The code's digest.
     pub code: CodeDigest,
-    /// When a one-time pass was used, if it was.
+    /// When the pass last signed its holder in, if it did.
     pub used_at: Option<UtcDateTime>,
     /// Consecutive wrong codes (SPEC 6.4).
     pub failed_attempts: u32,
     /// End of the current lock, if any (SPEC 6.4).
     pub locked_until: Option<UtcDateTime>,
+    /// When the latest wrong code was counted, if one was (SPEC 6.6).
+    pub last_failure: Option<UtcDateTime>,
 }
 
 impl RecordParts {
@@ -258,6 +333,7 @@ impl RecordParts {
             used_at: None,
             failed_attempts: 0,
             locked_until: None,
+            last_failure: None,
         }
     }
 }
@@ -303,6 +379,7 @@ impl TemporaryAccessPass {
             used_at,
             failed_attempts,
             locked_until,
+            last_failure,
         } = parts;
         if start < created {
             return Err(RecordError::StartBeforeCreation { start, created });
@@ -322,6 +399,7 @@ impl TemporaryAccessPass {
             used_at,
             failed_attempts,
             locked_until,
+            last_failure,
         })
     }
 
@@ -339,6 +417,7 @@ impl TemporaryAccessPass {
             used_at: self.used_at,
             failed_attempts: self.failed_attempts,
             locked_until: self.locked_until,
+            last_failure: self.last_failure,
         }
     }
 }
@@ -492,20 +571,26 @@ pub struct IssueContext<'a> {
     issuer: &'a Principal,
     target: &'a Principal,
     existing: Option<&'a TemporaryAccessPass>,
-    pepper: Option<&'a Pepper>,
+    key: &'a DigestKey,
     options: IssueOptions,
 }
 
 impl<'a> IssueContext<'a> {
-    /// A context with no existing pass, no pepper (plain SHA-256 digests) and the seed's options.
+    /// A context with no existing pass and the seed's options. The code is sealed with `key`
+    /// (SPEC 6.1): a [`DigestKey`] from the host's pepper, or [`DigestKey::unkeyed`].
     #[must_use]
-    pub const fn new(policy: &'a Policy, issuer: &'a Principal, target: &'a Principal) -> Self {
+    pub const fn new(
+        policy: &'a Policy,
+        key: &'a DigestKey,
+        issuer: &'a Principal,
+        target: &'a Principal,
+    ) -> Self {
         Self {
             policy,
             issuer,
             target,
             existing: None,
-            pepper: None,
+            key,
             options: IssueOptions::seed(),
         }
     }
@@ -514,13 +599,6 @@ impl<'a> IssueContext<'a> {
     #[must_use]
     pub const fn existing(mut self, existing: Option<&'a TemporaryAccessPass>) -> Self {
         self.existing = existing;
-        self
-    }
-
-    /// The host's pepper (SPEC 6.1). Strongly recommended.
-    #[must_use]
-    pub const fn pepper(mut self, pepper: Option<&'a Pepper>) -> Self {
-        self.pepper = pepper;
         self
     }
 
@@ -695,7 +773,7 @@ pub fn issue<R: TryCryptoRng + ?Sized>(
         issuer,
         target,
         existing,
-        pepper,
+        key,
         options,
     } = *ctx;
     authorize(issuer, Action::Create, target)?;
@@ -734,7 +812,7 @@ pub fn issue<R: TryCryptoRng + ?Sized>(
 
     let id = PassId::random(rng).map_err(|_| RngFailure)?;
     let passcode = Passcode::generate(policy.default_length(), rng)?;
-    let code = CodeDigest::seal(pepper, &id, &passcode, rng)?;
+    let code = CodeDigest::seal(key, &id, &passcode, rng)?;
     let record = TemporaryAccessPass {
         id,
         user: target.id().clone(),
@@ -747,6 +825,7 @@ pub fn issue<R: TryCryptoRng + ?Sized>(
         used_at: None,
         failed_attempts: 0,
         locked_until: None,
+        last_failure: None,
     };
 
     let mut events = vec![Event::PassIssued {
@@ -932,13 +1011,23 @@ mod record_serde {
         failed_attempts: u32,
         #[serde(default, with = "crate::graph::rfc3339::option")]
         locked_until: Option<UtcDateTime>,
+        #[serde(default, with = "crate::graph::rfc3339::option")]
+        last_failure_at: Option<UtcDateTime>,
     }
 
+    /// The digest schemes by their stored names. The two names of the retired layout (whose
+    /// input followed the code's length) are still recognized, to refuse them with a reason.
     #[derive(Serialize, Deserialize)]
     #[serde(rename_all = "kebab-case")]
     enum Scheme {
+        #[serde(rename = "hmac-sha256-v2")]
         HmacSha256,
-        Sha256,
+        #[serde(rename = "sha256-unkeyed-v2")]
+        Sha256Unkeyed,
+        #[serde(rename = "hmac-sha256")]
+        RetiredHmacSha256,
+        #[serde(rename = "sha256")]
+        RetiredSha256,
     }
 
     /// Why a stored record could not be decoded.
@@ -950,32 +1039,23 @@ mod record_serde {
         Hex(&'static str, usize),
         #[error("codeLength: {0}")]
         Length(crate::policy::RangeError),
+        #[error(
+            "scheme: {0} is the digest layout of version 0.1, which no longer verifies: delete the pass and issue a new one"
+        )]
+        RetiredScheme(&'static str),
     }
 
     fn hex<const N: usize>(bytes: &[u8; N]) -> String {
-        bytes
-            .iter()
-            .fold(String::with_capacity(N.saturating_mul(2)), |mut s, b| {
-                let _ = core::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
-                s
-            })
+        base16ct::lower::encode_string(bytes)
     }
 
+    /// Exactly two lowercase hex digits per byte, nothing else (no sign, no whitespace).
     fn unhex<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N], DecodeError> {
-        let bad = || DecodeError::Hex(field, N.saturating_mul(2));
-        let digits = text.as_bytes();
-        if digits.len() != N.saturating_mul(2) {
-            return Err(bad());
-        }
         let mut out = [0_u8; N];
-        for (slot, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-            let pair = core::str::from_utf8(pair).map_err(|_| bad())?;
-            if pair.bytes().any(|c| c.is_ascii_uppercase()) {
-                return Err(bad());
-            }
-            *slot = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+        match base16ct::lower::decode(text, &mut out) {
+            Ok(decoded) if decoded.len() == N => Ok(out),
+            _ => Err(DecodeError::Hex(field, N.saturating_mul(2))),
         }
-        Ok(out)
     }
 
     impl From<TemporaryAccessPass> for RecordDocument {
@@ -991,7 +1071,7 @@ mod record_serde {
                 is_usable_once: p.is_usable_once,
                 scheme: match code.scheme() {
                     DigestScheme::HmacSha256 => Scheme::HmacSha256,
-                    DigestScheme::Sha256 => Scheme::Sha256,
+                    DigestScheme::Sha256Unkeyed => Scheme::Sha256Unkeyed,
                 },
                 salt: hex(code.salt()),
                 code_length: u32::try_from(code.length().get()).unwrap_or(u32::MAX),
@@ -999,6 +1079,7 @@ mod record_serde {
                 used_at: p.used_at,
                 failed_attempts: p.failed_attempts,
                 locked_until: p.locked_until,
+                last_failure_at: p.last_failure,
             }
         }
     }
@@ -1009,7 +1090,9 @@ mod record_serde {
         fn try_from(d: RecordDocument) -> Result<Self, DecodeError> {
             let scheme = match d.scheme {
                 Scheme::HmacSha256 => DigestScheme::HmacSha256,
-                Scheme::Sha256 => DigestScheme::Sha256,
+                Scheme::Sha256Unkeyed => DigestScheme::Sha256Unkeyed,
+                Scheme::RetiredHmacSha256 => return Err(DecodeError::RetiredScheme("hmac-sha256")),
+                Scheme::RetiredSha256 => return Err(DecodeError::RetiredScheme("sha256")),
             };
             let length = PasscodeLength::new(d.code_length).map_err(DecodeError::Length)?;
             let code = CodeDigest::from_parts(
@@ -1030,6 +1113,7 @@ mod record_serde {
             parts.used_at = d.used_at;
             parts.failed_attempts = d.failed_attempts;
             parts.locked_until = d.locked_until;
+            parts.last_failure = d.last_failure_at;
             Ok(Self::from_parts(parts)?)
         }
     }

@@ -3,8 +3,8 @@
 use alloc::string::String;
 use core::fmt;
 
+use hmac::{EagerHash, Hmac, KeyInit, Mac};
 use rand_core::TryCryptoRng;
-use sha2::block_api::compress256;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -133,14 +133,20 @@ pub struct RngFailure;
 
 /// The host's secret key for code digests (SPEC 6.1): at least 32 bytes, kept outside the store.
 ///
-/// The HMAC-SHA256 key schedule is computed once, here: the SHA-256 states after absorbing the
-/// key XOR ipad and XOR opad blocks, so each digest costs only the compressions of its message.
-/// It prints as `Pepper([REDACTED])` and is zeroed on drop.
+/// It holds an HMAC-SHA256 state from the `hmac` crate, keyed once here and cloned for each
+/// digest. A secret longer than SHA-256's 64-byte block is hashed first (as HMAC does) into a
+/// buffer this crate wipes; the keyed state is wiped when the pepper is dropped (`sha2`'s
+/// `zeroize`). It prints as `Pepper([REDACTED])`.
 #[derive(Clone)]
 pub struct Pepper {
-    inner: [u32; 8],
-    outer: [u32; 8],
+    mac: Hmac<Sha256>,
 }
+
+// The keyed state is two SHA-256 cores; both wipe themselves on drop.
+const _: () = {
+    const fn wiped<T: ZeroizeOnDrop>() {}
+    wiped::<<Sha256 as EagerHash>::Core>();
+};
 
 /// Why a pepper was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -172,34 +178,21 @@ impl Pepper {
                 min: Self::MIN_LEN,
             });
         }
-        // RFC 2104: a key longer than the block is hashed first, then zero-padded to 64 bytes.
-        let mut key = Zeroizing::new([0_u8; 64]);
-        if secret.len() > 64 {
-            let hashed: [u8; 32] = Sha256::digest(secret).into();
-            key.iter_mut().zip(hashed).for_each(|(k, h)| *k = h);
+        // RFC 2104: a key longer than the block is replaced by its hash. Hashing it here, into
+        // a buffer wiped on drop, keeps the hashed key from outliving this call.
+        let mut hashed = Zeroizing::new([0_u8; 32]);
+        let key: &[u8] = if secret.len() > 64 {
+            Sha256::new_with_prefix(secret).finalize_into((&mut *hashed).into());
+            hashed.as_slice()
         } else {
-            key.iter_mut().zip(secret).for_each(|(k, s)| *k = *s);
-        }
-        let absorb = |pad: u8| {
-            let mut block = Zeroizing::new([[0_u8; 64]; 1]);
-            for (b, k) in block.iter_mut().flatten().zip(key.iter()) {
-                *b = k ^ pad;
-            }
-            let mut state = SHA256_IV;
-            compress256(&mut state, block.as_slice());
-            state
+            secret
         };
-        Ok(Self {
-            inner: absorb(0x36),
-            outer: absorb(0x5c),
-        })
-    }
-}
-
-impl Drop for Pepper {
-    fn drop(&mut self) {
-        self.inner.zeroize();
-        self.outer.zeroize();
+        let mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|_| PepperError::TooShort {
+                len: secret.len(),
+                min: Self::MIN_LEN,
+            })?;
+        Ok(Self { mac })
     }
 }
 
@@ -211,134 +204,127 @@ impl fmt::Debug for Pepper {
     }
 }
 
-/// How a code digest was computed.
+/// What code digests are keyed with (SPEC 6.1): the host's [`Pepper`], or, only when the host
+/// says so by calling [`DigestKey::unkeyed`], nothing.
+///
+/// Nothing in this crate creates or verifies a pass without a `DigestKey`, so a host cannot end
+/// up unkeyed by leaving a setting out. Build one from a pepper with `DigestKey::from(pepper)`.
+#[derive(Clone)]
+pub struct DigestKey(Keying);
+
+#[derive(Clone)]
+enum Keying {
+    Pepper(Pepper),
+    Unkeyed,
+}
+
+impl DigestKey {
+    /// No key: digests are plain SHA-256 over the same input.
+    ///
+    /// # Security
+    ///
+    /// Whoever reads the store can then test guesses offline at the speed of SHA-256: an
+    /// 8-character code falls to one GPU within hours. Use it only where the store is as secret
+    /// as a pepper would be (tests, a demonstration), and prefer [`Pepper`] everywhere else.
+    #[must_use]
+    pub const fn unkeyed() -> Self {
+        Self(Keying::Unkeyed)
+    }
+
+    /// The scheme this key seals digests with.
+    #[must_use]
+    pub const fn scheme(&self) -> DigestScheme {
+        match self.0 {
+            Keying::Pepper(_) => DigestScheme::HmacSha256,
+            Keying::Unkeyed => DigestScheme::Sha256Unkeyed,
+        }
+    }
+}
+
+impl From<Pepper> for DigestKey {
+    fn from(pepper: Pepper) -> Self {
+        Self(Keying::Pepper(pepper))
+    }
+}
+
+impl fmt::Debug for DigestKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Keying::Pepper(_) => f.write_str("DigestKey::Pepper([REDACTED])"),
+            Keying::Unkeyed => f.write_str("DigestKey::Unkeyed"),
+        }
+    }
+}
+
+/// How a code digest was computed. Both schemes digest the same fixed-size input (see
+/// [`CodeDigest`]); the scheme's tag is its first byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DigestScheme {
     /// HMAC-SHA256 keyed by the host's [`Pepper`].
     HmacSha256,
-    /// SHA-256 with no key: a leaked store lets an attacker test guesses offline.
-    Sha256,
+    /// SHA-256 with no key ([`DigestKey::unkeyed`]): a leaked store lets an attacker test
+    /// guesses offline.
+    Sha256Unkeyed,
 }
 
 impl DigestScheme {
+    /// The first byte of the digest input. Tags 1 and 2 belonged to the retired layout whose
+    /// size followed the code's length; they are never reused.
     const fn tag(self) -> u8 {
         match self {
-            Self::HmacSha256 => 0x01,
-            Self::Sha256 => 0x02,
-        }
-    }
-
-    const fn of(pepper: Option<&Pepper>) -> Self {
-        match pepper {
-            Some(_) => Self::HmacSha256,
-            None => Self::Sha256,
+            Self::HmacSha256 => 0x03,
+            Self::Sha256Unkeyed => 0x04,
         }
     }
 }
 
-/// SHA-256's initial state (FIPS 180-4, 5.3.3).
-const SHA256_IV: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
+/// The code slot of the digest input: the longest code, 48 characters.
+const CODE_SLOT: usize = 48;
 
-/// Header bytes before the code: tag, salt, id.
-const HEADER: usize = 1 + 16 + 16;
+/// Size of the digest input: tag (1), salt (16), pass id (16), code slot (48), typed length (1).
+pub const DIGEST_INPUT_LEN: usize = 1 + 16 + 16 + CODE_SLOT + 1;
 
-/// Appends SHA-256 padding to the `len`-byte message at the start of `blocks` (the rest zero),
-/// for a hash that already absorbed `prefix` bytes, and compresses it into `state`.
-fn finish_sha256(state: &mut [u32; 8], prefix: usize, blocks: &mut [[u8; 64]; 2], len: usize) {
-    let (used, end): (usize, usize) = if len <= 55 { (1, 64) } else { (2, 128) };
-    let bits = u64::try_from(prefix.saturating_add(len))
-        .unwrap_or(u64::MAX)
-        .saturating_mul(8)
-        .to_be_bytes();
-    let flat = blocks.as_flattened_mut();
-    if let Some(marker) = flat.get_mut(len) {
-        *marker = 0x80;
-    }
-    if let Some(tail) = flat.get_mut(end.saturating_sub(8)..end) {
-        tail.copy_from_slice(&bits);
-    }
-    compress256(state, blocks.get(..used).unwrap_or(&[]));
-}
-
-fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
-    let mut out = [0_u8; 32];
-    for (chunk, word) in out.as_chunks_mut::<4>().0.iter_mut().zip(state) {
-        *chunk = word.to_be_bytes();
-    }
-    out
-}
-
-/// Computes the 32-byte digest of `typed` as a code of `length` characters for pass `id` with
-/// `salt`. The work done depends on `length` and the scheme only, never on `typed`.
-///
-/// The keyed digest is standard HMAC-SHA256 (RFC 2104) over the layout of [`CodeDigest`],
-/// computed with `sha2`'s compression function from the [`Pepper`]'s pre-absorbed pad states:
-/// two compressions for codes of up to 21 characters, three beyond.
-#[must_use]
-pub fn compute_digest(
-    pepper: Option<&Pepper>,
+/// The digest input for `typed` as the code of pass `id` with `salt` (SPEC 6.1). Its size never
+/// changes: the typed code is cut or zero-padded to the 48-byte slot and its length (capped at
+/// 255) follows, so two inputs differ whenever the typed codes do and no longer code than 48
+/// characters exists.
+fn digest_input(
+    scheme: DigestScheme,
     salt: &[u8; 16],
     id: &PassId,
-    length: PasscodeLength,
     typed: &[u8],
-) -> [u8; 32] {
-    let scheme = DigestScheme::of(pepper);
-    let want = length.get().min(48);
-    let len = HEADER.saturating_add(want).saturating_add(1);
-    let mut blocks = [[0_u8; 64]; 2];
-    {
-        let flat = blocks.as_flattened_mut();
-        let (head, rest) = flat.split_at_mut(1);
-        let (salt_part, rest) = rest.split_at_mut(16);
-        let (id_part, rest) = rest.split_at_mut(16);
-        head.copy_from_slice(&[scheme.tag()]);
-        salt_part.copy_from_slice(salt);
-        id_part.copy_from_slice(id.as_bytes());
-        let (code_part, tail) = rest.split_at_mut(want);
-        for (slot, byte) in code_part.iter_mut().zip(typed.iter()) {
-            *slot = *byte;
-        }
-        if let Some(len_byte) = tail.first_mut() {
-            *len_byte = u8::try_from(typed.len()).unwrap_or(u8::MAX);
-        }
+) -> Zeroizing<[u8; DIGEST_INPUT_LEN]> {
+    let mut input = Zeroizing::new([0_u8; DIGEST_INPUT_LEN]);
+    let (tag, rest) = input.split_at_mut(1);
+    let (salt_part, rest) = rest.split_at_mut(16);
+    let (id_part, rest) = rest.split_at_mut(16);
+    let (slot, length) = rest.split_at_mut(CODE_SLOT);
+    tag.copy_from_slice(&[scheme.tag()]);
+    salt_part.copy_from_slice(salt);
+    id_part.copy_from_slice(id.as_bytes());
+    // Always 48 iterations: the loop does not follow the typed length.
+    for (i, slot_byte) in slot.iter_mut().enumerate() {
+        *slot_byte = typed.get(i).copied().unwrap_or(0);
     }
-    let digest = if let Some(p) = pepper {
-        {
-            let mut inner = p.inner;
-            finish_sha256(&mut inner, 64, &mut blocks, len);
-            // The inner hash is no secret beyond the digest itself: without the pepper's outer
-            // state it tests no guess. It is not wiped.
-            let mut outer_block = [[0_u8; 64]; 2];
-            if let Some(h) = outer_block.as_flattened_mut().get_mut(..32) {
-                h.copy_from_slice(&state_bytes(&inner));
-            }
-            let mut outer = p.outer;
-            finish_sha256(&mut outer, 64, &mut outer_block, 32);
-            state_bytes(&outer)
+    length.copy_from_slice(&[u8::try_from(typed.len()).unwrap_or(u8::MAX)]);
+    input
+}
+
+/// Computes the 32-byte digest of `typed` as the code of pass `id` with `salt`, keyed by `key`
+/// (SPEC 6.1). The work is the same for every input: one fixed-size HMAC-SHA256 (two inner
+/// compressions and one outer, from the pepper's keyed state) or one fixed-size SHA-256.
+#[must_use]
+pub fn compute_digest(key: &DigestKey, salt: &[u8; 16], id: &PassId, typed: &[u8]) -> [u8; 32] {
+    let input = digest_input(key.scheme(), salt, id, typed);
+    match &key.0 {
+        Keying::Pepper(pepper) => {
+            let mut mac = pepper.mac.clone();
+            mac.update(input.as_slice());
+            mac.finalize().into_bytes().into()
         }
-    } else {
-        let mut state = SHA256_IV;
-        finish_sha256(&mut state, 0, &mut blocks, len);
-        state_bytes(&state)
-    };
-    // Only the typed code is secret: wipe its bytes, not the whole buffer.
-    if let Some(code) = blocks
-        .as_flattened_mut()
-        .get_mut(HEADER..HEADER.saturating_add(want))
-    {
-        code.zeroize();
+        Keying::Unkeyed => Sha256::digest(input.as_slice()).into(),
     }
-    digest
 }
 
 /// What the store keeps of a code: the scheme, a per-pass random salt, the code's length and the
@@ -346,16 +332,16 @@ pub fn compute_digest(
 ///
 /// # Layout
 ///
-/// A code is stored only as a [`CodeDigest`]: with a [`Pepper`], HMAC-SHA256 keyed by the pepper;
-/// without one, plain SHA-256 (weaker against a leaked store: see `SECURITY.md`). Both run over a
-/// fixed layout whose size depends only on the stored code's length, never on what was typed:
+/// With a [`Pepper`] the digest is HMAC-SHA256 keyed by the pepper; with
+/// [`DigestKey::unkeyed`], plain SHA-256 (weaker against a leaked store: see `SECURITY.md`).
+/// Both run over one input of [`DIGEST_INPUT_LEN`] bytes, whatever the code's length:
 ///
 /// ```text
-/// scheme tag (1) | salt (16) | pass id (16) | typed code, cut or zero-padded to the stored length | typed length, capped at 255 (1)
+/// scheme tag (1) | salt (16) | pass id (16) | typed code, cut or zero-padded to 48 | typed length, capped at 255 (1)
 /// ```
 ///
-/// A typed code of the wrong length therefore costs exactly what a wrong code of the right length
-/// costs, and never matches (its length byte differs). Digests are compared with
+/// A code of any length, right or wrong, therefore costs the same digest, and a typed code of
+/// the wrong length never matches (its length byte differs). Digests are compared with
 /// [`subtle::ConstantTimeEq`] on `[u8; 32]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CodeDigest {
@@ -366,13 +352,13 @@ pub struct CodeDigest {
 }
 
 impl CodeDigest {
-    /// Seals `code` for pass `id` with a fresh random salt.
+    /// Seals `code` for pass `id` under `key` with a fresh random salt.
     ///
     /// # Errors
     ///
     /// [`RngFailure`] when the RNG fails.
     pub fn seal<R: TryCryptoRng + ?Sized>(
-        pepper: Option<&Pepper>,
+        key: &DigestKey,
         id: &PassId,
         code: &Passcode,
         rng: &mut R,
@@ -382,10 +368,10 @@ impl CodeDigest {
         let chars = u32::try_from(code.0.len()).map_err(|_| RngFailure)?;
         let length = PasscodeLength::new(chars).map_err(|_| RngFailure)?;
         Ok(Self {
-            scheme: DigestScheme::of(pepper),
+            scheme: key.scheme(),
             salt,
             length,
-            digest: compute_digest(pepper, &salt, id, length, code.0.as_bytes()),
+            digest: compute_digest(key, &salt, id, code.0.as_bytes()),
         })
     }
 
@@ -431,40 +417,31 @@ impl CodeDigest {
 
     /// Whether `typed` is the code of pass `id`, in constant time over the digest (SPEC 6.2).
     ///
-    /// A digest made with a pepper never verifies without one, and one made without a pepper
-    /// never verifies with one: a host must use the key its records were sealed with. The digest
+    /// A digest sealed with a pepper never verifies without one, and one sealed unkeyed never
+    /// verifies with a pepper: a host must use the key its records were sealed with. The digest
     /// is computed either way, so a mismatch costs what a wrong code costs.
     #[must_use]
-    pub fn verify(&self, pepper: Option<&Pepper>, id: &PassId, typed: &str) -> bool {
-        let matched = check(
-            pepper,
-            self.scheme,
-            &self.salt,
-            id,
-            self.length,
-            &self.digest,
-            typed,
-        );
-        core::hint::black_box(matched)
+    pub fn verify(&self, key: &DigestKey, id: &PassId, typed: &str) -> bool {
+        bool::from(self.matches(key, id, typed))
     }
-}
 
-/// The one verification routine: a real record and the no-pass dummy
-/// ([`verify_without_pass`]) both run exactly this machine code (it is never inlined), only on
-/// different data.
-#[inline(never)]
-fn check(
-    pepper: Option<&Pepper>,
-    scheme: DigestScheme,
-    salt: &[u8; 16],
-    id: &PassId,
-    length: PasscodeLength,
-    digest: &[u8; 32],
-    typed: &str,
-) -> bool {
-    let computed = compute_digest(pepper, salt, id, length, typed.as_bytes());
-    let same_scheme = Choice::from(u8::from(DigestScheme::of(pepper) == scheme));
-    bool::from(digests_equal(&computed, digest) & same_scheme)
+    /// [`CodeDigest::verify`] as a [`Choice`], for callers that keep combining in constant time.
+    pub(crate) fn matches(&self, key: &DigestKey, id: &PassId, typed: &str) -> Choice {
+        let computed = compute_digest(key, &self.salt, id, typed.as_bytes());
+        let same_scheme = Choice::from(u8::from(key.scheme() == self.scheme));
+        computed.ct_eq(&self.digest) & same_scheme
+    }
+
+    /// The digest of the dummy record a user without a pass is checked against (SPEC 6.2): the
+    /// key's scheme and a digest no code hashes to, so it never matches.
+    pub(crate) const fn dummy(key: &DigestKey) -> Self {
+        Self {
+            scheme: key.scheme(),
+            salt: *b"tap-no-pass-salt",
+            length: PasscodeLength::DEFAULT,
+            digest: *b"no code ever hashes to this one.",
+        }
+    }
 }
 
 impl fmt::Debug for CodeDigest {
@@ -476,99 +453,6 @@ impl fmt::Debug for CodeDigest {
             .field("digest", &"[REDACTED]")
             .finish()
     }
-}
-
-/// How many passcode lengths there are (8 to 48).
-const LENGTHS: usize = 41;
-
-/// The dummy records for users without a pass: `[keyed, unkeyed][length - 8]`.
-static DUMMIES: [[CodeDigest; LENGTHS]; 2] = {
-    const PLACEHOLDER: CodeDigest = CodeDigest::from_parts(
-        DigestScheme::Sha256,
-        DUMMY_SALT,
-        PasscodeLength::MIN,
-        DUMMY_DIGEST,
-    );
-    const fn row(scheme: DigestScheme) -> [CodeDigest; LENGTHS] {
-        let mut out = [PLACEHOLDER; LENGTHS];
-        let mut i = 0;
-        while i < LENGTHS {
-            #[expect(clippy::cast_possible_truncation, reason = "i < 41")]
-            let chars = 8 + i as u32;
-            let length = match PasscodeLength::new(chars) {
-                Ok(length) => length,
-                Err(_) => PasscodeLength::MIN,
-            };
-            #[expect(clippy::indexing_slicing, reason = "i < LENGTHS by the loop condition")]
-            {
-                out[i] = CodeDigest::from_parts(scheme, DUMMY_SALT, length, DUMMY_DIGEST);
-            }
-            i += 1;
-        }
-        out
-    }
-    [row(DigestScheme::HmacSha256), row(DigestScheme::Sha256)]
-};
-
-/// Salt, id and digest of the dummy record checked for a user without a pass.
-const DUMMY_SALT: [u8; 16] = *b"tap-no-pass-salt";
-const DUMMY_ID: PassId = PassId::from_bytes(*b"tap-no-pass-id!!");
-const DUMMY_DIGEST: [u8; 32] = *b"no code ever hashes to this one.";
-
-/// The no-pass path (SPEC 6.2): does exactly the work of [`CodeDigest::verify`] for a code of
-/// `length` characters and always returns false, so timing does not tell whether a user has a
-/// pass. Pass the policy's length, the length a real pass would have.
-#[must_use]
-pub fn verify_without_pass(pepper: Option<&Pepper>, length: PasscodeLength, typed: &str) -> bool {
-    verify_or_dummy(pepper, length, None, typed)
-}
-
-/// Verifies `typed` against a pass's digest, or, for a user without a pass (`None`), against a
-/// dummy of the policy's `length` (SPEC 6.2). Both cases run the same code on different data:
-/// the parts are selected, then one routine digests and compares; a dummy never matches.
-/// This is what [`crate::redeem`] calls, so a user's having a pass does not change the cost of
-/// checking the code.
-#[must_use]
-pub fn verify_or_dummy(
-    pepper: Option<&Pepper>,
-    length: PasscodeLength,
-    pass: Option<(&CodeDigest, &PassId)>,
-    typed: &str,
-) -> bool {
-    // The dummy comes from a static table, one per scheme and length: nothing is built per
-    // call on one path and not on the other.
-    let scheme_row = usize::from(pepper.is_none());
-    let column = length.get().saturating_sub(PasscodeLength::MIN.get());
-    let dummy = DUMMIES
-        .get(scheme_row)
-        .and_then(|row| row.get(column))
-        .unwrap_or(&DUMMIES[0][0]);
-    let fallback = (dummy, &DUMMY_ID);
-    let real = pass.is_some();
-    // An indexed load, not a branch: the index is opaque to the optimizer, so it can't turn
-    // the choice back into a jump. Both entries are `Some`; the `unwrap_or` never fires.
-    let candidates = [pass, Some(fallback)];
-    let index = core::hint::black_box(usize::from(!real));
-    let (d, id) = candidates.get(index).copied().flatten().unwrap_or(fallback);
-    // Work on a fresh copy either way, so every later read hits the same (stack) memory in the
-    // same state whether the parts came from a record or from the table.
-    let (d, id) = core::hint::black_box((d.clone(), *id));
-    let (d, id) = (&d, &id);
-    // No code digests to `DUMMY_DIGEST` short of a SHA-256 preimage; `real` makes the answer no
-    // regardless.
-    let matched = check(pepper, d.scheme, &d.salt, id, d.length, &d.digest, typed);
-    core::hint::black_box(matched) & real
-}
-
-/// Compares two digests in constant time, a machine word at a time: the XORs of the four words
-/// are combined with a bitwise OR, without branching, and only the final word goes through `subtle`.
-fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> Choice {
-    let (a_words, _) = a.as_chunks::<8>();
-    let (b_words, _) = b.as_chunks::<8>();
-    let diff = a_words.iter().zip(b_words).fold(0_u64, |acc, (x, y)| {
-        acc | (u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y))
-    });
-    diff.ct_eq(&0)
 }
 
 #[cfg(test)]
@@ -656,42 +540,78 @@ mod tests {
         );
         let pepper = Pepper::new(&[7; 32]).unwrap();
         assert_eq!(alloc::format!("{pepper:?}"), "Pepper([REDACTED])");
+        let keyed_key = DigestKey::from(pepper);
+        assert_eq!(
+            alloc::format!("{keyed_key:?}"),
+            "DigestKey::Pepper([REDACTED])"
+        );
+        let unkeyed = DigestKey::unkeyed();
         let id = PassId::from_bytes([1; 16]);
-        let len = PasscodeLength::MIN;
-        let keyed = compute_digest(Some(&pepper), &[2; 16], &id, len, b"ABCDEFGH");
-        let plain = compute_digest(None, &[2; 16], &id, len, b"ABCDEFGH");
+        let keyed = compute_digest(&keyed_key, &[2; 16], &id, b"ABCDEFGH");
+        let plain = compute_digest(&unkeyed, &[2; 16], &id, b"ABCDEFGH");
         assert_ne!(keyed, plain);
         // Every input matters: salt, id and code.
-        assert_ne!(plain, compute_digest(None, &[3; 16], &id, len, b"ABCDEFGH"));
+        assert_ne!(plain, compute_digest(&unkeyed, &[3; 16], &id, b"ABCDEFGH"));
         assert_ne!(
             plain,
             compute_digest(
-                None,
+                &unkeyed,
                 &[2; 16],
                 &PassId::from_bytes([9; 16]),
-                len,
                 b"ABCDEFGH"
             )
         );
-        assert_ne!(plain, compute_digest(None, &[2; 16], &id, len, b"ABCDEFGJ"));
+        assert_ne!(plain, compute_digest(&unkeyed, &[2; 16], &id, b"ABCDEFGJ"));
+    }
+
+    /// RFC 4231 test cases 6 and 7: the two whose keys (131 bytes) meet the pepper's 32-byte
+    /// minimum, and longer than a block, so they go through the crate's own hashing of the key.
+    #[test]
+    fn spec_6_1_pepper_keys_hmac_sha256_as_rfc_4231_says() {
+        let cases: [(&[u8], &str); 2] = [
+            (
+                b"Test Using Larger Than Block-Size Key - Hash Key First",
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+            ),
+            (
+                b"This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.",
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+            ),
+        ];
+        let pepper = Pepper::new(&[0xaa; 131]).unwrap();
+        for (data, expected) in cases {
+            let mut mac = pepper.mac.clone();
+            mac.update(data);
+            let out: [u8; 32] = mac.finalize().into_bytes().into();
+            assert_eq!(base16(&out), expected);
+        }
+    }
+
+    fn base16(bytes: &[u8]) -> String {
+        bytes.iter().fold(String::new(), |mut s, b| {
+            let _ = core::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
+            s
+        })
     }
 
     #[test]
     fn spec_6_2_wrong_length_never_matches_even_when_padding_agrees() {
         let id = PassId::from_bytes([1; 16]);
         let code = Passcode(String::from("ABCDEFGH"));
-        let sealed = CodeDigest::seal(None, &id, &code, &mut Counter(0)).unwrap();
-        assert!(sealed.verify(None, &id, "ABCDEFGH"));
-        assert!(!sealed.verify(None, &id, "ABCDEFG"));
-        assert!(!sealed.verify(None, &id, "ABCDEFGH\0"));
-        assert!(!sealed.verify(None, &id, "ABCDEFGHJ"));
-        assert!(!sealed.verify(None, &id, ""));
-        let pepper = Pepper::new(&[5; 32]).unwrap();
+        let unkeyed = DigestKey::unkeyed();
+        let sealed = CodeDigest::seal(&unkeyed, &id, &code, &mut Counter(0)).unwrap();
+        assert!(sealed.verify(&unkeyed, &id, "ABCDEFGH"));
+        assert!(!sealed.verify(&unkeyed, &id, "ABCDEFG"));
+        assert!(!sealed.verify(&unkeyed, &id, "ABCDEFGH\0"));
+        assert!(!sealed.verify(&unkeyed, &id, "ABCDEFGHJ"));
+        assert!(!sealed.verify(&unkeyed, &id, ""));
+        let pepper = DigestKey::from(Pepper::new(&[5; 32]).unwrap());
         assert!(
-            !sealed.verify(Some(&pepper), &id, "ABCDEFGH"),
+            !sealed.verify(&pepper, &id, "ABCDEFGH"),
             "scheme mismatch must fail"
         );
-        assert!(!verify_without_pass(None, PasscodeLength::MIN, "ABCDEFGH"));
+        let dummy = CodeDigest::dummy(&unkeyed);
+        assert!(!dummy.verify(&unkeyed, &id, "ABCDEFGH"));
         let debug = alloc::format!("{sealed:?}");
         assert!(debug.contains("REDACTED") && !debug.contains("digest: ["));
     }

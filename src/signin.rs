@@ -9,8 +9,8 @@ use time::{Duration, UtcDateTime};
 
 use crate::event::Event;
 use crate::ids::{PassId, UserId};
-use crate::pass::TemporaryAccessPass;
-use crate::passcode::{Pepper, verify_or_dummy};
+use crate::pass::{Outcome, TemporaryAccessPass};
+use crate::passcode::DigestKey;
 use crate::policy::Policy;
 use crate::principal::Principal;
 use crate::usability::{BlockCause, Usability};
@@ -297,6 +297,12 @@ fn offer_decision(
         return Err(NotOffered::UnsupportedClient(ctx.client));
     }
     let record = record.ok_or(NotOffered::NoPass)?;
+    let prompt = if ctx.seamless_sso {
+        Prompt::PasswordWithPassLink
+    } else {
+        Prompt::EnterPass
+    };
+    // Every variant is named: a cause added later must be placed here, not let through.
     match record.usability(policy, user, now) {
         Usability::PolicyBlocked(
             cause @ (BlockCause::PolicyDisabled
@@ -307,11 +313,13 @@ fn offer_decision(
         Usability::NotYetValid { starts_at } => Err(NotOffered::NotYetValid { starts_at }),
         Usability::Expired { at } => Err(NotOffered::Expired { at }),
         Usability::OneTimeUsed { at } => Err(NotOffered::OneTimeUsed { at }),
-        _ => Ok(if ctx.seamless_sso {
-            Prompt::PasswordWithPassLink
-        } else {
-            Prompt::EnterPass
-        }),
+        // Offered: these blocks are reported when the code is redeemed (SPEC 5.1).
+        Usability::PolicyBlocked(
+            BlockCause::MultiUseUnderOneTimePolicy
+            | BlockCause::GuestUser
+            | BlockCause::Locked { .. },
+        )
+        | Usability::Usable => Ok(prompt),
     }
 }
 
@@ -337,6 +345,34 @@ pub enum RedeemRefusal {
     /// about it.
     #[error("the pass can't be used: {0}")]
     Unusable(Usability),
+}
+
+/// What to show the person signing in when a redemption is refused (SPEC 6.2).
+///
+/// [`RedeemRefusal`] tells the host's logs why; this tells the screen as little as possible.
+/// Every refusal that depends on the user's pass (none, wrong code, locked, used, expired,
+/// blocked) shows the same [`ShownRefusal::NotAccepted`], so the screen does not tell whether
+/// the user holds a pass or how close a guess was. Only a client that can never use a pass,
+/// which depends on the request alone, gets its own answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ShownRefusal {
+    /// The code was not accepted, for whatever reason.
+    NotAccepted,
+    /// This client cannot use a pass (SPEC 5.2).
+    UnsupportedClient(Client),
+}
+
+impl fmt::Display for ShownRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAccepted => f.write_str("that Temporary Access Pass was not accepted"),
+            Self::UnsupportedClient(c) => write!(
+                f,
+                "the {c} cannot use a Temporary Access Pass: use a browser or the Authenticator app"
+            ),
+        }
+    }
 }
 
 /// The causes the product shows as "Temporary Access Pass sign in was blocked due to User
@@ -372,8 +408,18 @@ impl fmt::Display for CredentialPolicyBlock {
 }
 
 impl RedeemRefusal {
+    /// The one answer to show the user (SPEC 6.2): see [`ShownRefusal`].
+    #[must_use]
+    pub const fn shown(&self) -> ShownRefusal {
+        match self {
+            Self::UnsupportedClient(client) => ShownRefusal::UnsupportedClient(*client),
+            Self::NoPass | Self::WrongCode { .. } | Self::Unusable(_) => ShownRefusal::NotAccepted,
+        }
+    }
+
     /// The "blocked due to User Credential Policy" display, when this refusal is one of its
-    /// causes (SPEC 5.4).
+    /// causes (SPEC 5.4). It tells the user that a pass exists and why it is blocked, as the
+    /// product does; a host that hides this shows [`RedeemRefusal::shown`] instead.
     #[must_use]
     pub const fn credential_policy_block(&self) -> Option<CredentialPolicyBlock> {
         match self {
@@ -386,7 +432,17 @@ impl RedeemRefusal {
             Self::Unusable(Usability::PolicyBlocked(
                 BlockCause::PolicyDisabled | BlockCause::NotIncluded | BlockCause::Excluded,
             )) => Some(CredentialPolicyBlock::NotInScope),
-            _ => None,
+            Self::Unusable(
+                Usability::Usable
+                | Usability::NotYetValid { .. }
+                | Usability::Expired { .. }
+                | Usability::PolicyBlocked(
+                    BlockCause::GuestUser | BlockCause::Locked { .. } | BlockCause::NotTheHolder,
+                ),
+            )
+            | Self::UnsupportedClient(_)
+            | Self::NoPass
+            | Self::WrongCode { .. } => None,
         }
     }
 }
@@ -467,45 +523,57 @@ pub enum RegistrationError {
     },
 }
 
-impl Grant {
-    /// Whether registering `method` is allowed at `now` (SPEC 5.5): before
-    /// [`Grant::registration_until`], end exclusive.
-    ///
-    /// # Errors
-    ///
-    /// [`RegistrationError::WindowClosed`] from `registration_until` on.
-    pub fn authorize_registration(
-        &self,
-        method: PasswordlessMethod,
-        now: UtcDateTime,
-    ) -> Result<(), RegistrationError> {
-        if now < self.registration_until {
-            Ok(())
-        } else {
-            Err(RegistrationError::WindowClosed {
-                method,
-                until: self.registration_until,
-            })
-        }
+/// Decides whether `user`, signed in with `grant`, may register `method` at `now` (SPEC 5.5,
+/// 5.7), given `current`, the user's pass record as stored now.
+///
+/// In order: the grant must be `user`'s; `now` must be before
+/// [`Grant::registration_until`] (end exclusive); and the pass behind the grant must still be
+/// stored (deleting or replacing it revoked the sessions it opened).
+///
+/// # Errors
+///
+/// [`RegistrationError`] naming the check that failed.
+pub fn authorize_registration(
+    user: &Principal,
+    grant: &Grant,
+    current: Option<&TemporaryAccessPass>,
+    method: PasswordlessMethod,
+    now: UtcDateTime,
+) -> Result<(), RegistrationError> {
+    if &grant.user != user.id() {
+        return Err(RegistrationError::NotTheHolder {
+            user: user.id().clone(),
+            holder: grant.user.clone(),
+        });
+    }
+    if now >= grant.registration_until {
+        return Err(RegistrationError::WindowClosed {
+            method,
+            until: grant.registration_until,
+        });
+    }
+    match current {
+        Some(record) if *record.id() == grant.pass && record.user() == user.id() => Ok(()),
+        Some(_) | None => Err(RegistrationError::PassRemoved),
     }
 }
 
 /// The settings a redemption reads besides the policy.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct RedeemSettings<'a> {
-    /// The host's pepper, if it seals digests with one.
-    pub pepper: Option<&'a Pepper>,
+    /// What the records' digests are keyed with (SPEC 6.1).
+    pub key: &'a DigestKey,
     /// The guessing limit.
     pub lockout: Lockout,
 }
 
 impl<'a> RedeemSettings<'a> {
-    /// Settings with the given pepper and the default lockout.
+    /// Settings with the given key and the default lockout.
     #[must_use]
-    pub fn new(pepper: Option<&'a Pepper>) -> Self {
+    pub fn new(key: &'a DigestKey) -> Self {
         Self {
-            pepper,
+            key,
             lockout: Lockout::default(),
         }
     }
@@ -518,31 +586,42 @@ impl<'a> RedeemSettings<'a> {
     }
 }
 
-/// A redemption decision: the outcome, the record to write back (if it changed) and the events.
+/// A redemption decision: the outcome, the record to commit and the events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 #[non_exhaustive]
 pub struct Redemption {
-    /// The grant, or why not.
+    /// The grant, or why not. **Not a decision until [`Redemption::write`] lands** when there
+    /// is one (SPEC 6.5).
     pub outcome: Result<Grant, RedeemRefusal>,
-    /// The record to store in place of the one read, through a compare-and-swap on its version;
-    /// `None` when nothing changed.
+    /// The record to store in place of the one judged, through a compare-and-swap on the pass
+    /// id and version that were read. There is one for every attempt judged on a record: a
+    /// grant records the use, a wrong code counts, and a refusal on an unusable pass writes the
+    /// record back unchanged so that it too was judged on what is stored. `None` only when
+    /// there was no record (no pass) or the client can't use a pass.
     pub write: Option<TemporaryAccessPass>,
     /// Audit events.
     pub events: Vec<Event>,
 }
 
-/// Decides a redemption of `typed` by `user` (SPEC 5.3, 6.2, 6.4) as a pure function.
+/// Decides a redemption of `typed` by `user` (SPEC 5.3, 6.2, 6.4, 6.5) as a pure function.
 ///
-/// The code is always digested and compared (a user without a pass against a dummy), so every
-/// path costs one digest. Then, in order: an unsupported client is refused; no pass is refused;
-/// a pass that is not usable now is refused with its [`Usability`] without judging the code
-/// (so a locked or not-yet-valid pass reveals nothing about it); a wrong code counts towards
-/// the lock; a right code resets the count, marks a one-time pass used and grants the sign-in.
+/// An unsupported client is refused first (it depends on the request alone). Then the decision
+/// does the same work whether the user holds a pass or not, and whatever state the pass is in:
+/// without a record it judges a dummy of the user's own (never matching, never stored), every
+/// usability condition is evaluated, the code is always digested and compared in constant time,
+/// and the record's next state is computed for both a right and a wrong code before one is
+/// kept. The answer: no pass; a pass not usable now, with its [`Usability`], without judging the
+/// code (a locked pass reveals nothing about it); a wrong code, counted towards the lock; or a
+/// grant, which resets the count and records the use (a one-time pass is then used).
 ///
-/// Exactly-once consumption rests on the caller: write [`Redemption::write`] with a
-/// compare-and-swap on the version that was read, and on a conflict decide again from the
-/// fresh record.
+/// # Committing
+///
+/// A host must not act on [`Redemption::outcome`] before [`Redemption::write`] lands: write it
+/// with a compare-and-swap on the pass id and version that were read and, on a conflict, read
+/// again and decide again. That is what makes concurrent attempts count as one after another:
+/// a burst of guesses gets no more judged tries than the limit, and a pass deleted meanwhile
+/// grants nothing (SPEC 6.5). [`crate::Engine`] does exactly this.
 pub fn redeem(
     policy: &Policy,
     settings: &RedeemSettings<'_>,
@@ -552,70 +631,53 @@ pub fn redeem(
     ctx: &SignInContext,
     now: UtcDateTime,
 ) -> Redemption {
-    let code_ok = verify_or_dummy(
-        settings.pepper,
-        policy.default_length(),
-        record.map(|r| (r.code_digest(), r.id())),
-        typed,
-    );
-    let refuse =
-        |reason: RedeemRefusal, write: Option<TemporaryAccessPass>, extra: Option<Event>| {
-            let mut events = vec![Event::SignInFailed {
+    if !ctx.client.supports_pass() {
+        let reason = RedeemRefusal::UnsupportedClient(ctx.client);
+        return Redemption {
+            outcome: Err(reason),
+            write: None,
+            events: vec![Event::SignInFailed {
                 user: user.id().clone(),
                 pass: record.map(|r| *r.id()),
                 reason,
                 at: now,
-            }];
-            events.extend(extra);
-            Redemption {
-                outcome: Err(reason),
-                write,
-                events,
-            }
+            }],
         };
-    if !ctx.client.supports_pass() {
-        return refuse(RedeemRefusal::UnsupportedClient(ctx.client), None, None);
     }
-    let Some(record) = record else {
-        return refuse(RedeemRefusal::NoPass, None, None);
+    // The record or the dummy, picked by an indexed load the optimizer can't turn into a branch;
+    // everything after runs on `judged` alike.
+    let dummy = TemporaryAccessPass::dummy(user.id(), settings.key, now);
+    let real = record.is_some();
+    let candidates = [record, Some(&dummy)];
+    let index = core::hint::black_box(usize::from(!real));
+    let judged = candidates.get(index).copied().flatten().unwrap_or(&dummy);
+
+    let usability = judged.usability(policy, user, now);
+    let code_ok = bool::from(
+        judged
+            .code_digest()
+            .matches(settings.key, judged.id(), typed),
+    );
+    let usable = usability.is_usable();
+    let outcome_kind = match (usable, code_ok) {
+        (true, true) => Outcome::Success,
+        (true, false) => Outcome::Failure,
+        (false, _) => Outcome::Unjudged,
     };
-    let usability = record.usability(policy, user, now);
-    if !usability.is_usable() {
-        return refuse(RedeemRefusal::Unusable(usability), None, None);
-    }
-    if !code_ok {
-        let next = record.after_failure(now, &settings.lockout);
-        let attempts_left = settings
-            .lockout
-            .max_attempts()
-            .saturating_sub(next.failed_attempts());
-        let locked = next.locked_until().map(|until| Event::PassLocked {
-            user: user.id().clone(),
-            pass: *record.id(),
-            until,
-            failed_attempts: next.failed_attempts(),
-            at: now,
-        });
-        let reason = RedeemRefusal::WrongCode {
-            attempts_left,
-            locked_until: next.locked_until(),
-        };
-        return refuse(reason, Some(next), locked);
-    }
-    // A clean multi-use pass has nothing to record: skip the copy (the engine's hot path).
-    let changes =
-        record.is_usable_once() || record.failed_attempts() != 0 || record.locked_until().is_some();
-    let registration_until = if record.is_usable_once() {
+    let mut next = judged.clone();
+    next.apply(outcome_kind, now, &settings.lockout);
+
+    let registration_until = if judged.is_usable_once() {
         now.checked_add(REGISTRATION_WINDOW)
             .unwrap_or(UtcDateTime::MAX)
     } else {
-        record.end()
+        judged.end()
     };
     let grant = Grant {
         user: user.id().clone(),
-        pass: *record.id(),
+        pass: *judged.id(),
         signed_in_at: now,
-        is_usable_once: record.is_usable_once(),
+        is_usable_once: judged.is_usable_once(),
         registration_until,
         next_step: if ctx.sspr_registration_required {
             NextStep::RegisterSsprMethod
@@ -623,15 +685,49 @@ pub fn redeem(
             NextStep::RegisterMethods
         },
     };
-    let events = vec![Event::SignInSucceeded {
-        user: user.id().clone(),
-        pass: *record.id(),
-        is_usable_once: record.is_usable_once(),
-        at: now,
-    }];
+    let refusal = if !real {
+        RedeemRefusal::NoPass
+    } else if !usable {
+        RedeemRefusal::Unusable(usability)
+    } else {
+        RedeemRefusal::WrongCode {
+            attempts_left: settings
+                .lockout
+                .max_attempts()
+                .saturating_sub(next.failed_attempts()),
+            locked_until: next.locked_until(),
+        }
+    };
+    let granted = real && usable && code_ok;
+    let pass = record.map(|r| *r.id());
+    let mut events = Vec::with_capacity(2);
+    if granted {
+        events.push(Event::SignInSucceeded {
+            user: user.id().clone(),
+            pass: grant.pass,
+            is_usable_once: grant.is_usable_once,
+            at: now,
+        });
+    } else {
+        events.push(Event::SignInFailed {
+            user: user.id().clone(),
+            pass,
+            reason: refusal,
+            at: now,
+        });
+    }
+    if let (true, Outcome::Failure, Some(until)) = (real, outcome_kind, next.locked_until()) {
+        events.push(Event::PassLocked {
+            user: user.id().clone(),
+            pass: *judged.id(),
+            until,
+            failed_attempts: next.failed_attempts(),
+            at: now,
+        });
+    }
     Redemption {
-        outcome: Ok(grant),
-        write: changes.then(|| record.after_success(now)),
+        outcome: if granted { Ok(grant) } else { Err(refusal) },
+        write: real.then_some(next),
         events,
     }
 }

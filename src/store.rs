@@ -17,6 +17,12 @@ impl Version {
     /// The version of a newly inserted record.
     pub const FIRST: Self = Self(1);
 
+    /// Version 0, which no stored record ever has (versions start at [`Version::FIRST`] and only
+    /// grow). The engine sends a write expecting it for a sign-in without a pass, so that path
+    /// costs the store the same kind of work (SPEC 6.2); a store must answer
+    /// [`Write::Conflict`], as it does for any expectation that does not hold.
+    pub const NEVER: Self = Self(0);
+
     /// Wraps a stored version number.
     #[must_use]
     pub const fn new(v: u64) -> Self {

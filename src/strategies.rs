@@ -6,7 +6,9 @@
 //!
 //! ```
 //! use proptest::prelude::*;
-//! use temporary_access_pass::{Clock, CreatePassRequest, IssueContext, ManualClock, issue, strategies};
+//! use temporary_access_pass::{
+//!     Clock, CreatePassRequest, DigestKey, IssueContext, ManualClock, issue, strategies,
+//! };
 //!
 //! proptest! {
 //!     #![proptest_config(ProptestConfig::with_cases(32))]
@@ -19,7 +21,8 @@
 //!         schedule in strategies::clock_schedule(20),
 //!     ) {
 //!         let clock = ManualClock::new(time::macros::utc_datetime!(2024-01-01 00:00:00));
-//!         let ctx = IssueContext::new(&policy, &issuer, &target);
+//!         let key = DigestKey::unkeyed(); // a test double; a host uses its pepper
+//!         let ctx = IssueContext::new(&policy, &key, &issuer, &target);
 //!         let Ok(issued) = issue(&ctx, &request, clock.now(), &mut getrandom::SysRng) else {
 //!             return Ok(()); // refusals are fine here; other tests cover them
 //!         };

@@ -6,7 +6,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use temporary_access_pass::{
-    Client, CreatePassRequest, DirectoryRole, IncludeTarget, IssueContext, Lockout, Pepper,
+    Client, CreatePassRequest, DigestKey, DirectoryRole, IncludeTarget, IssueContext, Lockout, Pepper,
     Policy, PolicySettings, PolicyState, Principal, RedeemSettings, SignInContext,
     TemporaryAccessPass, TryCryptoRng, TryRng, UserId, issue, offer, redeem,
 };
@@ -78,13 +78,16 @@ fuzz_target!(|input: Input| {
     } else {
         Principal::member(UserId::new("user").unwrap())
     };
-    let pepper = Pepper::new(&[7; 32]).unwrap();
-    let pepper = input.keyed.then_some(&pepper);
+    let key = if input.keyed {
+        DigestKey::from(Pepper::new(&[7; 32]).unwrap())
+    } else {
+        DigestKey::unkeyed()
+    };
     let mut request = CreatePassRequest::new();
     request.start = input.start_offset.and_then(|o| created.checked_add(Duration::seconds(o)));
     request.lifetime_minutes = input.lifetime;
     request.is_usable_once = input.once;
-    let ctx = IssueContext::new(&policy, &admin, &user).pepper(pepper);
+    let ctx = IssueContext::new(&policy, &key, &admin, &user);
     let Ok(issued) = issue(&ctx, &request, created, &mut Rng(input.rng_seed)) else { return };
     let code = issued.created.passcode.expose_secret().to_owned();
 
@@ -99,7 +102,7 @@ fuzz_target!(|input: Input| {
         Client::AdfsAdapter, Client::WindowsSetup, Client::Autopilot][usize::from(input.client % 6)];
     let sign_in = SignInContext::new(client);
     let lockout = Lockout::new(input.max_attempts, Duration::MINUTE).unwrap_or_default();
-    let settings = RedeemSettings::new(pepper).lockout(lockout);
+    let settings = RedeemSettings::new(&key).lockout(lockout);
     let typed = if input.use_right_code {
         code.clone()
     } else {
@@ -116,8 +119,15 @@ fuzz_target!(|input: Input| {
         assert_eq!(grant.pass, *record.id());
     }
     if let Some(next) = &r.write {
-        assert!(next.locked_until().is_none_or(|t| t <= next.end()), "locks never pass the end");
+        assert!(
+            next.locked_until().is_none_or(|t| t <= next.end()) || next.locked_until() == record.locked_until(),
+            "the crate never sets a lock past the end"
+        );
         assert_eq!(next.id(), record.id());
+        assert!(next.last_failure() >= record.last_failure(), "failure times never move back");
+    } else {
+        assert!(!client.supports_pass(), "every judged attempt has a write");
     }
-    let _ = redeem(&policy, &settings, &user, None, &typed, &sign_in, now);
+    let none = redeem(&policy, &settings, &user, None, &typed, &sign_in, now);
+    assert!(none.outcome.is_err() && none.write.is_none());
 });

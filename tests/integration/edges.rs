@@ -7,14 +7,14 @@ use temporary_access_pass::{
 };
 use time::{Duration, UtcDateTime};
 
-use crate::support::{CREATED, TestRng, admin, member, open_policy};
+use crate::support::{CREATED, TestRng, admin, key, member, open_policy};
 
 #[test]
 fn creation_at_every_edge_of_times_range_errs_or_succeeds_without_panicking() {
     let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let user = member("u");
     let policy = Policy::new(PolicySettings::new().lifetimes(10, 10, 43_200)).unwrap();
-    let ctx = IssueContext::new(&policy, &issuer, &user);
+    let ctx = IssueContext::new(&policy, key(), &issuer, &user);
     let edges = [
         UtcDateTime::MIN,
         UtcDateTime::MIN + Duration::nanoseconds(1),
@@ -59,7 +59,7 @@ fn usability_at_the_edges_of_time() {
     let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let last = UtcDateTime::MAX - Duration::minutes(60);
     let pass = issue(
-        &IssueContext::new(&policy, &issuer, &user),
+        &IssueContext::new(&policy, key(), &issuer, &user),
         &CreatePassRequest::new().start(last),
         UtcDateTime::MIN,
         &mut TestRng(2),

@@ -4,11 +4,11 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use temporary_access_pass::{
-    Client, Clock, CreatePassRequest, DirectoryRole, Effect, Engine, EngineConfig, EngineError,
-    Event, Expected, InMemoryStore, IncludeTarget, IssueError, Issued, ManualClock,
-    PasswordlessMethod, Pepper, Policy, PolicyChangeError, PolicySettings, PolicyState, Principal,
-    RedeemRefusal, RegistrationError, SignInContext, Store, TemporaryAccessPass, UserId, Version,
-    Versioned, ViewError, Write,
+    Client, Clock, CreatePassRequest, DigestKey, DigestScheme, DirectoryRole, Effect, Engine,
+    EngineConfig, EngineError, Event, Expected, InMemoryStore, IncludeTarget, IssueError, Issued,
+    ManualClock, PasswordlessMethod, Pepper, Policy, PolicyChangeError, PolicySettings,
+    PolicyState, Principal, RedeemRefusal, RegistrationError, SignInContext, Store,
+    TemporaryAccessPass, UserId, Version, Versioned, ViewError, Write,
 };
 use time::{Duration, UtcDateTime};
 
@@ -19,7 +19,7 @@ fn ga() -> Principal {
 }
 
 fn engine(clock: &ManualClock) -> Engine<&ManualClock, InMemoryStore> {
-    let config = EngineConfig::new().pepper(Pepper::new(&[0x77; 32]).unwrap());
+    let config = EngineConfig::new(Pepper::new(&[0x77; 32]).unwrap());
     let engine = Engine::new(clock, InMemoryStore::new(), config);
     let settings = PolicySettings::new()
         .state(PolicyState::Enabled)
@@ -48,7 +48,11 @@ fn browser() -> SignInContext {
 #[test]
 fn spec_1_5_policy_lives_in_the_store_and_changes_only_by_the_right_roles() {
     let clock = ManualClock::new(CREATED);
-    let engine = Engine::new(&clock, InMemoryStore::new(), EngineConfig::new());
+    let engine = Engine::new(
+        &clock,
+        InMemoryStore::new(),
+        EngineConfig::new(Pepper::new(&[0x77; 32]).unwrap()),
+    );
     assert_eq!(
         engine.policy().unwrap(),
         Policy::default(),
@@ -236,7 +240,11 @@ impl Clock for CountingClock {
 #[test]
 fn the_engine_reads_the_clock_once_per_operation() {
     let clock = CountingClock(ManualClock::new(CREATED), AtomicU32::new(0));
-    let engine = Engine::new(&clock, InMemoryStore::new(), EngineConfig::new());
+    let engine = Engine::new(
+        &clock,
+        InMemoryStore::new(),
+        EngineConfig::new(Pepper::new(&[0x77; 32]).unwrap()),
+    );
     let reads = || clock.1.swap(0, Ordering::SeqCst);
     let user = member("u");
     let settings = PolicySettings::new()
@@ -339,7 +347,7 @@ fn a_store_error_denies_the_sign_in() {
     let engine = Engine::new(
         &clock,
         &store,
-        EngineConfig::new().pepper(Pepper::new(&[0x77; 32]).unwrap()),
+        EngineConfig::new(Pepper::new(&[0x77; 32]).unwrap()),
     );
     let err = engine.redeem(&user, &code, &browser()).unwrap_err();
     assert!(matches!(err, EngineError::Store(Down)));
@@ -370,9 +378,7 @@ fn a_store_error_denies_the_sign_in() {
 fn exhausted_retries_deny_the_sign_in() {
     let (store, code, user) = faulty_with_one_time_pass(true);
     let clock = ManualClock::new(CREATED);
-    let config = EngineConfig::new()
-        .pepper(Pepper::new(&[0x77; 32]).unwrap())
-        .max_attempts(5);
+    let config = EngineConfig::new(Pepper::new(&[0x77; 32]).unwrap()).max_attempts(5);
     let engine = Engine::new(&clock, &store, config);
     let err = engine.redeem(&user, &code, &browser()).unwrap_err();
     assert!(matches!(err, EngineError::Contention { attempts: 5 }));
@@ -392,15 +398,20 @@ fn exhausted_retries_deny_the_sign_in() {
 
 #[test]
 fn engine_config_debug_redacts_the_pepper() {
-    let config = EngineConfig::new().pepper(Pepper::new(&[0x77; 32]).unwrap());
+    let config = EngineConfig::new(Pepper::new(&[0x77; 32]).unwrap());
     let printed = format!("{config:?}");
     assert!(printed.contains("[REDACTED]") && !printed.contains("119"));
 }
 
 #[test]
-fn engine_config_default_is_new() {
-    let config = EngineConfig::default();
-    assert_eq!(config.max_attempts, EngineConfig::DEFAULT_MAX_ATTEMPTS);
-    assert_eq!(config.lockout, temporary_access_pass::Lockout::default());
-    assert!(config.pepper.is_none());
+fn spec_6_1_an_engine_is_unkeyed_only_when_built_so() {
+    // `EngineConfig` has no `Default` and `new` takes the key (a doctest on `EngineConfig`
+    // shows that `EngineConfig::new()` does not compile); unkeyed is a choice with its name.
+    let keyed = EngineConfig::new(Pepper::new(&[0x77; 32]).unwrap());
+    assert_eq!(keyed.key.scheme(), DigestScheme::HmacSha256);
+    assert_eq!(keyed.max_attempts, EngineConfig::DEFAULT_MAX_ATTEMPTS);
+    assert_eq!(keyed.lockout, temporary_access_pass::Lockout::default());
+    let unkeyed = EngineConfig::new(DigestKey::unkeyed());
+    assert_eq!(unkeyed.key.scheme(), DigestScheme::Sha256Unkeyed);
+    assert!(format!("{unkeyed:?}").contains("DigestKey::Unkeyed"));
 }

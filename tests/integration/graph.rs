@@ -11,7 +11,7 @@ use temporary_access_pass::{
 };
 use time::macros::utc_datetime;
 
-use crate::support::{CREATED, TestRng, admin, member, open_policy};
+use crate::support::{CREATED, TestRng, admin, key, member, open_policy};
 
 fn sample(name: &str) -> String {
     let path = format!("{}/tests/graph/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -291,7 +291,7 @@ fn spec_6_3_the_code_is_serialized_only_in_the_creation_response() {
     let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let user = member("u");
     let issued = issue(
-        &IssueContext::new(&policy, &issuer, &user),
+        &IssueContext::new(&policy, key(), &issuer, &user),
         &CreatePassRequest::new(),
         CREATED,
         &mut TestRng(5),
@@ -325,7 +325,7 @@ fn stored_records_round_trip_and_are_checked_on_decoding() {
     let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let user = member("u");
     let issued = issue(
-        &IssueContext::new(&policy, &issuer, &user),
+        &IssueContext::new(&policy, key(), &issuer, &user),
         &CreatePassRequest::new(),
         CREATED,
         &mut TestRng(6),
@@ -339,7 +339,7 @@ fn stored_records_round_trip_and_are_checked_on_decoding() {
     let text = serde_json::to_string(&stored).unwrap();
     let back: Versioned<TemporaryAccessPass> = serde_json::from_str(&text).unwrap();
     assert_eq!(back, stored);
-    assert!(back.value.verify_code(None, &code), "the digest survives");
+    assert!(back.value.verify_code(key(), &code), "the digest survives");
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["version"], 3);
     assert_eq!(v["value"]["digest"].as_str().unwrap().len(), 64);
@@ -362,6 +362,34 @@ fn stored_records_round_trip_and_are_checked_on_decoding() {
     let mut broken = v["value"].clone();
     broken["codeLength"] = json!(7);
     assert!(serde_json::from_value::<TemporaryAccessPass>(broken).is_err());
+    // Exactly two lowercase hex digits per byte: no sign, no uppercase, no whitespace.
+    let salt = v["value"]["salt"].as_str().unwrap().to_owned();
+    for bad in [
+        format!("+{}", &salt[1..]),
+        format!("{}+f", &salt[..30]),
+        salt.to_uppercase(),
+        format!(" {}", &salt[1..]),
+        format!("{salt}00"),
+        salt[..30].to_owned(),
+    ] {
+        let mut broken = v["value"].clone();
+        broken["salt"] = json!(bad);
+        let err = serde_json::from_value::<TemporaryAccessPass>(broken)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("salt must be 32 lowercase hex digits"),
+            "{bad:?}: {err}"
+        );
+    }
+    // The digest layout of 0.1 no longer verifies, and says so.
+    let mut retired = v["value"].clone();
+    retired["scheme"] = json!("hmac-sha256");
+    let err = serde_json::from_value::<TemporaryAccessPass>(retired)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no longer verifies"), "{err}");
+    assert_eq!(v["value"]["scheme"], "hmac-sha256-v2");
     let mut broken = v["value"].clone();
     broken["plaintext"] = json!("nope");
     assert!(

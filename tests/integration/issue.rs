@@ -9,7 +9,7 @@ use temporary_access_pass::{
 
 use time::{Duration, UtcDateTime};
 
-use crate::support::{CREATED, FailingRng, TestRng, admin, member, open_policy, uid};
+use crate::support::{CREATED, FailingRng, TestRng, admin, key, member, open_policy, uid};
 
 fn aa() -> Principal {
     admin("aa", DirectoryRole::AuthenticationAdministrator)
@@ -23,7 +23,7 @@ fn issue_for(
     now: UtcDateTime,
 ) -> Result<Issued, IssueError> {
     let issuer = aa();
-    let ctx = IssueContext::new(policy, &issuer, target).existing(existing);
+    let ctx = IssueContext::new(policy, key(), &issuer, target).existing(existing);
     // A fresh seed per call, so two passes made in one test differ as real ones would.
     static SEED: AtomicU64 = AtomicU64::new(7);
     issue(
@@ -246,7 +246,7 @@ fn spec_2_5_a_failing_rng_is_a_typed_error() {
     let issuer = aa();
     let policy = open_policy();
     let target = member("u");
-    let ctx = IssueContext::new(&policy, &issuer, &target);
+    let ctx = IssueContext::new(&policy, key(), &issuer, &target);
     let err = issue(&ctx, &CreatePassRequest::new(), CREATED, &mut FailingRng).unwrap_err();
     assert_eq!(err, IssueError::Rng(RngFailure));
     assert_eq!(
@@ -266,7 +266,7 @@ fn spec_2_6_the_code_is_only_in_the_creation_result() {
     )
     .unwrap();
     let code = issued.created.passcode.expose_secret().to_owned();
-    assert!(issued.record.verify_code(None, &code));
+    assert!(issued.record.verify_code(key(), &code));
     for printed in [
         format!("{:?}", issued.record),
         format!("{:?}", issued.created.view),
@@ -382,7 +382,7 @@ fn spec_2_7_opt_in_replacement_of_a_valid_pass_counts_as_a_deletion() {
     let first = issue_for(&policy, &user, None, CreatePassRequest::new(), CREATED)
         .unwrap()
         .record;
-    let ctx = IssueContext::new(&policy, &issuer, &user)
+    let ctx = IssueContext::new(&policy, key(), &issuer, &user)
         .existing(Some(&first))
         .options(IssueOptions::seed().with_replace_valid_pass(true));
     let second = issue(&ctx, &CreatePassRequest::new(), CREATED, &mut TestRng(8)).unwrap();
@@ -437,7 +437,7 @@ fn spec_2_8_passes_are_created_for_anyone_but_only_in_scope_users_use_them() {
     );
     // Later product: an opt-in refusal.
     let issuer = aa();
-    let ctx = IssueContext::new(&disabled, &issuer, &user)
+    let ctx = IssueContext::new(&disabled, key(), &issuer, &user)
         .options(IssueOptions::seed().with_refuse_out_of_scope(true));
     let err = issue(&ctx, &CreatePassRequest::new(), CREATED, &mut TestRng(1)).unwrap_err();
     assert_eq!(
@@ -448,7 +448,8 @@ fn spec_2_8_passes_are_created_for_anyone_but_only_in_scope_users_use_them() {
         }
     );
     let policy = open_policy();
-    let ctx = IssueContext::new(&policy, &issuer, &user).options(IssueOptions::later_product());
+    let ctx =
+        IssueContext::new(&policy, key(), &issuer, &user).options(IssueOptions::later_product());
     assert!(issue(&ctx, &CreatePassRequest::new(), CREATED, &mut TestRng(1)).is_ok());
 }
 
@@ -457,7 +458,7 @@ fn spec_3_5_a_forbidden_creation_is_a_typed_refusal() {
     let ga = admin("ga", DirectoryRole::GlobalAdministrator);
     let policy = open_policy();
     let issuer = aa();
-    let ctx = IssueContext::new(&policy, &issuer, &ga);
+    let ctx = IssueContext::new(&policy, key(), &issuer, &ga);
     let err = issue(&ctx, &CreatePassRequest::new(), CREATED, &mut TestRng(1)).unwrap_err();
     let IssueError::Forbidden(denied) = &err else {
         panic!("{err:?}")

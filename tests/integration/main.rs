@@ -16,6 +16,7 @@
 
 mod support;
 
+mod commit;
 mod edges;
 mod engine;
 #[cfg(feature = "serde")]

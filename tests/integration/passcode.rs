@@ -3,17 +3,17 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use temporary_access_pass::{
-    ALPHABET, CodeDigest, CreatePassRequest, DigestScheme, DirectoryRole, IssueContext, PassId,
-    Passcode, PasscodeLength, Pepper, Policy, PolicySettings, TemporaryAccessPass, compute_digest,
-    issue, verify_or_dummy, verify_without_pass,
+    ALPHABET, CodeDigest, CreatePassRequest, DIGEST_INPUT_LEN, DigestKey, DigestScheme,
+    DirectoryRole, IssueContext, PassId, Passcode, PasscodeLength, Pepper, Policy, PolicySettings,
+    TemporaryAccessPass, compute_digest, issue,
 };
 
-use crate::support::{CREATED, TestRng, admin, member, open_policy};
+use crate::support::{CREATED, TestRng, admin, key, member, open_policy};
 
-fn issued(pepper: Option<&Pepper>, policy: &Policy, seed: u64) -> (String, TemporaryAccessPass) {
+fn issued(key: &DigestKey, policy: &Policy, seed: u64) -> (String, TemporaryAccessPass) {
     let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let user = member("u");
-    let ctx = IssueContext::new(policy, &issuer, &user).pepper(pepper);
+    let ctx = IssueContext::new(policy, key, &issuer, &user);
     let issued = issue(&ctx, &CreatePassRequest::new(), CREATED, &mut TestRng(seed)).unwrap();
     (
         issued.created.passcode.expose_secret().to_owned(),
@@ -21,62 +21,81 @@ fn issued(pepper: Option<&Pepper>, policy: &Policy, seed: u64) -> (String, Tempo
     )
 }
 
-fn layout(scheme_tag: u8, pass: &TemporaryAccessPass, code: &str) -> Vec<u8> {
-    let digest = pass.code_digest();
-    let mut m = vec![scheme_tag];
-    m.extend_from_slice(digest.salt());
-    m.extend_from_slice(pass.id().as_bytes());
-    m.extend_from_slice(code.as_bytes());
-    m.push(u8::try_from(code.len()).unwrap());
+/// The digest input of SPEC 6.1, built independently: tag, salt, pass id, the typed code cut or
+/// zero-padded to 48 bytes, the typed length capped at 255.
+fn layout(tag: u8, salt: &[u8; 16], id: &[u8; 16], typed: &[u8]) -> Vec<u8> {
+    let mut m = vec![tag];
+    m.extend_from_slice(salt);
+    m.extend_from_slice(id);
+    let mut code = typed.iter().copied().take(48).collect::<Vec<u8>>();
+    code.resize(48, 0);
+    m.extend_from_slice(&code);
+    m.push(u8::try_from(typed.len()).unwrap_or(u8::MAX));
+    assert_eq!(m.len(), DIGEST_INPUT_LEN);
     m
 }
 
 #[test]
-fn spec_6_1_keyed_digest_is_hmac_sha256_over_salt_id_and_code() {
+fn spec_6_1_keyed_digest_is_hmac_sha256_over_the_fixed_size_input() {
     let secret = [0x5a; 32];
-    let pepper = Pepper::new(&secret).unwrap();
-    let (code, pass) = issued(Some(&pepper), &open_policy(), 1);
+    let key = DigestKey::from(Pepper::new(&secret).unwrap());
+    let (code, pass) = issued(&key, &open_policy(), 1);
     assert_eq!(pass.code_digest().scheme(), DigestScheme::HmacSha256);
     let mut mac = Hmac::<Sha256>::new_from_slice(&secret).unwrap();
-    mac.update(&layout(0x01, &pass, &code));
+    mac.update(&layout(
+        0x03,
+        pass.code_digest().salt(),
+        pass.id().as_bytes(),
+        code.as_bytes(),
+    ));
     let expected: [u8; 32] = mac.finalize().into_bytes().into();
     assert_eq!(pass.code_digest().digest(), &expected);
+    assert_eq!(DIGEST_INPUT_LEN, 82);
 }
 
 #[test]
-fn spec_6_1_without_a_pepper_the_digest_is_plain_sha256() {
-    let (code, pass) = issued(None, &open_policy(), 2);
-    assert_eq!(pass.code_digest().scheme(), DigestScheme::Sha256);
-    let expected: [u8; 32] = Sha256::digest(layout(0x02, &pass, &code)).into();
+fn spec_6_1_the_unkeyed_digest_is_plain_sha256_and_only_by_choice() {
+    let unkeyed = DigestKey::unkeyed();
+    assert_eq!(format!("{unkeyed:?}"), "DigestKey::Unkeyed");
+    let (code, pass) = issued(&unkeyed, &open_policy(), 2);
+    assert_eq!(pass.code_digest().scheme(), DigestScheme::Sha256Unkeyed);
+    let expected: [u8; 32] = Sha256::digest(layout(
+        0x04,
+        pass.code_digest().salt(),
+        pass.id().as_bytes(),
+        code.as_bytes(),
+    ))
+    .into();
     assert_eq!(pass.code_digest().digest(), &expected);
 }
 
 #[test]
-fn spec_6_1_salts_differ_per_pass_and_a_pepper_must_match() {
-    let pepper = Pepper::new(&[1; 32]).unwrap();
-    let other = Pepper::new(&[2; 40]).unwrap();
-    let (code, pass) = issued(Some(&pepper), &open_policy(), 3);
-    let (_, pass2) = issued(Some(&pepper), &open_policy(), 4);
+fn spec_6_1_salts_differ_per_pass_and_the_key_must_match() {
+    let pepper = DigestKey::from(Pepper::new(&[1; 32]).unwrap());
+    let other = DigestKey::from(Pepper::new(&[2; 40]).unwrap());
+    let unkeyed = DigestKey::unkeyed();
+    let (code, pass) = issued(&pepper, &open_policy(), 3);
+    let (_, pass2) = issued(&pepper, &open_policy(), 4);
     assert_ne!(pass.code_digest().salt(), pass2.code_digest().salt());
-    assert!(pass.verify_code(Some(&pepper), &code));
-    assert!(!pass.verify_code(Some(&other), &code), "another pepper");
+    assert!(pass.verify_code(&pepper, &code));
+    assert!(!pass.verify_code(&other, &code), "another pepper");
     assert!(
-        !pass.verify_code(None, &code),
+        !pass.verify_code(&unkeyed, &code),
         "no pepper for a keyed record"
     );
-    let (plain_code, plain) = issued(None, &open_policy(), 5);
-    assert!(plain.verify_code(None, &plain_code));
+    let (plain_code, plain) = issued(&unkeyed, &open_policy(), 5);
+    assert!(plain.verify_code(&unkeyed, &plain_code));
     assert!(
-        !plain.verify_code(Some(&pepper), &plain_code),
+        !plain.verify_code(&pepper, &plain_code),
         "a pepper for an unkeyed record"
     );
 }
 
 #[test]
-fn spec_6_2_right_wrong_wrong_length_and_no_pass() {
-    let pepper = Pepper::new(&[9; 32]).unwrap();
-    let (code, pass) = issued(Some(&pepper), &open_policy(), 6);
-    assert!(pass.verify_code(Some(&pepper), &code));
+fn spec_6_2_right_wrong_and_wrong_length() {
+    let key = DigestKey::from(Pepper::new(&[9; 32]).unwrap());
+    let (code, pass) = issued(&key, &open_policy(), 6);
+    assert!(pass.verify_code(&key, &code));
     let mut wrong = code.clone().into_bytes();
     wrong[7] = if wrong[7] == b'A' { b'B' } else { b'A' };
     let wrong = String::from_utf8(wrong).unwrap();
@@ -91,59 +110,54 @@ fn spec_6_2_right_wrong_wrong_length_and_no_pass() {
         &"A".repeat(100_000),
     ] {
         if typed != code {
-            assert!(!pass.verify_code(Some(&pepper), typed), "{typed:?}");
+            assert!(!pass.verify_code(&key, typed), "{typed:?}");
         }
-    }
-    // The shared entry point `redeem` uses: a record verifies its code, the dummy never does.
-    let parts = Some((pass.code_digest(), pass.id()));
-    assert!(verify_or_dummy(
-        Some(&pepper),
-        PasscodeLength::DEFAULT,
-        parts,
-        &code
-    ));
-    assert!(!verify_or_dummy(
-        Some(&pepper),
-        PasscodeLength::DEFAULT,
-        parts,
-        &wrong
-    ));
-    for length in [
-        PasscodeLength::MIN,
-        PasscodeLength::DEFAULT,
-        PasscodeLength::MAX,
-    ] {
-        assert!(!verify_or_dummy(Some(&pepper), length, None, &code));
-        assert!(!verify_or_dummy(None, length, None, &code));
-    }
-    // The no-pass path never accepts, whatever is typed, with or without a pepper.
-    for typed in [code.as_str(), "", "AAAAAAAA"] {
-        assert!(!verify_without_pass(
-            Some(&pepper),
-            PasscodeLength::DEFAULT,
-            typed
-        ));
-        assert!(!verify_without_pass(None, PasscodeLength::MAX, typed));
     }
 }
 
 #[test]
-fn spec_6_2_digest_of_a_wrong_length_input_is_computed_over_the_stored_length() {
-    // Same salt, id and stored length: inputs that agree on the first `length` bytes but differ
-    // in length give different digests (the typed length is part of the input).
+fn spec_6_1_the_digest_input_has_one_size_whatever_the_code_length() {
+    // Inputs that agree on their first bytes but differ in length give different digests (the
+    // typed length is part of the input), and codes longer than the slot still differ by length.
     let id = PassId::from_bytes([3; 16]);
-    let len = PasscodeLength::MIN;
-    let a = compute_digest(None, &[0; 16], &id, len, b"ABCDEFGH");
-    let b = compute_digest(None, &[0; 16], &id, len, b"ABCDEFGHJ");
-    let c = compute_digest(None, &[0; 16], &id, len, b"ABCDEFGH\0\0\0");
+    let unkeyed = DigestKey::unkeyed();
+    let a = compute_digest(&unkeyed, &[0; 16], &id, b"ABCDEFGH");
+    let b = compute_digest(&unkeyed, &[0; 16], &id, b"ABCDEFGHJ");
+    let c = compute_digest(&unkeyed, &[0; 16], &id, b"ABCDEFGH\0\0\0");
     assert_ne!(a, b);
     assert_ne!(a, c);
     assert_ne!(b, c);
+    let long = "A".repeat(48);
+    let longer = "A".repeat(49);
+    assert_ne!(
+        compute_digest(&unkeyed, &[0; 16], &id, long.as_bytes()),
+        compute_digest(&unkeyed, &[0; 16], &id, longer.as_bytes())
+    );
+    // A record of length 8 and one of length 48 hash inputs of the same size.
+    for length in [8, 48] {
+        let policy = Policy::new(
+            PolicySettings::new()
+                .state(temporary_access_pass::PolicyState::Enabled)
+                .include(temporary_access_pass::IncludeTarget::AllUsers)
+                .length(length),
+        )
+        .unwrap();
+        let (code, pass) = issued(key(), &policy, 9);
+        let mut mac = Hmac::<Sha256>::new_from_slice(&[0x33; 32]).unwrap();
+        mac.update(&layout(
+            0x03,
+            pass.code_digest().salt(),
+            pass.id().as_bytes(),
+            code.as_bytes(),
+        ));
+        let expected: [u8; 32] = mac.finalize().into_bytes().into();
+        assert_eq!(pass.code_digest().digest(), &expected, "length {length}");
+    }
     // A stored digest rebuilt from parts verifies like the original.
-    let (code, pass) = issued(None, &open_policy(), 7);
+    let (code, pass) = issued(&unkeyed, &open_policy(), 7);
     let d = pass.code_digest();
     let rebuilt = CodeDigest::from_parts(d.scheme(), *d.salt(), d.length(), *d.digest());
-    assert!(rebuilt.verify(None, pass.id(), &code));
+    assert!(rebuilt.verify(&unkeyed, pass.id(), &code));
 }
 
 #[test]
@@ -154,7 +168,7 @@ fn spec_6_3_passcode_is_redacted_and_zeroed_on_drop() {
     let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let user = member("u");
     let issued = issue(
-        &IssueContext::new(&policy, &issuer, &user),
+        &IssueContext::new(&policy, key(), &issuer, &user),
         &CreatePassRequest::new(),
         CREATED,
         &mut TestRng(8),
@@ -170,6 +184,8 @@ fn spec_6_3_passcode_is_redacted_and_zeroed_on_drop() {
     assert!(debug_all.contains("[REDACTED]"));
     let pepper = Pepper::new(&[1; 32]).unwrap();
     assert_eq!(format!("{pepper:?}"), "Pepper([REDACTED])");
+    // The pepper's keyed HMAC state is wiped when it is dropped.
+    zeroize_on_drop::<Pepper>();
 }
 
 #[test]
@@ -194,43 +210,33 @@ mod against_reference_implementations {
     use hmac::{Hmac, KeyInit, Mac};
     use proptest::prelude::*;
     use sha2::{Digest, Sha256};
-    use temporary_access_pass::{PassId, PasscodeLength, Pepper, compute_digest};
+    use temporary_access_pass::{DigestKey, PassId, Pepper, compute_digest};
 
-    fn layout(tag: u8, salt: &[u8; 16], id: &[u8; 16], length: usize, typed: &[u8]) -> Vec<u8> {
-        let mut m = vec![tag];
-        m.extend_from_slice(salt);
-        m.extend_from_slice(id);
-        let mut code = typed.iter().copied().take(length).collect::<Vec<u8>>();
-        code.resize(length, 0);
-        m.extend_from_slice(&code);
-        m.push(u8::try_from(typed.len()).unwrap_or(u8::MAX));
-        m
-    }
+    use super::layout;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
-        /// SPEC 6.1: the digest is exactly HMAC-SHA256 (the `hmac` crate's) with the pepper as
-        /// key, and exactly SHA-256 without one, for every key length (short, block-sized,
-        /// longer than a block), every code length and any typed input.
+        /// SPEC 6.1: the digest is exactly HMAC-SHA256 (the `hmac` crate's, keyed with the
+        /// pepper as given) with the pepper as key, and exactly SHA-256 unkeyed, for every key
+        /// length (short, block-sized, longer than a block: the crate hashes those itself) and
+        /// any typed input.
         #[test]
         fn spec_6_1_digest_equals_the_reference_hmac_and_sha256(
-            key in proptest::collection::vec(any::<u8>(), 32..200),
+            secret in proptest::collection::vec(any::<u8>(), 32..200),
             salt in any::<[u8; 16]>(),
             id in any::<[u8; 16]>(),
-            length in 8_u32..=48,
             typed in proptest::collection::vec(any::<u8>(), 0..300),
         ) {
-            let len = PasscodeLength::new(length).unwrap();
-            let pepper = Pepper::new(&key).unwrap();
-            let ours = compute_digest(Some(&pepper), &salt, &PassId::from_bytes(id), len, &typed);
-            let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-            mac.update(&layout(0x01, &salt, &id, len.get(), &typed));
+            let key = DigestKey::from(Pepper::new(&secret).unwrap());
+            let ours = compute_digest(&key, &salt, &PassId::from_bytes(id), &typed);
+            let mut mac = Hmac::<Sha256>::new_from_slice(&secret).unwrap();
+            mac.update(&layout(0x03, &salt, &id, &typed));
             let reference: [u8; 32] = mac.finalize().into_bytes().into();
             prop_assert_eq!(ours, reference);
 
-            let plain = compute_digest(None, &salt, &PassId::from_bytes(id), len, &typed);
-            let reference: [u8; 32] = Sha256::digest(layout(0x02, &salt, &id, len.get(), &typed)).into();
+            let plain = compute_digest(&DigestKey::unkeyed(), &salt, &PassId::from_bytes(id), &typed);
+            let reference: [u8; 32] = Sha256::digest(layout(0x04, &salt, &id, &typed)).into();
             prop_assert_eq!(plain, reference);
         }
     }

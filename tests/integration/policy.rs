@@ -6,7 +6,7 @@ use temporary_access_pass::{
     UserType,
 };
 
-use crate::support::{CREATED, admin, gid, member, uid};
+use crate::support::{CREATED, admin, gid, key, member, uid};
 
 #[test]
 fn spec_1_1_policy_holds_every_field() {
@@ -275,7 +275,7 @@ fn spec_1_6_one_time_policy_forces_new_passes_and_blocks_existing_multi_use_ones
     let user = member("u");
     let multi_use_policy = crate::support::open_policy();
     let before = issue(
-        &IssueContext::new(&multi_use_policy, &issuer, &user),
+        &IssueContext::new(&multi_use_policy, key(), &issuer, &user),
         &CreatePassRequest::new().usable_once(false),
         CREATED,
         &mut crate::support::TestRng(61),
@@ -303,7 +303,7 @@ fn spec_1_6_one_time_policy_forces_new_passes_and_blocks_existing_multi_use_ones
         Usability::PolicyBlocked(BlockCause::MultiUseUnderOneTimePolicy)
     );
     let after = issue(
-        &IssueContext::new(&one_time, &issuer, &user),
+        &IssueContext::new(&one_time, key(), &issuer, &user),
         &CreatePassRequest::new().usable_once(false),
         CREATED,
         &mut crate::support::TestRng(62),

@@ -2,13 +2,13 @@
 
 use proptest::prelude::*;
 use temporary_access_pass::{
-    ALPHABET, CreatePassRequest, DirectoryRole, IncludeTarget, IssueContext, IssueError, Passcode,
-    PasscodeLength, Pepper, Policy, PolicyError, PolicySettings, PolicyState, TemporaryAccessPass,
-    Usability, issue,
+    ALPHABET, CreatePassRequest, DigestKey, DirectoryRole, IncludeTarget, IssueContext, IssueError,
+    Passcode, PasscodeLength, Pepper, Policy, PolicyError, PolicySettings, PolicyState,
+    TemporaryAccessPass, Usability, issue,
 };
 use time::{Duration, UtcDateTime};
 
-use crate::support::{TestRng, admin, member};
+use crate::support::{TestRng, admin, key, member};
 
 /// Any instant `time` can represent.
 fn instant() -> impl Strategy<Value = UtcDateTime> {
@@ -48,11 +48,11 @@ fn make_pass(
     start: UtcDateTime,
     minutes: u32,
     seed: u64,
-    pepper: Option<&Pepper>,
+    key: &DigestKey,
 ) -> Result<(String, TemporaryAccessPass), IssueError> {
     let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let user = member("u");
-    let ctx = IssueContext::new(policy, &issuer, &user).pepper(pepper);
+    let ctx = IssueContext::new(policy, key, &issuer, &user);
     let request = CreatePassRequest::new()
         .start(start)
         .lifetime_minutes(minutes);
@@ -74,7 +74,7 @@ proptest! {
         minutes in 10_u32..=43_200,
     ) {
         let policy = open_policy(8, false);
-        match make_pass(&policy, start, minutes, 1, None) {
+        match make_pass(&policy, start, minutes, 1, key()) {
             Err(IssueError::EndOutOfRange { .. }) => {
                 prop_assert!(start.checked_add(Duration::minutes(i64::from(minutes))).is_none());
             }
@@ -102,7 +102,7 @@ proptest! {
     #[test]
     fn expiry_is_monotone(start in instant(), a in 0_i64..5_000_000, b in 0_i64..5_000_000, minutes in 10_u32..=43_200) {
         let policy = open_policy(8, false);
-        if let Ok((_, pass)) = make_pass(&policy, start, minutes, 2, None) {
+        if let Ok((_, pass)) = make_pass(&policy, start, minutes, 2, key()) {
             let (t1, t2) = (start.checked_add(Duration::seconds(a.min(b))), start.checked_add(Duration::seconds(a.max(b))));
             if let (Some(t1), Some(t2)) = (t1, t2) {
                 let user = member("u");
@@ -162,8 +162,12 @@ proptest! {
         keyed in any::<bool>(),
         typed in ".{0,64}",
     ) {
-        let pepper = Pepper::new(&[0xa5; 32]).unwrap();
-        let pepper = keyed.then_some(&pepper);
+        let pepper = if keyed {
+            DigestKey::from(Pepper::new(&[0xa5; 32]).unwrap())
+        } else {
+            DigestKey::unkeyed()
+        };
+        let pepper = &pepper;
         let policy = open_policy(len, false);
         let start = UtcDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let (code1, pass1) = make_pass(&policy, start, 60, seeds.0, pepper).unwrap();

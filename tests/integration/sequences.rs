@@ -70,9 +70,7 @@ struct Seen {
 fn run(ops: &[Op], seen: &mut Seen) -> Result<(), TestCaseError> {
     let clock = ManualClock::new(CREATED);
     let lockout = Lockout::new(LIMIT, Duration::MINUTE).unwrap();
-    let config = EngineConfig::new()
-        .pepper(Pepper::new(&[0x99; 32]).unwrap())
-        .lockout(lockout);
+    let config = EngineConfig::new(Pepper::new(&[0x99; 32]).unwrap()).lockout(lockout);
     let engine = Engine::new(&clock, InMemoryStore::new(), config);
     let ga = admin("ga", DirectoryRole::GlobalAdministrator);
     let user = member("u");

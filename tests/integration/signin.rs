@@ -1,25 +1,25 @@
 //! SPEC 5 (sign-in and registration) and 6.4 (guessing), through the pure core.
 
 use temporary_access_pass::{
-    BlockCause, Client, CreatePassRequest, CredentialPolicyBlock, DirectoryRole, Event,
-    IncludeTarget, IssueContext, Lockout, NextStep, NotOffered, PasswordlessMethod, Pepper, Policy,
+    BlockCause, Client, CreatePassRequest, CredentialPolicyBlock, DigestKey, DirectoryRole, Event,
+    Grant, IncludeTarget, IssueContext, Lockout, NextStep, NotOffered, PasswordlessMethod, Policy,
     PolicySettings, PolicyState, Principal, Prompt, REGISTRATION_WINDOW, RedeemRefusal,
-    RedeemSettings, RegistrationError, SignInContext, TemporaryAccessPass, Usability, offer,
-    redeem,
+    RedeemSettings, RegistrationError, SignInContext, TemporaryAccessPass, Usability,
+    authorize_registration, offer, redeem,
 };
 use time::{Duration, UtcDateTime};
 
-use crate::support::{CREATED, TestRng, admin, member, open_policy, uid};
+use crate::support::{CREATED, TestRng, admin, key, member, open_policy, uid};
 
-fn pepper() -> Pepper {
-    Pepper::new(&[0x33; 32]).unwrap()
+fn pepper() -> DigestKey {
+    key().clone()
 }
 
 fn pass(user: &Principal, request: CreatePassRequest) -> (String, TemporaryAccessPass) {
     let policy = open_policy();
     let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let pepper = pepper();
-    let ctx = IssueContext::new(&policy, &issuer, user).pepper(Some(&pepper));
+    let ctx = IssueContext::new(&policy, &pepper, &issuer, user);
     let issued = temporary_access_pass::issue(&ctx, &request, CREATED, &mut TestRng(17)).unwrap();
     (
         issued.created.passcode.expose_secret().to_owned(),
@@ -151,7 +151,7 @@ fn spec_5_2_nps_adfs_oobe_and_autopilot_are_refused_browser_and_app_allowed() {
     let policy = open_policy();
     let (code, p) = pass(&user, CreatePassRequest::new());
     let pepper = pepper();
-    let settings = RedeemSettings::new(Some(&pepper));
+    let settings = RedeemSettings::new(&pepper);
     for client in [
         Client::NpsExtension,
         Client::AdfsAdapter,
@@ -191,7 +191,7 @@ fn spec_5_3_a_one_time_pass_is_consumed_a_multi_use_pass_is_not() {
     let user = member("u");
     let policy = open_policy();
     let pepper = pepper();
-    let settings = RedeemSettings::new(Some(&pepper));
+    let settings = RedeemSettings::new(&pepper);
     let (code, one) = pass(&user, CreatePassRequest::new().usable_once(true));
     let first = redeem(
         &policy,
@@ -227,7 +227,11 @@ fn spec_5_3_a_one_time_pass_is_consumed_a_multi_use_pass_is_not() {
             at: CREATED
         }))
     );
-    assert!(second.write.is_none());
+    assert_eq!(
+        second.write.as_ref(),
+        Some(&consumed),
+        "a refusal writes the record back unchanged, to commit what it was judged on (SPEC 6.5)"
+    );
 
     let (code, multi) = pass(&user, CreatePassRequest::new().usable_once(false));
     for minute in [0, 1, 30, 59] {
@@ -242,9 +246,11 @@ fn spec_5_3_a_one_time_pass_is_consumed_a_multi_use_pass_is_not() {
             at,
         );
         assert!(r.outcome.is_ok(), "minute {minute}");
+        let recorded = r.write.expect("a multi-use sign-in writes too (SPEC 6.5)");
+        assert_eq!(recorded.used_at(), Some(at), "the write records the use");
         assert!(
-            r.write.is_none(),
-            "nothing to write for a clean multi-use pass"
+            recorded.usability(&policy, &user, at).is_usable(),
+            "still usable"
         );
     }
     let r = redeem(
@@ -268,7 +274,7 @@ fn spec_5_3_a_one_time_pass_is_consumed_a_multi_use_pass_is_not() {
 fn spec_5_4_blocked_causes_display_the_user_credential_policy_message() {
     let user = member("u");
     let pepper = pepper();
-    let settings = RedeemSettings::new(Some(&pepper));
+    let settings = RedeemSettings::new(&pepper);
     let one_time = Policy::new(
         PolicySettings::new()
             .state(PolicyState::Enabled)
@@ -331,7 +337,7 @@ fn spec_5_4_blocked_causes_display_the_user_credential_policy_message() {
 fn spec_5_5_registration_window_ten_minutes_after_one_time_sign_in() {
     let user = member("u");
     let pepper = pepper();
-    let settings = RedeemSettings::new(Some(&pepper));
+    let settings = RedeemSettings::new(&pepper);
     let (code, one) = pass(&user, CreatePassRequest::new().usable_once(true));
     let grant = redeem(
         &open_policy(),
@@ -346,21 +352,22 @@ fn spec_5_5_registration_window_ten_minutes_after_one_time_sign_in() {
     .unwrap();
     assert_eq!(grant.registration_until, CREATED + REGISTRATION_WINDOW);
     assert_eq!(REGISTRATION_WINDOW, Duration::minutes(10));
+    let register = |grant: &Grant, record: &TemporaryAccessPass, method, at| {
+        authorize_registration(&user, grant, Some(record), method, at)
+    };
     for method in [
         PasswordlessMethod::Fido2SecurityKey,
         PasswordlessMethod::PhoneSignIn,
     ] {
         assert_eq!(
-            grant.authorize_registration(method, CREATED + Duration::minutes(9)),
+            register(&grant, &one, method, CREATED + Duration::minutes(9)),
             Ok(())
         );
         assert_eq!(
-            grant.authorize_registration(method, CREATED + Duration::seconds(599)),
+            register(&grant, &one, method, CREATED + Duration::seconds(599)),
             Ok(())
         );
-        let err = grant
-            .authorize_registration(method, CREATED + Duration::minutes(10))
-            .unwrap_err();
+        let err = register(&grant, &one, method, CREATED + Duration::minutes(10)).unwrap_err();
         assert_eq!(
             err,
             RegistrationError::WindowClosed {
@@ -368,11 +375,7 @@ fn spec_5_5_registration_window_ten_minutes_after_one_time_sign_in() {
                 until: CREATED + Duration::minutes(10)
             }
         );
-        assert!(
-            grant
-                .authorize_registration(method, CREATED + Duration::minutes(11))
-                .is_err()
-        );
+        assert!(register(&grant, &one, method, CREATED + Duration::minutes(11)).is_err());
     }
     // Multi-use: limited only by the pass end.
     let (code, multi) = pass(&user, CreatePassRequest::new().usable_once(false));
@@ -389,17 +392,22 @@ fn spec_5_5_registration_window_ten_minutes_after_one_time_sign_in() {
     .unwrap();
     assert_eq!(grant.registration_until, multi.end());
     assert!(
-        grant
-            .authorize_registration(
-                PasswordlessMethod::Fido2SecurityKey,
-                CREATED + Duration::minutes(45)
-            )
-            .is_ok()
+        register(
+            &grant,
+            &multi,
+            PasswordlessMethod::Fido2SecurityKey,
+            CREATED + Duration::minutes(45)
+        )
+        .is_ok()
     );
     assert!(
-        grant
-            .authorize_registration(PasswordlessMethod::Fido2SecurityKey, multi.end())
-            .is_err()
+        register(
+            &grant,
+            &multi,
+            PasswordlessMethod::Fido2SecurityKey,
+            multi.end()
+        )
+        .is_err()
     );
 }
 
@@ -407,7 +415,7 @@ fn spec_5_5_registration_window_ten_minutes_after_one_time_sign_in() {
 fn spec_5_6_users_in_sspr_scope_must_register_an_sspr_method_next() {
     let user = member("u");
     let pepper = pepper();
-    let settings = RedeemSettings::new(Some(&pepper));
+    let settings = RedeemSettings::new(&pepper);
     let (code, p) = pass(&user, CreatePassRequest::new());
     let grant = |ctx| {
         redeem(
@@ -435,7 +443,7 @@ fn spec_5_8_signing_in_with_a_pass_disables_no_other_method() {
     // ever touches the user's other methods (the password keeps working).
     let user = member("u");
     let pepper = pepper();
-    let settings = RedeemSettings::new(Some(&pepper));
+    let settings = RedeemSettings::new(&pepper);
     let (code, p) = pass(&user, CreatePassRequest::new());
     let r = redeem(
         &open_policy(),
@@ -460,7 +468,7 @@ fn spec_6_2_a_user_without_a_pass_is_refused_like_a_wrong_code() {
     let pepper = pepper();
     let r = redeem(
         &open_policy(),
-        &RedeemSettings::new(Some(&pepper)),
+        &RedeemSettings::new(&pepper),
         &user,
         None,
         "ABCDEFGH",
@@ -489,7 +497,7 @@ fn attempt(
     lockout: Lockout,
 ) -> Result<temporary_access_pass::Grant, RedeemRefusal> {
     let pepper = pepper();
-    let settings = RedeemSettings::new(Some(&pepper)).lockout(lockout);
+    let settings = RedeemSettings::new(&pepper).lockout(lockout);
     let r = redeem(
         &open_policy(),
         &settings,
@@ -614,7 +622,7 @@ fn spec_6_4_the_lock_is_reported_in_events() {
     let (_, mut p) = pass(&user, CreatePassRequest::new().usable_once(false));
     let lockout = Lockout::new(1, Duration::MINUTE).unwrap();
     let pepper = pepper();
-    let settings = RedeemSettings::new(Some(&pepper)).lockout(lockout);
+    let settings = RedeemSettings::new(&pepper).lockout(lockout);
     let r = redeem(
         &open_policy(),
         &settings,

@@ -23,17 +23,32 @@ fn spec_2_7_concurrent_creations_leave_exactly_one_pass() {
 }
 
 #[test]
+fn spec_6_5_a_burst_of_64_attempts_on_one_version_replays_as_a_sequential_history() {
+    conformance::race_burst(&InMemoryStore::new(), 200);
+}
+
+#[test]
+fn spec_6_5_a_burst_of_64_wrong_codes_gets_exactly_10_judged() {
+    conformance::race_burst_wrong_codes(&InMemoryStore::new(), 200);
+}
+
+#[test]
+fn spec_6_5_no_sign_in_is_granted_after_a_delete_landed() {
+    conformance::race_delete(&InMemoryStore::new(), 200);
+}
+
+#[test]
 fn in_memory_store_debug_prints_no_contents() {
     use temporary_access_pass::{CreatePassRequest, DirectoryRole, IssueContext, Store, issue};
 
-    use crate::support::{CREATED, TestRng, admin, member, open_policy};
+    use crate::support::{CREATED, TestRng, admin, key, member, open_policy};
 
     let store = InMemoryStore::new();
     let policy = open_policy();
     let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let user = member("secret-user@contoso.com");
     let issued = issue(
-        &IssueContext::new(&policy, &issuer, &user),
+        &IssueContext::new(&policy, key(), &issuer, &user),
         &CreatePassRequest::new(),
         CREATED,
         &mut TestRng(4),

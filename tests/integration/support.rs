@@ -1,14 +1,23 @@
 //! Shared fixtures: principals, policies and deterministic RNGs.
 
+use std::sync::LazyLock;
+
 use temporary_access_pass::{
-    DirectoryRole, GroupId, IncludeTarget, Policy, PolicySettings, PolicyState, Principal,
-    TryCryptoRng, TryRng, UserId,
+    DigestKey, DirectoryRole, GroupId, IncludeTarget, Pepper, Policy, PolicySettings, PolicyState,
+    Principal, TryCryptoRng, TryRng, UserId,
 };
 use time::UtcDateTime;
 use time::macros::utc_datetime;
 
 /// The seed's sample creation instant (SPEC 4.4).
 pub(crate) const CREATED: UtcDateTime = utc_datetime!(2021-03-09 23:19:17);
+
+/// The digest key the tests seal and verify with: a pepper.
+pub(crate) fn key() -> &'static DigestKey {
+    static KEY: LazyLock<DigestKey> =
+        LazyLock::new(|| DigestKey::from(Pepper::new(&[0x33; 32]).unwrap()));
+    &KEY
+}
 
 pub(crate) fn uid(s: &str) -> UserId {
     UserId::new(s).unwrap()

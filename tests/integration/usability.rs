@@ -7,13 +7,13 @@ use temporary_access_pass::{
 };
 use time::{Duration, UtcDateTime, macros::utc_datetime};
 
-use crate::support::{CREATED, TestRng, admin, gid, member, open_policy, uid};
+use crate::support::{CREATED, TestRng, admin, gid, key, member, open_policy, uid};
 
 fn pass_for(user: &Principal, request: CreatePassRequest) -> TemporaryAccessPass {
     let policy = open_policy();
     let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     issue(
-        &IssueContext::new(&policy, &issuer, user),
+        &IssueContext::new(&policy, key(), &issuer, user),
         &request,
         CREATED,
         &mut TestRng(3),
@@ -241,7 +241,7 @@ fn spec_4_4_seed_powershell_sample() {
         .usable_once(true)
         .start(utc_datetime!(2021-03-11 06:00:00));
     let issued = issue(
-        &IssueContext::new(&policy, &admin, &user),
+        &IssueContext::new(&policy, key(), &admin, &user),
         &request,
         CREATED,
         &mut TestRng(21),

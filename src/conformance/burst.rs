@@ -1,0 +1,515 @@
+//! The races of SPEC 6.5: bursts of attempts that all read the same record version before any
+//! of them writes, and sign-ins racing a delete. A recording wrapper around the store under test
+//! logs every write that lands with the expectation it met, and the log is replayed as a history
+//! of one write after another.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Barrier, Mutex, PoisonError};
+use std::thread;
+
+use super::{NOW, admin, engine_with, key, lock, ok, unique_user};
+use crate::clock::ManualClock;
+use crate::engine::{EngineConfig, EngineError, SignIn};
+use crate::ids::UserId;
+use crate::pass::{CreatePassRequest, TemporaryAccessPass};
+use crate::policy::Policy;
+use crate::principal::Principal;
+use crate::signin::{Client, Lockout, RedeemRefusal, SignInContext};
+use crate::store::{Expected, Store, Version, Versioned, Write};
+use crate::usability::{BlockCause, Usability};
+
+/// Attempts in each burst: all of them read the same record version before any of them writes.
+pub const BURST: usize = 64;
+
+/// A write that landed, with the expectation it met.
+#[derive(Debug, Clone)]
+enum Landed {
+    Replaced {
+        expected: Expected,
+        version: Version,
+        record: TemporaryAccessPass,
+    },
+    Removed {
+        expected: Expected,
+    },
+}
+
+impl Landed {
+    const fn expected(&self) -> Expected {
+        match self {
+            Self::Replaced { expected, .. } | Self::Removed { expected } => *expected,
+        }
+    }
+}
+
+/// The store under test, wrapped: the first `hold` record reads wait for one another at a
+/// barrier (so they all see the same version), and every write that lands is logged.
+struct Recording<'a, S> {
+    inner: &'a S,
+    hold: AtomicUsize,
+    gate: Barrier,
+    log: Mutex<Vec<Landed>>,
+}
+
+impl<'a, S: Store> Recording<'a, S> {
+    fn new(inner: &'a S) -> Self {
+        Self {
+            inner,
+            hold: AtomicUsize::new(0),
+            gate: Barrier::new(BURST),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Arms the wrapper for a round: the next [`BURST`] reads wait for one another.
+    fn arm(&self, hold: bool) {
+        lock(&self.log).clear();
+        self.hold
+            .store(if hold { BURST } else { 0 }, Ordering::SeqCst);
+    }
+
+    fn take_log(&self) -> Vec<Landed> {
+        core::mem::take(&mut *lock(&self.log))
+    }
+}
+
+impl<S: Store> Store for Recording<'_, S> {
+    type Error = S::Error;
+
+    fn load(&self, user: &UserId) -> Result<Option<Versioned<TemporaryAccessPass>>, S::Error> {
+        let held = self
+            .hold
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let read = self.inner.load(user);
+        if held {
+            // Every attempt of the burst has read before any goes on to decide and write.
+            self.gate.wait();
+        }
+        read
+    }
+
+    fn insert(&self, record: &TemporaryAccessPass) -> Result<Write, S::Error> {
+        self.inner.insert(record)
+    }
+
+    fn replace(&self, expected: Expected, record: &TemporaryAccessPass) -> Result<Write, S::Error> {
+        let written = self.inner.replace(expected, record)?;
+        if let Write::Written(version) = written {
+            lock(&self.log).push(Landed::Replaced {
+                expected,
+                version,
+                record: record.clone(),
+            });
+        }
+        Ok(written)
+    }
+
+    fn remove(&self, user: &UserId, expected: Expected) -> Result<Write, S::Error> {
+        let written = self.inner.remove(user, expected)?;
+        if let Write::Written(_) = written {
+            lock(&self.log).push(Landed::Removed { expected });
+        }
+        Ok(written)
+    }
+
+    fn load_policy(&self) -> Result<Option<Versioned<Policy>>, S::Error> {
+        self.inner.load_policy()
+    }
+
+    fn store_policy(&self, expected: Option<Version>, policy: &Policy) -> Result<Write, S::Error> {
+        self.inner.store_policy(expected, policy)
+    }
+}
+
+/// What one step of the history did to the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// A refusal on an unusable (here: locked) pass, written back unchanged.
+    Unchanged,
+    /// A wrong code, counted.
+    Failure,
+    /// A grant, recorded.
+    Success,
+    /// The record was deleted.
+    Removed,
+}
+
+/// Orders the log into the one chain of writes that starts at `initial`, each write meeting the
+/// expectation the previous one left, and says what each step did. Two writes meeting the same
+/// expectation (a stale write accepted), a write off the chain, or a step that no sequential
+/// history allows is an error naming the round.
+fn replay(
+    round: u32,
+    initial: &Versioned<TemporaryAccessPass>,
+    mut log: Vec<Landed>,
+    limit: u32,
+) -> Result<Vec<Step>, String> {
+    let mut steps = Vec::new();
+    let mut state = initial.clone();
+    loop {
+        let here = state.expected();
+        let mut matching = log
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.expected() == here)
+            .map(|(i, _)| i);
+        let Some(index) = matching.next() else {
+            break;
+        };
+        if matching.next().is_some() {
+            return Err(format!(
+                "round {round}: two writes landed on {here:?}: the store accepted a stale write"
+            ));
+        }
+        let prev = &state.value;
+        let locked = prev.locked_until().is_some_and(|until| NOW < until);
+        match log.swap_remove(index) {
+            Landed::Removed { .. } => {
+                steps.push(Step::Removed);
+                break;
+            }
+            Landed::Replaced {
+                version, record, ..
+            } => {
+                // With the clock standing still, a pass is either locked (then the only legal
+                // write is the refusal, unchanged) or usable (then a failure or a grant).
+                let step = if locked {
+                    if record != *prev {
+                        return Err(format!(
+                            "round {round}: write {version} judged an attempt on a locked record"
+                        ));
+                    }
+                    Step::Unchanged
+                } else if record.failed_attempts() == prev.failed_attempts().saturating_add(1)
+                    && record.used_at() == prev.used_at()
+                {
+                    if record.locked_until().is_some() != (record.failed_attempts() >= limit) {
+                        return Err(format!(
+                            "round {round}: {} failures but the lock is {:?}",
+                            record.failed_attempts(),
+                            record.locked_until()
+                        ));
+                    }
+                    Step::Failure
+                } else if record.failed_attempts() == 0
+                    && record.locked_until().is_none()
+                    && record.used_at() == Some(NOW)
+                {
+                    if prev.failed_attempts() >= limit {
+                        return Err(format!(
+                            "round {round}: a grant followed {} consecutive failures",
+                            prev.failed_attempts()
+                        ));
+                    }
+                    Step::Success
+                } else {
+                    return Err(format!(
+                        "round {round}: write {version} is no legal successor of the record before it"
+                    ));
+                };
+                steps.push(step);
+                state = Versioned::new(version, record);
+            }
+        }
+    }
+    if log.is_empty() {
+        Ok(steps)
+    } else {
+        Err(format!(
+            "round {round}: {} landed writes are off the chain of the record's history",
+            log.len()
+        ))
+    }
+}
+
+/// How the attempts of a round were answered.
+#[derive(Debug, Default)]
+struct Answers {
+    grants: usize,
+    wrong: usize,
+    locked: usize,
+    no_pass: usize,
+    other: Vec<String>,
+}
+
+impl Answers {
+    fn count(&mut self, answer: Result<SignIn, EngineError<core::convert::Infallible, String>>) {
+        match answer.map(|s| s.outcome) {
+            Ok(Ok(_)) => self.grants = self.grants.saturating_add(1),
+            Ok(Err(RedeemRefusal::WrongCode { .. })) => self.wrong = self.wrong.saturating_add(1),
+            Ok(Err(RedeemRefusal::Unusable(Usability::PolicyBlocked(BlockCause::Locked {
+                ..
+            })))) => self.locked = self.locked.saturating_add(1),
+            Ok(Err(RedeemRefusal::NoPass)) => self.no_pass = self.no_pass.saturating_add(1),
+            other => self.other.push(format!("{other:?}")),
+        }
+    }
+
+    /// Each answer matches one landed write of its kind, and nothing else was answered.
+    fn match_history(&self, round: u32, steps: &[Step]) -> Result<(), String> {
+        let of = |kind| steps.iter().filter(|s| **s == kind).count();
+        let expected = (of(Step::Success), of(Step::Failure), of(Step::Unchanged));
+        if (self.grants, self.wrong, self.locked) != expected || !self.other.is_empty() {
+            return Err(format!(
+                "round {round}: answered {} grants, {} wrong codes, {} locked (and {:?}), but the landed writes hold {} grants, {} failures, {} refusals",
+                self.grants,
+                self.wrong,
+                self.locked,
+                self.other,
+                expected.0,
+                expected.1,
+                expected.2
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn store_error<E: core::fmt::Debug>(
+    e: EngineError<core::convert::Infallible, E>,
+) -> EngineError<core::convert::Infallible, String> {
+    match e {
+        EngineError::Store(e) => EngineError::Store(format!("{e:?}")),
+        EngineError::Contention { attempts } => EngineError::Contention { attempts },
+        EngineError::Rejected(never) => match never {},
+    }
+}
+
+/// Runs `rounds` bursts of [`BURST`] attempts on a fresh multi-use pass each, and checks each
+/// round with `check(round, steps, answers)`. `right` says whether attempt `i` of round `r`
+/// types the right code.
+fn bursts<S: Store>(
+    store: &S,
+    rounds: u32,
+    right: impl Fn(u32, usize) -> bool + Sync,
+    check: impl Fn(u32, &[Step], &Answers) -> Result<(), String>,
+) {
+    let recording = Recording::new(store);
+    let clock = ManualClock::new(NOW);
+    // Each conflict means another write landed, and a round lands at most BURST writes: with
+    // BURST + 1 attempts nobody gives up, so every attempt gets an answer.
+    let attempts = u32::try_from(BURST.saturating_add(1)).unwrap_or(u32::MAX);
+    let engine = engine_with(
+        &clock,
+        &recording,
+        false,
+        EngineConfig::new(key()).max_attempts(attempts),
+    );
+    let admin = admin();
+    let browser = SignInContext::new(Client::Browser);
+    let start = Barrier::new(BURST.saturating_add(1));
+    let end = Barrier::new(BURST.saturating_add(1));
+    let current: Mutex<Option<(u32, Principal, String)>> = Mutex::new(None);
+    let answers = Mutex::new(Answers::default());
+    let mut failures = Vec::new();
+
+    thread::scope(|s| {
+        for i in 0..BURST {
+            let (engine, start, end, current, answers, right) =
+                (&engine, &start, &end, &current, &answers, &right);
+            s.spawn(move || {
+                for _ in 0..rounds {
+                    start.wait();
+                    let (round, user, code) = lock(current).clone().expect("a round is set up");
+                    let typed = if right(round, i) {
+                        code
+                    } else {
+                        "wrong-code!".to_string()
+                    };
+                    let answer = engine.redeem(&user, &typed, &browser).map_err(store_error);
+                    lock(answers).count(answer);
+                    end.wait();
+                }
+            });
+        }
+        for round in 0..rounds {
+            let user = unique_user("burst");
+            let created = engine
+                .create(
+                    &admin,
+                    &user,
+                    &CreatePassRequest::new(),
+                    &mut getrandom::SysRng,
+                )
+                .unwrap_or_else(|e| panic!("burst round {round}: create failed: {e}"));
+            let initial = ok("load", store.load(user.id())).expect("the new pass");
+            let code = created.created.passcode.expose_secret().to_string();
+            *lock(&current) = Some((round, user, code));
+            *lock(&answers) = Answers::default();
+            recording.arm(true);
+            start.wait();
+            end.wait();
+            let steps = replay(
+                round,
+                &initial,
+                recording.take_log(),
+                Lockout::DEFAULT_MAX_ATTEMPTS,
+            );
+            let answers = core::mem::take(&mut *lock(&answers));
+            if let Err(e) = steps.and_then(|steps| {
+                answers.match_history(round, &steps)?;
+                check(round, &steps, &answers)
+            }) {
+                failures.push(e);
+            }
+        }
+    });
+    assert!(
+        failures.is_empty(),
+        "burst race: {} bad rounds of {rounds}: {:?}",
+        failures.len(),
+        failures.iter().take(5).collect::<Vec<_>>()
+    );
+}
+
+/// [`BURST`] (64) attempts on one multi-use pass with the default limit of 10 read the same
+/// record version before any writes; one of them, at a different position each round, types the
+/// right code. Over `rounds` rounds, the writes that landed replay as a legal one-after-another
+/// history (SPEC 6.4, 6.5): every wrong-code answer and every grant matches one landed write, no
+/// attempt is judged on a locked record, and a grant only follows fewer than 10 consecutive
+/// failures (it then resets the count).
+///
+/// # Panics
+///
+/// When the store (or the engine over it) breaks a guarantee, with a message naming the round.
+pub fn race_burst<S: Store>(store: &S, rounds: u32) {
+    bursts(
+        store,
+        rounds,
+        |round, i| i == usize::try_from(round).unwrap_or(0).wrapping_mul(37) % BURST,
+        |round, steps, answers| {
+            if answers.grants > 1 {
+                return Err(format!("round {round}: {} grants", answers.grants));
+            }
+            let judged = steps.iter().filter(|s| **s != Step::Unchanged).count();
+            if judged == 0 {
+                return Err(format!("round {round}: nothing was judged"));
+            }
+            Ok(())
+        },
+    );
+}
+
+/// [`BURST`] (64) wrong codes on one multi-use pass, all read before any writes: over `rounds`
+/// rounds, exactly 10 (the limit) are judged and answered as wrong codes, and the other 54 are
+/// refused as locked without being judged (SPEC 6.4, 6.5).
+///
+/// # Panics
+///
+/// When the store (or the engine over it) breaks a guarantee, with a message naming the round.
+pub fn race_burst_wrong_codes<S: Store>(store: &S, rounds: u32) {
+    let limit = Lockout::DEFAULT_MAX_ATTEMPTS as usize;
+    bursts(
+        store,
+        rounds,
+        |_, _| false,
+        |round, _, answers| {
+            if answers.wrong == limit && answers.locked == BURST.saturating_sub(limit) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "round {round}: {} judged wrong codes and {} locked refusals, expected {limit} and {}",
+                    answers.wrong,
+                    answers.locked,
+                    BURST.saturating_sub(limit)
+                ))
+            }
+        },
+    );
+}
+
+/// [`super::THREADS`] threads sign in with the right code of one multi-use pass, again and
+/// again, while an administrator deletes it, `rounds` times. No sign-in is granted after the
+/// delete landed (SPEC 5.7, 6.5): every grant matches a write that landed before the deletion,
+/// and every attempt that starts after the delete returned finds no pass.
+///
+/// # Panics
+///
+/// When the store (or the engine over it) breaks a guarantee, with a message naming the round.
+pub fn race_delete<S: Store>(store: &S, rounds: u32) {
+    const PER_THREAD: usize = 6;
+    let recording = Recording::new(store);
+    let clock = ManualClock::new(NOW);
+    let engine = engine_with(&clock, &recording, false, EngineConfig::new(key()));
+    let admin = admin();
+    let browser = SignInContext::new(Client::Browser);
+    let mut failures = Vec::new();
+    for round in 0..rounds {
+        let user = unique_user("delete");
+        let created = engine
+            .create(
+                &admin,
+                &user,
+                &CreatePassRequest::new(),
+                &mut getrandom::SysRng,
+            )
+            .unwrap_or_else(|e| panic!("delete race round {round}: create failed: {e}"));
+        let code = created.created.passcode.expose_secret().to_string();
+        let initial = ok("load", store.load(user.id())).expect("the new pass");
+        recording.arm(false);
+        let deleted = AtomicBool::new(false);
+        let answers = Mutex::new(Answers::default());
+        let late_grants = AtomicUsize::new(0);
+        let start = Barrier::new(super::THREADS.saturating_add(1));
+        thread::scope(|s| {
+            for _ in 0..super::THREADS {
+                s.spawn(|| {
+                    start.wait();
+                    for _ in 0..PER_THREAD {
+                        let after_delete = deleted.load(Ordering::SeqCst);
+                        let answer = engine.redeem(&user, &code, &browser).map_err(store_error);
+                        if after_delete
+                            && !matches!(&answer, Ok(s) if s.outcome == Err(RedeemRefusal::NoPass))
+                        {
+                            late_grants.fetch_add(1, Ordering::SeqCst);
+                        }
+                        lock(&answers).count(answer);
+                    }
+                });
+            }
+            start.wait();
+            thread::yield_now();
+            match engine.delete(&admin, &user) {
+                Ok(Some(_)) => deleted.store(true, Ordering::SeqCst),
+                other => panic!("delete race round {round}: delete gave {other:?}"),
+            }
+        });
+        let answers = answers.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let result = replay(
+            round,
+            &initial,
+            recording.take_log(),
+            Lockout::DEFAULT_MAX_ATTEMPTS,
+        )
+        .and_then(|steps| {
+            if steps.last() != Some(&Step::Removed) {
+                return Err(format!("round {round}: the deletion is not the last write"));
+            }
+            answers.match_history(round, &steps)?;
+            let late = late_grants.load(Ordering::SeqCst);
+            if late > 0 {
+                return Err(format!(
+                    "round {round}: {late} attempts started after the delete returned and found a pass"
+                ));
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            failures.push(e);
+        }
+        assert!(
+            ok("load", store.load(user.id())).is_none(),
+            "round {round}: the pass is gone"
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "delete race: {} bad rounds of {rounds}: {:?}",
+        failures.len(),
+        failures.iter().take(5).collect::<Vec<_>>()
+    );
+}

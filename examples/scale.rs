@@ -19,9 +19,9 @@ use std::time::Instant;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use temporary_access_pass::{
-    Client, CreatePassRequest, DigestKey, DirectoryRole, Engine, EngineConfig, InMemoryStore,
-    IncludeTarget, IssueContext, ManualClock, Pepper, Policy, PolicySettings, PolicyState,
-    Principal, SignInContext, Store, TryRng, UserId, issue,
+    Client, CreatePassRequest, DigestKey, DirectoryRole, Engine, EngineConfig, Expected,
+    InMemoryStore, IncludeTarget, IssueContext, ManualClock, Pepper, Policy, PolicySettings,
+    PolicyState, Principal, SignInContext, Store, TryRng, UserId, issue,
 };
 use time::macros::utc_datetime;
 
@@ -84,7 +84,7 @@ fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
         let ctx = IssueContext::new(&policy, &key, &admin, &user);
         let request = CreatePassRequest::new().usable_once(false);
         let issued = issue(&ctx, &request, now, &mut rng)?;
-        let _ = store.insert(&issued.record)?;
+        let _ = store.write(user.id(), &Expected::new(None, None), Some(&issued.record))?;
         if i % sample_every == 0 {
             users.push((user, issued.created.passcode.expose_secret().to_owned()));
         }

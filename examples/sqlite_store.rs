@@ -14,9 +14,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use temporary_access_pass::{
-    Expected, Policy, Store, TemporaryAccessPass, UserId, Version, Versioned, Write, conformance,
+    Expected, Loaded, Policy, Store, TemporaryAccessPass, UserId, Version, Versioned, Write,
+    conformance,
 };
 
 /// The store's own error: a message from SQLite or from decoding a row.
@@ -83,7 +84,7 @@ impl SqliteStore {
 
     fn with<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, SqliteError>,
+        f: impl FnOnce(&mut Connection) -> Result<T, SqliteError>,
     ) -> Result<T, SqliteError> {
         CONNECTIONS.with(|cell| {
             let mut map = cell.borrow_mut();
@@ -95,9 +96,21 @@ impl SqliteStore {
                 map.insert(self.path.clone(), conn);
             }
             let conn = map
-                .get(&self.path)
+                .get_mut(&self.path)
                 .ok_or_else(|| SqliteError("connection vanished".into()))?;
             f(conn)
+        })
+    }
+
+    /// Runs one conditional statement in a write transaction taken up front (`BEGIN
+    /// IMMEDIATE`), so the rows it checks are the latest committed ones, and returns how many
+    /// rows it changed.
+    fn conditional(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, SqliteError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let changed = tx.prepare_cached(sql)?.execute(params)?;
+            tx.commit()?;
+            Ok(changed)
         })
     }
 }
@@ -127,6 +140,10 @@ fn sql_version(v: Version) -> Result<i64, SqliteError> {
     i64::try_from(v.get()).map_err(|_| SqliteError(format!("version {v} too large for SQLite")))
 }
 
+fn sql_policy_version(v: Option<Version>) -> Result<Option<i64>, SqliteError> {
+    v.map(sql_version).transpose()
+}
+
 /// `Written(next)` when exactly one row changed, `Conflict` when none did.
 fn one_row(changed: usize, next: Version) -> Result<Write, SqliteError> {
     match changed {
@@ -138,74 +155,39 @@ fn one_row(changed: usize, next: Version) -> Result<Write, SqliteError> {
     }
 }
 
+/// The policy's version, compared with `IS` so that "no policy" (NULL) matches NULL.
+const POLICY_IS: &str = "(SELECT version FROM policy WHERE id = 1) IS";
+
 impl Store for SqliteStore {
     type Error = SqliteError;
 
-    fn load(&self, user: &UserId) -> Result<Option<Versioned<TemporaryAccessPass>>, SqliteError> {
+    fn load(&self, user: &UserId) -> Result<Loaded, SqliteError> {
+        // One statement, one snapshot: the policy and the record as they were together.
         self.with(|c| {
-            let row: Option<(i64, String)> = c
-                .prepare_cached("SELECT version, record FROM passes WHERE user_id = ?1")?
-                .query_row(params![user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            row.map(|(v, json)| Ok(Versioned::new(version_of(v)?, serde_json::from_str(&json)?)))
-                .transpose()
-        })
-    }
-
-    fn insert(&self, record: &TemporaryAccessPass) -> Result<Write, SqliteError> {
-        let json = serde_json::to_string(record)?;
-        self.with(|c| {
-            let changed = c
+            let row: (Option<i64>, Option<String>, Option<i64>, Option<String>) = c
                 .prepare_cached(
-                    "INSERT INTO passes (user_id, pass_id, version, record) VALUES (?1, ?2, 1, ?3)
-                     ON CONFLICT (user_id) DO NOTHING",
+                    "SELECT p.version, p.document, r.version, r.record
+                     FROM (SELECT 1)
+                     LEFT JOIN policy p ON p.id = 1
+                     LEFT JOIN passes r ON r.user_id = ?1",
                 )?
-                .execute(params![
-                    record.user().as_str(),
-                    record.id().to_string(),
-                    json
-                ])?;
-            one_row(changed, Version::FIRST)
-        })
-    }
-
-    fn replace(
-        &self,
-        expected: Expected,
-        record: &TemporaryAccessPass,
-    ) -> Result<Write, SqliteError> {
-        let json = serde_json::to_string(record)?;
-        let next = expected.version.next();
-        self.with(|c| {
-            let changed = c
-                .prepare_cached(
-                    "UPDATE passes SET pass_id = ?1, version = ?2, record = ?3
-                     WHERE user_id = ?4 AND pass_id = ?5 AND version = ?6",
-                )?
-                .execute(params![
-                    record.id().to_string(),
-                    sql_version(next)?,
-                    json,
-                    record.user().as_str(),
-                    expected.pass.to_string(),
-                    sql_version(expected.version)?,
-                ])?;
-            one_row(changed, next)
-        })
-    }
-
-    fn remove(&self, user: &UserId, expected: Expected) -> Result<Write, SqliteError> {
-        self.with(|c| {
-            let changed = c
-                .prepare_cached(
-                    "DELETE FROM passes WHERE user_id = ?1 AND pass_id = ?2 AND version = ?3",
-                )?
-                .execute(params![
-                    user.as_str(),
-                    expected.pass.to_string(),
-                    sql_version(expected.version)?
-                ])?;
-            one_row(changed, expected.version)
+                .query_row(params![user.as_str()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
+            let policy = match (row.0, row.1) {
+                // The document is Graph's JSON; decoding validates it like any policy.
+                (Some(v), Some(json)) => {
+                    Some(Versioned::new(version_of(v)?, serde_json::from_str(&json)?))
+                }
+                _ => None,
+            };
+            let record = match (row.2, row.3) {
+                (Some(v), Some(json)) => {
+                    Some(Versioned::new(version_of(v)?, serde_json::from_str(&json)?))
+                }
+                _ => None,
+            };
+            Ok(Loaded::new(policy, record))
         })
     }
 
@@ -215,38 +197,95 @@ impl Store for SqliteStore {
                 .prepare_cached("SELECT version, document FROM policy WHERE id = 1")?
                 .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            // The document is Graph's JSON; decoding validates it like any policy.
             row.map(|(v, json)| Ok(Versioned::new(version_of(v)?, serde_json::from_str(&json)?)))
                 .transpose()
         })
     }
 
-    fn store_policy(
+    fn write(
+        &self,
+        user: &UserId,
+        expected: &Expected,
+        record: Option<&TemporaryAccessPass>,
+    ) -> Result<Write, SqliteError> {
+        let policy = sql_policy_version(expected.policy)?;
+        match (record, expected.record) {
+            (Some(new), _) if new.user() != user => Ok(Write::Conflict),
+            (Some(new), Some(stamp)) => {
+                let json = serde_json::to_string(new)?;
+                let next = stamp.version.next();
+                let changed = self.conditional(
+                    &format!(
+                        "UPDATE passes SET pass_id = ?1, version = ?2, record = ?3
+                         WHERE user_id = ?4 AND pass_id = ?5 AND version = ?6 AND {POLICY_IS} ?7"
+                    ),
+                    params![
+                        new.id().to_string(),
+                        sql_version(next)?,
+                        json,
+                        user.as_str(),
+                        stamp.pass.to_string(),
+                        sql_version(stamp.version)?,
+                        policy,
+                    ],
+                )?;
+                one_row(changed, next)
+            }
+            (Some(new), None) => {
+                let json = serde_json::to_string(new)?;
+                let changed = self.conditional(
+                    &format!(
+                        "INSERT INTO passes (user_id, pass_id, version, record)
+                         SELECT ?1, ?2, 1, ?3 WHERE {POLICY_IS} ?4
+                         ON CONFLICT (user_id) DO NOTHING"
+                    ),
+                    params![user.as_str(), new.id().to_string(), json, policy],
+                )?;
+                one_row(changed, Version::FIRST)
+            }
+            (None, Some(stamp)) => {
+                let changed = self.conditional(
+                    &format!(
+                        "DELETE FROM passes
+                         WHERE user_id = ?1 AND pass_id = ?2 AND version = ?3 AND {POLICY_IS} ?4"
+                    ),
+                    params![
+                        user.as_str(),
+                        stamp.pass.to_string(),
+                        sql_version(stamp.version)?,
+                        policy
+                    ],
+                )?;
+                one_row(changed, stamp.version)
+            }
+            (None, None) => Ok(Write::Conflict),
+        }
+    }
+
+    fn write_policy(
         &self,
         expected: Option<Version>,
         policy: &Policy,
     ) -> Result<Write, SqliteError> {
         let json = serde_json::to_string(policy)?;
-        self.with(|c| match expected {
+        match expected {
             None => {
-                let changed = c
-                    .prepare_cached(
-                        "INSERT INTO policy (id, version, document) VALUES (1, 1, ?1)
-                         ON CONFLICT (id) DO NOTHING",
-                    )?
-                    .execute(params![json])?;
+                let changed = self.conditional(
+                    "INSERT INTO policy (id, version, document) VALUES (1, 1, ?1)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![json],
+                )?;
                 one_row(changed, Version::FIRST)
             }
             Some(v) => {
                 let next = v.next();
-                let changed = c
-                    .prepare_cached(
-                        "UPDATE policy SET version = ?1, document = ?2 WHERE id = 1 AND version = ?3",
-                    )?
-                    .execute(params![sql_version(next)?, json, sql_version(v)?])?;
+                let changed = self.conditional(
+                    "UPDATE policy SET version = ?1, document = ?2 WHERE id = 1 AND version = ?3",
+                    params![sql_version(next)?, json, sql_version(v)?],
+                )?;
                 one_row(changed, next)
             }
-        })
+        }
     }
 }
 
@@ -284,6 +323,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("200 bursts of 64 wrong codes: exactly 10 judged each");
     conformance::race_delete(&store, 200);
     println!("200 rounds of sign-ins racing a delete: none granted after it landed");
+    conformance::race_policy_change(&store, 200);
+    println!("200 rounds of sign-ins judged before the policy was disabled: all judged again");
     Ok(())
 }
 
@@ -301,6 +342,7 @@ mod tests {
         conformance::race_burst(&store, 200);
         conformance::race_burst_wrong_codes(&store, 200);
         conformance::race_delete(&store, 200);
+        conformance::race_policy_change(&store, 200);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! conformance::race_burst(&store, 2);
 //! conformance::race_burst_wrong_codes(&store, 2);
 //! conformance::race_delete(&store, 5);
+//! conformance::race_policy_change(&store, 5);
 //! ```
 //!
 //! Every check uses user ids of its own, so it can run against a store that already holds data
@@ -36,13 +37,13 @@ use time::macros::utc_datetime;
 
 use crate::clock::ManualClock;
 use crate::engine::{Engine, EngineConfig, EngineError};
-use crate::ids::{PassId, UserId};
+use crate::ids::UserId;
 use crate::pass::{CreatePassRequest, IssueContext, IssueError, TemporaryAccessPass, issue};
 use crate::passcode::{DigestKey, Pepper};
 use crate::policy::{IncludeTarget, Policy, PolicySettings, PolicyState};
 use crate::principal::{DirectoryRole, Principal};
 use crate::signin::{Client, RedeemRefusal, SignInContext};
-use crate::store::{Expected, Store, Version, Write};
+use crate::store::Store;
 
 /// Threads in each race.
 pub const THREADS: usize = 8;
@@ -79,203 +80,16 @@ fn ok<T, E: Debug>(what: &str, r: Result<T, E>) -> T {
     r.unwrap_or_else(|e| panic!("store error during {what}: {e:?}"))
 }
 
-/// The sequential guarantees: create-only insert, compare-and-swap replace and remove on pass id
-/// and version, versions that change on every write, and the policy's compare-and-swap.
+/// The sequential guarantees: create-only inserts, compare-and-swap writes on the pass id and
+/// version, the policy version in every expectation, versions that change on every write, and
+/// the policy's own compare-and-swap.
 ///
 /// # Panics
 ///
 /// When the store breaks the guarantee, with a message naming it.
 pub fn check_store<S: Store>(store: &S) {
-    check_records(store);
-    check_policy(store);
-}
-
-#[expect(
-    clippy::too_many_lines,
-    reason = "one linear script of the store's guarantees reads best in order"
-)]
-fn check_records<S: Store>(store: &S) {
-    let policy = Policy::default();
-    let user = unique_user("basics");
-    let first = record_for(&user, &policy);
-
-    assert!(
-        ok("load", store.load(user.id())).is_none(),
-        "a new user has no record"
-    );
-    let Write::Written(v1) = ok("insert", store.insert(&first)) else {
-        panic!("insert into an empty slot must succeed");
-    };
-    assert_eq!(
-        ok("insert again", store.insert(&first)),
-        Write::Conflict,
-        "insert must be create-only"
-    );
-    let read = ok("load", store.load(user.id())).expect("the inserted record");
-    assert_eq!(read.version, v1, "load returns the version written");
-    assert_eq!(read.value, first, "load returns the record written");
-
-    // Compare-and-swap on the version.
-    let stale = Expected::new(*first.id(), v1);
-    let wrong_version = Expected::new(*first.id(), Version::new(v1.get().wrapping_add(7)));
-    assert_eq!(
-        ok("replace", store.replace(wrong_version, &first)),
-        Write::Conflict,
-        "replace with a wrong version must conflict"
-    );
-    let Write::Written(v2) = ok("replace", store.replace(stale, &first)) else {
-        panic!("replace with the current version must succeed");
-    };
-    assert_ne!(v2, v1, "a write must change the version");
-    assert_eq!(
-        ok("replace stale", store.replace(stale, &first)),
-        Write::Conflict,
-        "a stale version must never be accepted"
-    );
-    assert_eq!(
-        ok("remove stale", store.remove(user.id(), stale)),
-        Write::Conflict,
-        "remove with a stale version must conflict"
-    );
-
-    // Compare-and-swap on the pass id: a new pass replacing the old one.
-    let second = record_for(&user, &policy);
-    let other_pass = Expected::new(PassId::from_bytes([0xee; 16]), v2);
-    assert_eq!(
-        ok("replace", store.replace(other_pass, &second)),
-        Write::Conflict,
-        "replace expecting another pass id must conflict"
-    );
-    let Write::Written(v3) = ok(
-        "replace",
-        store.replace(Expected::new(*first.id(), v2), &second),
-    ) else {
-        panic!("replacing one pass with another must succeed");
-    };
-    let read = ok("load", store.load(user.id())).expect("the replaced record");
-    assert_eq!(read.value, second);
-    assert_eq!(read.version, v3);
-    assert_eq!(
-        ok(
-            "remove",
-            store.remove(user.id(), Expected::new(*first.id(), v3))
-        ),
-        Write::Conflict,
-        "remove naming the old pass id must conflict"
-    );
-
-    // Remove, then the slot is free again, and the old expectation stays dead.
-    assert!(matches!(
-        ok(
-            "remove",
-            store.remove(user.id(), Expected::new(*second.id(), v3))
-        ),
-        Write::Written(_)
-    ));
-    assert!(ok("load", store.load(user.id())).is_none(), "removed");
-    assert_eq!(
-        ok(
-            "remove twice",
-            store.remove(user.id(), Expected::new(*second.id(), v3))
-        ),
-        Write::Conflict
-    );
-    assert_eq!(
-        ok(
-            "replace removed",
-            store.replace(Expected::new(*second.id(), v3), &second)
-        ),
-        Write::Conflict,
-        "replace of a removed record must conflict"
-    );
-    let third = record_for(&user, &policy);
-    assert!(matches!(
-        ok("insert", store.insert(&third)),
-        Write::Written(_)
-    ));
-    let read = ok("load", store.load(user.id())).expect("the re-inserted record");
-    assert_eq!(
-        ok(
-            "replace",
-            store.replace(Expected::new(*second.id(), read.version), &third)
-        ),
-        Write::Conflict,
-        "an expectation on a deleted pass must not match its successor"
-    );
-    assert!(matches!(
-        ok("cleanup", store.remove(user.id(), read.expected())),
-        Write::Written(_)
-    ));
-
-    // An expectation of `Version::NEVER` (what the engine sends for a user without a pass)
-    // never holds, whether or not the user has a record.
-    let fourth = record_for(&user, &policy);
-    assert!(matches!(
-        ok("insert", store.insert(&fourth)),
-        Write::Written(_)
-    ));
-    for pass in [*fourth.id(), crate::pass::DUMMY_PASS_ID] {
-        assert_eq!(
-            ok(
-                "replace never",
-                store.replace(Expected::new(pass, Version::NEVER), &fourth)
-            ),
-            Write::Conflict,
-            "a write expecting Version::NEVER must conflict"
-        );
-    }
-    let read = ok("load", store.load(user.id())).expect("the fourth record");
-    assert!(matches!(
-        ok("cleanup", store.remove(user.id(), read.expected())),
-        Write::Written(_)
-    ));
-    let nobody = unique_user("nobody");
-    assert_eq!(
-        ok(
-            "replace never",
-            store.replace(
-                Expected::new(crate::pass::DUMMY_PASS_ID, Version::NEVER),
-                &record_for(&nobody, &policy)
-            )
-        ),
-        Write::Conflict,
-        "a write for a user without a record must conflict"
-    );
-    assert!(
-        ok("load", store.load(nobody.id())).is_none(),
-        "a conflicting write stores nothing"
-    );
-
-    // Other users are untouched by all of this.
-    assert!(ok("load", store.load(unique_user("never").id())).is_none());
-}
-
-fn check_policy<S: Store>(store: &S) {
-    let policy = Policy::default();
-    let current = ok("load policy", store.load_policy()).map(|v| v.version);
-    let Write::Written(p1) = ok("store policy", store.store_policy(current, &policy)) else {
-        panic!("storing the policy at its current version must succeed");
-    };
-    assert_eq!(
-        ok("store policy", store.store_policy(current, &policy)),
-        Write::Conflict,
-        "a stale policy version must never be accepted"
-    );
-    let enabled =
-        Policy::new(PolicySettings::new().state(PolicyState::Enabled)).expect("a valid policy");
-    let Write::Written(p2) = ok("store policy", store.store_policy(Some(p1), &enabled)) else {
-        panic!("storing the policy at its current version must succeed");
-    };
-    assert_ne!(p1, p2);
-    let read = ok("load policy", store.load_policy()).expect("a stored policy");
-    assert_eq!((read.version, read.value), (p2, enabled));
-    if current.is_some() {
-        assert_eq!(
-            ok("store policy", store.store_policy(None, &policy)),
-            Write::Conflict,
-            "`None` must mean: only if no policy is stored"
-        );
-    }
+    sequential::check_records(store);
+    sequential::check_policy(store);
 }
 
 /// An engine over `store` with an enabled, all-users policy and a fixed clock.
@@ -420,6 +234,7 @@ pub fn race_lockout<S: Store>(store: &S, rounds: u32) {
             }
         });
         let record = ok("load", store.load(user.id()))
+            .record
             .expect("the pass survives wrong codes")
             .value;
         assert_eq!(
@@ -479,7 +294,9 @@ pub fn race_creation<S: Store>(store: &S, rounds: u32) {
         });
         let winners = winners.into_inner().unwrap_or_else(PoisonError::into_inner);
         assert_eq!(winners.len(), 1, "round {round}: creations that succeeded");
-        let stored = ok("load", store.load(user.id())).expect("the winner's pass");
+        let stored = ok("load", store.load(user.id()))
+            .record
+            .expect("the winner's pass");
         assert_eq!(
             winners.first(),
             Some(stored.value.id()),
@@ -491,7 +308,7 @@ pub fn race_creation<S: Store>(store: &S, rounds: u32) {
 
 /// Runs every check at the sizes CI uses for the in-memory store: the sequential checks, 10,000
 /// rounds of the one-time redemption race, 200 of the lockout race, 200 of the creation race,
-/// 200 of each burst race and 200 of the delete race.
+/// 200 of each burst race, 200 of the delete race and 200 of the policy race.
 ///
 /// # Panics
 ///
@@ -504,7 +321,9 @@ pub fn run_all<S: Store>(store: &S) {
     race_burst(store, 200);
     race_burst_wrong_codes(store, 200);
     race_delete(store, 200);
+    race_policy_change(store, 200);
 }
 
 mod burst;
-pub use burst::{BURST, race_burst, race_burst_wrong_codes, race_delete};
+mod sequential;
+pub use burst::{BURST, race_burst, race_burst_wrong_codes, race_delete, race_policy_change};

@@ -9,18 +9,20 @@ use rand_core::TryCryptoRng;
 use crate::clock::Clock;
 use crate::event::Event;
 use crate::pass::{
-    CreatePassRequest, Deleted, IssueContext, IssueError, IssueOptions, Issued, PassView,
-    ViewError, delete_pass, issue,
+    CreatePassRequest, Deleted, IssueError, IssueOptions, Issued, PassView, ViewError,
 };
-use crate::pass::{DUMMY_PASS_ID, TemporaryAccessPass};
-use crate::passcode::DigestKey;
+use crate::passcode::{DigestKey, RngFailure};
+use crate::plan::{
+    Commit, Create, Decided, Delete, OfferPlan, Plan, ReadPolicy, Redeem, Refused, Register,
+    UpdatePolicy, View,
+};
 use crate::policy::{Policy, PolicyChange, PolicyChangeError, PolicySettings};
-use crate::principal::{Action, Principal, authorize};
+use crate::principal::Principal;
 use crate::signin::{
     Grant, Lockout, Offer, PasswordlessMethod, RedeemRefusal, RedeemSettings, RegistrationError,
-    SignInContext, authorize_registration, offer, redeem,
+    SignInContext,
 };
-use crate::store::{Expected, Store, Version, Versioned, Write};
+use crate::store::{Loaded, Store, Write};
 
 use alloc::vec::Vec;
 
@@ -35,6 +37,9 @@ pub enum EngineError<R, E> {
     /// The store failed; the operation was denied (fails closed).
     #[error("the store failed, so the operation was denied: {0}")]
     Store(#[source] E),
+    /// The RNG failed; nothing was created (fails closed).
+    #[error("the random number generator failed, so the operation was denied")]
+    Rng(#[source] RngFailure),
     /// Every attempt met a concurrent write; the operation was denied (fails closed).
     #[error("gave up after {attempts} conflicting writes, so the operation was denied")]
     Contention {
@@ -136,12 +141,6 @@ pub struct Engine<C, S> {
     config: EngineConfig,
 }
 
-/// Outcome of one attempt inside the retry loop.
-enum Step<T> {
-    Done(T),
-    Retry,
-}
-
 impl<C: Clock, S: Store> Engine<C, S> {
     /// An engine over `clock` and `store`.
     #[must_use]
@@ -165,31 +164,53 @@ impl<C: Clock, S: Store> Engine<C, S> {
         &self.store
     }
 
-    fn settings(&self) -> RedeemSettings<'_> {
-        RedeemSettings::new(&self.config.key).lockout(self.config.lockout)
+    /// The configuration.
+    #[must_use]
+    pub const fn config(&self) -> &EngineConfig {
+        &self.config
     }
 
-    /// Runs `attempt` until it is done, at most `max_attempts` times.
-    fn retry<T, R>(
-        &self,
-        mut attempt: impl FnMut() -> Result<Step<T>, EngineError<R, S::Error>>,
-    ) -> Result<T, EngineError<R, S::Error>> {
+    /// Carries out `plan`: reads the clock once, then reads, decides and writes, reading and
+    /// deciding again after a conflicting write, at most [`EngineConfig::max_attempts`] times.
+    fn run<P: Plan>(&self, mut plan: P) -> Result<P::Output, EngineError<P::Rejection, S::Error>> {
+        let now = self.clock.now();
         let attempts = self.config.max_attempts.max(1);
         for _ in 0..attempts {
-            if let Step::Done(value) = attempt()? {
-                return Ok(value);
+            let read = match plan.user() {
+                Some(user) => self.store.load(user),
+                None => self.store.load_policy().map(|p| Loaded::new(p, None)),
+            }
+            .map_err(EngineError::Store)?;
+            let Decided { output, commit } = plan.decide(read, now).map_err(EngineError::from)?;
+            let landed = match (commit, plan.user()) {
+                (Commit::Nothing, _) => true,
+                (Commit::Record { expected, record }, Some(user)) => matches!(
+                    self.store
+                        .write(user, &expected, record.as_ref())
+                        .map_err(EngineError::Store)?,
+                    Write::Written(_)
+                ),
+                (Commit::Probe { expected, record }, Some(user)) => {
+                    let _never = self
+                        .store
+                        .write(user, &expected, Some(&record))
+                        .map_err(EngineError::Store)?;
+                    true
+                }
+                (Commit::Policy { expected, policy }, _) => matches!(
+                    self.store
+                        .write_policy(expected, &policy)
+                        .map_err(EngineError::Store)?,
+                    Write::Written(_)
+                ),
+                // A record write without a user to write it for: no plan makes one; refuse.
+                (Commit::Record { .. } | Commit::Probe { .. }, None) => false,
+            };
+            if landed {
+                return Ok(output);
             }
         }
         Err(EngineError::Contention { attempts })
-    }
-
-    fn load_policy<R>(&self) -> Result<Option<Versioned<Policy>>, EngineError<R, S::Error>> {
-        self.store.load_policy().map_err(EngineError::Store)
-    }
-
-    /// The stored policy, or the seed's defaults when none is stored.
-    fn current_policy<R>(&self) -> Result<Policy, EngineError<R, S::Error>> {
-        Ok(self.load_policy()?.map(|v| v.value).unwrap_or_default())
     }
 
     /// The tenant policy: the stored one, or the seed's defaults (disabled) if none is stored.
@@ -198,7 +219,7 @@ impl<C: Clock, S: Store> Engine<C, S> {
     ///
     /// [`EngineError::Store`].
     pub fn policy(&self) -> Result<Policy, EngineError<Infallible, S::Error>> {
-        self.current_policy()
+        self.run(ReadPolicy)
     }
 
     /// Changes the policy as `actor` (SPEC 1.5).
@@ -211,32 +232,16 @@ impl<C: Clock, S: Store> Engine<C, S> {
         actor: &Principal,
         settings: &PolicySettings,
     ) -> Result<PolicyChange, EngineError<PolicyChangeError, S::Error>> {
-        let now = self.clock.now();
-        self.retry(|| {
-            let current = self.load_policy()?;
-            let (expected, policy): (Option<Version>, Policy) = match current {
-                Some(v) => (Some(v.version), v.value),
-                None => (None, Policy::default()),
-            };
-            let change = policy
-                .change(actor, settings.clone(), now)
-                .map_err(EngineError::Rejected)?;
-            match self
-                .store
-                .store_policy(expected, &change.policy)
-                .map_err(EngineError::Store)?
-            {
-                Write::Written(_) => Ok(Step::Done(change)),
-                Write::Conflict => Ok(Step::Retry),
-            }
-        })
+        self.run(UpdatePolicy { actor, settings })
     }
 
-    /// Creates a pass for `target` as `issuer` (SPEC 2, 3).
+    /// Creates a pass for `target` as `issuer` (SPEC 2, 3), committed only if neither the
+    /// policy nor the target's record changed since they were read.
     ///
     /// # Errors
     ///
-    /// [`EngineError::Rejected`] with the [`IssueError`]; store and contention errors.
+    /// [`EngineError::Rejected`] with the [`IssueError`]; [`EngineError::Rng`]; store and
+    /// contention errors.
     pub fn create<R: TryCryptoRng + ?Sized>(
         &self,
         issuer: &Principal,
@@ -244,23 +249,12 @@ impl<C: Clock, S: Store> Engine<C, S> {
         request: &CreatePassRequest,
         rng: &mut R,
     ) -> Result<Issued, EngineError<IssueError, S::Error>> {
-        let now = self.clock.now();
-        self.retry(|| {
-            let policy = self.current_policy()?;
-            let existing = self.store.load(target.id()).map_err(EngineError::Store)?;
-            let ctx = IssueContext::new(&policy, &self.config.key, issuer, target)
-                .existing(existing.as_ref().map(|v| &v.value))
-                .options(self.config.issue_options);
-            let issued = issue(&ctx, request, now, rng).map_err(EngineError::Rejected)?;
-            let write = match &existing {
-                Some(old) => self.store.replace(old.expected(), &issued.record),
-                None => self.store.insert(&issued.record),
-            }
-            .map_err(EngineError::Store)?;
-            Ok(match write {
-                Write::Written(_) => Step::Done(issued),
-                Write::Conflict => Step::Retry,
-            })
+        self.run(Create {
+            config: &self.config,
+            issuer,
+            target,
+            request,
+            rng,
         })
     }
 
@@ -275,12 +269,7 @@ impl<C: Clock, S: Store> Engine<C, S> {
         viewer: &Principal,
         holder: &Principal,
     ) -> Result<Option<PassView>, EngineError<ViewError, S::Error>> {
-        let now = self.clock.now();
-        authorize(viewer, Action::View, holder)
-            .map_err(|e| EngineError::Rejected(ViewError::Forbidden(e)))?;
-        let policy = self.current_policy()?;
-        let record = self.store.load(holder.id()).map_err(EngineError::Store)?;
-        Ok(record.map(|r| r.value.view(&policy, holder, now)))
+        self.run(View { viewer, holder })
     }
 
     /// Deletes `holder`'s pass as `actor` (SPEC 3, 5.7), or returns `None` when there is none.
@@ -294,24 +283,7 @@ impl<C: Clock, S: Store> Engine<C, S> {
         actor: &Principal,
         holder: &Principal,
     ) -> Result<Option<Deleted>, EngineError<ViewError, S::Error>> {
-        let now = self.clock.now();
-        authorize(actor, Action::Delete, holder)
-            .map_err(|e| EngineError::Rejected(ViewError::Forbidden(e)))?;
-        self.retry(|| {
-            let Some(record) = self.store.load(holder.id()).map_err(EngineError::Store)? else {
-                return Ok(Step::Done(None));
-            };
-            let deleted =
-                delete_pass(actor, holder, &record.value, now).map_err(EngineError::Rejected)?;
-            match self
-                .store
-                .remove(holder.id(), record.expected())
-                .map_err(EngineError::Store)?
-            {
-                Write::Written(_) => Ok(Step::Done(Some(deleted))),
-                Write::Conflict => Ok(Step::Retry),
-            }
-        })
+        self.run(Delete { actor, holder })
     }
 
     /// Whether to offer `user` a pass at sign-in (SPEC 5.1, 5.2).
@@ -324,23 +296,14 @@ impl<C: Clock, S: Store> Engine<C, S> {
         user: &Principal,
         ctx: &SignInContext,
     ) -> Result<Offer, EngineError<Infallible, S::Error>> {
-        let now = self.clock.now();
-        let policy = self.current_policy()?;
-        let record = self.store.load(user.id()).map_err(EngineError::Store)?;
-        Ok(offer(
-            &policy,
-            user,
-            record.as_ref().map(|v| &v.value),
-            ctx,
-            now,
-        ))
+        self.run(OfferPlan { user, ctx })
     }
 
     /// Redeems `typed` for `user` (SPEC 5.3, 6.4, 6.5): verifies, checks usability, and commits
-    /// every judged attempt through one compare-and-swap on the record it was judged on. A
-    /// grant (which records the use, and consumes a one-time pass) and a counted wrong code exist
-    /// only once that write lands; on a conflict the attempt is judged again on what is stored
-    /// now, so concurrent attempts count as one after another.
+    /// every judged attempt through one compare-and-swap on the record and the policy it was
+    /// judged on. A grant (which records the use, and consumes a one-time pass) and a counted
+    /// wrong code exist only once that write lands; on a conflict the attempt is judged again on
+    /// what is stored now, so concurrent attempts count as one after another.
     ///
     /// A user without a pass costs a write too: one that expects a version no record has, so
     /// it can never land (SPEC 6.2).
@@ -354,47 +317,11 @@ impl<C: Clock, S: Store> Engine<C, S> {
         typed: &str,
         ctx: &SignInContext,
     ) -> Result<SignIn, EngineError<Infallible, S::Error>> {
-        let now = self.clock.now();
-        let settings = self.settings();
-        self.retry(|| {
-            let policy = self.current_policy()?;
-            let record = self.store.load(user.id()).map_err(EngineError::Store)?;
-            let decision = redeem(
-                &policy,
-                &settings,
-                user,
-                record.as_ref().map(|v| &v.value),
-                typed,
-                ctx,
-                now,
-            );
-            let done = Step::Done(SignIn {
-                outcome: decision.outcome,
-                events: decision.events,
-            });
-            match (decision.write, record) {
-                (Some(write), Some(read)) => match self
-                    .store
-                    .replace(read.expected(), &write)
-                    .map_err(EngineError::Store)?
-                {
-                    Write::Written(_) => Ok(done),
-                    Write::Conflict => Ok(Step::Retry),
-                },
-                (None, None) if ctx.client.supports_pass() => {
-                    // No pass: the same store work, on an expectation that never holds.
-                    let dummy = TemporaryAccessPass::dummy(user.id(), &self.config.key, now);
-                    let probe = Expected::new(DUMMY_PASS_ID, Version::NEVER);
-                    let _never = self
-                        .store
-                        .replace(probe, &dummy)
-                        .map_err(EngineError::Store)?;
-                    Ok(done)
-                }
-                // A refused client (nothing judged), or a decision without a record to write
-                // to: the refusal stands, and refusing is safe.
-                (None, _) | (Some(_), None) => Ok(done),
-            }
+        self.run(Redeem {
+            settings: RedeemSettings::new(&self.config.key).lockout(self.config.lockout),
+            user,
+            typed,
+            ctx,
         })
     }
 
@@ -412,9 +339,19 @@ impl<C: Clock, S: Store> Engine<C, S> {
         grant: &Grant,
         method: PasswordlessMethod,
     ) -> Result<(), EngineError<RegistrationError, S::Error>> {
-        let now = self.clock.now();
-        let record = self.store.load(user.id()).map_err(EngineError::Store)?;
-        authorize_registration(user, grant, record.as_ref().map(|v| &v.value), method, now)
-            .map_err(EngineError::Rejected)
+        self.run(Register {
+            user,
+            grant,
+            method,
+        })
+    }
+}
+
+impl<R, E> From<Refused<R>> for EngineError<R, E> {
+    fn from(refused: Refused<R>) -> Self {
+        match refused {
+            Refused::Rejected(r) => Self::Rejected(r),
+            Refused::Rng(e) => Self::Rng(e),
+        }
     }
 }

@@ -91,6 +91,7 @@ pub mod graph;
 mod ids;
 mod pass;
 mod passcode;
+mod plan;
 mod policy;
 mod principal;
 mod signin;
@@ -128,7 +129,7 @@ pub use signin::{
 };
 #[cfg(feature = "std")]
 pub use store::InMemoryStore;
-pub use store::{Expected, Store, Version, Versioned, Write};
+pub use store::{Expected, Loaded, RecordStamp, Store, Version, Versioned, Write};
 pub use usability::{BlockCause, Usability};
 
 // The README's example runs as a doctest too, so the two cannot drift apart.

@@ -445,6 +445,19 @@ impl Policy {
         })
     }
 
+    /// A copy that shares nothing with `self`: for a store that keeps one copy per lock, so
+    /// readers behind different locks never touch the same reference count.
+    #[cfg(feature = "std")]
+    pub(crate) fn unshared(&self) -> Self {
+        Self {
+            targets: Arc::new(Targets {
+                include: self.targets.include.clone(),
+                exclude: self.targets.exclude.clone(),
+            }),
+            ..self.clone()
+        }
+    }
+
     /// The profile of later product versions: the seed's defaults with a maximum lifetime of
     /// 480 minutes (8 hours) (SPEC 1.2).
     #[must_use]

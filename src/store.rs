@@ -1,5 +1,5 @@
-//! Storage: the interface any database can implement, with versioned records and conditional
-//! writes (SPEC 0.2, 5.3, 6.4).
+//! Storage: the interface any database can implement, with versioned values and one kind of
+//! conditional write (SPEC 0.2, 5.3, 6.4, 6.5).
 
 use core::fmt;
 
@@ -7,17 +7,17 @@ use crate::ids::{PassId, UserId};
 use crate::pass::TemporaryAccessPass;
 use crate::policy::Policy;
 
-/// A record's version: changes on every write.
+/// A stored value's version: changes on every write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Version(u64);
 
 impl Version {
-    /// The version of a newly inserted record.
+    /// The version of a newly inserted value.
     pub const FIRST: Self = Self(1);
 
-    /// Version 0, which no stored record ever has (versions start at [`Version::FIRST`] and only
+    /// Version 0, which no stored value ever has (versions start at [`Version::FIRST`] and only
     /// grow). The engine sends a write expecting it for a sign-in without a pass, so that path
     /// costs the store the same kind of work (SPEC 6.2); a store must answer
     /// [`Write::Conflict`], as it does for any expectation that does not hold.
@@ -69,31 +69,85 @@ impl<T> Versioned<T> {
 }
 
 impl Versioned<TemporaryAccessPass> {
-    /// What a conditional write on this record must expect.
+    /// The record's part of an expectation: this pass, at this version.
     #[must_use]
-    pub const fn expected(&self) -> Expected {
-        Expected {
+    pub const fn stamp(&self) -> RecordStamp {
+        RecordStamp {
             pass: *self.value.id(),
             version: self.version,
         }
     }
 }
 
-/// What a conditional write expects to find: this pass, at this version.
+/// Which record a write expects to find: this pass id, at this version. The pass id is part of
+/// it so that a version number that restarts after a delete can't be mistaken for the old
+/// record's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub struct Expected {
+pub struct RecordStamp {
     /// The pass id stored.
     pub pass: PassId,
     /// The version stored.
     pub version: Version,
 }
 
-impl Expected {
-    /// An expectation.
+impl RecordStamp {
+    /// A stamp.
     #[must_use]
     pub const fn new(pass: PassId, version: Version) -> Self {
         Self { pass, version }
+    }
+}
+
+/// What a conditional write expects to find stored: the policy at the version a decision read,
+/// and the user's record as it read it. A decision is judged on both, so it commits only if
+/// neither changed (SPEC 6.5): a sign-in judged under a policy that was replaced meanwhile is
+/// judged again, like one judged on a record that changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Expected {
+    /// The policy's version, or `None` when no policy was stored.
+    pub policy: Option<Version>,
+    /// The user's record, or `None` when the user had none.
+    pub record: Option<RecordStamp>,
+}
+
+impl Expected {
+    /// An expectation.
+    #[must_use]
+    pub const fn new(policy: Option<Version>, record: Option<RecordStamp>) -> Self {
+        Self { policy, record }
+    }
+}
+
+/// The policy and a user's record, read together (SPEC 6.5): what every decision about that
+/// user is judged on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Loaded {
+    /// The tenant policy, or `None` when none is stored (the seed's defaults apply).
+    pub policy: Option<Versioned<Policy>>,
+    /// The user's record, if any.
+    pub record: Option<Versioned<TemporaryAccessPass>>,
+}
+
+impl Loaded {
+    /// What was read.
+    #[must_use]
+    pub const fn new(
+        policy: Option<Versioned<Policy>>,
+        record: Option<Versioned<TemporaryAccessPass>>,
+    ) -> Self {
+        Self { policy, record }
+    }
+
+    /// What a write committing a decision judged on this read must expect.
+    #[must_use]
+    pub fn expected(&self) -> Expected {
+        Expected {
+            policy: self.policy.as_ref().map(|p| p.version),
+            record: self.record.as_ref().map(Versioned::stamp),
+        }
     }
 }
 
@@ -102,7 +156,7 @@ impl Expected {
 #[must_use]
 #[non_exhaustive]
 pub enum Write {
-    /// Written; the record now has this version (for deletes, the version removed).
+    /// Written: the value now has this version (for a deletion, the version it had).
     Written(Version),
     /// The expectation did not hold; nothing was written.
     Conflict,
@@ -112,76 +166,72 @@ pub enum Write {
 ///
 /// Every method takes `&self`: a store is shared between threads and must do its own locking or
 /// rely on its database's transactions. With the `test-support` feature, the `conformance`
-/// module checks an implementation against everything below.
+/// module checks an implementation against everything below, races included.
+///
+/// # One kind of write
+///
+/// [`Store::write`] replaces, inserts or deletes a user's record, and only if the stored policy
+/// version and the user's record are exactly what [`Expected`] says (compare-and-swap).
+/// [`Store::write_policy`] does the same for the policy. There is no unconditional write.
 ///
 /// # What a store may get wrong, and what it must never
 ///
 /// A store **may** lose a record (a crash, an eviction): the user simply has no pass and an
 /// administrator issues a new one. It **may** refuse a write it could have taken (report a
-/// [`Write::Conflict`] or an error): the engine retries a few times and then denies, which is
-/// safe. It **must never** accept a write whose expectation no longer holds: an update or delete
-/// whose expected pass id and version are not the stored ones, or an insert for a user who
-/// already has a record. Accepting a stale write is how a one-time pass gets redeemed twice or
-/// a wrong-code count gets lost; it is a vulnerability, not a glitch. Never implement a
-/// conditional write as a read followed by an unconditional write.
+/// [`Write::Conflict`] or an error): the engine reads again and decides again a bounded number
+/// of times, then denies, which is safe. It **must never** accept a write whose expectation no
+/// longer holds: a record that is not the expected pass at the expected version, an insert for a
+/// user who already has a record, or a policy that changed. Accepting a stale write is how a
+/// one-time pass gets redeemed twice, a burst of guesses gets past the attempt limit, or a
+/// sign-in lands under a policy that was already disabled; it is a vulnerability, not a glitch.
+/// Never implement a conditional write as a read followed by an unconditional write.
 ///
-/// Versions must change on every write. The expectation names the pass id too, so a version
-/// number that restarts after a delete (a fresh row) can't be confused with the old record's.
+/// Versions must change on every write and never repeat for a live value; no stored value has
+/// [`Version::NEVER`].
 pub trait Store: Send + Sync {
     /// The store's own failure (connection lost, disk full...). The engine denies on any error.
     type Error: core::error::Error + Send + Sync + 'static;
 
-    /// The user's record and its version, if any.
+    /// The policy and `user`'s record, read together. A store that can read both in one round
+    /// trip or under one lock should; reading them one after the other is correct too, because
+    /// every write checks both again.
     ///
     /// # Errors
     ///
     /// The store's error.
-    fn load(&self, user: &UserId) -> Result<Option<Versioned<TemporaryAccessPass>>, Self::Error>;
+    fn load(&self, user: &UserId) -> Result<Loaded, Self::Error>;
 
-    /// Inserts a record for a user who has none (create-only). Returns
-    /// [`Write::Written`]`(`[`Version::FIRST`]`)` or, when the user already has a record,
-    /// [`Write::Conflict`] without touching it.
-    ///
-    /// # Errors
-    ///
-    /// The store's error.
-    fn insert(&self, record: &TemporaryAccessPass) -> Result<Write, Self::Error>;
-
-    /// Replaces the record of `record.user()` if and only if the stored one has `expected`'s
-    /// pass id and version (compare-and-swap). `record` may carry another pass id (a new pass
-    /// replacing an expired one). Returns the new version, or [`Write::Conflict`].
-    ///
-    /// # Errors
-    ///
-    /// The store's error.
-    fn replace(
-        &self,
-        expected: Expected,
-        record: &TemporaryAccessPass,
-    ) -> Result<Write, Self::Error>;
-
-    /// Deletes the record of `user` if and only if the stored one has `expected`'s pass id and
-    /// version. Returns [`Write::Written`] with the version removed, or [`Write::Conflict`].
-    ///
-    /// # Errors
-    ///
-    /// The store's error.
-    fn remove(&self, user: &UserId, expected: Expected) -> Result<Write, Self::Error>;
-
-    /// The tenant policy and its version, if one was stored.
+    /// The tenant policy and its version, if one is stored.
     ///
     /// # Errors
     ///
     /// The store's error.
     fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error>;
 
-    /// Stores the policy if the stored one has version `expected` (`None`: only if none is
-    /// stored). Returns the new version, or [`Write::Conflict`].
+    /// Sets `user`'s record to `record` (`None` deletes it) if and only if the stored policy's
+    /// version is `expected.policy` and `user`'s record is `expected.record` (`None`: the user
+    /// has no record). `record`, when given, belongs to `user` and may carry another pass id
+    /// than the one replaced. Returns the record's new version ([`Version::FIRST`] for a record
+    /// that did not exist, the version removed for a deletion), or [`Write::Conflict`] without
+    /// changing anything. Deleting a record that is expected absent is a conflict.
     ///
     /// # Errors
     ///
     /// The store's error.
-    fn store_policy(
+    fn write(
+        &self,
+        user: &UserId,
+        expected: &Expected,
+        record: Option<&TemporaryAccessPass>,
+    ) -> Result<Write, Self::Error>;
+
+    /// Stores `policy` if and only if the stored policy's version is `expected` (`None`: no
+    /// policy is stored). Returns the new version, or [`Write::Conflict`].
+    ///
+    /// # Errors
+    ///
+    /// The store's error.
+    fn write_policy(
         &self,
         expected: Option<Version>,
         policy: &Policy,
@@ -191,206 +241,33 @@ pub trait Store: Send + Sync {
 impl<S: Store + ?Sized> Store for &S {
     type Error = S::Error;
 
-    fn load(&self, user: &UserId) -> Result<Option<Versioned<TemporaryAccessPass>>, Self::Error> {
+    fn load(&self, user: &UserId) -> Result<Loaded, Self::Error> {
         (**self).load(user)
-    }
-
-    fn insert(&self, record: &TemporaryAccessPass) -> Result<Write, Self::Error> {
-        (**self).insert(record)
-    }
-
-    fn replace(
-        &self,
-        expected: Expected,
-        record: &TemporaryAccessPass,
-    ) -> Result<Write, Self::Error> {
-        (**self).replace(expected, record)
-    }
-
-    fn remove(&self, user: &UserId, expected: Expected) -> Result<Write, Self::Error> {
-        (**self).remove(user, expected)
     }
 
     fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
         (**self).load_policy()
     }
 
-    fn store_policy(
+    fn write(
+        &self,
+        user: &UserId,
+        expected: &Expected,
+        record: Option<&TemporaryAccessPass>,
+    ) -> Result<Write, Self::Error> {
+        (**self).write(user, expected, record)
+    }
+
+    fn write_policy(
         &self,
         expected: Option<Version>,
         policy: &Policy,
     ) -> Result<Write, Self::Error> {
-        (**self).store_policy(expected, policy)
+        (**self).write_policy(expected, policy)
     }
 }
 
+#[cfg(feature = "std")]
+mod memory;
 #[cfg(feature = "std")]
 pub use memory::InMemoryStore;
-
-#[cfg(feature = "std")]
-mod memory {
-    use alloc::boxed::Box;
-    use core::convert::Infallible;
-    use core::fmt;
-    use std::collections::HashMap;
-    use std::sync::{Mutex, MutexGuard, PoisonError};
-
-    use super::{Expected, Store, Version, Versioned, Write};
-    use crate::ids::UserId;
-    use crate::pass::TemporaryAccessPass;
-    use crate::policy::Policy;
-
-    /// Records are boxed so the map's buckets stay small (a key and a pointer): at a million
-    /// passes the map's spare capacity costs about 50 bytes a pass instead of 350. The key
-    /// shares its allocation with the record's user id.
-    #[derive(Default)]
-    struct State {
-        passes: HashMap<UserId, Box<(Version, TemporaryAccessPass)>>,
-        policy: Option<(Version, Policy)>,
-    }
-
-    /// A store in memory, behind one mutex: for tests, demonstrations and single-process hosts.
-    /// Its `Debug` prints how many records it holds, never their contents.
-    #[derive(Default)]
-    pub struct InMemoryStore {
-        state: Mutex<State>,
-    }
-
-    impl InMemoryStore {
-        /// An empty store.
-        #[must_use]
-        pub fn new() -> Self {
-            Self::default()
-        }
-
-        /// An empty store with room for `passes` records without reallocating.
-        #[must_use]
-        pub fn with_capacity(passes: usize) -> Self {
-            Self {
-                state: Mutex::new(State {
-                    passes: HashMap::with_capacity(passes),
-                    policy: None,
-                }),
-            }
-        }
-
-        /// How many pass records it holds.
-        #[must_use]
-        pub fn len(&self) -> usize {
-            self.lock().passes.len()
-        }
-
-        /// True when it holds no pass record.
-        #[must_use]
-        pub fn is_empty(&self) -> bool {
-            self.len() == 0
-        }
-
-        // Every write replaces whole values, so a panic elsewhere can't leave a half-written
-        // record behind: a poisoned lock still guards consistent data.
-        fn lock(&self) -> MutexGuard<'_, State> {
-            self.state.lock().unwrap_or_else(PoisonError::into_inner)
-        }
-    }
-
-    impl fmt::Debug for InMemoryStore {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("InMemoryStore")
-                .field("passes", &self.len())
-                .finish_non_exhaustive()
-        }
-    }
-
-    impl Store for InMemoryStore {
-        type Error = Infallible;
-
-        fn load(
-            &self,
-            user: &UserId,
-        ) -> Result<Option<Versioned<TemporaryAccessPass>>, Infallible> {
-            Ok(self
-                .lock()
-                .passes
-                .get(user)
-                .map(|entry| Versioned::new(entry.0, entry.1.clone())))
-        }
-
-        fn insert(&self, record: &TemporaryAccessPass) -> Result<Write, Infallible> {
-            let mut state = self.lock();
-            if state.passes.contains_key(record.user()) {
-                return Ok(Write::Conflict);
-            }
-            state.passes.insert(
-                record.user().clone(),
-                Box::new((Version::FIRST, record.clone())),
-            );
-            Ok(Write::Written(Version::FIRST))
-        }
-
-        fn replace(
-            &self,
-            expected: Expected,
-            record: &TemporaryAccessPass,
-        ) -> Result<Write, Infallible> {
-            let mut state = self.lock();
-            match state
-                .passes
-                .get_mut(record.user())
-                .map(|entry| &mut **entry)
-            {
-                Some((version, stored))
-                    if *version == expected.version && *stored.id() == expected.pass =>
-                {
-                    let next = version.next();
-                    if next == *version {
-                        return Ok(Write::Conflict);
-                    }
-                    *version = next;
-                    *stored = record.clone();
-                    Ok(Write::Written(next))
-                }
-                _ => Ok(Write::Conflict),
-            }
-        }
-
-        fn remove(&self, user: &UserId, expected: Expected) -> Result<Write, Infallible> {
-            let mut state = self.lock();
-            match state.passes.get(user).map(|entry| &**entry) {
-                Some((version, stored))
-                    if *version == expected.version && *stored.id() == expected.pass =>
-                {
-                    let removed = *version;
-                    state.passes.remove(user);
-                    Ok(Write::Written(removed))
-                }
-                _ => Ok(Write::Conflict),
-            }
-        }
-
-        fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Infallible> {
-            Ok(self
-                .lock()
-                .policy
-                .as_ref()
-                .map(|(v, p)| Versioned::new(*v, p.clone())))
-        }
-
-        fn store_policy(
-            &self,
-            expected: Option<Version>,
-            policy: &Policy,
-        ) -> Result<Write, Infallible> {
-            let mut state = self.lock();
-            let current = state.policy.as_ref().map(|(v, _)| *v);
-            if current != expected {
-                return Ok(Write::Conflict);
-            }
-            let next = current.map_or(Version::FIRST, Version::next);
-            if Some(next) == current {
-                return Ok(Write::Conflict);
-            }
-            state.policy = Some((next, policy.clone()));
-            Ok(Write::Written(next))
-        }
-    }
-}

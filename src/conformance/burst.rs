@@ -18,27 +18,27 @@ use crate::pass::{CreatePassRequest, TemporaryAccessPass};
 use crate::policy::Policy;
 use crate::principal::Principal;
 use crate::signin::{Client, Lockout, RedeemRefusal, SignInContext};
-use crate::store::{Expected, Store, Version, Versioned, Write};
+use crate::store::{Expected, Loaded, RecordStamp, Store, Version, Versioned, Write};
 use crate::usability::{BlockCause, Usability};
 
 /// Attempts in each burst: all of them read the same record version before any of them writes.
 pub const BURST: usize = 64;
 
-/// A write that landed, with the expectation it met.
+/// A record write that landed, with the record's part of the expectation it met.
 #[derive(Debug, Clone)]
 enum Landed {
     Replaced {
-        expected: Expected,
+        expected: Option<RecordStamp>,
         version: Version,
         record: TemporaryAccessPass,
     },
     Removed {
-        expected: Expected,
+        expected: Option<RecordStamp>,
     },
 }
 
 impl Landed {
-    const fn expected(&self) -> Expected {
+    const fn expected(&self) -> Option<RecordStamp> {
         match self {
             Self::Replaced { expected, .. } | Self::Removed { expected } => *expected,
         }
@@ -46,29 +46,39 @@ impl Landed {
 }
 
 /// The store under test, wrapped: the first `hold` record reads wait for one another at a
-/// barrier (so they all see the same version), and every write that lands is logged.
+/// barrier (so they all see the same version), the first `hold_writes` record writes wait
+/// until the coordinator has done something between the reads and the writes (the policy race),
+/// and every record write that lands is logged.
 struct Recording<'a, S> {
     inner: &'a S,
     hold: AtomicUsize,
     gate: Barrier,
+    hold_writes: AtomicUsize,
+    parked: Barrier,
+    released: Barrier,
     log: Mutex<Vec<Landed>>,
 }
 
 impl<'a, S: Store> Recording<'a, S> {
-    fn new(inner: &'a S) -> Self {
+    fn new(inner: &'a S, writers: usize) -> Self {
         Self {
             inner,
             hold: AtomicUsize::new(0),
             gate: Barrier::new(BURST),
+            hold_writes: AtomicUsize::new(0),
+            parked: Barrier::new(writers.saturating_add(1)),
+            released: Barrier::new(writers.saturating_add(1)),
             log: Mutex::new(Vec::new()),
         }
     }
 
-    /// Arms the wrapper for a round: the next [`BURST`] reads wait for one another.
-    fn arm(&self, hold: bool) {
+    /// Arms the wrapper for a round: with `hold`, the next [`BURST`] reads wait for one
+    /// another; `writes` record writes wait for the coordinator.
+    fn arm(&self, hold: bool, writes: usize) {
         lock(&self.log).clear();
         self.hold
             .store(if hold { BURST } else { 0 }, Ordering::SeqCst);
+        self.hold_writes.store(writes, Ordering::SeqCst);
     }
 
     fn take_log(&self) -> Vec<Landed> {
@@ -76,14 +86,17 @@ impl<'a, S: Store> Recording<'a, S> {
     }
 }
 
+fn take_ticket(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
 impl<S: Store> Store for Recording<'_, S> {
     type Error = S::Error;
 
-    fn load(&self, user: &UserId) -> Result<Option<Versioned<TemporaryAccessPass>>, S::Error> {
-        let held = self
-            .hold
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
+    fn load(&self, user: &UserId) -> Result<Loaded, S::Error> {
+        let held = take_ticket(&self.hold);
         let read = self.inner.load(user);
         if held {
             // Every attempt of the burst has read before any goes on to decide and write.
@@ -92,36 +105,39 @@ impl<S: Store> Store for Recording<'_, S> {
         read
     }
 
-    fn insert(&self, record: &TemporaryAccessPass) -> Result<Write, S::Error> {
-        self.inner.insert(record)
+    fn load_policy(&self) -> Result<Option<Versioned<Policy>>, S::Error> {
+        self.inner.load_policy()
     }
 
-    fn replace(&self, expected: Expected, record: &TemporaryAccessPass) -> Result<Write, S::Error> {
-        let written = self.inner.replace(expected, record)?;
+    fn write(
+        &self,
+        user: &UserId,
+        expected: &Expected,
+        record: Option<&TemporaryAccessPass>,
+    ) -> Result<Write, S::Error> {
+        if take_ticket(&self.hold_writes) {
+            // Decided, not yet written: the coordinator acts, then lets the write go.
+            self.parked.wait();
+            self.released.wait();
+        }
+        let written = self.inner.write(user, expected, record)?;
         if let Write::Written(version) = written {
-            lock(&self.log).push(Landed::Replaced {
-                expected,
-                version,
-                record: record.clone(),
+            lock(&self.log).push(match record {
+                Some(record) => Landed::Replaced {
+                    expected: expected.record,
+                    version,
+                    record: record.clone(),
+                },
+                None => Landed::Removed {
+                    expected: expected.record,
+                },
             });
         }
         Ok(written)
     }
 
-    fn remove(&self, user: &UserId, expected: Expected) -> Result<Write, S::Error> {
-        let written = self.inner.remove(user, expected)?;
-        if let Write::Written(_) = written {
-            lock(&self.log).push(Landed::Removed { expected });
-        }
-        Ok(written)
-    }
-
-    fn load_policy(&self) -> Result<Option<Versioned<Policy>>, S::Error> {
-        self.inner.load_policy()
-    }
-
-    fn store_policy(&self, expected: Option<Version>, policy: &Policy) -> Result<Write, S::Error> {
-        self.inner.store_policy(expected, policy)
+    fn write_policy(&self, expected: Option<Version>, policy: &Policy) -> Result<Write, S::Error> {
+        self.inner.write_policy(expected, policy)
     }
 }
 
@@ -151,7 +167,7 @@ fn replay(
     let mut steps = Vec::new();
     let mut state = initial.clone();
     loop {
-        let here = state.expected();
+        let here = Some(state.stamp());
         let mut matching = log
             .iter()
             .enumerate()
@@ -275,6 +291,7 @@ fn store_error<E: core::fmt::Debug>(
     match e {
         EngineError::Store(e) => EngineError::Store(format!("{e:?}")),
         EngineError::Contention { attempts } => EngineError::Contention { attempts },
+        EngineError::Rng(e) => EngineError::Rng(e),
         EngineError::Rejected(never) => match never {},
     }
 }
@@ -288,7 +305,7 @@ fn bursts<S: Store>(
     right: impl Fn(u32, usize) -> bool + Sync,
     check: impl Fn(u32, &[Step], &Answers) -> Result<(), String>,
 ) {
-    let recording = Recording::new(store);
+    let recording = Recording::new(store, 0);
     let clock = ManualClock::new(NOW);
     // Each conflict means another write landed, and a round lands at most BURST writes: with
     // BURST + 1 attempts nobody gives up, so every attempt gets an answer.
@@ -336,11 +353,13 @@ fn bursts<S: Store>(
                     &mut getrandom::SysRng,
                 )
                 .unwrap_or_else(|e| panic!("burst round {round}: create failed: {e}"));
-            let initial = ok("load", store.load(user.id())).expect("the new pass");
+            let initial = ok("load", store.load(user.id()))
+                .record
+                .expect("the new pass");
             let code = created.created.passcode.expose_secret().to_string();
             *lock(&current) = Some((round, user, code));
             *lock(&answers) = Answers::default();
-            recording.arm(true);
+            recording.arm(true, 0);
             start.wait();
             end.wait();
             let steps = replay(
@@ -432,7 +451,7 @@ pub fn race_burst_wrong_codes<S: Store>(store: &S, rounds: u32) {
 /// When the store (or the engine over it) breaks a guarantee, with a message naming the round.
 pub fn race_delete<S: Store>(store: &S, rounds: u32) {
     const PER_THREAD: usize = 6;
-    let recording = Recording::new(store);
+    let recording = Recording::new(store, 0);
     let clock = ManualClock::new(NOW);
     let engine = engine_with(&clock, &recording, false, EngineConfig::new(key()));
     let admin = admin();
@@ -449,8 +468,10 @@ pub fn race_delete<S: Store>(store: &S, rounds: u32) {
             )
             .unwrap_or_else(|e| panic!("delete race round {round}: create failed: {e}"));
         let code = created.created.passcode.expose_secret().to_string();
-        let initial = ok("load", store.load(user.id())).expect("the new pass");
-        recording.arm(false);
+        let initial = ok("load", store.load(user.id()))
+            .record
+            .expect("the new pass");
+        recording.arm(false, 0);
         let deleted = AtomicBool::new(false);
         let answers = Mutex::new(Answers::default());
         let late_grants = AtomicUsize::new(0);
@@ -502,13 +523,106 @@ pub fn race_delete<S: Store>(store: &S, rounds: u32) {
             failures.push(e);
         }
         assert!(
-            ok("load", store.load(user.id())).is_none(),
+            ok("load", store.load(user.id())).record.is_none(),
             "round {round}: the pass is gone"
         );
     }
     assert!(
         failures.is_empty(),
         "delete race: {} bad rounds of {rounds}: {:?}",
+        failures.len(),
+        failures.iter().take(5).collect::<Vec<_>>()
+    );
+}
+
+/// [`super::THREADS`] threads sign in with the right code of one multi-use pass, and every one
+/// of them has read an enabled policy and decided to grant before an administrator disables the
+/// policy; only then do their writes go to the store, `rounds` times. None is granted
+/// (SPEC 1.6, 4.2, 6.5): each write expected the policy version it was judged on, which is no
+/// longer stored, so each attempt is judged again under the disabled policy and refused.
+///
+/// # Panics
+///
+/// When the store (or the engine over it) breaks a guarantee, with a message naming the round.
+pub fn race_policy_change<S: Store>(store: &S, rounds: u32) {
+    let threads = super::THREADS;
+    let recording = Recording::new(store, threads);
+    let clock = ManualClock::new(NOW);
+    let engine = engine_with(&clock, &recording, false, EngineConfig::new(key()));
+    let admin = admin();
+    let browser = SignInContext::new(Client::Browser);
+    let enabled = engine
+        .policy()
+        .unwrap_or_else(|e| panic!("policy race: reading the policy: {e}"))
+        .settings();
+    let disabled = enabled.clone().state(crate::policy::PolicyState::Disabled);
+    let mut failures = Vec::new();
+    for round in 0..rounds {
+        let user = unique_user("policy-race");
+        let created = engine
+            .create(
+                &admin,
+                &user,
+                &CreatePassRequest::new(),
+                &mut getrandom::SysRng,
+            )
+            .unwrap_or_else(|e| panic!("policy race round {round}: create failed: {e}"));
+        let code = created.created.passcode.expose_secret().to_string();
+        recording.arm(false, threads);
+        let answers = Mutex::new(Vec::new());
+        thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    let answer = engine
+                        .redeem(&user, &code, &browser)
+                        .map(|r| r.outcome)
+                        .map_err(store_error);
+                    lock(&answers).push(answer);
+                });
+            }
+            // Every thread has decided to grant and waits to write.
+            recording.parked.wait();
+            if let Err(e) = engine.set_policy(&admin, &disabled) {
+                panic!("policy race round {round}: disabling the policy: {e}");
+            }
+            recording.released.wait();
+        });
+        let answers = answers.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let blocked = answers
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a,
+                    Ok(Err(RedeemRefusal::Unusable(Usability::PolicyBlocked(
+                        BlockCause::PolicyDisabled
+                    ))))
+                )
+            })
+            .count();
+        if blocked != threads {
+            failures.push(format!(
+                "round {round}: {blocked} of {threads} sign-ins refused under the disabled policy; answers: {:?}",
+                answers.iter().take(3).collect::<Vec<_>>()
+            ));
+        }
+        let successes = recording
+            .take_log()
+            .iter()
+            .filter(|w| matches!(w, Landed::Replaced { record, .. } if record.used_at().is_some()))
+            .count();
+        if successes != 0 {
+            failures.push(format!(
+                "round {round}: {successes} grants landed after the policy was disabled"
+            ));
+        }
+        if let Err(e) = engine.set_policy(&admin, &enabled) {
+            panic!("policy race round {round}: enabling the policy again: {e}");
+        }
+        let _ = engine.delete(&admin, &user);
+    }
+    assert!(
+        failures.is_empty(),
+        "policy race: {} bad rounds of {rounds}: {:?}",
         failures.len(),
         failures.iter().take(5).collect::<Vec<_>>()
     );

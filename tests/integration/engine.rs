@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use temporary_access_pass::{
     Client, Clock, CreatePassRequest, DigestKey, DigestScheme, DirectoryRole, Effect, Engine,
     EngineConfig, EngineError, Event, Expected, InMemoryStore, IncludeTarget, IssueError, Issued,
-    ManualClock, PasswordlessMethod, Pepper, Policy, PolicyChangeError, PolicySettings,
+    Loaded, ManualClock, PasswordlessMethod, Pepper, Policy, PolicyChangeError, PolicySettings,
     PolicyState, Principal, RedeemRefusal, RegistrationError, SignInContext, Store,
     TemporaryAccessPass, UserId, Version, Versioned, ViewError, Write,
 };
@@ -223,7 +223,7 @@ fn spec_2_7_an_expired_pass_is_replaced_through_the_engine_without_revocation() 
     let second = new_pass(&engine, &user);
     assert_eq!(second.replaced, Some(*first.record.id()));
     assert!(second.effects.is_empty());
-    let stored = engine.store().load(user.id()).unwrap().unwrap();
+    let stored = engine.store().load(user.id()).unwrap().record.unwrap();
     assert_eq!(stored.value.id(), second.record.id());
 }
 
@@ -301,22 +301,21 @@ impl Faulty {
 
 impl Store for Faulty {
     type Error = Down;
-    fn load(&self, user: &UserId) -> Result<Option<Versioned<TemporaryAccessPass>>, Down> {
+    fn load(&self, user: &UserId) -> Result<Loaded, Down> {
         Ok(self.inner.load(user).unwrap())
-    }
-    fn insert(&self, _: &TemporaryAccessPass) -> Result<Write, Down> {
-        self.write()
-    }
-    fn replace(&self, _: Expected, _: &TemporaryAccessPass) -> Result<Write, Down> {
-        self.write()
-    }
-    fn remove(&self, _: &UserId, _: Expected) -> Result<Write, Down> {
-        self.write()
     }
     fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Down> {
         Ok(self.inner.load_policy().unwrap())
     }
-    fn store_policy(&self, _: Option<Version>, _: &Policy) -> Result<Write, Down> {
+    fn write(
+        &self,
+        _: &UserId,
+        _: &Expected,
+        _: Option<&TemporaryAccessPass>,
+    ) -> Result<Write, Down> {
+        self.write()
+    }
+    fn write_policy(&self, _: Option<Version>, _: &Policy) -> Result<Write, Down> {
         self.write()
     }
 }
@@ -327,9 +326,16 @@ fn faulty_with_one_time_pass(conflict_instead: bool) -> (Faulty, String, Princip
     let user = member("u");
     let issued = new_pass(&seeded, &user);
     let inner = InMemoryStore::new();
-    let record = seeded.store().load(user.id()).unwrap().unwrap().value;
-    let _ = inner.insert(&record).unwrap();
-    let _ = inner.store_policy(None, &seeded.policy().unwrap()).unwrap();
+    let record = seeded
+        .store()
+        .load(user.id())
+        .unwrap()
+        .record
+        .unwrap()
+        .value;
+    let _ = inner.write_policy(None, &seeded.policy().unwrap()).unwrap();
+    let expected = inner.load(user.id()).unwrap().expected();
+    let _ = inner.write(user.id(), &expected, Some(&record)).unwrap();
     (
         Faulty {
             inner,
@@ -389,6 +395,7 @@ fn exhausted_retries_deny_the_sign_in() {
             .inner
             .load(user.id())
             .unwrap()
+            .record
             .unwrap()
             .value
             .used_at(),

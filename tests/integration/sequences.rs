@@ -130,10 +130,20 @@ fn run(ops: &[Op], seen: &mut Seen) -> Result<(), TestCaseError> {
                         .map_or("retired!".to_owned(), |r| r.1.clone()),
                     _ => "definitely wrong".to_owned(),
                 };
-                let before = engine.store().load(user.id()).unwrap().map(|v| v.value);
+                let before = engine
+                    .store()
+                    .load(user.id())
+                    .unwrap()
+                    .record
+                    .map(|v| v.value);
                 let policy = engine.policy().unwrap();
                 let outcome = engine.redeem(&user, &typed, &ctx).unwrap().outcome;
-                let after = engine.store().load(user.id()).unwrap().map(|v| v.value);
+                let after = engine
+                    .store()
+                    .load(user.id())
+                    .unwrap()
+                    .record
+                    .map(|v| v.value);
                 match outcome {
                     Ok(grant) => {
                         seen.wins += 1;
@@ -174,7 +184,7 @@ fn run(ops: &[Op], seen: &mut Seen) -> Result<(), TestCaseError> {
                     }
                     Err(_) => {}
                 }
-                if let Some(r) = engine.store().load(user.id()).unwrap() {
+                if let Some(r) = engine.store().load(user.id()).unwrap().record {
                     prop_assert!(
                         r.value.failed_attempts() < LIMIT || r.value.locked_until().is_some()
                     );

@@ -38,6 +38,16 @@ fn spec_6_5_no_sign_in_is_granted_after_a_delete_landed() {
 }
 
 #[test]
+fn spec_6_5_sign_ins_judged_under_a_policy_disabled_before_their_write_are_refused() {
+    conformance::race_policy_change(&InMemoryStore::new(), 200);
+}
+
+#[test]
+fn a_single_lock_store_passes_the_whole_suite_too() {
+    conformance::run_all(&InMemoryStore::with_shards(1));
+}
+
+#[test]
 fn in_memory_store_debug_prints_no_contents() {
     use temporary_access_pass::{CreatePassRequest, DirectoryRole, IssueContext, Store, issue};
 
@@ -54,10 +64,293 @@ fn in_memory_store_debug_prints_no_contents() {
         &mut TestRng(4),
     )
     .unwrap();
+    let expected = temporary_access_pass::Expected::new(None, None);
     assert!(matches!(
-        store.insert(&issued.record).unwrap(),
+        store
+            .write(user.id(), &expected, Some(&issued.record))
+            .unwrap(),
         temporary_access_pass::Write::Written(_)
     ));
     assert_eq!(store.len(), 1);
-    assert_eq!(format!("{store:?}"), "InMemoryStore { passes: 1, .. }");
+    assert_eq!(
+        format!("{store:?}"),
+        format!(
+            "InMemoryStore {{ passes: 1, shards: {}, .. }}",
+            InMemoryStore::default_shards()
+        )
+    );
+}
+
+/// Stores that are wrong on purpose: the suite must catch each of them.
+mod broken_stores {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use temporary_access_pass::{
+        Expected, InMemoryStore, Loaded, Policy, Store, TemporaryAccessPass, UserId, Version,
+        Versioned, Write, conformance,
+    };
+
+    /// Which part of the expectation the store ignores (it reads what is stored and pretends
+    /// that was expected: a read followed by a write).
+    #[derive(Clone, Copy)]
+    enum Ignores {
+        PolicyVersion,
+        RecordVersion,
+    }
+
+    struct Lax(InMemoryStore, Ignores);
+
+    impl Store for Lax {
+        type Error = std::convert::Infallible;
+        fn load(&self, user: &UserId) -> Result<Loaded, Self::Error> {
+            self.0.load(user)
+        }
+        fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
+            self.0.load_policy()
+        }
+        fn write(
+            &self,
+            user: &UserId,
+            expected: &Expected,
+            record: Option<&TemporaryAccessPass>,
+        ) -> Result<Write, Self::Error> {
+            let now = self.0.load(user)?.expected();
+            let lax = match self.1 {
+                Ignores::PolicyVersion => Expected::new(now.policy, expected.record),
+                Ignores::RecordVersion => Expected::new(expected.policy, now.record),
+            };
+            self.0.write(user, &lax, record)
+        }
+        fn write_policy(
+            &self,
+            expected: Option<Version>,
+            policy: &Policy,
+        ) -> Result<Write, Self::Error> {
+            self.0.write_policy(expected, policy)
+        }
+    }
+
+    fn fails(check: impl FnOnce()) -> bool {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let failed = catch_unwind(AssertUnwindSafe(check)).is_err();
+        std::panic::set_hook(hook);
+        failed
+    }
+
+    #[test]
+    fn the_suite_catches_a_store_that_ignores_the_record_version() {
+        let store = Lax(InMemoryStore::new(), Ignores::RecordVersion);
+        assert!(fails(|| conformance::check_store(&store)));
+        assert!(fails(|| conformance::race_burst_wrong_codes(&store, 20)));
+        assert!(fails(|| conformance::race_one_time_redemption(&store, 200)));
+    }
+
+    #[test]
+    fn the_suite_catches_a_store_that_ignores_the_policy_version() {
+        let store = Lax(InMemoryStore::new(), Ignores::PolicyVersion);
+        assert!(fails(|| conformance::check_store(&store)));
+        let store = Lax(InMemoryStore::new(), Ignores::PolicyVersion);
+        assert!(fails(|| conformance::race_policy_change(&store, 5)));
+    }
+}
+
+/// The sharded store answers every sequence of operations as a plain store behind one lock does.
+mod against_a_single_lock_reference {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use proptest::prelude::*;
+    use temporary_access_pass::{
+        CreatePassRequest, DirectoryRole, Expected, InMemoryStore, IssueContext, Loaded, PassId,
+        Policy, PolicySettings, PolicyState, RecordStamp, Store, TemporaryAccessPass, UserId,
+        Version, Versioned, Write, issue,
+    };
+
+    use crate::support::{CREATED, TestRng, admin, key, member, open_policy};
+
+    /// The obvious store: one mutex over a map and the policy.
+    #[derive(Default)]
+    struct Reference(Mutex<State>);
+
+    #[derive(Default)]
+    struct State {
+        policy: Option<Versioned<Policy>>,
+        records: HashMap<UserId, Versioned<TemporaryAccessPass>>,
+    }
+
+    impl Store for Reference {
+        type Error = std::convert::Infallible;
+        fn load(&self, user: &UserId) -> Result<Loaded, Self::Error> {
+            let s = self.0.lock().unwrap();
+            Ok(Loaded::new(s.policy.clone(), s.records.get(user).cloned()))
+        }
+        fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
+            Ok(self.0.lock().unwrap().policy.clone())
+        }
+        fn write(
+            &self,
+            user: &UserId,
+            expected: &Expected,
+            record: Option<&TemporaryAccessPass>,
+        ) -> Result<Write, Self::Error> {
+            let mut s = self.0.lock().unwrap();
+            let now = Expected::new(
+                s.policy.as_ref().map(|p| p.version),
+                s.records.get(user).map(Versioned::stamp),
+            );
+            if now != *expected || record.is_some_and(|r| r.user() != user) {
+                return Ok(Write::Conflict);
+            }
+            Ok(match (record, now.record) {
+                (Some(r), Some(old)) => {
+                    let v = old.version.next();
+                    s.records.insert(user.clone(), Versioned::new(v, r.clone()));
+                    Write::Written(v)
+                }
+                (Some(r), None) => {
+                    s.records
+                        .insert(user.clone(), Versioned::new(Version::FIRST, r.clone()));
+                    Write::Written(Version::FIRST)
+                }
+                (None, Some(old)) => {
+                    s.records.remove(user);
+                    Write::Written(old.version)
+                }
+                (None, None) => Write::Conflict,
+            })
+        }
+        fn write_policy(
+            &self,
+            expected: Option<Version>,
+            policy: &Policy,
+        ) -> Result<Write, Self::Error> {
+            let mut s = self.0.lock().unwrap();
+            if s.policy.as_ref().map(|p| p.version) != expected {
+                return Ok(Write::Conflict);
+            }
+            let v = expected.map_or(Version::FIRST, Version::next);
+            s.policy = Some(Versioned::new(v, policy.clone()));
+            Ok(Write::Written(v))
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Write a fresh record for user `u`, expecting what is stored (or something stale).
+        Put {
+            u: usize,
+            stale: u8,
+        },
+        /// Delete user `u`'s record, expecting what is stored (or something stale).
+        Delete {
+            u: usize,
+            stale: u8,
+        },
+        /// Change the policy, expecting its version (or a stale one).
+        Policy {
+            enabled: bool,
+            stale: bool,
+        },
+        Load {
+            u: usize,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0_usize..4, 0_u8..4).prop_map(|(u, stale)| Op::Put { u, stale }),
+            2 => (0_usize..4, 0_u8..4).prop_map(|(u, stale)| Op::Delete { u, stale }),
+            1 => (any::<bool>(), prop::bool::weighted(0.3))
+                .prop_map(|(enabled, stale)| Op::Policy { enabled, stale }),
+            2 => (0_usize..4).prop_map(|u| Op::Load { u }),
+        ]
+    }
+
+    /// `stale`: 0 expects what is stored; 1 a wrong version; 2 a wrong pass id; 3 a wrong
+    /// policy version.
+    fn spoil(mut e: Expected, stale: u8) -> Expected {
+        match stale {
+            1 => {
+                e.record = Some(e.record.map_or(
+                    RecordStamp::new(PassId::from_bytes([1; 16]), Version::FIRST),
+                    |r| RecordStamp::new(r.pass, r.version.next()),
+                ));
+            }
+            2 => {
+                e.record = e
+                    .record
+                    .map(|r| RecordStamp::new(PassId::from_bytes([2; 16]), r.version));
+            }
+            3 => e.policy = Some(e.policy.map_or(Version::FIRST, Version::next)),
+            _ => {}
+        }
+        e
+    }
+
+    fn record(user: &UserId, seed: u64) -> TemporaryAccessPass {
+        let target = member(user.as_str());
+        let issuer = admin("ga", DirectoryRole::GlobalAdministrator);
+        issue(
+            &IssueContext::new(&open_policy(), key(), &issuer, &target),
+            &CreatePassRequest::new(),
+            CREATED,
+            &mut TestRng(seed),
+        )
+        .unwrap()
+        .record
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn the_sharded_store_answers_like_a_single_lock_store(
+            ops in prop::collection::vec(op(), 1..60),
+            shards in prop_oneof![Just(1_usize), Just(2), Just(16), Just(1024)],
+        ) {
+            let sharded = InMemoryStore::with_shards(shards);
+            let reference = Reference::default();
+            let users: Vec<UserId> = (0..4).map(|i| crate::support::uid(&format!("user-{i}"))).collect();
+            for (step, op) in ops.iter().enumerate() {
+                let seed = u64::try_from(step).unwrap();
+                match op {
+                    Op::Put { u, stale } => {
+                        let user = &users[*u];
+                        let expected = spoil(reference.load(user).unwrap().expected(), *stale);
+                        let r = record(user, seed);
+                        prop_assert_eq!(
+                            sharded.write(user, &expected, Some(&r)).unwrap(),
+                            reference.write(user, &expected, Some(&r)).unwrap()
+                        );
+                    }
+                    Op::Delete { u, stale } => {
+                        let user = &users[*u];
+                        let expected = spoil(reference.load(user).unwrap().expected(), *stale);
+                        prop_assert_eq!(
+                            sharded.write(user, &expected, None).unwrap(),
+                            reference.write(user, &expected, None).unwrap()
+                        );
+                    }
+                    Op::Policy { enabled, stale } => {
+                        let current = reference.load_policy().unwrap().map(|p| p.version);
+                        let expected = if *stale { Some(current.map_or(Version::FIRST, Version::next)) } else { current };
+                        let policy = Policy::new(PolicySettings::new().state(if *enabled { PolicyState::Enabled } else { PolicyState::Disabled })).unwrap();
+                        prop_assert_eq!(
+                            sharded.write_policy(expected, &policy).unwrap(),
+                            reference.write_policy(expected, &policy).unwrap()
+                        );
+                    }
+                    Op::Load { u } => {
+                        prop_assert_eq!(sharded.load(&users[*u]).unwrap(), reference.load(&users[*u]).unwrap());
+                    }
+                }
+                prop_assert_eq!(sharded.load_policy().unwrap(), reference.load_policy().unwrap());
+            }
+            for user in &users {
+                prop_assert_eq!(sharded.load(user).unwrap(), reference.load(user).unwrap());
+            }
+            prop_assert_eq!(sharded.len(), reference.0.lock().unwrap().records.len());
+        }
+    }
 }

@@ -344,7 +344,12 @@ pub struct Policy {
 }
 
 /// The include and exclude lists, shared between clones of a policy.
+///
+/// Aligned to 128 bytes, so that the reference counts of two policies (the store's per-shard
+/// copies, say) never share a cache line: cloning a policy on one core then never slows a clone
+/// of another policy on another core.
 #[derive(Debug, PartialEq, Eq)]
+#[repr(align(128))]
 struct Targets {
     include: Vec<IncludeTarget>,
     exclude: Vec<ExcludeTarget>,

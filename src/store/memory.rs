@@ -1,11 +1,15 @@
-//! The in-memory store: records sharded by user, each shard behind its own lock and holding its
-//! own copy of the policy, so threads working for different users don't wait for one another.
+//! The in-memory store: records sharded by user, each shard behind its own lock on cache lines of
+//! its own, and the policy as an immutable snapshot that every thread reads from a copy of its
+//! own, so threads working for different users neither wait for one another nor write to the
+//! same cache lines.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use core::convert::Infallible;
 use core::fmt;
 use core::num::NonZero;
+use core::sync::atomic::{AtomicU64, Ordering};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -22,12 +26,23 @@ struct Entry {
     pass: Detached,
 }
 
-/// One lock's worth of the store: some users' records and a copy of the policy that shares no
-/// reference count with the other shards' copies.
+/// One lock's worth of the store: some users' records, and the version of the policy they are
+/// judged under (every shard holds the current one; a policy change updates all at once).
 #[derive(Default)]
 struct Shard {
     passes: HashMap<UserId, Box<Entry>>,
-    policy: Option<Versioned<Policy>>,
+    policy: Option<Version>,
+}
+
+/// Identifies a store for the per-thread policy copies.
+static NEXT_STORE: AtomicU64 = AtomicU64::new(0);
+
+std::thread_local! {
+    /// The policy snapshot this thread read last, with the store it came from. A snapshot never
+    /// changes once written (a new policy gets a new version), so a copy is as good as the
+    /// original; a copy of its own means cloning it on this thread writes no cache line another
+    /// thread reads.
+    static SNAPSHOT: RefCell<Option<(u64, Versioned<Policy>)>> = const { RefCell::new(None) };
 }
 
 /// A shard on cache lines of its own, so two cores locking neighbouring shards don't contend
@@ -38,15 +53,19 @@ struct Padded(Mutex<Shard>);
 
 /// A store in memory, for tests, demonstrations and single-process hosts.
 ///
-/// Records are spread over shards by a hash of the user's id; each shard has its own lock and
-/// its own copy of the policy. An operation for one user takes only that user's shard, so
-/// threads serving different users work side by side; all the store's guarantees (every write
-/// conditional on the policy version and the record, SPEC 6.5) hold within the shard that
-/// decides them. Changing the policy locks every shard at once, so every reader sees the old
-/// policy or the new one, never a mix. Its `Debug` prints counts, never contents.
+/// Records are spread over many shards by a hash of the user's id, each shard behind its own
+/// lock on cache lines of its own, holding the version of the policy. An operation for one user
+/// takes only that user's shard, so threads serving different users work side by side; every
+/// guarantee of [`Store`] (each write conditional on the policy version and the record,
+/// SPEC 6.5) is decided under that one lock. The policy itself is an immutable snapshot: each
+/// thread reads it from a copy of its own, made once per version, so readers neither block one
+/// another nor the shards. Changing the policy locks every shard at once, so every reader sees
+/// the old policy or the new one, never a mix. Its `Debug` prints counts, never contents.
 pub struct InMemoryStore {
+    id: u64,
     route: RandomState,
     shards: Box<[Padded]>,
+    policy: Mutex<Option<Versioned<Policy>>>,
 }
 
 impl Default for InMemoryStore {
@@ -67,8 +86,10 @@ impl InMemoryStore {
     #[must_use]
     pub fn with_shards(shards: usize) -> Self {
         Self {
+            id: NEXT_STORE.fetch_add(1, Ordering::Relaxed),
             route: RandomState::new(),
             shards: (0..shards.max(1)).map(|_| Padded::default()).collect(),
+            policy: Mutex::new(None),
         }
     }
 
@@ -83,13 +104,18 @@ impl InMemoryStore {
         store
     }
 
-    /// The number of shards [`InMemoryStore::new`] uses: eight per core the operating system
-    /// reports, rounded up to a power of two, between 16 and 1,024. Many more shards than
-    /// cores keep two busy users from sharing a lock by chance.
+    /// The number of shards [`InMemoryStore::new`] uses: 8,192 per core the operating system
+    /// reports, rounded up to a power of two, between 8,192 and 131,072. A shard is two cache
+    /// lines (2 MiB for 16,384 shards); far more shards than cores keep two cores from passing
+    /// a shard's lines back and forth for users who merely share it, which is what limits
+    /// scaling across cores (BENCHMARKS.md).
     #[must_use]
     pub fn default_shards() -> usize {
         let cores = std::thread::available_parallelism().map_or(1, NonZero::get);
-        cores.saturating_mul(8).next_power_of_two().clamp(16, 1024)
+        cores
+            .saturating_mul(8192)
+            .next_power_of_two()
+            .clamp(8192, 131_072)
     }
 
     /// How many shards this store has.
@@ -108,6 +134,28 @@ impl InMemoryStore {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The policy of `version` as a copy this thread owns, or the current policy if `version`
+    /// was replaced meanwhile (then the write that follows conflicts, and the caller reads
+    /// again).
+    fn snapshot(&self, version: Version) -> Option<Versioned<Policy>> {
+        SNAPSHOT.with(|cell| {
+            if let Some((store, snapshot)) = &*cell.borrow()
+                && *store == self.id
+                && snapshot.version == version
+            {
+                return Some(snapshot.clone());
+            }
+            let current = self
+                .policy
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map(|p| Versioned::new(p.version, p.value.unshared()));
+            *cell.borrow_mut() = current.clone().map(|p| (self.id, p));
+            current
+        })
     }
 
     fn shard(&self, user: &UserId) -> MutexGuard<'_, Shard> {
@@ -141,15 +189,22 @@ impl Store for InMemoryStore {
     type Error = Infallible;
 
     fn load(&self, user: &UserId) -> Result<Loaded, Infallible> {
-        let shard = self.shard(user);
-        let record = shard.passes.get_key_value(user).map(|(holder, entry)| {
-            Versioned::new(entry.version, entry.pass.attach(holder.clone()))
-        });
-        Ok(Loaded::new(shard.policy.clone(), record))
+        let (policy, record) = {
+            let shard = self.shard(user);
+            let record = shard.passes.get_key_value(user).map(|(holder, entry)| {
+                Versioned::new(entry.version, entry.pass.attach(holder.clone()))
+            });
+            (shard.policy, record)
+        };
+        Ok(Loaded::new(policy.and_then(|v| self.snapshot(v)), record))
     }
 
     fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Infallible> {
-        Ok(self.shards.first().and_then(|s| lock(s).policy.clone()))
+        Ok(self
+            .policy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone())
     }
 
     fn write(
@@ -159,7 +214,7 @@ impl Store for InMemoryStore {
         record: Option<&TemporaryAccessPass>,
     ) -> Result<Write, Infallible> {
         let mut shard = self.shard(user);
-        let policy_now = shard.policy.as_ref().map(|p| p.version);
+        let policy_now = shard.policy;
         let record_now = shard
             .passes
             .get(user)
@@ -205,12 +260,10 @@ impl Store for InMemoryStore {
         expected: Option<Version>,
         policy: &Policy,
     ) -> Result<Write, Infallible> {
-        // Every shard at once, always in the same order: readers see the old policy or the new
-        // one everywhere, and two policy writers can't deadlock.
-        let mut shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(lock).collect();
-        let current = shards
-            .first()
-            .and_then(|s| s.policy.as_ref().map(|p| p.version));
+        // The snapshot, then every shard, always in this order: readers see the old policy or
+        // the new one everywhere, and two policy writers can't deadlock.
+        let mut snapshot = self.policy.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = snapshot.as_ref().map(|p| p.version);
         if current != expected {
             return Ok(Write::Conflict);
         }
@@ -218,8 +271,10 @@ impl Store for InMemoryStore {
         if Some(next) == current {
             return Ok(Write::Conflict);
         }
+        let mut shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(lock).collect();
+        *snapshot = Some(Versioned::new(next, policy.unshared()));
         for shard in &mut shards {
-            shard.policy = Some(Versioned::new(next, policy.unshared()));
+            shard.policy = Some(next);
         }
         Ok(Write::Written(next))
     }

@@ -17,10 +17,12 @@ use std::hint::black_box;
 use std::time::{Duration as StdDuration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use temporary_access_pass::hazmat::compute_digest;
+use temporary_access_pass::signin::{Client, Lockout};
 use temporary_access_pass::{
-    Client, CreatePassRequest, DigestKey, DirectoryRole, Engine, EngineConfig, InMemoryStore,
-    IncludeTarget, IssueContext, Lockout, Passcode, Pepper, Policy, PolicySettings, PolicyState,
-    Principal, SignInContext, UserId, compute_digest, issue,
+    CreateContext, CreateRequest, DigestKey, DirectoryRole, Engine, EngineConfig, InMemoryStore,
+    IncludeTarget, Passcode, Pepper, Policy, PolicySettings, PolicyState, Principal, SignInRequest,
+    UserId, create,
 };
 use time::{Duration, macros::utc_datetime};
 
@@ -30,23 +32,23 @@ fn policy() -> Policy {
     Policy::new(
         PolicySettings::new()
             .state(PolicyState::Enabled)
-            .include(IncludeTarget::AllUsers),
+            .include_target(IncludeTarget::AllUsers),
     )
     .unwrap()
 }
 
 fn admin() -> Principal {
     Principal::member(UserId::new("admin@contoso.com").unwrap())
-        .with_role(DirectoryRole::GlobalAdministrator)
+        .role(DirectoryRole::GlobalAdministrator)
 }
 
 fn usability(c: &mut Criterion) {
     let policy = policy();
     let user = Principal::member(UserId::new("user@contoso.com").unwrap());
     let now = utc_datetime!(2021-03-11 06:00:00);
-    let pass = issue(
-        &IssueContext::new(&policy, &DigestKey::unkeyed(), &admin(), &user),
-        &CreatePassRequest::new(),
+    let pass = create(
+        &CreateContext::new(&policy, &DigestKey::unkeyed(), &admin(), &user),
+        &CreateRequest::new(),
         now,
         &mut getrandom::SysRng,
     )
@@ -70,8 +72,10 @@ fn usability(c: &mut Criterion) {
 fn policy_validation(c: &mut Criterion) {
     let settings = PolicySettings::new()
         .state(PolicyState::Enabled)
-        .lifetimes(60, 120, 480)
-        .include(IncludeTarget::AllUsers);
+        .minimum_lifetime_minutes(60)
+        .default_lifetime_minutes(120)
+        .maximum_lifetime_minutes(480)
+        .include_target(IncludeTarget::AllUsers);
     let mut g = c.benchmark_group("policy");
     g.bench_function("ours/Policy::new", |b| {
         b.iter_batched(
@@ -96,10 +100,10 @@ fn creation(c: &mut Criterion) {
     let user = Principal::member(UserId::new("user@contoso.com").unwrap());
     let pepper = DigestKey::from(Pepper::new(&SECRET).unwrap());
     let now = utc_datetime!(2021-03-11 06:00:00);
-    let ctx = IssueContext::new(&policy, &pepper, &admin, &user);
+    let ctx = CreateContext::new(&policy, &pepper, &admin, &user);
     let mut g = c.benchmark_group("create");
     g.bench_function("ours/issue (id, code, salt, digest)", |b| {
-        b.iter(|| issue(&ctx, &CreatePassRequest::new(), now, &mut getrandom::SysRng).unwrap());
+        b.iter(|| create(&ctx, &CreateRequest::new(), now, &mut getrandom::SysRng).unwrap());
     });
     g.bench_function("primitive/generate code + digest", |b| {
         let id = temporary_access_pass::PassId::from_bytes([1; 16]);
@@ -124,18 +128,20 @@ fn engine_redeem(c: &mut Criterion) {
     let config = EngineConfig::new(Pepper::new(&SECRET).unwrap())
         .lockout(Lockout::new(1000, Duration::MINUTE).unwrap());
     let engine = Engine::new(&clock, InMemoryStore::new(), config);
-    let _ = engine.set_policy(&admin(), &policy().settings()).unwrap();
+    let _ = engine
+        .update_policy(&admin(), &policy().settings())
+        .unwrap();
     let user = Principal::member(UserId::new("user@contoso.com").unwrap());
     let issued = engine
         .create(
             &admin(),
             &user,
-            &CreatePassRequest::new().usable_once(false),
+            &CreateRequest::new().is_usable_once(false),
             &mut getrandom::SysRng,
         )
         .unwrap();
-    let code = issued.created.passcode.expose_secret().to_owned();
-    let ctx = SignInContext::new(Client::Browser);
+    let code = issued.passcode.expose_secret().to_owned();
+    let ctx = SignInRequest::new(Client::Browser);
     let pepper = DigestKey::from(Pepper::new(&SECRET).unwrap());
     let pass = issued.record;
 
@@ -144,7 +150,7 @@ fn engine_redeem(c: &mut Criterion) {
         b.iter(|| pass.verify_code(&pepper, black_box(&code)));
     });
     g.bench_function("ours/right code", |b| {
-        b.iter(|| engine.redeem(&user, black_box(&code), &ctx).unwrap());
+        b.iter(|| engine.redeem(&user, black_box(&code), ctx).unwrap());
     });
     // Wrong codes count towards the lock: reset with a right code every 500 attempts, untimed.
     g.bench_function("ours/wrong code", |b| {
@@ -153,10 +159,10 @@ fn engine_redeem(c: &mut Criterion) {
             let mut left = iters;
             while left > 0 {
                 let chunk = left.min(500);
-                let _ = engine.redeem(&user, &code, &ctx).unwrap();
+                let _ = engine.redeem(&user, &code, ctx).unwrap();
                 let start = Instant::now();
                 for _ in 0..chunk {
-                    let _ = black_box(engine.redeem(&user, black_box("WRONGxx9"), &ctx).unwrap());
+                    let _ = black_box(engine.redeem(&user, black_box("WRONGxx9"), ctx).unwrap());
                 }
                 total += start.elapsed();
                 left -= chunk;

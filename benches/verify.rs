@@ -19,10 +19,10 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+use temporary_access_pass::hazmat::compute_digest;
 use temporary_access_pass::{
-    CreatePassRequest, DigestKey, DirectoryRole, IncludeTarget, IssueContext, PassId, Pepper,
-    Policy, PolicySettings, PolicyState, Principal, TemporaryAccessPass, UserId, compute_digest,
-    issue,
+    CreateContext, CreateRequest, DigestKey, DirectoryRole, IncludeTarget, PassId, Pepper, Policy,
+    PolicySettings, PolicyState, Principal, TemporaryAccessPass, UserId, create,
 };
 use time::macros::utc_datetime;
 
@@ -36,26 +36,23 @@ fn issued(length: u32) -> (String, TemporaryAccessPass) {
     let policy = Policy::new(
         PolicySettings::new()
             .state(PolicyState::Enabled)
-            .include(IncludeTarget::AllUsers)
-            .length(length),
+            .include_target(IncludeTarget::AllUsers)
+            .default_length(length),
     )
     .unwrap();
-    let admin = Principal::member(UserId::new("admin").unwrap())
-        .with_role(DirectoryRole::GlobalAdministrator);
+    let admin =
+        Principal::member(UserId::new("admin").unwrap()).role(DirectoryRole::GlobalAdministrator);
     let user = Principal::member(UserId::new("user").unwrap());
     let key = key();
-    let ctx = IssueContext::new(&policy, &key, &admin, &user);
-    let issued = issue(
+    let ctx = CreateContext::new(&policy, &key, &admin, &user);
+    let issued = create(
         &ctx,
-        &CreatePassRequest::new(),
+        &CreateRequest::new(),
         utc_datetime!(2021-03-11 06:00:00),
         &mut getrandom::SysRng,
     )
     .unwrap();
-    (
-        issued.created.passcode.expose_secret().to_owned(),
-        issued.record,
-    )
+    (issued.passcode.expose_secret().to_owned(), issued.record)
 }
 
 /// The 82 bytes the crate digests for `code` (see `CodeDigest`'s layout).

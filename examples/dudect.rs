@@ -1,15 +1,15 @@
-//! Constant-time evidence with dudect (Welch's t-test on the timings of two input classes).
-//!
-//! `dudect-bencher` rejects the flag `cargo bench` passes, so this runs as an example:
+//! Constant-time evidence with dudect (Welch's t-test on the timings of two input classes),
+//! for the whole sign-in decision (SPEC 6.2): the pure `redeem` and the engine's redeem over
+//! `InMemoryStore`, pair by pair, beside the digest alone and a deliberately leaky control.
 //!
 //! ```text
 //! cargo run --release --example dudect                      # every pair, 10 million samples each
-//! DUDECT_SAMPLES=1000000 cargo run --release --example dudect -- --filter first_vs_last
+//! DUDECT_SAMPLES=1000000 cargo run --release --example dudect -- --filter engine_
 //! ```
 //!
-//! A pair passes when |max t| < 5. `leaky_slice_eq` is a deliberately leaky comparison (`==` on
-//! byte slices, which stops at the first difference): it must fail, showing the harness sees a
-//! leak of that size. Results are recorded in BENCHMARKS.md.
+//! A pair passes when |max t| < 5. `leaky_slice_eq` (`==` on byte slices, which stops at the
+//! first difference) must fail, showing the harness sees a leak of that size. Results are
+//! recorded in BENCHMARKS.md.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -23,14 +23,21 @@ use std::hint::black_box;
 
 use dudect_bencher::rand::RngExt;
 use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
+use temporary_access_pass::hazmat::RecordParts;
+use temporary_access_pass::signin::{Client, Redemption};
+use temporary_access_pass::store::{Expected, Store};
+use temporary_access_pass::time::{Duration, UtcDateTime, macros::utc_datetime};
 use temporary_access_pass::{
-    ALPHABET, Client, CreatePassRequest, DigestKey, DirectoryRole, IncludeTarget, IssueContext,
-    Pepper, Policy, PolicySettings, PolicyState, Principal, RecordParts, RedeemSettings,
-    Redemption, SignInContext, TemporaryAccessPass, UserId, issue, redeem,
+    CreateContext, CreateRequest, DigestKey, DirectoryRole, Engine, EngineConfig, ExcludeTarget,
+    GroupId, InMemoryStore, IncludeTarget, ManualClock, Passcode, Pepper, Policy, PolicySettings,
+    PolicyState, Principal, RedeemContext, SignInRequest, TemporaryAccessPass, UserId, create,
+    redeem,
 };
-use time::{Duration, UtcDateTime, macros::utc_datetime};
 
-const NOW: UtcDateTime = utc_datetime!(2021-03-11 06:00:00);
+/// When the fixture's passes were created; they are judged a minute later.
+const CREATED: UtcDateTime = utc_datetime!(2021-03-11 06:00:00);
+const NOW: UtcDateTime = utc_datetime!(2021-03-11 06:01:00);
+const SECRET: [u8; 32] = [0x42; 32];
 
 fn samples() -> usize {
     std::env::var("DUDECT_SAMPLES")
@@ -39,71 +46,85 @@ fn samples() -> usize {
         .unwrap_or(10_000_000)
 }
 
-struct Fixture {
-    policy: Policy,
-    user: Principal,
-    pepper: DigestKey,
-    pass: TemporaryAccessPass,
-    code: String,
+fn key() -> DigestKey {
+    DigestKey::from(Pepper::new(&SECRET).unwrap())
 }
 
-impl Fixture {
-    /// A browser redemption of `typed` against `record`, a minute after the pass starts.
-    fn redeem(&self, record: &TemporaryAccessPass, typed: &str) -> Redemption {
-        redeem(
-            &self.policy,
-            &RedeemSettings::new(&self.pepper),
-            &self.user,
-            Some(record),
-            typed,
-            &SignInContext::new(Client::Browser),
-            NOW + Duration::minutes(1),
-        )
-    }
+fn principal(id: &str) -> Principal {
+    Principal::member(UserId::new(id).unwrap())
 }
 
-fn fixture() -> Fixture {
-    let policy = Policy::new(
+fn small_policy(length: u32) -> Policy {
+    Policy::new(
         PolicySettings::new()
             .state(PolicyState::Enabled)
-            .include(IncludeTarget::AllUsers),
+            .include_target(IncludeTarget::AllUsers)
+            .default_length(length),
     )
-    .unwrap();
-    let admin = Principal::member(UserId::new("admin").unwrap())
-        .with_role(DirectoryRole::GlobalAdministrator);
-    let user = Principal::member(UserId::new("user").unwrap());
-    let pepper = DigestKey::from(Pepper::new(&[0x42; 32]).unwrap());
-    let issued = issue(
-        &IssueContext::new(&policy, &pepper, &admin, &user),
-        &CreatePassRequest::new().usable_once(false),
-        NOW,
+    .unwrap()
+}
+
+/// A policy of 200 excluded groups; its user is in 20 groups, none of them excluded.
+fn large_policy() -> Policy {
+    (0..200)
+        .fold(
+            PolicySettings::new()
+                .state(PolicyState::Enabled)
+                .include_target(IncludeTarget::AllUsers),
+            |s, i| {
+                s.exclude_target(ExcludeTarget::Group(
+                    GroupId::new(&format!("x-{i}")).unwrap(),
+                ))
+            },
+        )
+        .pipe(|s| Policy::new(s).unwrap())
+}
+
+fn grouped(id: &str) -> Principal {
+    (0..20).fold(principal(id), |p, i| {
+        p.group(GroupId::new(&format!("member-of-{i}")).unwrap())
+    })
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl<T> Pipe for T {}
+
+/// A multi-use pass for `user` under `policy`, created at `at`: its code and record.
+fn pass(
+    policy: &Policy,
+    user: &Principal,
+    at: UtcDateTime,
+    minutes: u32,
+) -> (String, TemporaryAccessPass) {
+    let admin = principal("admin").role(DirectoryRole::GlobalAdministrator);
+    let key = key();
+    let created = create(
+        &CreateContext::new(policy, &key, &admin, user),
+        &CreateRequest::new()
+            .is_usable_once(false)
+            .lifetime_minutes(minutes),
+        at,
         &mut getrandom::SysRng,
     )
     .unwrap();
-    let code = issued.created.passcode.expose_secret().to_owned();
-    Fixture {
-        policy,
-        user,
-        pepper,
-        pass: issued.record,
-        code,
-    }
+    (created.passcode.expose_secret().to_owned(), created.record)
+}
+
+fn locked(record: &TemporaryAccessPass) -> TemporaryAccessPass {
+    let mut parts: RecordParts = record.clone().into_parts();
+    parts.failed_attempts = 10;
+    parts.locked_until = Some(NOW + Duration::minutes(30));
+    TemporaryAccessPass::from_parts(parts).unwrap()
 }
 
 fn random_code(rng: &mut BenchRng, len: usize) -> String {
     (0..len)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .map(|_| char::from(Passcode::ALPHABET[rng.random_range(0..Passcode::ALPHABET.len())]))
         .collect()
-}
-
-/// A different alphabet character than `c`.
-fn other_than(c: u8, rng: &mut BenchRng) -> u8 {
-    loop {
-        let pick = ALPHABET[rng.random_range(0..ALPHABET.len())];
-        if pick != c {
-            return pick;
-        }
-    }
 }
 
 fn class(rng: &mut BenchRng) -> Class {
@@ -118,24 +139,15 @@ fn class(rng: &mut BenchRng) -> Class {
 const BATCH: usize = 100_000;
 
 /// Measures `measure` on `samples()` inputs made by `make`, in batches whose classes and inputs
-/// are all drawn first: between two measurements the harness does the same work (take the next
-/// prepared input) whatever the class, so only `measure` can tell the classes apart.
+/// are all drawn first, and runs `after` (the same work whatever the class) after each
+/// measurement: between two measurements the harness does the same work, so only `measure` can
+/// tell the classes apart.
 fn batched<I, O>(
     runner: &mut CtRunner,
     rng: &mut BenchRng,
-    make: impl FnMut(Class, &mut BenchRng) -> I,
-    measure: impl Fn(&I) -> O,
-) {
-    batched2(runner, rng, make, &measure, &measure);
-}
-
-/// As [`batched`], with one function per class, chosen outside the timed region.
-fn batched2<I, L, R>(
-    runner: &mut CtRunner,
-    rng: &mut BenchRng,
     mut make: impl FnMut(Class, &mut BenchRng) -> I,
-    left_fn: impl Fn(&I) -> L,
-    right_fn: impl Fn(&I) -> R,
+    measure: impl Fn(&I) -> O,
+    mut after: impl FnMut(),
 ) {
     let mut left = samples();
     let mut batch = Vec::with_capacity(BATCH.min(left));
@@ -148,126 +160,356 @@ fn batched2<I, L, R>(
             batch.push((c, input));
         }
         for (c, input) in &batch {
-            match c {
-                Class::Left => runner.run_one(*c, || left_fn(black_box(input))),
-                Class::Right => runner.run_one(*c, || right_fn(black_box(input))),
-            }
+            runner.run_one(*c, || measure(black_box(input)));
+            after();
         }
         left -= n;
     }
 }
 
-/// The fixture's pass, locked for half an hour after ten wrong codes.
-fn locked(f: &Fixture) -> TemporaryAccessPass {
-    let mut parts: RecordParts = f.pass.clone().into_parts();
-    parts.failed_attempts = 10;
-    parts.locked_until = Some(NOW + Duration::minutes(30));
-    TemporaryAccessPass::from_parts(parts).unwrap()
+/// The pure decision: one user, one policy, one record per class (or none), a typed code.
+struct Pure {
+    policy: Policy,
+    key: DigestKey,
+    user: Principal,
 }
 
-/// The right code (left) against random wrong codes of the same length (right).
-fn right_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let f = fixture();
+impl Pure {
+    fn redeem(
+        &self,
+        record: Option<&TemporaryAccessPass>,
+        typed: &str,
+        now: UtcDateTime,
+    ) -> Redemption {
+        let request = SignInRequest::new(Client::Browser);
+        redeem(
+            &RedeemContext::new(&self.policy, &self.key, &self.user, record, request),
+            typed,
+            now,
+        )
+    }
+}
+
+/// Runs a pure pair: class Left judges `left` (with its own `now`), Right judges `right`, both
+/// with a fresh random wrong code of `len` characters unless `typed` says otherwise.
+fn pure_pair(
+    runner: &mut CtRunner,
+    rng: &mut BenchRng,
+    pure: &Pure,
+    left: (Option<&TemporaryAccessPass>, UtcDateTime),
+    right: (Option<&TemporaryAccessPass>, UtcDateTime),
+    typed: impl Fn(Class, &mut BenchRng) -> String,
+) {
+    batched(
+        runner,
+        rng,
+        |c, rng| (c, typed(c, rng)),
+        |(c, code)| {
+            let (record, now) = match c {
+                Class::Left => left,
+                Class::Right => right,
+            };
+            pure.redeem(record, code, now)
+        },
+        || {},
+    );
+}
+
+fn pure_fixture() -> (Pure, String, TemporaryAccessPass) {
+    let policy = small_policy(8);
+    let user = principal("user");
+    let (code, record) = pass(&policy, &user, CREATED, 60);
+    (
+        Pure {
+            policy,
+            key: key(),
+            user,
+        },
+        code,
+        record,
+    )
+}
+
+/// A user without a pass (left) against a wrong code for one who holds one (right).
+fn redeem_no_pass_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (pure, code, record) = pure_fixture();
+    pure_pair(
+        runner,
+        rng,
+        &pure,
+        (None, NOW),
+        (Some(&record), NOW),
+        |_, rng| random_code(rng, code.len()),
+    );
+}
+
+/// A wrong code on an expired pass (left) against one on a usable pass (right).
+fn redeem_expired_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (pure, code, record) = pure_fixture();
+    let (_, expired) = pass(&pure.policy, &pure.user, CREATED - Duration::hours(2), 60);
+    pure_pair(
+        runner,
+        rng,
+        &pure,
+        (Some(&expired), NOW),
+        (Some(&record), NOW),
+        |_, rng| random_code(rng, code.len()),
+    );
+}
+
+/// A wrong code on a locked pass (left) against one on an open pass (right).
+fn redeem_locked_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (pure, code, record) = pure_fixture();
+    let locked = locked(&record);
+    pure_pair(
+        runner,
+        rng,
+        &pure,
+        (Some(&locked), NOW),
+        (Some(&record), NOW),
+        |_, rng| random_code(rng, code.len()),
+    );
+}
+
+/// The right code (left) against random wrong codes (right), on one usable pass.
+fn redeem_right_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (pure, code, record) = pure_fixture();
+    pure_pair(
+        runner,
+        rng,
+        &pure,
+        (Some(&record), NOW),
+        (Some(&record), NOW),
+        |c, rng| match c {
+            Class::Left => code.clone(),
+            Class::Right => random_code(rng, code.len()),
+        },
+    );
+}
+
+/// Under a policy of length 8: a record of length 48 (issued before the policy changed, left)
+/// against one of length 8 (right), wrong codes of the policy's length.
+fn redeem_length_48_vs_8(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (pure, code, record) = pure_fixture();
+    let (_, long) = pass(&small_policy(48), &pure.user, CREATED, 60);
+    pure_pair(
+        runner,
+        rng,
+        &pure,
+        (Some(&long), NOW),
+        (Some(&record), NOW),
+        |_, rng| random_code(rng, code.len()),
+    );
+}
+
+/// A user in 20 groups under a policy of 200 excluded groups (left) against a user in none
+/// under a policy of one target (right). This pair may differ: the scope check reads the
+/// policy's targets and the user's groups, which are the same for every sign-in of that user
+/// and say nothing about the pass.
+fn redeem_large_vs_small_policy(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (small, code, record) = pure_fixture();
+    let large = Pure {
+        policy: large_policy(),
+        key: key(),
+        user: grouped("user"),
+    };
+    batched(
+        runner,
+        rng,
+        |c, rng| (c, random_code(rng, code.len())),
+        |(c, typed)| match c {
+            Class::Left => large.redeem(Some(&record), typed, NOW),
+            Class::Right => small.redeem(Some(&record), typed, NOW),
+        },
+        || {},
+    );
+}
+
+/// The engine over `InMemoryStore` with one policy and the records of the pair stored; each
+/// measured redemption is followed by writing the stored records back as they were, the same
+/// work for either class, so the state never drifts.
+struct Stored {
+    engine: Engine<ManualClock, InMemoryStore>,
+    records: Vec<(Principal, TemporaryAccessPass)>,
+}
+
+impl Stored {
+    fn new(policy: &Policy, records: Vec<(Principal, TemporaryAccessPass)>) -> Self {
+        let engine = Engine::new(
+            ManualClock::new(NOW),
+            InMemoryStore::new(),
+            EngineConfig::new(key()),
+        );
+        let store = engine.store();
+        let _ = store.write_policy(None, policy).unwrap();
+        for (user, record) in &records {
+            let expected = store.load(user.id()).unwrap().expected();
+            let _ = store.write(user.id(), &expected, Some(record)).unwrap();
+        }
+        Self { engine, records }
+    }
+
+    fn redeem(&self, user: &Principal, typed: &str) -> Redemption {
+        self.engine
+            .redeem(user, typed, SignInRequest::new(Client::Browser))
+            .unwrap()
+    }
+
+    /// Puts every record back as it was.
+    fn restore(&self) {
+        let store = self.engine.store();
+        for (user, record) in &self.records {
+            let read: Expected = store.load(user.id()).unwrap().expected();
+            let _ = store.write(user.id(), &read, Some(record)).unwrap();
+        }
+    }
+}
+
+/// An engine pair: Left signs in as `left`, Right as `right`, typed codes from `typed`.
+fn engine_pair(
+    runner: &mut CtRunner,
+    rng: &mut BenchRng,
+    stored: &Stored,
+    left: &Principal,
+    right: &Principal,
+    typed: impl Fn(Class, &mut BenchRng) -> String,
+) {
+    batched(
+        runner,
+        rng,
+        |c, rng| (c, typed(c, rng)),
+        |(c, code)| match c {
+            Class::Left => stored.redeem(left, code),
+            Class::Right => stored.redeem(right, code),
+        },
+        || stored.restore(),
+    );
+}
+
+fn engine_fixture() -> (Policy, Principal, String, TemporaryAccessPass) {
+    let policy = small_policy(8);
+    let user = principal("user");
+    let (code, record) = pass(&policy, &user, CREATED, 60);
+    (policy, user, code, record)
+}
+
+fn engine_no_pass_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (policy, user, code, record) = engine_fixture();
+    let nobody = principal("nobo");
+    let stored = Stored::new(&policy, vec![(user.clone(), record)]);
+    engine_pair(runner, rng, &stored, &nobody, &user, |_, rng| {
+        random_code(rng, code.len())
+    });
+}
+
+fn engine_expired_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (policy, user, code, record) = engine_fixture();
+    let late = principal("late");
+    let (_, expired) = pass(&policy, &late, CREATED - Duration::hours(2), 60);
+    let stored = Stored::new(
+        &policy,
+        vec![(user.clone(), record), (late.clone(), expired)],
+    );
+    engine_pair(runner, rng, &stored, &late, &user, |_, rng| {
+        random_code(rng, code.len())
+    });
+}
+
+fn engine_locked_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (policy, user, code, record) = engine_fixture();
+    let jammed = principal("jamd");
+    let (_, theirs) = pass(&policy, &jammed, CREATED, 60);
+    let stored = Stored::new(
+        &policy,
+        vec![(user.clone(), record), (jammed.clone(), locked(&theirs))],
+    );
+    engine_pair(runner, rng, &stored, &jammed, &user, |_, rng| {
+        random_code(rng, code.len())
+    });
+}
+
+fn engine_right_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (policy, user, code, record) = engine_fixture();
+    let stored = Stored::new(&policy, vec![(user.clone(), record)]);
+    engine_pair(runner, rng, &stored, &user, &user, |c, rng| match c {
+        Class::Left => code.clone(),
+        Class::Right => random_code(rng, code.len()),
+    });
+}
+
+fn engine_length_48_vs_8(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (policy, user, code, record) = engine_fixture();
+    let long = principal("long");
+    let (_, theirs) = pass(&small_policy(48), &long, CREATED, 60);
+    let stored = Stored::new(
+        &policy,
+        vec![(user.clone(), record), (long.clone(), theirs)],
+    );
+    engine_pair(runner, rng, &stored, &long, &user, |_, rng| {
+        random_code(rng, code.len())
+    });
+}
+
+/// As `redeem_large_vs_small_policy`, through two engines. May differ, for the same reason.
+fn engine_large_vs_small_policy(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (policy, user, code, record) = engine_fixture();
+    let small = Stored::new(&policy, vec![(user.clone(), record.clone())]);
+    let many = grouped("user");
+    let large = Stored::new(&large_policy(), vec![(many.clone(), record)]);
+    batched(
+        runner,
+        rng,
+        |c, rng| (c, random_code(rng, code.len())),
+        |(c, typed)| match c {
+            Class::Left => large.redeem(&many, typed),
+            Class::Right => small.redeem(&user, typed),
+        },
+        || {
+            small.restore();
+            large.restore();
+        },
+    );
+}
+
+/// The digest alone: the right code (left) against random wrong codes (right).
+fn verify_right_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (pure, code, record) = pure_fixture();
     batched(
         runner,
         rng,
         |c, rng| match c {
-            Class::Left => f.code.clone(),
-            Class::Right => random_code(rng, f.code.len()),
+            Class::Left => code.clone(),
+            Class::Right => random_code(rng, code.len()),
         },
-        |typed| f.pass.verify_code(&f.pepper, typed),
+        |typed| record.verify_code(&pure.key, typed),
+        || {},
     );
 }
 
-/// The right code (left) against one fixed wrong code (right): both classes repeat one input,
-/// so only rightness differs. Together with `right_vs_wrong_code` this separates "is the code
-/// right" from "is the input the same every time".
-fn right_vs_fixed_wrong(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let f = fixture();
-    let wrong = random_code(rng, f.code.len());
-    batched(
-        runner,
-        rng,
-        |c, _| match c {
-            Class::Left => f.code.clone(),
-            Class::Right => wrong.clone(),
-        },
-        |typed| f.pass.verify_code(&f.pepper, typed),
-    );
-}
-
-/// Wrong codes that differ from the right one at the first character (left) or only at the
-/// last (right).
-fn first_vs_last_mismatch(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let f = fixture();
+/// The digest alone: wrong codes that differ from the right one at the first character (left)
+/// or only at the last (right).
+fn verify_first_vs_last_mismatch(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (pure, code, record) = pure_fixture();
     batched(
         runner,
         rng,
         |c, rng| {
-            let mut typed = f.code.clone().into_bytes();
+            let mut typed = code.clone().into_bytes();
             let at = match c {
                 Class::Left => 0,
                 Class::Right => typed.len() - 1,
             };
-            typed[at] = other_than(typed[at], rng);
+            loop {
+                let pick = Passcode::ALPHABET[rng.random_range(0..Passcode::ALPHABET.len())];
+                if pick != typed[at] {
+                    typed[at] = pick;
+                    break;
+                }
+            }
             String::from_utf8(typed).unwrap()
         },
-        |typed| f.pass.verify_code(&f.pepper, typed),
-    );
-}
-
-/// A wrong code for a user who holds a pass (left) against one for a user who holds none
-/// (right): the whole pure decision, which judges a dummy record for the latter.
-fn known_user_vs_no_pass(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let f = fixture();
-    let length = f.policy.default_length();
-    batched(
-        runner,
-        rng,
-        |c, rng| (matches!(c, Class::Left), random_code(rng, length.get())),
-        |(known, typed)| {
-            let record = known.then_some(&f.pass);
-            redeem(
-                &f.policy,
-                &RedeemSettings::new(&f.pepper),
-                &f.user,
-                record,
-                typed,
-                &SignInContext::new(Client::Browser),
-                NOW + Duration::minutes(1),
-            )
-        },
-    );
-}
-
-/// A redemption with a wrong code on a locked pass (left) against one on an open pass (right).
-/// The two take different paths by design (an open pass counts the wrong code and may lock);
-/// the answer itself says "locked", so the timing tells nothing the response does not.
-fn locked_vs_open(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let f = fixture();
-    let locked = locked(&f);
-    batched2(
-        runner,
-        rng,
-        |_, rng| random_code(rng, f.code.len()),
-        |typed| f.redeem(&locked, typed),
-        |typed| f.redeem(&f.pass, typed),
-    );
-}
-
-/// On a locked pass, the right code (left) against wrong codes (right): a lock must not reveal
-/// whether the code was right (SPEC 6.4).
-fn locked_right_vs_wrong(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let f = fixture();
-    let locked = locked(&f);
-    batched(
-        runner,
-        rng,
-        |c, rng| match c {
-            Class::Left => f.code.clone(),
-            Class::Right => random_code(rng, f.code.len()),
-        },
-        |typed| f.redeem(&locked, typed),
+        |typed| record.verify_code(&pure.key, typed),
+        || {},
     );
 }
 
@@ -287,15 +529,24 @@ fn leaky_slice_eq(runner: &mut CtRunner, rng: &mut BenchRng) {
             other[*at] ^= 1;
             reference[..] == other[..]
         },
+        || {},
     );
 }
 
 ctbench_main!(
-    right_vs_wrong_code,
-    right_vs_fixed_wrong,
-    first_vs_last_mismatch,
-    known_user_vs_no_pass,
-    locked_vs_open,
-    locked_right_vs_wrong,
+    redeem_no_pass_vs_wrong_code,
+    redeem_expired_vs_wrong_code,
+    redeem_locked_vs_wrong_code,
+    redeem_right_vs_wrong_code,
+    redeem_length_48_vs_8,
+    redeem_large_vs_small_policy,
+    engine_no_pass_vs_wrong_code,
+    engine_expired_vs_wrong_code,
+    engine_locked_vs_wrong_code,
+    engine_right_vs_wrong_code,
+    engine_length_48_vs_8,
+    engine_large_vs_small_policy,
+    verify_right_vs_wrong_code,
+    verify_first_vs_last_mismatch,
     leaky_slice_eq
 );

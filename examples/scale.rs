@@ -17,11 +17,14 @@ use std::error::Error;
 use std::hint::black_box;
 use std::time::Instant;
 
+use rand_core::TryRng;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use temporary_access_pass::signin::Client;
+use temporary_access_pass::store::{Expected, Store};
 use temporary_access_pass::{
-    Client, CreatePassRequest, DigestKey, DirectoryRole, Engine, EngineConfig, Expected,
-    InMemoryStore, IncludeTarget, IssueContext, ManualClock, Pepper, Policy, PolicySettings,
-    PolicyState, Principal, SignInContext, Store, TryRng, UserId, issue,
+    CreateContext, CreateRequest, DigestKey, DirectoryRole, Engine, EngineConfig, InMemoryStore,
+    IncludeTarget, ManualClock, Pepper, Policy, PolicySettings, PolicyState, Principal,
+    SignInRequest, UserId, create,
 };
 use time::macros::utc_datetime;
 
@@ -51,7 +54,7 @@ impl TryRng for SplitMix {
     }
 }
 // Not cryptographic: it only fills a benchmark store.
-impl temporary_access_pass::TryCryptoRng for SplitMix {}
+impl rand_core::TryCryptoRng for SplitMix {}
 
 struct Filled {
     engine: Engine<ManualClock, InMemoryStore>,
@@ -69,10 +72,10 @@ fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
     let policy = Policy::new(
         PolicySettings::new()
             .state(PolicyState::Enabled)
-            .include(IncludeTarget::AllUsers),
+            .include_target(IncludeTarget::AllUsers),
     )?;
     let admin = Principal::member(UserId::new("admin@contoso.com")?)
-        .with_role(DirectoryRole::GlobalAdministrator);
+        .role(DirectoryRole::GlobalAdministrator);
     let store = InMemoryStore::new();
     let mut rng = SplitMix(7);
     // Sample up to 100,000 users (every tenth at a million) so latency runs touch cold records.
@@ -81,12 +84,12 @@ fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
     let region = Region::new(GLOBAL);
     for i in 0..count {
         let user = Principal::member(user_id(i)?);
-        let ctx = IssueContext::new(&policy, &key, &admin, &user);
-        let request = CreatePassRequest::new().usable_once(false);
-        let issued = issue(&ctx, &request, now, &mut rng)?;
+        let ctx = CreateContext::new(&policy, &key, &admin, &user);
+        let request = CreateRequest::new().is_usable_once(false);
+        let issued = create(&ctx, &request, now, &mut rng)?;
         let _ = store.write(user.id(), &Expected::new(None, None), Some(&issued.record))?;
         if i % sample_every == 0 {
-            users.push((user, issued.created.passcode.expose_secret().to_owned()));
+            users.push((user, issued.passcode.expose_secret().to_owned()));
         }
     }
     let stats = region.change();
@@ -97,7 +100,7 @@ fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
     // `stats_alloc` already books a reallocation's growth and shrinkage in these two totals.
     let net = stats.bytes_allocated as f64 - stats.bytes_deallocated as f64 - sample_bytes as f64;
     let engine = Engine::new(ManualClock::new(now), store, EngineConfig::new(key));
-    let _ = engine.set_policy(&admin, &policy.settings())?;
+    let _ = engine.update_policy(&admin, &policy.settings())?;
     Ok(Filled {
         engine,
         users,
@@ -107,12 +110,12 @@ fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
 
 /// Median nanoseconds of `rounds` right-code redemptions over the sampled users.
 fn redeem_latency(filled: &Filled, rounds: usize) -> Result<f64, Box<dyn Error>> {
-    let ctx = SignInContext::new(Client::Browser);
+    let ctx = SignInRequest::new(Client::Browser);
     let mut times = Vec::with_capacity(rounds);
     for r in 0..rounds {
         let (user, code) = &filled.users[r.wrapping_mul(7919) % filled.users.len()];
         let start = Instant::now();
-        let sign_in = black_box(filled.engine.redeem(user, code, &ctx)?);
+        let sign_in = black_box(filled.engine.redeem(user, code, ctx)?);
         times.push(start.elapsed().as_nanos() as f64);
         if sign_in.outcome.is_err() {
             return Err("a right code was refused".into());

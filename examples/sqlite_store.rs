@@ -15,10 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use temporary_access_pass::{
-    Expected, Loaded, Policy, Store, TemporaryAccessPass, UserId, Version, Versioned, Write,
-    conformance,
-};
+use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
+use temporary_access_pass::testing::conformance;
+use temporary_access_pass::{Policy, TemporaryAccessPass, UserId};
 
 /// The store's own error: a message from SQLite or from decoding a row.
 #[derive(Debug)]

@@ -1,37 +1,37 @@
-//! The driver: reads the clock once per operation, calls the pure core, and applies the result
-//! through one conditional write, retrying a bounded number of times (SPEC 0.2).
+//! The driver: reads the clock once per operation, carries out the operation's plan over a
+//! [`Store`], and commits each decision through one conditional write, judging again after a
+//! conflict a bounded number of times (SPEC 0.2, 6.5).
 
 use core::convert::Infallible;
 use core::fmt;
 
 use rand_core::TryCryptoRng;
 
+use crate::admin::{DeleteError, Deleted, ViewError};
 use crate::clock::Clock;
-use crate::event::Event;
-use crate::pass::{
-    CreatePassRequest, Deleted, IssueError, IssueOptions, Issued, PassView, ViewError,
-};
-use crate::passcode::{DigestKey, RngFailure};
+use crate::create::{CreateError, CreateOptions, CreateRequest, CreatedPass};
+use crate::digest::DigestKey;
+use crate::lockout::Lockout;
+use crate::passcode::RngFailure;
 use crate::plan::{
     Commit, Create, Decided, Delete, OfferPlan, Plan, ReadPolicy, Redeem, Refused, Register,
     UpdatePolicy, View,
 };
-use crate::policy::{Policy, PolicyChange, PolicyChangeError, PolicySettings};
+use crate::policy::{Policy, PolicySettings, PolicyUpdate, UpdatePolicyError};
 use crate::principal::Principal;
 use crate::signin::{
-    Grant, Lockout, Offer, PasswordlessMethod, RedeemRefusal, RedeemSettings, RegistrationError,
-    SignInContext,
+    Grant, Offer, PasswordlessMethod, Redemption, RegistrationError, SignInRequest,
 };
 use crate::store::{Loaded, Store, Write};
-
-use alloc::vec::Vec;
+use crate::view::PassView;
 
 /// Why an engine operation did not complete. Every variant denies: nothing the caller asked
-/// for happened.
+/// for happened. [`EngineError::Rejected`] is a rule's refusal; the others say something broke
+/// or gave up ([`EngineError::is_broken`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError<R, E> {
-    /// The domain refused (a permission, a policy rule...): `R` says which rule.
+    /// A rule refused (a permission, a policy rule...): `R` says which.
     #[error(transparent)]
     Rejected(R),
     /// The store failed; the operation was denied (fails closed).
@@ -48,18 +48,31 @@ pub enum EngineError<R, E> {
     },
 }
 
-/// A sign-in attempt's outcome and its audit events.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use]
-#[non_exhaustive]
-pub struct SignIn {
-    /// The grant, or why not.
-    pub outcome: Result<Grant, RedeemRefusal>,
-    /// Audit events.
-    pub events: Vec<Event>,
+impl<R, E> EngineError<R, E> {
+    /// True when a rule refused; false when the store or the RNG failed or the engine gave up.
+    #[must_use]
+    pub const fn is_rejected(&self) -> bool {
+        matches!(self, Self::Rejected(_))
+    }
+
+    /// True when the store or the RNG failed or the engine gave up: nothing was refused, the
+    /// operation may succeed later.
+    #[must_use]
+    pub const fn is_broken(&self) -> bool {
+        !self.is_rejected()
+    }
 }
 
-/// How an [`Engine`] behaves: the digest key, the creation opt-ins, the guessing limit and the
+impl<R, E> From<Refused<R>> for EngineError<R, E> {
+    fn from(refused: Refused<R>) -> Self {
+        match refused {
+            Refused::Rejected(r) => Self::Rejected(r),
+            Refused::Rng(e) => Self::Rng(e),
+        }
+    }
+}
+
+/// How an engine behaves: the digest key, the creation opt-ins, the guessing limit and the
 /// retry bound.
 ///
 /// There is no `Default`: the key must be chosen (SPEC 6.1). This does not compile:
@@ -73,7 +86,7 @@ pub struct EngineConfig {
     /// What digests are keyed with: the host's pepper, or [`DigestKey::unkeyed`] by choice.
     pub key: DigestKey,
     /// The later product's creation behaviours.
-    pub issue_options: IssueOptions,
+    pub create_options: CreateOptions,
     /// The guessing limit (SPEC 6.4).
     pub lockout: Lockout,
     /// Attempts per operation before giving up on conflicting writes (at least 1).
@@ -84,7 +97,7 @@ impl fmt::Debug for EngineConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EngineConfig")
             .field("key", &self.key)
-            .field("issue_options", &self.issue_options)
+            .field("create_options", &self.create_options)
             .field("lockout", &self.lockout)
             .field("max_attempts", &self.max_attempts)
             .finish()
@@ -101,7 +114,7 @@ impl EngineConfig {
     pub fn new(key: impl Into<DigestKey>) -> Self {
         Self {
             key: key.into(),
-            issue_options: IssueOptions::seed(),
+            create_options: CreateOptions::new(),
             lockout: Lockout::default(),
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
         }
@@ -109,8 +122,8 @@ impl EngineConfig {
 
     /// Sets the creation opt-ins.
     #[must_use]
-    pub fn issue_options(mut self, options: IssueOptions) -> Self {
-        self.issue_options = options;
+    pub fn create_options(mut self, options: CreateOptions) -> Self {
+        self.create_options = options;
         self
     }
 
@@ -129,11 +142,52 @@ impl EngineConfig {
     }
 }
 
-/// Runs the pure core against a [`Clock`] and a [`Store`].
+/// What a driver does with a decision's write once the store answered: the plan is done, or
+/// must read and decide again.
+pub(crate) fn landed(commit: &Commit, write: Option<Write>) -> bool {
+    match (commit, write) {
+        (Commit::Nothing | Commit::Probe { .. }, _)
+        | (Commit::Record { .. } | Commit::Policy { .. }, Some(Write::Written(_))) => true,
+        (Commit::Record { .. } | Commit::Policy { .. }, Some(Write::Conflict) | None) => false,
+    }
+}
+
+/// Runs the pure core against a [`Clock`] and a [`Store`]: one plan per operation.
 ///
-/// Each operation reads the clock once, reads what it needs, decides with the pure functions,
-/// and applies the decision through one conditional write. On a conflict it reads and decides
-/// again, at most [`EngineConfig::max_attempts`] times; a store error or exhausted attempts deny.
+/// Each operation reads the clock once, reads what it needs (the policy and the user's record
+/// together), decides with the pure functions, and commits through one conditional write that
+/// expects exactly what was read. On a conflict it reads and decides again, at most
+/// [`EngineConfig::max_attempts`] times; a store error or exhausted attempts deny.
+///
+/// ```
+/// use temporary_access_pass::signin::Client;
+/// use temporary_access_pass::{
+///     CreateRequest, DirectoryRole, Engine, EngineConfig, InMemoryStore, IncludeTarget,
+///     ManualClock, Pepper, PolicySettings, PolicyState, Principal, SignInRequest, SysRng, UserId,
+///     time::macros::utc_datetime,
+/// };
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = ManualClock::new(utc_datetime!(2021-03-11 08:00:00));
+/// let pepper = Pepper::new(&[0x42; 32])?; // in production: from your key store
+/// let engine = Engine::new(&clock, InMemoryStore::new(), EngineConfig::new(pepper));
+/// let admin =
+///     Principal::member(UserId::new("ga@contoso.com")?).role(DirectoryRole::GlobalAdministrator);
+/// let user = Principal::member(UserId::new("chris@contoso.com")?);
+/// let all_users = PolicySettings::new()
+///     .state(PolicyState::Enabled)
+///     .is_usable_once(true)
+///     .include_target(IncludeTarget::AllUsers);
+/// engine.update_policy(&admin, &all_users)?;
+///
+/// let created = engine.create(&admin, &user, &CreateRequest::new(), &mut SysRng)?;
+/// let code = created.passcode.expose_secret();
+/// let browser = SignInRequest::new(Client::Browser);
+/// assert!(engine.redeem(&user, code, browser)?.outcome.is_ok()); // consumed, exactly once
+/// assert!(engine.redeem(&user, code, browser)?.outcome.is_err()); // OneTimeUsed
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Engine<C, S> {
     clock: C,
@@ -182,31 +236,25 @@ impl<C: Clock, S: Store> Engine<C, S> {
             }
             .map_err(EngineError::Store)?;
             let Decided { output, commit } = plan.decide(read, now).map_err(EngineError::from)?;
-            let landed = match (commit, plan.user()) {
-                (Commit::Nothing, _) => true,
-                (Commit::Record { expected, record }, Some(user)) => matches!(
+            let write = match (&commit, plan.user()) {
+                (Commit::Record { expected, record }, Some(user)) => Some(
                     self.store
-                        .write(user, &expected, record.as_ref())
+                        .write(user, expected, record.as_ref())
                         .map_err(EngineError::Store)?,
-                    Write::Written(_)
                 ),
-                (Commit::Probe { expected, record }, Some(user)) => {
-                    let _never = self
-                        .store
-                        .write(user, &expected, Some(&record))
-                        .map_err(EngineError::Store)?;
-                    true
-                }
-                (Commit::Policy { expected, policy }, _) => matches!(
+                (Commit::Probe { expected, record }, Some(user)) => Some(
                     self.store
-                        .write_policy(expected, &policy)
+                        .write(user, expected, Some(record))
                         .map_err(EngineError::Store)?,
-                    Write::Written(_)
                 ),
-                // A record write without a user to write it for: no plan makes one; refuse.
-                (Commit::Record { .. } | Commit::Probe { .. }, None) => false,
+                (Commit::Policy { expected, policy }, _) => Some(
+                    self.store
+                        .write_policy(*expected, policy)
+                        .map_err(EngineError::Store)?,
+                ),
+                (Commit::Nothing | Commit::Record { .. } | Commit::Probe { .. }, _) => None,
             };
-            if landed {
+            if landed(&commit, write) {
                 return Ok(output);
             }
         }
@@ -222,43 +270,44 @@ impl<C: Clock, S: Store> Engine<C, S> {
         self.run(ReadPolicy)
     }
 
-    /// Changes the policy as `actor` (SPEC 1.5).
+    /// Changes the policy as `actor` (SPEC 1.5), committed only if the policy did not change
+    /// since it was read.
     ///
     /// # Errors
     ///
-    /// [`EngineError::Rejected`] with the [`PolicyChangeError`]; store and contention errors.
-    pub fn set_policy(
+    /// [`EngineError::Rejected`] with the [`UpdatePolicyError`]; store and contention errors.
+    pub fn update_policy(
         &self,
         actor: &Principal,
         settings: &PolicySettings,
-    ) -> Result<PolicyChange, EngineError<PolicyChangeError, S::Error>> {
+    ) -> Result<PolicyUpdate, EngineError<UpdatePolicyError, S::Error>> {
         self.run(UpdatePolicy { actor, settings })
     }
 
-    /// Creates a pass for `target` as `issuer` (SPEC 2, 3), committed only if neither the
+    /// Creates a pass for `target` as `actor` (SPEC 2, 3), committed only if neither the
     /// policy nor the target's record changed since they were read.
     ///
     /// # Errors
     ///
-    /// [`EngineError::Rejected`] with the [`IssueError`]; [`EngineError::Rng`]; store and
+    /// [`EngineError::Rejected`] with the [`CreateError`]; [`EngineError::Rng`]; store and
     /// contention errors.
     pub fn create<R: TryCryptoRng + ?Sized>(
         &self,
-        issuer: &Principal,
+        actor: &Principal,
         target: &Principal,
-        request: &CreatePassRequest,
+        request: &CreateRequest,
         rng: &mut R,
-    ) -> Result<Issued, EngineError<IssueError, S::Error>> {
+    ) -> Result<CreatedPass, EngineError<CreateError, S::Error>> {
         self.run(Create {
             config: &self.config,
-            issuer,
+            actor,
             target,
             request,
             rng,
         })
     }
 
-    /// The view of `holder`'s pass for `viewer` (SPEC 3.3, 3.4, 7.2), or `None` when there is
+    /// The view of `holder`'s pass for `actor` (SPEC 3.3, 3.4, 7.2), or `None` when there is
     /// none. The permission is checked first, so a refusal does not tell whether a pass exists.
     ///
     /// # Errors
@@ -266,10 +315,10 @@ impl<C: Clock, S: Store> Engine<C, S> {
     /// [`EngineError::Rejected`] with the [`ViewError`]; store errors.
     pub fn view(
         &self,
-        viewer: &Principal,
+        actor: &Principal,
         holder: &Principal,
     ) -> Result<Option<PassView>, EngineError<ViewError, S::Error>> {
-        self.run(View { viewer, holder })
+        self.run(View { actor, holder })
     }
 
     /// Deletes `holder`'s pass as `actor` (SPEC 3, 5.7), or returns `None` when there is none.
@@ -277,12 +326,12 @@ impl<C: Clock, S: Store> Engine<C, S> {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Rejected`] with the [`ViewError`]; store and contention errors.
+    /// [`EngineError::Rejected`] with the [`DeleteError`]; store and contention errors.
     pub fn delete(
         &self,
         actor: &Principal,
         holder: &Principal,
-    ) -> Result<Option<Deleted>, EngineError<ViewError, S::Error>> {
+    ) -> Result<Option<Deleted>, EngineError<DeleteError, S::Error>> {
         self.run(Delete { actor, holder })
     }
 
@@ -294,16 +343,17 @@ impl<C: Clock, S: Store> Engine<C, S> {
     pub fn offer(
         &self,
         user: &Principal,
-        ctx: &SignInContext,
+        request: SignInRequest,
     ) -> Result<Offer, EngineError<Infallible, S::Error>> {
-        self.run(OfferPlan { user, ctx })
+        self.run(OfferPlan { user, request })
     }
 
     /// Redeems `typed` for `user` (SPEC 5.3, 6.4, 6.5): verifies, checks usability, and commits
     /// every judged attempt through one compare-and-swap on the record and the policy it was
     /// judged on. A grant (which records the use, and consumes a one-time pass) and a counted
     /// wrong code exist only once that write lands; on a conflict the attempt is judged again on
-    /// what is stored now, so concurrent attempts count as one after another.
+    /// what is stored now, so concurrent attempts count as one after another. The
+    /// [`Redemption`] returned is the one that committed.
     ///
     /// A user without a pass costs a write too: one that expects a version no record has, so
     /// it can never land (SPEC 6.2).
@@ -315,25 +365,24 @@ impl<C: Clock, S: Store> Engine<C, S> {
         &self,
         user: &Principal,
         typed: &str,
-        ctx: &SignInContext,
-    ) -> Result<SignIn, EngineError<Infallible, S::Error>> {
+        request: SignInRequest,
+    ) -> Result<Redemption, EngineError<Infallible, S::Error>> {
         self.run(Redeem {
-            settings: RedeemSettings::new(&self.config.key).lockout(self.config.lockout),
+            config: &self.config,
             user,
             typed,
-            ctx,
+            request,
         })
     }
 
     /// Whether `user`, signed in with `grant`, may register `method` now (SPEC 5.5): the grant
     /// must be the user's, the window open, and the pass behind it still stored (deleting it
-    /// revoked the sessions). The decision is the pure
-    /// [`authorize_registration`](crate::authorize_registration) on the record read now.
+    /// revoked the sessions).
     ///
     /// # Errors
     ///
     /// [`EngineError::Rejected`] with the [`RegistrationError`]; store errors.
-    pub fn authorize_registration(
+    pub fn register(
         &self,
         user: &Principal,
         grant: &Grant,
@@ -344,14 +393,5 @@ impl<C: Clock, S: Store> Engine<C, S> {
             grant,
             method,
         })
-    }
-}
-
-impl<R, E> From<Refused<R>> for EngineError<R, E> {
-    fn from(refused: Refused<R>) -> Self {
-        match refused {
-            Refused::Rejected(r) => Self::Rejected(r),
-            Refused::Rng(e) => Self::Rng(e),
-        }
     }
 }

@@ -1,11 +1,18 @@
-//! Audit events and effects that decisions hand back to the host (SPEC 0.1, 7.1).
+//! Audit events (SPEC 0.1, 7.1). Every decision says what happened through an `events()`
+//! method, built from the decision itself so the log can never disagree with it.
 //!
 //! Events carry ids and times, never a code or a digest: they are safe to log as they are.
 
+use alloc::vec;
+use alloc::vec::Vec;
+
 use time::UtcDateTime;
 
+use crate::admin::Deleted;
+use crate::create::CreatedPass;
 use crate::ids::{PassId, UserId};
-use crate::signin::{NotOffered, RedeemRefusal};
+use crate::policy::PolicyUpdate;
+use crate::signin::{NotOffered, Offer, RedeemRefusal, Redemption};
 
 /// Something that happened, for the host's audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,13 +134,135 @@ pub enum Event {
     },
 }
 
-/// Something the host must carry out beyond storing the record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Effect {
-    /// Revoke every session of this user (a valid pass was removed, SPEC 5.7).
-    RevokeSessions {
-        /// Whose sessions.
-        user: UserId,
-    },
+impl PolicyUpdate {
+    /// The audit event: [`Event::PolicyChanged`].
+    #[must_use]
+    pub fn events(&self) -> Vec<Event> {
+        vec![Event::PolicyChanged {
+            by: self.by.clone(),
+            at: self.at,
+            enabled: self.policy.is_enabled(),
+        }]
+    }
+}
+
+impl CreatedPass {
+    /// The audit events: [`Event::PassIssued`], and when a pass was replaced
+    /// [`Event::PassReplaced`], plus [`Event::SessionsRevoked`] if it was still valid.
+    #[must_use]
+    pub fn events(&self) -> Vec<Event> {
+        let record = &self.record;
+        let user = record.user();
+        let at = record.created();
+        let mut events = vec![Event::PassIssued {
+            pass: *record.id(),
+            user: user.clone(),
+            by: self.by.clone(),
+            at,
+            start: record.start(),
+            end: record.end(),
+            is_usable_once: record.is_usable_once(),
+        }];
+        if let Some((old, old_was_valid)) = self.replaced {
+            events.push(Event::PassReplaced {
+                old,
+                new: *record.id(),
+                user: user.clone(),
+                at,
+                old_was_valid,
+            });
+            if old_was_valid {
+                events.push(Event::SessionsRevoked {
+                    user: user.clone(),
+                    pass: old,
+                    at,
+                });
+            }
+        }
+        events
+    }
+}
+
+impl Deleted {
+    /// The audit events: [`Event::PassDeleted`], plus [`Event::SessionsRevoked`] for a valid
+    /// pass.
+    #[must_use]
+    pub fn events(&self) -> Vec<Event> {
+        let mut events = vec![Event::PassDeleted {
+            pass: self.pass,
+            user: self.user.clone(),
+            by: self.by.clone(),
+            at: self.at,
+            was_valid: self.was_valid,
+        }];
+        if self.was_valid {
+            events.push(Event::SessionsRevoked {
+                user: self.user.clone(),
+                pass: self.pass,
+                at: self.at,
+            });
+        }
+        events
+    }
+}
+
+impl Offer {
+    /// The audit event: [`Event::PassOffered`] or [`Event::PassNotOffered`].
+    #[must_use]
+    pub fn events(&self) -> Vec<Event> {
+        vec![match self.decision {
+            Ok(_) => Event::PassOffered {
+                user: self.user.clone(),
+                pass: self.pass,
+                at: self.at,
+            },
+            Err(reason) => Event::PassNotOffered {
+                user: self.user.clone(),
+                reason,
+                at: self.at,
+            },
+        }]
+    }
+}
+
+impl Redemption {
+    /// The audit events: [`Event::SignInSucceeded`] or [`Event::SignInFailed`], plus
+    /// [`Event::PassLocked`] when this wrong code locked the pass.
+    #[must_use]
+    pub fn events(&self) -> Vec<Event> {
+        match &self.outcome {
+            Ok(grant) => vec![Event::SignInSucceeded {
+                user: self.user.clone(),
+                pass: grant.pass,
+                is_usable_once: grant.is_usable_once,
+                at: self.at,
+            }],
+            Err(reason) => {
+                let mut events = vec![Event::SignInFailed {
+                    user: self.user.clone(),
+                    pass: self.pass,
+                    reason: *reason,
+                    at: self.at,
+                }];
+                if let (
+                    RedeemRefusal::WrongCode {
+                        locked_until: Some(until),
+                        ..
+                    },
+                    Some(pass),
+                    Some(record),
+                ) = (reason, self.pass, &self.write)
+                {
+                    events.push(Event::PassLocked {
+                        user: self.user.clone(),
+                        pass,
+                        until: *until,
+                        failed_attempts: record.failed_attempts(),
+                        at: self.at,
+                    });
+                }
+                events
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@ use core::fmt;
 
 use rand_core::TryCryptoRng;
 
-/// Why a user or group identifier was refused.
+/// Why an identifier was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdError {
@@ -33,6 +33,11 @@ pub enum IdError {
         /// Which kind of identifier (`"user"` or `"group"`).
         kind: &'static str,
     },
+    /// The text is not a pass id (a GUID).
+    #[error(
+        "pass id is not a GUID: expected 32 hex digits as 8-4-4-4-12, like c5dbd20a-8b8f-4791-a23f-488fcbde3b38"
+    )]
+    NotAGuid,
     /// The identifier held an invisible format character (Unicode category Cf: a
     /// bidirectional override such as U+202E, a zero-width space U+200B...), which lets an id
     /// look like another one in a log line.
@@ -83,7 +88,7 @@ fn is_format(c: char) -> bool {
 
 /// The longest user or group id accepted, in bytes (a UPN is at most 113 characters in Entra ID;
 /// an object id is 36).
-pub const MAX_ID_LEN: usize = 256;
+const MAX_ID_LEN: usize = 256;
 
 fn check_id(kind: &'static str, id: &str) -> Result<(), IdError> {
     if id.is_empty() {
@@ -134,7 +139,11 @@ macro_rules! string_id {
         }
 
         impl $name {
-            /// Checks and wraps an identifier: 1 to [`MAX_ID_LEN`] bytes, no control characters
+            /// The longest id accepted, in bytes (a UPN is at most 113 characters in Entra ID;
+            /// an object id is 36).
+            pub const MAX_LEN: usize = MAX_ID_LEN;
+
+            /// Checks and wraps an identifier: 1 to [`Self::MAX_LEN`] bytes, no control characters
             /// and no invisible format characters (Unicode category Cf).
             ///
             /// Identifiers are compared exactly (case-sensitively); a host that uses UPNs should
@@ -174,21 +183,6 @@ macro_rules! string_id {
             }
         }
 
-        #[cfg(feature = "serde")]
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.0)
-            }
-        }
-
-        /// Decoding checks the id like [`Self::new`].
-        #[cfg(feature = "serde")]
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = alloc::string::String::deserialize(d)?;
-                Self::new(&text).map_err(serde::de::Error::custom)
-            }
-        }
     };
 }
 
@@ -207,13 +201,6 @@ string_id!(
 /// (`c5dbd20a-8b8f-4791-a23f-488fcbde3b38`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PassId([u8; 16]);
-
-/// Why text was refused as a [`PassId`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "pass id is not a GUID: expected 32 hex digits as 8-4-4-4-12, like c5dbd20a-8b8f-4791-a23f-488fcbde3b38"
-)]
-pub struct PassIdError;
 
 impl PassId {
     /// Wraps raw bytes (for hosts that store ids as 16 bytes).
@@ -262,12 +249,13 @@ impl fmt::Debug for PassId {
 }
 
 impl core::str::FromStr for PassId {
-    type Err = PassIdError;
+    type Err = IdError;
 
-    fn from_str(s: &str) -> Result<Self, PassIdError> {
+    /// Parses a GUID in either case.
+    fn from_str(s: &str) -> Result<Self, IdError> {
         let b = s.as_bytes();
         if b.len() != 36 {
-            return Err(PassIdError);
+            return Err(IdError::NotAGuid);
         }
         let mut out = [0_u8; 16];
         let mut digits = b
@@ -279,33 +267,17 @@ impl core::str::FromStr for PassId {
             let hi = digits
                 .next()
                 .and_then(|c| hex_value(*c))
-                .ok_or(PassIdError)?;
+                .ok_or(IdError::NotAGuid)?;
             let lo = digits
                 .next()
                 .and_then(|c| hex_value(*c))
-                .ok_or(PassIdError)?;
+                .ok_or(IdError::NotAGuid)?;
             *slot = (hi << 4) | lo;
         }
         if digits.next().is_some() {
-            return Err(PassIdError);
+            return Err(IdError::NotAGuid);
         }
         Ok(Self(out))
-    }
-}
-
-#[cfg(feature = "serde")]
-impl serde::Serialize for PassId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-/// Decoding accepts a GUID in either case.
-#[cfg(feature = "serde")]
-impl<'de> serde::Deserialize<'de> for PassId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = alloc::string::String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -392,7 +364,7 @@ mod tests {
             "g5dbd20a-8b8f-4791-a23f-488fcbde3b38",
             "c5dbd20a-8b8f-4791-a23f-488fcbde3b3é",
         ] {
-            assert_eq!(bad.parse::<PassId>(), Err(PassIdError), "{bad}");
+            assert_eq!(bad.parse::<PassId>(), Err(IdError::NotAGuid), "{bad}");
         }
     }
 }

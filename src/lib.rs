@@ -1,77 +1,163 @@
-//! Temporary Access Pass (TAP) logic of Microsoft Entra ID, as a pure, embeddable core.
+#![doc = concat!(
+    "Temporary Access Pass (TAP) logic of Microsoft Entra ID, as a pure, embeddable core.\n\n",
+    "A Temporary Access Pass is a time-limited passcode an administrator issues to a user so the ",
+    "user can sign in and register strong, passwordless credentials (a FIDO2 key, the ",
+    "Authenticator app), or recover after losing them. This crate decides everything about such ",
+    "passes: whether a policy is valid, who may create, view or delete a pass for whom, what a new ",
+    "pass is, whether it is usable now, and whether a typed code signs a user in. Rules are cited ",
+    "as `SPEC n.m` from the project's specification, `docs/spec.md`.\n\n",
+    "**What it does not do:** no I/O, no system clock, no ambient randomness. Every decision is a ",
+    "function of its inputs (a context, the request, `now`, an RNG passed in) and returns a value ",
+    "holding the outcome, the write that commits it, the effects to carry out and the audit ",
+    "events. [`Engine`] runs those decisions over a [`store::Store`] for hosts that want it.\n\n",
+    "# Quick start\n\n",
+    "The whole life of a one-time pass through the engine on the in-memory store. This is ",
+    "`examples/quickstart.rs` (`cargo run --example quickstart`), and the README's quick start, ",
+    "which CI compiles in a crate of its own:\n\n",
+    "```\n",
+    include_str!("../examples/quickstart.rs"),
+    "```\n",
+)]
 //!
-//! A Temporary Access Pass is a time-limited passcode an administrator issues to a user so the
-//! user can sign in and register strong, passwordless credentials, or recover after losing them.
-//! This crate decides everything about such passes: whether a policy is valid, who may create,
-//! view or delete a pass for whom, what a new pass is, and whether a pass is usable now. Rules are
-//! cited as `SPEC n.m` from the project's specification.
+//! # The policy (SPEC 1)
 //!
-//! **What it does not do:** no I/O, no system clock, no ambient randomness. Every decision is a
-//! function of its inputs (policy, records, principals, request, `now`, an RNG passed in) and
-//! returns a value holding the outcome, the events to log and the effects to carry out.
-//!
-//! # Quick start
+//! A [`Policy`] is always valid: [`Policy::new`] checks [`PolicySettings`] against every rule
+//! and names the broken one. Only a Global Administrator or an Authentication Policy
+//! Administrator may change it ([`policy::update_policy`], [`Engine::update_policy`]).
 //!
 //! ```
+//! use temporary_access_pass::policy::{PolicyError, UpdatePolicyContext, update_policy};
 //! use temporary_access_pass::{
-//!     CreatePassRequest, DigestKey, DirectoryRole, GroupId, IncludeTarget, IssueContext, Pepper,
-//!     Policy, PolicySettings, PolicyState, Principal, Usability, UserId, issue,
+//!     DirectoryRole, GroupId, IncludeTarget, Policy, PolicySettings, PolicyState, Principal,
+//!     UserId, time::macros::utc_datetime,
 //! };
-//! use time::{Duration, macros::utc_datetime};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let onboarding = GroupId::new("onboarding")?;
-//! let policy = Policy::new(
-//!     PolicySettings::new()
-//!         .state(PolicyState::Enabled)
-//!         .include(IncludeTarget::Group(onboarding.clone())),
-//! )?;
-//! let admin = Principal::member(UserId::new("admin@contoso.com")?)
-//!     .with_role(DirectoryRole::AuthenticationAdministrator);
-//! let user = Principal::member(UserId::new("chris@contoso.com")?).with_group(onboarding);
-//! // In production the pepper is a secret from your key store, never the store's.
-//! let key = DigestKey::from(Pepper::new(&[0x42; 32])?);
+//! let settings = PolicySettings::new()
+//!     .state(PolicyState::Enabled)
+//!     .maximum_lifetime_minutes(480)
+//!     .include_target(IncludeTarget::Group(onboarding));
+//! assert!(Policy::new(settings.clone()).is_ok());
 //!
-//! let now = utc_datetime!(2021-03-09 23:19:17);
-//! let ctx = IssueContext::new(&policy, &key, &admin, &user);
-//! let request = CreatePassRequest::new().usable_once(true);
-//! let issued = issue(&ctx, &request, now, &mut getrandom::SysRng)?;
+//! let too_short = settings.clone().default_length(4);
+//! let error = Policy::new(too_short).unwrap_err();
+//! assert!(matches!(error, PolicyError::DefaultLength(_)));
+//! assert_eq!(error.to_string(), "passcode length is 4: allowed 8..=48");
 //!
-//! // Shown once to the administrator; the store only ever sees `issued.record`.
-//! let code = issued.created.passcode.expose_secret();
-//! assert_eq!(code.len(), 8);
-//! let pass = issued.record;
-//! assert!(pass.verify_code(&key, code));
-//! assert!(!pass.verify_code(&key, "not-it!!"));
-//! assert_eq!(pass.usability(&policy, &user, now), Usability::Usable);
-//! let later = now + Duration::minutes(60);
-//! assert_eq!(pass.usability(&policy, &user, later), Usability::Expired { at: later });
+//! let admin = Principal::member(UserId::new("policy-admin@contoso.com")?)
+//!     .role(DirectoryRole::AuthenticationPolicyAdministrator);
+//! let now = utc_datetime!(2021-03-09 23:00:00);
+//! let update = update_policy(&UpdatePolicyContext::new(&admin), settings, now)?;
+//! assert!(update.policy.is_enabled());
 //! # Ok(())
 //! # }
 //! ```
 //!
+//! # Creating a pass (SPEC 2, 3)
+//!
+//! [`create`] decides a creation from a [`CreateContext`] (the policy, the key, who creates it for
+//! whom, the target's stored record) and a [`CreateRequest`]. The [`CreatedPass`] holds the code,
+//! once, and the record to store, which holds only a digest. See [`create`] for an example, and
+//! [`admin`] for the role matrix, viewing and deleting.
+//!
+//! # Signing in (SPEC 5, 6)
+//!
+//! [`signin::offer`] says whether the sign-in page offers the pass; [`redeem`] judges a typed
+//! code. Every attempt judged on a record comes with the write that commits it
+//! ([`signin::Redemption::write`]): a host acts on the outcome only once that compare-and-swap has
+//! landed (SPEC 6.5). The decision costs the same whether the user has a pass or not, whatever
+//! its state (SPEC 6.2); show users [`RedeemRefusal::shown`], log the rest.
+//!
+//! ```
+//! use temporary_access_pass::signin::{Client, RedeemRefusal, ShownRefusal};
+//! use temporary_access_pass::{
+//!     CreateContext, CreateRequest, DigestKey, DirectoryRole, IncludeTarget, Pepper, Policy,
+//!     PolicySettings, PolicyState, Principal, RedeemContext, SignInRequest, SysRng, UserId,
+//!     create, redeem, time::macros::utc_datetime,
+//! };
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let policy = Policy::new(
+//!     PolicySettings::new()
+//!         .state(PolicyState::Enabled)
+//!         .include_target(IncludeTarget::AllUsers),
+//! )?;
+//! let key = DigestKey::from(Pepper::new(&[0x42; 32])?);
+//! let admin = Principal::member(UserId::new("ga@contoso.com")?).role(DirectoryRole::GlobalAdministrator);
+//! let chris = Principal::member(UserId::new("chris@contoso.com")?);
+//! let now = utc_datetime!(2021-03-11 08:00:00);
+//! let created = create(&CreateContext::new(&policy, &key, &admin, &chris), &CreateRequest::new(), now, &mut SysRng)?;
+//! let code = created.passcode.expose_secret();
+//!
+//! let browser = SignInRequest::new(Client::Browser);
+//! let ctx = RedeemContext::new(&policy, &key, &chris, Some(&created.record), browser);
+//! let wrong = redeem(&ctx, "not-the-code", now);
+//! assert!(matches!(wrong.outcome, Err(RedeemRefusal::WrongCode { .. })));
+//! assert!(wrong.write.is_some(), "the counted failure is a write to commit");
+//! let refusal = wrong.outcome.unwrap_err();
+//! assert_eq!(refusal.shown(), ShownRefusal::NotAccepted);
+//!
+//! let right = redeem(&ctx, code, now);
+//! assert!(right.outcome.is_ok(), "granted once its write lands");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Registering a passwordless method (SPEC 5.5)
+//!
+//! After a one-time sign-in, [`signin::register`] allows a FIDO2 key or phone sign-in for ten
+//! minutes (end exclusive), while the pass behind the grant is still stored. The quick start
+//! above does it through [`Engine::register`].
+//!
+//! # Storage (SPEC 0.2, 6.5)
+//!
+//! [`store::Store`] is one read (the policy and a user's record together) and one conditional
+//! write that expects exactly what was read; [`InMemoryStore`] ships with the crate, sharded
+//! for many cores. [`Engine`] runs every operation as a read-decide-write plan over a store and
+//! judges again after a conflict. Its docs say what a store may and must never get wrong, and
+//! the conformance suite in `testing` checks an implementation, races included.
+//!
+//! # Microsoft Graph JSON (SPEC 7.3)
+//!
+//! With the `serde` feature, `graph` reads and writes Graph's shapes for the policy, the pass,
+//! the creation request and response, and a strict storage form of the record.
+//!
+//! # Test harnesses
+//!
+//! With the `test-support` feature, `testing` has the store conformance suite (threads and
+//! bursts racing on one record) and proptest strategies for policies, principals, requests and
+//! clocks.
+//!
 //! # Features
 //!
-//! - `std` (default): [`SystemClock`], [`ManualClock`] and the operating system's RNG
-//!   ([`SysRng`], from `getrandom`). Without it the crate is `#![no_std]` with `alloc`.
-//! - `serde`: Microsoft Graph's JSON shapes ([`graph`]) for the policy, the pass view, the
-//!   creation request and response, and a storage form of the record. A code is serialized only
-//!   in the explicit creation response.
-//! - `test-support`: the store [`conformance`] suite and proptest [`strategies`] for downstream
-//!   harnesses (not covered by semver).
+//! - `std` (default): [`SystemClock`], [`ManualClock`], [`InMemoryStore`] and the operating
+//!   system's RNG ([`SysRng`]). Without it the crate is `#![no_std]` with `alloc`.
+//! - `serde`: the `graph` module.
+//! - `test-support`: the `testing` module (not covered by semver).
 //!
 //! # Security model
 //!
 //! - The plaintext code exists only in the creation result ([`Passcode`]); it prints as
 //!   `[REDACTED]`, has no `Display` and is zeroed on drop.
-//! - The store holds a [`CodeDigest`]: HMAC-SHA256 keyed by the host's [`Pepper`] (or, without
-//!   one, SHA-256, which lets whoever steals the store test guesses offline) over a per-pass
-//!   salt, the pass id and the code.
-//! - Verification compares fixed-size digests in constant time; a wrong length costs what a
-//!   wrong code costs, and a user with no pass runs the same routine on a dummy record
-//!   ([`verify_or_dummy`], which [`redeem`] uses for both cases).
-//! - Codes have ≈ 46.5 bits of entropy at the default length (see [`ALPHABET`]); the lifetime and
-//!   one-time use bound how long a guesser has. See `SECURITY.md` for the full threat model.
+//! - The store holds a digest: HMAC-SHA256 keyed by the host's [`Pepper`] over a fixed-size
+//!   input; nothing seals or verifies without a [`DigestKey`], and only
+//!   [`DigestKey::unkeyed`] says otherwise (SPEC 6.1).
+//! - Digests are compared in constant time, and the whole sign-in decision does the same work
+//!   for every state of the pass, including none (SPEC 6.2).
+//! - Every judged attempt commits through a compare-and-swap of what it was judged on, so
+//!   concurrent attempts count as one after another (SPEC 6.5).
+//!
+//! See `SECURITY.md` for the threat model and what the measurements show.
+//!
+//! # Where things are
+//!
+//! The crate root holds the everyday names. The rest is grouped: [`policy`] (settings,
+//! lifetimes, errors, changing the policy), [`admin`] (viewing, deleting, roles and
+//! permissions, creation options), [`signin`] (offer, redemption, registration),
+//! [`store`] (the storage interface), [`error`] (every error type in one place), [`hazmat`]
+//! (digest primitives and record parts), `graph` (feature `serde`) and `testing` (feature
+//! `test-support`).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -81,66 +167,77 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod admin;
 mod clock;
-#[cfg(feature = "test-support")]
-pub mod conformance;
+mod create;
+mod digest;
+mod effect;
 mod engine;
 mod event;
 #[cfg(feature = "serde")]
 pub mod graph;
+pub mod hazmat;
 mod ids;
+mod lockout;
 mod pass;
 mod passcode;
 mod plan;
-mod policy;
+pub mod policy;
 mod principal;
-mod signin;
-mod store;
+mod range;
+pub mod signin;
+pub mod store;
 #[cfg(feature = "test-support")]
-pub mod strategies;
+pub mod testing;
 mod usability;
+mod view;
 
-pub use clock::{Clock, ClockOutOfRange};
+/// Every error type of the crate, in one place. Each operation has its own; "rejected" (a rule
+/// refused) and "broken" (a store or the RNG failed) are kept apart, and both deny.
+pub mod error {
+    pub use crate::admin::{DeleteError, ViewError};
+    pub use crate::clock::ClockOutOfRange;
+    pub use crate::create::CreateError;
+    pub use crate::digest::PepperError;
+    pub use crate::engine::EngineError;
+    pub use crate::ids::IdError;
+    pub use crate::pass::RecordError;
+    pub use crate::passcode::RngFailure;
+    pub use crate::policy::{PolicyError, UpdatePolicyError};
+    pub use crate::principal::PermissionError;
+    pub use crate::range::OutOfRange;
+    pub use crate::signin::{RedeemRefusal, RegistrationError};
+}
+
+pub use clock::Clock;
 #[cfg(feature = "std")]
 pub use clock::{ManualClock, SystemClock};
-pub use engine::{Engine, EngineConfig, EngineError, SignIn};
-pub use event::{Effect, Event};
-pub use ids::{GroupId, IdError, MAX_ID_LEN, PassId, PassIdError, UserId};
-pub use pass::{
-    CreatePassRequest, CreatedPass, Deleted, IssueContext, IssueError, IssueOptions, Issued,
-    PassView, RecordError, RecordParts, TemporaryAccessPass, ViewError, delete_pass, issue,
-    view_pass,
-};
-pub use passcode::{
-    ALPHABET, CodeDigest, DIGEST_INPUT_LEN, DigestKey, DigestScheme, ENTROPY_BITS_LENGTH_8,
-    Passcode, Pepper, PepperError, RngFailure, compute_digest,
-};
-pub use policy::{
-    ExcludeTarget, IncludeTarget, Lifetime, PasscodeLength, Policy, PolicyChange,
-    PolicyChangeError, PolicyError, PolicySettings, PolicyState, RangeError, Scope,
-};
-pub use principal::{
-    Action, Denial, DirectoryRole, PermissionError, Principal, TargetClass, UserType, authorize,
-};
-pub use signin::{
-    Client, CredentialPolicyBlock, Grant, Lockout, LockoutError, NextStep, NotOffered, Offer,
-    PasswordlessMethod, Prompt, REGISTRATION_WINDOW, RedeemRefusal, RedeemSettings, Redemption,
-    RegistrationError, ShownRefusal, SignInContext, authorize_registration, offer, redeem,
-};
+pub use create::{CreateContext, CreateError, CreateRequest, CreatedPass, create};
+pub use digest::{DigestKey, Pepper};
+pub use effect::Effect;
+pub use engine::{Engine, EngineConfig, EngineError};
+pub use event::Event;
+pub use ids::{GroupId, PassId, UserId};
+pub use pass::TemporaryAccessPass;
+pub use passcode::Passcode;
+pub use policy::{ExcludeTarget, IncludeTarget, Policy, PolicySettings, PolicyState};
+pub use principal::{DirectoryRole, Principal};
+pub use signin::{RedeemContext, RedeemRefusal, SignInRequest, redeem};
 #[cfg(feature = "std")]
 pub use store::InMemoryStore;
-pub use store::{Expected, Loaded, RecordStamp, Store, Version, Versioned, Write};
 pub use usability::{BlockCause, Usability};
+
+/// The operating system's cryptographic RNG (re-exported from `getrandom`), for hosts that have
+/// no RNG of their own. Pass `&mut SysRng` wherever an RNG is asked for; any
+/// `rand_core::TryCryptoRng` works.
+#[cfg(feature = "std")]
+pub use getrandom::SysRng;
+
+/// The `time` crate, re-exported: the public API is written in its types (`UtcDateTime`,
+/// `Duration`), and `time::macros` works without adding `time` to your own dependencies.
+pub use time;
 
 // The README's example runs as a doctest too, so the two cannot drift apart.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
-
-/// The operating system's cryptographic RNG (re-exported from `getrandom`), for hosts that have
-/// no RNG of their own. Pass `&mut SysRng` wherever an RNG is asked for.
-#[cfg(feature = "std")]
-pub use getrandom::SysRng;
-
-/// The RNG traits this crate's functions are bounded by (re-exported from `rand_core`).
-pub use rand_core::{TryCryptoRng, TryRng};

@@ -1,27 +1,30 @@
 //! One read-decide-write plan per engine operation (SPEC 0.2). A plan says whose record it
 //! reads, judges what was read with the pure core, and says which conditional write commits the
-//! decision. The drivers ([`crate::Engine`] over a `Store`) only carry plans out: read, call
-//! [`Plan::decide`], write, and on a conflict read and decide again. No rule lives in a driver.
+//! decision. The drivers ([`crate::Engine`] over a `Store`, [`crate::AsyncEngine`] over an
+//! `AsyncStore`) only carry plans out: read, call [`Plan::decide`], write, and on a conflict
+//! read and decide again. No rule lives in a driver.
 
 use core::convert::Infallible;
 
 use rand_core::TryCryptoRng;
 use time::UtcDateTime;
 
-use crate::engine::{EngineConfig, SignIn};
+use crate::admin::{DeleteContext, DeleteError, Deleted, ViewContext, ViewError, delete, view};
+use crate::create::{CreateContext, CreateError, CreateRequest, CreatedPass, create};
+use crate::engine::EngineConfig;
 use crate::ids::UserId;
-use crate::pass::{
-    CreatePassRequest, DUMMY_PASS_ID, Deleted, IssueContext, IssueError, Issued, PassView,
-    TemporaryAccessPass, ViewError, delete_pass, issue,
-};
+use crate::pass::{DUMMY_PASS_ID, TemporaryAccessPass};
 use crate::passcode::RngFailure;
-use crate::policy::{Policy, PolicyChange, PolicyChangeError, PolicySettings};
-use crate::principal::{Action, Principal, authorize};
+use crate::policy::{
+    Policy, PolicySettings, PolicyUpdate, UpdatePolicyContext, UpdatePolicyError, update_policy,
+};
+use crate::principal::Principal;
 use crate::signin::{
-    Grant, Offer, PasswordlessMethod, RedeemSettings, RegistrationError, SignInContext,
-    authorize_registration, offer, redeem,
+    Grant, Offer, OfferContext, PasswordlessMethod, RedeemContext, Redemption, RegisterContext,
+    RegistrationError, SignInRequest, offer, redeem, register,
 };
 use crate::store::{Expected, Loaded, RecordStamp, Version};
+use crate::view::PassView;
 
 /// What commits a decision.
 #[derive(Debug)]
@@ -98,6 +101,10 @@ fn policy_of(read: &Loaded) -> Policy {
         .unwrap_or_default()
 }
 
+fn record_of(read: &Loaded) -> Option<&TemporaryAccessPass> {
+    read.record.as_ref().map(|v| &v.value)
+}
+
 /// The tenant policy (read only).
 pub(crate) struct ReadPolicy;
 
@@ -125,8 +132,8 @@ pub(crate) struct UpdatePolicy<'a> {
 }
 
 impl Plan for UpdatePolicy<'_> {
-    type Output = PolicyChange;
-    type Rejection = PolicyChangeError;
+    type Output = PolicyUpdate;
+    type Rejection = UpdatePolicyError;
 
     fn user(&self) -> Option<&UserId> {
         None
@@ -136,16 +143,19 @@ impl Plan for UpdatePolicy<'_> {
         &mut self,
         read: Loaded,
         now: UtcDateTime,
-    ) -> Result<Decided<PolicyChange>, Refused<PolicyChangeError>> {
-        let change = policy_of(&read)
-            .change(self.actor, self.settings.clone(), now)
-            .map_err(Refused::Rejected)?;
+    ) -> Result<Decided<PolicyUpdate>, Refused<UpdatePolicyError>> {
+        let update = update_policy(
+            &UpdatePolicyContext::new(self.actor),
+            self.settings.clone(),
+            now,
+        )
+        .map_err(Refused::Rejected)?;
         Ok(Decided {
             commit: Commit::Policy {
                 expected: read.policy.map(|p| p.version),
-                policy: change.policy.clone(),
+                policy: update.policy.clone(),
             },
-            output: change,
+            output: update,
         })
     }
 }
@@ -153,15 +163,15 @@ impl Plan for UpdatePolicy<'_> {
 /// A creation (SPEC 2, 3).
 pub(crate) struct Create<'a, R: ?Sized> {
     pub(crate) config: &'a EngineConfig,
-    pub(crate) issuer: &'a Principal,
+    pub(crate) actor: &'a Principal,
     pub(crate) target: &'a Principal,
-    pub(crate) request: &'a CreatePassRequest,
+    pub(crate) request: &'a CreateRequest,
     pub(crate) rng: &'a mut R,
 }
 
 impl<R: TryCryptoRng + ?Sized> Plan for Create<'_, R> {
-    type Output = Issued;
-    type Rejection = IssueError;
+    type Output = CreatedPass;
+    type Rejection = CreateError;
 
     fn user(&self) -> Option<&UserId> {
         Some(self.target.id())
@@ -171,30 +181,29 @@ impl<R: TryCryptoRng + ?Sized> Plan for Create<'_, R> {
         &mut self,
         read: Loaded,
         now: UtcDateTime,
-    ) -> Result<Decided<Issued>, Refused<IssueError>> {
+    ) -> Result<Decided<CreatedPass>, Refused<CreateError>> {
         let policy = policy_of(&read);
-        let ctx = IssueContext::new(&policy, &self.config.key, self.issuer, self.target)
-            .existing(read.record.as_ref().map(|v| &v.value))
-            .options(self.config.issue_options);
-        let issued = match issue(&ctx, self.request, now, self.rng) {
-            Ok(issued) => issued,
-            Err(IssueError::Rng(e)) => return Err(Refused::Rng(e)),
+        let ctx = CreateContext::new(&policy, &self.config.key, self.actor, self.target)
+            .existing(record_of(&read))
+            .options(self.config.create_options);
+        let created = match create(&ctx, self.request, now, self.rng) {
+            Ok(created) => created,
+            Err(CreateError::Rng(e)) => return Err(Refused::Rng(e)),
             Err(e) => return Err(Refused::Rejected(e)),
         };
         Ok(Decided {
             commit: Commit::Record {
                 expected: read.expected(),
-                record: Some(issued.record.clone()),
+                record: Some(created.record.clone()),
             },
-            output: issued,
+            output: created,
         })
     }
 }
 
-/// A view (SPEC 3.3, 3.4, 7.2): the permission first, so a refusal does not tell whether a
-/// pass exists.
+/// A view (SPEC 3.3, 3.4, 7.2).
 pub(crate) struct View<'a> {
-    pub(crate) viewer: &'a Principal,
+    pub(crate) actor: &'a Principal,
     pub(crate) holder: &'a Principal,
 }
 
@@ -211,12 +220,11 @@ impl Plan for View<'_> {
         read: Loaded,
         now: UtcDateTime,
     ) -> Result<Decided<Option<PassView>>, Refused<ViewError>> {
-        authorize(self.viewer, Action::View, self.holder)
-            .map_err(|e| Refused::Rejected(ViewError::Forbidden(e)))?;
         let policy = policy_of(&read);
-        Ok(Decided::read_only(
-            read.record.map(|r| r.value.view(&policy, self.holder, now)),
-        ))
+        let ctx = ViewContext::new(&policy, self.actor, self.holder, record_of(&read));
+        view(&ctx, now)
+            .map(Decided::read_only)
+            .map_err(Refused::Rejected)
     }
 }
 
@@ -228,7 +236,7 @@ pub(crate) struct Delete<'a> {
 
 impl Plan for Delete<'_> {
     type Output = Option<Deleted>;
-    type Rejection = ViewError;
+    type Rejection = DeleteError;
 
     fn user(&self) -> Option<&UserId> {
         Some(self.holder.id())
@@ -238,21 +246,19 @@ impl Plan for Delete<'_> {
         &mut self,
         read: Loaded,
         now: UtcDateTime,
-    ) -> Result<Decided<Option<Deleted>>, Refused<ViewError>> {
-        authorize(self.actor, Action::Delete, self.holder)
-            .map_err(|e| Refused::Rejected(ViewError::Forbidden(e)))?;
-        let expected = read.expected();
-        let Some(record) = read.record else {
-            return Ok(Decided::read_only(None));
-        };
-        let deleted =
-            delete_pass(self.actor, self.holder, &record.value, now).map_err(Refused::Rejected)?;
-        Ok(Decided {
-            output: Some(deleted),
-            commit: Commit::Record {
-                expected,
+    ) -> Result<Decided<Option<Deleted>>, Refused<DeleteError>> {
+        let ctx = DeleteContext::new(self.actor, self.holder, record_of(&read));
+        let deleted = delete(&ctx, now).map_err(Refused::Rejected)?;
+        let commit = match deleted {
+            Some(_) => Commit::Record {
+                expected: read.expected(),
                 record: None,
             },
+            None => Commit::Nothing,
+        };
+        Ok(Decided {
+            output: deleted,
+            commit,
         })
     }
 }
@@ -260,7 +266,7 @@ impl Plan for Delete<'_> {
 /// An offer (SPEC 5.1, 5.2): read only.
 pub(crate) struct OfferPlan<'a> {
     pub(crate) user: &'a Principal,
-    pub(crate) ctx: &'a SignInContext,
+    pub(crate) request: SignInRequest,
 }
 
 impl Plan for OfferPlan<'_> {
@@ -277,27 +283,22 @@ impl Plan for OfferPlan<'_> {
         now: UtcDateTime,
     ) -> Result<Decided<Offer>, Refused<Infallible>> {
         let policy = policy_of(&read);
-        Ok(Decided::read_only(offer(
-            &policy,
-            self.user,
-            read.record.as_ref().map(|v| &v.value),
-            self.ctx,
-            now,
-        )))
+        let ctx = OfferContext::new(&policy, self.user, record_of(&read), self.request);
+        Ok(Decided::read_only(offer(&ctx, now)))
     }
 }
 
 /// A redemption (SPEC 5.3, 6.2, 6.4, 6.5): every judged attempt commits through the write the
 /// core returns; a user without a pass costs a probe that can never land.
 pub(crate) struct Redeem<'a> {
-    pub(crate) settings: RedeemSettings<'a>,
+    pub(crate) config: &'a EngineConfig,
     pub(crate) user: &'a Principal,
     pub(crate) typed: &'a str,
-    pub(crate) ctx: &'a SignInContext,
+    pub(crate) request: SignInRequest,
 }
 
 impl Plan for Redeem<'_> {
-    type Output = SignIn;
+    type Output = Redemption;
     type Rejection = Infallible;
 
     fn user(&self) -> Option<&UserId> {
@@ -308,38 +309,35 @@ impl Plan for Redeem<'_> {
         &mut self,
         read: Loaded,
         now: UtcDateTime,
-    ) -> Result<Decided<SignIn>, Refused<Infallible>> {
+    ) -> Result<Decided<Redemption>, Refused<Infallible>> {
         let policy = policy_of(&read);
         let expected = read.expected();
-        let decision = redeem(
+        let ctx = RedeemContext::new(
             &policy,
-            &self.settings,
+            &self.config.key,
             self.user,
-            read.record.as_ref().map(|v| &v.value),
-            self.typed,
-            self.ctx,
-            now,
-        );
-        let commit = match (decision.write, &read.record) {
+            record_of(&read),
+            self.request,
+        )
+        .lockout(self.config.lockout);
+        let decision = redeem(&ctx, self.typed, now);
+        let commit = match (&decision.write, &read.record) {
             (Some(record), Some(_)) => Commit::Record {
                 expected,
-                record: Some(record),
+                record: Some(record.clone()),
             },
-            (None, None) if self.ctx.client.supports_pass() => Commit::Probe {
+            (None, None) if self.request.client.supports_pass() => Commit::Probe {
                 expected: Expected::new(
                     expected.policy,
                     Some(RecordStamp::new(DUMMY_PASS_ID, Version::NEVER)),
                 ),
-                record: TemporaryAccessPass::dummy(self.user.id(), self.settings.key, now),
+                record: TemporaryAccessPass::dummy(self.user.id(), &self.config.key, now),
             },
             // A refused client: nothing was judged, and refusing is safe.
             (None, _) | (Some(_), None) => Commit::Nothing,
         };
         Ok(Decided {
-            output: SignIn {
-                outcome: decision.outcome,
-                events: decision.events,
-            },
+            output: decision,
             commit,
         })
     }
@@ -365,14 +363,9 @@ impl Plan for Register<'_> {
         read: Loaded,
         now: UtcDateTime,
     ) -> Result<Decided<()>, Refused<RegistrationError>> {
-        authorize_registration(
-            self.user,
-            self.grant,
-            read.record.as_ref().map(|v| &v.value),
-            self.method,
-            now,
-        )
-        .map_err(Refused::Rejected)?;
-        Ok(Decided::read_only(()))
+        let ctx = RegisterContext::new(self.user, self.grant, record_of(&read));
+        register(&ctx, self.method, now)
+            .map(Decided::read_only)
+            .map_err(Refused::Rejected)
     }
 }

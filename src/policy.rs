@@ -1,138 +1,19 @@
-//! The tenant policy (SPEC 1; Graph: `temporaryAccessPassAuthenticationMethodConfiguration`).
+//! The tenant policy (SPEC 1; Graph: `temporaryAccessPassAuthenticationMethodConfiguration`):
+//! its settings, their validation, who is in scope, and the decision to change it.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::fmt;
 
-use time::{Duration, UtcDateTime};
-
-use crate::event::Event;
 use crate::ids::{GroupId, UserId};
-use crate::principal::{DirectoryRole, Principal};
+use crate::principal::Principal;
+use crate::range::OutOfRange;
 
-/// A pass lifetime in whole minutes, always within [`Lifetime::MIN`]`..=`[`Lifetime::MAX`]
-/// (10 minutes to 30 days, SPEC 1.3). With `serde` it is a number of minutes, checked on decoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(try_from = "u32", into = "u32"))]
-pub struct Lifetime(u32);
+mod lifetime;
+mod update;
 
-impl TryFrom<u32> for Lifetime {
-    type Error = RangeError;
-    fn try_from(minutes: u32) -> Result<Self, RangeError> {
-        Self::from_minutes(minutes)
-    }
-}
-
-impl From<Lifetime> for u32 {
-    fn from(l: Lifetime) -> Self {
-        l.0
-    }
-}
-
-/// A value outside its allowed range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{what} is {value}: allowed {min}..={max}")]
-#[non_exhaustive]
-pub struct RangeError {
-    /// What was out of range (`"lifetime in minutes"`, `"passcode length"`).
-    pub what: &'static str,
-    /// The value given.
-    pub value: u32,
-    /// The smallest value allowed.
-    pub min: u32,
-    /// The largest value allowed.
-    pub max: u32,
-}
-
-impl Lifetime {
-    /// The shortest lifetime any policy allows: 10 minutes.
-    pub const MIN: Self = Self(10);
-    /// The longest lifetime any policy allows: 43,200 minutes (30 days).
-    pub const MAX: Self = Self(43_200);
-    /// One hour: the seed's default for the policy minimum and default lifetime.
-    pub const ONE_HOUR: Self = Self(60);
-    /// Eight hours: the maximum that later versions of the product default to.
-    pub const EIGHT_HOURS: Self = Self(480);
-    /// 24 hours: the seed's default policy maximum.
-    pub const ONE_DAY: Self = Self(1440);
-
-    /// A lifetime of `minutes`, checked against 10..=43200.
-    ///
-    /// # Errors
-    ///
-    /// [`RangeError`] naming the value and the allowed range.
-    pub const fn from_minutes(minutes: u32) -> Result<Self, RangeError> {
-        if minutes < Self::MIN.0 || minutes > Self::MAX.0 {
-            return Err(RangeError {
-                what: "lifetime in minutes",
-                value: minutes,
-                min: Self::MIN.0,
-                max: Self::MAX.0,
-            });
-        }
-        Ok(Self(minutes))
-    }
-
-    /// The lifetime in minutes.
-    #[must_use]
-    pub const fn minutes(self) -> u32 {
-        self.0
-    }
-
-    /// The lifetime as a duration.
-    #[must_use]
-    pub const fn duration(self) -> Duration {
-        Duration::minutes(self.0 as i64)
-    }
-}
-
-impl fmt::Display for Lifetime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} minutes", self.0)
-    }
-}
-
-/// A passcode length in characters, always within [`PasscodeLength::MIN`]`..=`[`PasscodeLength::MAX`]
-/// (8 to 48, SPEC 1.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PasscodeLength(u8);
-
-impl PasscodeLength {
-    /// The shortest passcode: 8 characters.
-    pub const MIN: Self = Self(8);
-    /// The longest passcode: 48 characters.
-    pub const MAX: Self = Self(48);
-    /// The seed's default: 8 characters.
-    pub const DEFAULT: Self = Self(8);
-
-    /// A length of `chars` characters, checked against 8..=48.
-    ///
-    /// # Errors
-    ///
-    /// [`RangeError`] naming the value and the allowed range.
-    pub const fn new(chars: u32) -> Result<Self, RangeError> {
-        if chars < Self::MIN.0 as u32 || chars > Self::MAX.0 as u32 {
-            return Err(RangeError {
-                what: "passcode length",
-                value: chars,
-                min: Self::MIN.0 as u32,
-                max: Self::MAX.0 as u32,
-            });
-        }
-        #[expect(
-            clippy::cast_possible_truncation,
-            reason = "checked to be at most 48 above"
-        )]
-        Ok(Self(chars as u8))
-    }
-
-    /// The length in characters.
-    #[must_use]
-    pub const fn get(self) -> usize {
-        self.0 as usize
-    }
-}
+pub use crate::passcode::PasscodeLength;
+pub use lifetime::Lifetime;
+pub use update::{PolicyUpdate, UpdatePolicyContext, UpdatePolicyError, update_policy};
 
 /// Whether the policy lets anyone sign in with a pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -195,11 +76,11 @@ impl Default for PolicySettings {
     fn default() -> Self {
         Self {
             state: PolicyState::Disabled,
-            minimum_lifetime_minutes: Lifetime::ONE_HOUR.0,
-            maximum_lifetime_minutes: Lifetime::ONE_DAY.0,
-            default_lifetime_minutes: Lifetime::ONE_HOUR.0,
+            minimum_lifetime_minutes: Lifetime::ONE_HOUR.minutes(),
+            maximum_lifetime_minutes: Lifetime::ONE_DAY.minutes(),
+            default_lifetime_minutes: Lifetime::ONE_HOUR.minutes(),
             is_usable_once: false,
-            default_length: u32::from(PasscodeLength::DEFAULT.0),
+            default_length: 8,
             include_targets: Vec::new(),
             exclude_targets: Vec::new(),
         }
@@ -220,88 +101,83 @@ impl PolicySettings {
         self
     }
 
-    /// Sets the minimum, default and maximum lifetimes, in minutes.
+    /// Sets the minimum lifetime, in minutes.
     #[must_use]
-    pub fn lifetimes(mut self, minimum: u32, default: u32, maximum: u32) -> Self {
-        self.minimum_lifetime_minutes = minimum;
-        self.default_lifetime_minutes = default;
-        self.maximum_lifetime_minutes = maximum;
+    pub fn minimum_lifetime_minutes(mut self, minutes: u32) -> Self {
+        self.minimum_lifetime_minutes = minutes;
+        self
+    }
+
+    /// Sets the maximum lifetime, in minutes.
+    #[must_use]
+    pub fn maximum_lifetime_minutes(mut self, minutes: u32) -> Self {
+        self.maximum_lifetime_minutes = minutes;
+        self
+    }
+
+    /// Sets the default lifetime, in minutes.
+    #[must_use]
+    pub fn default_lifetime_minutes(mut self, minutes: u32) -> Self {
+        self.default_lifetime_minutes = minutes;
         self
     }
 
     /// Sets whether one-time use is enforced.
     #[must_use]
-    pub fn usable_once(mut self, once: bool) -> Self {
+    pub fn is_usable_once(mut self, once: bool) -> Self {
         self.is_usable_once = once;
         self
     }
 
-    /// Sets the passcode length.
+    /// Sets the passcode length, in characters.
     #[must_use]
-    pub fn length(mut self, chars: u32) -> Self {
+    pub fn default_length(mut self, chars: u32) -> Self {
         self.default_length = chars;
         self
     }
 
     /// Adds an include target.
     #[must_use]
-    pub fn include(mut self, target: IncludeTarget) -> Self {
+    pub fn include_target(mut self, target: IncludeTarget) -> Self {
         self.include_targets.push(target);
         self
     }
 
     /// Adds an exclude target.
     #[must_use]
-    pub fn exclude(mut self, target: ExcludeTarget) -> Self {
+    pub fn exclude_target(mut self, target: ExcludeTarget) -> Self {
         self.exclude_targets.push(target);
         self
     }
 }
 
-/// Why a policy's settings were refused (SPEC 1.3). One variant per rule; the first violated rule
-/// is reported, in the order the variants are listed.
+/// Why a policy's settings were refused (SPEC 1.3). One variant per rule; the first broken rule
+/// is reported, in the order the variants are listed. A value out of its range carries the one
+/// [`OutOfRange`] shape: the field, the value and the range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
     /// The minimum lifetime is outside 10..=43200 minutes.
-    #[error("minimum lifetime is {value} minutes: allowed {min}..={max}")]
-    MinimumLifetimeOutOfRange {
-        /// The value given.
-        value: u32,
-        /// 10.
-        min: u32,
-        /// 43200.
-        max: u32,
-    },
+    #[error(transparent)]
+    MinimumLifetime(OutOfRange),
     /// The maximum lifetime is outside 10..=43200 minutes.
-    #[error("maximum lifetime is {value} minutes: allowed {min}..={max}")]
-    MaximumLifetimeOutOfRange {
-        /// The value given.
-        value: u32,
-        /// 10.
-        min: u32,
-        /// 43200.
-        max: u32,
-    },
+    #[error(transparent)]
+    MaximumLifetime(OutOfRange),
     /// The default lifetime is outside 10..=43200 minutes.
-    #[error("default lifetime is {value} minutes: allowed {min}..={max}")]
-    DefaultLifetimeOutOfRange {
-        /// The value given.
-        value: u32,
-        /// 10.
-        min: u32,
-        /// 43200.
-        max: u32,
-    },
+    #[error(transparent)]
+    DefaultLifetime(OutOfRange),
     /// The passcode length is outside 8..=48 characters.
-    #[error("passcode length is {value} characters: allowed {min}..={max}")]
-    LengthOutOfRange {
-        /// The value given.
-        value: u32,
-        /// 8.
-        min: u32,
-        /// 48.
-        max: u32,
+    #[error(transparent)]
+    DefaultLength(OutOfRange),
+    /// The minimum lifetime is above the maximum.
+    #[error(
+        "minimum lifetime of {minimum} minutes is above the maximum of {maximum}: the minimum may be at most the maximum"
+    )]
+    MinimumAboveMaximum {
+        /// The minimum given.
+        minimum: u32,
+        /// The maximum given.
+        maximum: u32,
     },
     /// The default lifetime is below the minimum.
     #[error(
@@ -403,37 +279,45 @@ impl Policy {
     ///
     /// The first [`PolicyError`] found, carrying the value and the allowed range.
     pub fn new(settings: PolicySettings) -> Result<Self, PolicyError> {
-        let range = |value: u32, make: fn(u32, u32, u32) -> PolicyError| {
-            Lifetime::from_minutes(value).map_err(|e| make(e.value, e.min, e.max))
+        let lifetime = |minutes: u32, field: &'static str, make: fn(OutOfRange) -> PolicyError| {
+            Lifetime::from_minutes(minutes).map_err(|e| make(e.for_field(field)))
         };
-        let minimum = range(settings.minimum_lifetime_minutes, |value, min, max| {
-            PolicyError::MinimumLifetimeOutOfRange { value, min, max }
-        })?;
-        let maximum = range(settings.maximum_lifetime_minutes, |value, min, max| {
-            PolicyError::MaximumLifetimeOutOfRange { value, min, max }
-        })?;
-        let default = range(settings.default_lifetime_minutes, |value, min, max| {
-            PolicyError::DefaultLifetimeOutOfRange { value, min, max }
-        })?;
-        let length = PasscodeLength::new(settings.default_length).map_err(|e| {
-            PolicyError::LengthOutOfRange {
-                value: e.value,
-                min: e.min,
-                max: e.max,
-            }
-        })?;
-        if default < minimum {
-            return Err(PolicyError::DefaultBelowMinimum {
-                default: default.0,
-                minimum: minimum.0,
-                maximum: maximum.0,
+        let minimum = lifetime(
+            settings.minimum_lifetime_minutes,
+            "minimum lifetime in minutes",
+            PolicyError::MinimumLifetime,
+        )?;
+        let maximum = lifetime(
+            settings.maximum_lifetime_minutes,
+            "maximum lifetime in minutes",
+            PolicyError::MaximumLifetime,
+        )?;
+        let default = lifetime(
+            settings.default_lifetime_minutes,
+            "default lifetime in minutes",
+            PolicyError::DefaultLifetime,
+        )?;
+        let length =
+            PasscodeLength::new(settings.default_length).map_err(PolicyError::DefaultLength)?;
+        let (min, def, max) = (minimum.minutes(), default.minutes(), maximum.minutes());
+        if min > max {
+            return Err(PolicyError::MinimumAboveMaximum {
+                minimum: min,
+                maximum: max,
             });
         }
-        if default > maximum {
+        if def < min {
+            return Err(PolicyError::DefaultBelowMinimum {
+                default: def,
+                minimum: min,
+                maximum: max,
+            });
+        }
+        if def > max {
             return Err(PolicyError::DefaultAboveMaximum {
-                default: default.0,
-                minimum: minimum.0,
-                maximum: maximum.0,
+                default: def,
+                minimum: min,
+                maximum: max,
             });
         }
         Ok(Self {
@@ -478,11 +362,11 @@ impl Policy {
     pub fn settings(&self) -> PolicySettings {
         PolicySettings {
             state: self.state,
-            minimum_lifetime_minutes: self.minimum_lifetime.0,
-            maximum_lifetime_minutes: self.maximum_lifetime.0,
-            default_lifetime_minutes: self.default_lifetime.0,
+            minimum_lifetime_minutes: self.minimum_lifetime.minutes(),
+            maximum_lifetime_minutes: self.maximum_lifetime.minutes(),
+            default_lifetime_minutes: self.default_lifetime.minutes(),
             is_usable_once: self.is_usable_once,
-            default_length: u32::from(self.default_length.0),
+            default_length: u32::try_from(self.default_length.get()).unwrap_or(8),
             include_targets: self.targets.include.clone(),
             exclude_targets: self.targets.exclude.clone(),
         }
@@ -567,63 +451,6 @@ impl Policy {
             Scope::NotIncluded
         }
     }
-
-    /// Applies a policy change made by `actor` (SPEC 1.5): only a Global Administrator or an
-    /// Authentication Policy Administrator may change the policy. `self` is never modified; on
-    /// success the new policy comes back with a [`Event::PolicyChanged`] for the audit log.
-    ///
-    /// # Errors
-    ///
-    /// [`PolicyChangeError::Forbidden`] when the actor holds neither role;
-    /// [`PolicyChangeError::Invalid`] when the new settings break a rule of SPEC 1.3.
-    pub fn change(
-        &self,
-        actor: &Principal,
-        settings: PolicySettings,
-        now: UtcDateTime,
-    ) -> Result<PolicyChange, PolicyChangeError> {
-        if !actor.roles().iter().any(|r| r.may_change_policy()) {
-            return Err(PolicyChangeError::Forbidden {
-                actor: actor.id().clone(),
-                strongest_role: actor.strongest_role(),
-            });
-        }
-        let policy = Self::new(settings)?;
-        let event = Event::PolicyChanged {
-            by: actor.id().clone(),
-            at: now,
-            enabled: policy.is_enabled(),
-        };
-        Ok(PolicyChange { policy, event })
-    }
-}
-
-/// An accepted policy change: the policy to store and the audit event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use]
-#[non_exhaustive]
-pub struct PolicyChange {
-    /// The new policy.
-    pub policy: Policy,
-    /// The audit event to log.
-    pub event: Event,
-}
-
-/// Why a policy change was refused; the policy is unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PolicyChangeError {
-    /// The actor may not change the policy (SPEC 1.5).
-    #[error("principal {actor} ({}) may not change the policy: only a Global Administrator or an Authentication Policy Administrator may", DirectoryRole::describe(*strongest_role))]
-    Forbidden {
-        /// Who tried.
-        actor: UserId,
-        /// The most privileged role the actor holds, if any.
-        strongest_role: Option<DirectoryRole>,
-    },
-    /// The new settings are invalid.
-    #[error("invalid policy: {0}")]
-    Invalid(#[from] PolicyError),
 }
 
 #[cfg(test)]
@@ -633,7 +460,7 @@ mod tests {
     fn principal(id: &str, groups: &[&str]) -> Principal {
         let mut p = Principal::member(UserId::new(id).unwrap());
         for g in groups {
-            p = p.with_group(GroupId::new(g).unwrap());
+            p = p.group(GroupId::new(g).unwrap());
         }
         p
     }

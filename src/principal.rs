@@ -117,7 +117,16 @@ impl DirectoryRole {
             Self::GlobalAdministrator | Self::PrivilegedAuthenticationAdministrator => true,
             Self::AuthenticationAdministrator => matches!(target, TargetClass::Member),
             Self::GlobalReader => matches!(action, Action::View),
-            _ => false,
+            // Named one by one: a role added later grants nothing until it is placed here.
+            Self::AuthenticationPolicyAdministrator
+            | Self::DirectoryReaders
+            | Self::GuestInviter
+            | Self::MessageCenterReader
+            | Self::PasswordAdministrator
+            | Self::ReportsReader
+            | Self::UserExperienceSuccessManager
+            | Self::UsageSummaryReportsReader
+            | Self::OtherAdministrator => false,
         }
     }
 
@@ -130,7 +139,13 @@ impl DirectoryRole {
             Self::AuthenticationPolicyAdministrator => 3,
             Self::GlobalReader => 4,
             Self::OtherAdministrator => 5,
-            _ => 6,
+            Self::DirectoryReaders
+            | Self::GuestInviter
+            | Self::MessageCenterReader
+            | Self::PasswordAdministrator
+            | Self::ReportsReader
+            | Self::UserExperienceSuccessManager
+            | Self::UsageSummaryReportsReader => 6,
         }
     }
 }
@@ -221,16 +236,16 @@ impl Principal {
         Self::new(id, UserType::Guest, Vec::new(), Vec::new())
     }
 
-    /// Adds a group.
+    /// Adds a group the user belongs to.
     #[must_use]
-    pub fn with_group(mut self, group: GroupId) -> Self {
+    pub fn group(mut self, group: GroupId) -> Self {
         self.groups.push(group);
         self
     }
 
-    /// Adds a directory role.
+    /// Adds a directory role the user holds.
     #[must_use]
-    pub fn with_role(mut self, role: DirectoryRole) -> Self {
+    pub fn role(mut self, role: DirectoryRole) -> Self {
         self.roles.push(role);
         self
     }

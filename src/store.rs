@@ -9,8 +9,6 @@ use crate::policy::Policy;
 
 /// A stored value's version: changes on every write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Version(u64);
 
 impl Version {
@@ -51,7 +49,6 @@ impl fmt::Display for Version {
 
 /// A value as read from a store, with its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Versioned<T> {
     /// The version read.

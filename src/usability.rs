@@ -1,9 +1,14 @@
 //! Whether a pass can be used now, and why not (SPEC 4; Graph: `isUsable`,
-//! `methodUsabilityReason`).
+//! `methodUsabilityReason`): the reasons, their precedence, and the decision.
 
 use core::fmt;
 
+use subtle::ConstantTimeEq;
 use time::UtcDateTime;
+
+use crate::pass::TemporaryAccessPass;
+use crate::policy::{Policy, Scope};
+use crate::principal::Principal;
 
 /// A pass's usability at an instant (SPEC 4.1). [`Usability::is_usable`] is true exactly for
 /// [`Usability::Usable`].
@@ -122,6 +127,57 @@ impl fmt::Display for Usability {
             Self::Expired { at } => write!(f, "expired at {at}"),
             Self::OneTimeUsed { at } => write!(f, "one-time pass already used at {at}"),
             Self::PolicyBlocked(cause) => write!(f, "blocked by policy: {cause}"),
+        }
+    }
+}
+
+impl TemporaryAccessPass {
+    /// The pass's usability at `now` for `holder` under `policy` (SPEC 4), with the precedence of
+    /// SPEC 4.3 (see [`Usability`]).
+    ///
+    /// Every condition is evaluated before the precedence picks one, so the work does not
+    /// depend on which of them hold (SPEC 6.2); the holder's id is compared in constant time.
+    #[must_use]
+    pub fn usability(&self, policy: &Policy, holder: &Principal, now: UtcDateTime) -> Usability {
+        let is_holder = bool::from(
+            self.user()
+                .as_str()
+                .as_bytes()
+                .ct_eq(holder.id().as_str().as_bytes()),
+        );
+        let scope = policy.scope(holder);
+        let not_yet_valid = now < self.start();
+        let expired = now >= self.end();
+        let used = self.used_at().filter(|_| self.is_usable_once());
+        let multi_use_blocked = !self.is_usable_once() && policy.is_usable_once();
+        let guest = holder.is_guest();
+        let locked = self.locked_until().filter(|until| now < *until);
+        let out_of_scope = match scope {
+            Scope::InScope => None,
+            Scope::PolicyDisabled => Some(BlockCause::PolicyDisabled),
+            Scope::Excluded => Some(BlockCause::Excluded),
+            Scope::NotIncluded => Some(BlockCause::NotIncluded),
+        };
+        if !is_holder {
+            Usability::PolicyBlocked(BlockCause::NotTheHolder)
+        } else if let Some(cause) = out_of_scope {
+            Usability::PolicyBlocked(cause)
+        } else if not_yet_valid {
+            Usability::NotYetValid {
+                starts_at: self.start(),
+            }
+        } else if expired {
+            Usability::Expired { at: self.end() }
+        } else if let Some(at) = used {
+            Usability::OneTimeUsed { at }
+        } else if multi_use_blocked {
+            Usability::PolicyBlocked(BlockCause::MultiUseUnderOneTimePolicy)
+        } else if guest {
+            Usability::PolicyBlocked(BlockCause::GuestUser)
+        } else if let Some(until) = locked {
+            Usability::PolicyBlocked(BlockCause::Locked { until })
+        } else {
+            Usability::Usable
         }
     }
 }

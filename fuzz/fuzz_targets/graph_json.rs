@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use temporary_access_pass::graph::{PassDocument, PassList, PolicyDocument};
-use temporary_access_pass::{CreatePassRequest, Policy, TemporaryAccessPass};
+use temporary_access_pass::{CreateRequest, Policy, TemporaryAccessPass};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(policy) = serde_json::from_slice::<Policy>(data) {
@@ -20,13 +20,19 @@ fuzz_target!(|data: &[u8]| {
         let _ = serde_json::to_string(&doc);
     }
     let _ = serde_json::from_slice::<PassList>(data);
-    if let Ok(request) = serde_json::from_slice::<CreatePassRequest>(data) {
+    if let Ok(request) = serde_json::from_slice::<CreateRequest>(data) {
         if let Ok(text) = serde_json::to_string(&request) {
-            assert_eq!(serde_json::from_str::<CreatePassRequest>(&text).ok(), Some(request));
+            assert_eq!(
+                serde_json::from_str::<CreateRequest>(&text).ok(),
+                Some(request)
+            );
         }
     }
     if let Ok(record) = serde_json::from_slice::<TemporaryAccessPass>(data) {
         let text = serde_json::to_string(&record).expect("a valid record encodes");
-        assert_eq!(serde_json::from_str::<TemporaryAccessPass>(&text).ok(), Some(record));
+        assert_eq!(
+            serde_json::from_str::<TemporaryAccessPass>(&text).ok(),
+            Some(record)
+        );
     }
 });

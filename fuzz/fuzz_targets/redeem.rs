@@ -5,12 +5,14 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use rand_core::{TryCryptoRng, TryRng};
+use temporary_access_pass::signin::{Client, Lockout, OfferContext, offer};
+use temporary_access_pass::time::{Duration, UtcDateTime};
 use temporary_access_pass::{
-    Client, CreatePassRequest, DigestKey, DirectoryRole, IncludeTarget, IssueContext, Lockout, Pepper,
-    Policy, PolicySettings, PolicyState, Principal, RedeemSettings, SignInContext,
-    TemporaryAccessPass, TryCryptoRng, TryRng, UserId, issue, offer, redeem,
+    CreateContext, CreateRequest, DigestKey, DirectoryRole, IncludeTarget, Pepper, Policy,
+    PolicySettings, PolicyState, Principal, RedeemContext, SignInRequest, TemporaryAccessPass,
+    UserId, create, redeem,
 };
-use time::{Duration, UtcDateTime};
 
 #[derive(Debug, Arbitrary)]
 struct Input {
@@ -41,7 +43,10 @@ impl TryRng for Rng {
         Ok(self.try_next_u64()? as u32)
     }
     fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         Ok(self.0 ^ (self.0 >> 29))
     }
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
@@ -63,16 +68,20 @@ fuzz_target!(|input: Input| {
     let Ok(policy) = Policy::new(
         PolicySettings::new()
             .state(PolicyState::Enabled)
-            .include(IncludeTarget::AllUsers)
-            .lifetimes(min, def, max)
-            .length(input.length)
-            .usable_once(input.once_policy),
+            .include_target(IncludeTarget::AllUsers)
+            .minimum_lifetime_minutes(min)
+            .default_lifetime_minutes(def)
+            .maximum_lifetime_minutes(max)
+            .default_length(input.length)
+            .is_usable_once(input.once_policy),
     ) else {
         return;
     };
-    let Some(created) = instant(input.created) else { return };
-    let admin = Principal::member(UserId::new("admin").unwrap())
-        .with_role(DirectoryRole::GlobalAdministrator);
+    let Some(created) = instant(input.created) else {
+        return;
+    };
+    let admin =
+        Principal::member(UserId::new("admin").unwrap()).role(DirectoryRole::GlobalAdministrator);
     let user = if input.guest {
         Principal::guest(UserId::new("user").unwrap())
     } else {
@@ -83,51 +92,86 @@ fuzz_target!(|input: Input| {
     } else {
         DigestKey::unkeyed()
     };
-    let mut request = CreatePassRequest::new();
-    request.start = input.start_offset.and_then(|o| created.checked_add(Duration::seconds(o)));
+    let mut request = CreateRequest::new();
+    request.start = input
+        .start_offset
+        .and_then(|o| created.checked_add(Duration::seconds(o)));
     request.lifetime_minutes = input.lifetime;
     request.is_usable_once = input.once;
-    let ctx = IssueContext::new(&policy, &key, &admin, &user);
-    let Ok(issued) = issue(&ctx, &request, created, &mut Rng(input.rng_seed)) else { return };
-    let code = issued.created.passcode.expose_secret().to_owned();
+    let ctx = CreateContext::new(&policy, &key, &admin, &user);
+    let Ok(issued) = create(&ctx, &request, created, &mut Rng(input.rng_seed)) else {
+        return;
+    };
+    let code = issued.passcode.expose_secret().to_owned();
 
     let mut parts = issued.record.into_parts();
     parts.failed_attempts = input.failed;
-    parts.locked_until = input.locked_offset.and_then(|o| created.checked_add(Duration::seconds(o)));
-    parts.used_at = input.used_offset.and_then(|o| created.checked_add(Duration::seconds(o)));
-    let Ok(record) = TemporaryAccessPass::from_parts(parts) else { return };
+    parts.locked_until = input
+        .locked_offset
+        .and_then(|o| created.checked_add(Duration::seconds(o)));
+    parts.used_at = input
+        .used_offset
+        .and_then(|o| created.checked_add(Duration::seconds(o)));
+    let Ok(record) = TemporaryAccessPass::from_parts(parts) else {
+        return;
+    };
 
-    let Some(now) = created.checked_add(Duration::seconds(input.now_offset)) else { return };
-    let client = [Client::Browser, Client::AuthenticatorApp, Client::NpsExtension,
-        Client::AdfsAdapter, Client::WindowsSetup, Client::Autopilot][usize::from(input.client % 6)];
-    let sign_in = SignInContext::new(client);
+    let Some(now) = created.checked_add(Duration::seconds(input.now_offset)) else {
+        return;
+    };
+    let client = [
+        Client::Browser,
+        Client::AuthenticatorApp,
+        Client::NpsExtension,
+        Client::AdfsAdapter,
+        Client::WindowsSetup,
+        Client::Autopilot,
+    ][usize::from(input.client % 6)];
+    let sign_in = SignInRequest::new(client);
     let lockout = Lockout::new(input.max_attempts, Duration::MINUTE).unwrap_or_default();
-    let settings = RedeemSettings::new(&key).lockout(lockout);
     let typed = if input.use_right_code {
         code.clone()
     } else {
         String::from_utf8_lossy(&input.typed).into_owned()
     };
 
-    let _ = offer(&policy, &user, Some(&record), &sign_in, now);
-    let r = redeem(&policy, &settings, &user, Some(&record), &typed, &sign_in, now);
+    let _ = offer(
+        &OfferContext::new(&policy, &user, Some(&record), sign_in),
+        now,
+    );
+    let r = redeem(
+        &RedeemContext::new(&policy, &key, &user, Some(&record), sign_in).lockout(lockout),
+        &typed,
+        now,
+    );
     if let Ok(grant) = &r.outcome {
         assert_eq!(typed, code, "only the right code signs in");
-        assert!(record.start() <= now && now < record.end(), "only inside the window");
+        assert!(
+            record.start() <= now && now < record.end(),
+            "only inside the window"
+        );
         assert!(client.supports_pass());
         assert!(record.usability(&policy, &user, now).is_usable());
         assert_eq!(grant.pass, *record.id());
     }
     if let Some(next) = &r.write {
         assert!(
-            next.locked_until().is_none_or(|t| t <= next.end()) || next.locked_until() == record.locked_until(),
+            next.locked_until().is_none_or(|t| t <= next.end())
+                || next.locked_until() == record.locked_until(),
             "the crate never sets a lock past the end"
         );
         assert_eq!(next.id(), record.id());
-        assert!(next.last_failure() >= record.last_failure(), "failure times never move back");
+        assert!(
+            next.last_failure() >= record.last_failure(),
+            "failure times never move back"
+        );
     } else {
         assert!(!client.supports_pass(), "every judged attempt has a write");
     }
-    let none = redeem(&policy, &settings, &user, None, &typed, &sign_in, now);
+    let none = redeem(
+        &RedeemContext::new(&policy, &key, &user, None, sign_in).lockout(lockout),
+        &typed,
+        now,
+    );
     assert!(none.outcome.is_err() && none.write.is_none());
 });

@@ -5,13 +5,17 @@ use serde_json::{Value, json};
 use temporary_access_pass::graph::{
     GraphError, MethodUsabilityReason, PassDocument, PassList, PolicyDocument,
 };
+use temporary_access_pass::policy::{
+    PasscodeLength, PolicyError, UpdatePolicyContext, update_policy,
+};
+use temporary_access_pass::store::{Version, Versioned};
 use temporary_access_pass::{
-    CreatePassRequest, DirectoryRole, IncludeTarget, IssueContext, Policy, PolicyError,
-    PolicySettings, PolicyState, TemporaryAccessPass, Versioned, issue,
+    CreateRequest, DirectoryRole, IncludeTarget, Policy, PolicySettings, PolicyState,
+    TemporaryAccessPass,
 };
 use time::macros::utc_datetime;
 
-use crate::support::{CREATED, TestRng, admin, key, member, open_policy};
+use crate::support::{CREATED, admin, issue_under, key, member, open_policy};
 
 fn sample(name: &str) -> String {
     let path = format!("{}/tests/graph/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -87,13 +91,12 @@ fn spec_7_3_policy_patch_keeps_absent_fields() {
     let patch: PolicyDocument =
         serde_json::from_str(&sample("policy-update-request.json")).unwrap();
     let settings = patch.apply_to(current.settings()).unwrap();
-    let change = current
-        .change(
-            &admin("ga", DirectoryRole::GlobalAdministrator),
-            settings,
-            CREATED,
-        )
-        .unwrap();
+    let change = update_policy(
+        &UpdatePolicyContext::new(&admin("ga", DirectoryRole::GlobalAdministrator)),
+        settings,
+        CREATED,
+    )
+    .unwrap();
     assert!(change.policy.is_usable_once(), "the patched field changed");
     let mut expected = current.settings();
     expected.is_usable_once = true;
@@ -120,19 +123,23 @@ fn spec_7_3_invalid_policies_are_refused_naming_the_field() {
     let cases = [
         (
             with("defaultLength", json!(49)),
-            "defaultLength: passcode length is 49 characters: allowed 8..=48",
+            "defaultLength: passcode length is 49: allowed 8..=48",
         ),
         (
             with("minimumLifetimeInMinutes", json!(5)),
-            "minimumLifetimeInMinutes: minimum lifetime is 5 minutes: allowed 10..=43200",
+            "minimumLifetimeInMinutes: minimum lifetime in minutes is 5: allowed 10..=43200",
         ),
         (
             with("maximumLifetimeInMinutes", json!(50_000)),
-            "maximumLifetimeInMinutes: maximum lifetime is 50000 minutes",
+            "maximumLifetimeInMinutes: maximum lifetime in minutes is 50000",
         ),
         (
             with("defaultLifetimeInMinutes", json!(30)),
             "defaultLifetimeInMinutes: default lifetime of 30 minutes is below the minimum of 60",
+        ),
+        (
+            with("maximumLifetimeInMinutes", json!(30)),
+            "minimumLifetimeInMinutes: minimum lifetime of 60 minutes is above the maximum of 30",
         ),
         (
             with("state", json!("maybe")),
@@ -183,11 +190,7 @@ fn spec_7_3_invalid_policies_are_refused_naming_the_field() {
         bad.to_policy(),
         Err(GraphError::InvalidPolicy {
             field: "defaultLength",
-            error: PolicyError::LengthOutOfRange {
-                value: 4,
-                min: 8,
-                max: 48
-            }
+            error: PolicyError::DefaultLength(PasscodeLength::new(4).unwrap_err())
         })
     );
     assert_eq!(
@@ -253,7 +256,7 @@ fn spec_7_3_pass_documents_round_trip() {
 #[test]
 fn spec_7_3_creation_request_round_trips_and_accepts_any_offset() {
     let text = sample("pass-create-request.json");
-    let request: CreatePassRequest = serde_json::from_str(&text).unwrap();
+    let request: CreateRequest = serde_json::from_str(&text).unwrap();
     assert_eq!(request.start, Some(utc_datetime!(2022-06-05 00:00:00)));
     assert_eq!(request.lifetime_minutes, Some(60));
     assert_eq!(request.is_usable_once, Some(false));
@@ -262,11 +265,11 @@ fn spec_7_3_creation_request_round_trips_and_accepts_any_offset() {
         &serde_json::from_str(&text).unwrap(),
     );
     // All fields optional.
-    let empty: CreatePassRequest = serde_json::from_str("{}").unwrap();
-    assert_eq!(empty, CreatePassRequest::new());
+    let empty: CreateRequest = serde_json::from_str("{}").unwrap();
+    assert_eq!(empty, CreateRequest::new());
     assert_eq!(serde_json::to_string(&empty).unwrap(), "{}");
     // Any offset is normalized to UTC; fractional seconds survive.
-    let shifted: CreatePassRequest =
+    let shifted: CreateRequest =
         serde_json::from_str(r#"{"startDateTime": "2022-06-05T02:00:00.123456789+02:00"}"#)
             .unwrap();
     assert_eq!(
@@ -278,35 +281,30 @@ fn spec_7_3_creation_request_round_trips_and_accepts_any_offset() {
         r#"{"startDateTime": 5}"#,
         r#"{"lifetimeInMinutes": "60"}"#,
     ] {
-        assert!(
-            serde_json::from_str::<CreatePassRequest>(bad).is_err(),
-            "{bad}"
-        );
+        assert!(serde_json::from_str::<CreateRequest>(bad).is_err(), "{bad}");
     }
 }
 
 #[test]
 fn spec_6_3_the_code_is_serialized_only_in_the_creation_response() {
-    let policy = open_policy();
-    let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
-    let user = member("u");
-    let issued = issue(
-        &IssueContext::new(&policy, key(), &issuer, &user),
-        &CreatePassRequest::new(),
+    let issued = issue_under(
+        &open_policy(),
+        &member("u"),
+        None,
+        CreateRequest::new(),
         CREATED,
-        &mut TestRng(5),
     )
     .unwrap();
-    let code = issued.created.passcode.expose_secret().to_owned();
+    let code = issued.passcode.expose_secret().to_owned();
     // The view, the record and the events never carry it.
-    let view = serde_json::to_value(PassDocument::from(&issued.created.view)).unwrap();
+    let view = serde_json::to_value(PassDocument::from(&issued.view)).unwrap();
     assert_eq!(view["temporaryAccessPass"], Value::Null);
     assert_eq!(view["methodUsabilityReason"], "EnabledByPolicy");
     assert_eq!(view["isUsable"], true);
     let record = serde_json::to_string(&issued.record).unwrap();
     assert!(!record.contains(&code));
     // The creation response does, once.
-    let response = serde_json::to_value(PassDocument::creation_response(issued.created)).unwrap();
+    let response = serde_json::to_value(PassDocument::creation_response(issued)).unwrap();
     assert_eq!(response["temporaryAccessPass"], Value::String(code));
     assert_eq!(
         response["@odata.type"],
@@ -319,23 +317,13 @@ fn stored_records_round_trip_and_are_checked_on_decoding() {
     let policy = Policy::new(
         PolicySettings::new()
             .state(PolicyState::Enabled)
-            .include(IncludeTarget::AllUsers),
+            .include_target(IncludeTarget::AllUsers),
     )
     .unwrap();
-    let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let user = member("u");
-    let issued = issue(
-        &IssueContext::new(&policy, key(), &issuer, &user),
-        &CreatePassRequest::new(),
-        CREATED,
-        &mut TestRng(6),
-    )
-    .unwrap();
-    let code = issued.created.passcode.expose_secret().to_owned();
-    let stored = Versioned::new(
-        temporary_access_pass::Version::new(3),
-        issued.record.clone(),
-    );
+    let issued = issue_under(&policy, &user, None, CreateRequest::new(), CREATED).unwrap();
+    let code = issued.passcode.expose_secret().to_owned();
+    let stored = Versioned::new(Version::new(3), issued.record.clone());
     let text = serde_json::to_string(&stored).unwrap();
     let back: Versioned<TemporaryAccessPass> = serde_json::from_str(&text).unwrap();
     assert_eq!(back, stored);

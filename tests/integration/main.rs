@@ -16,16 +16,21 @@
 
 mod support;
 
-mod commit;
-mod edges;
+mod admin;
+mod clock;
+mod create;
+mod digest;
 mod engine;
 #[cfg(feature = "serde")]
 mod graph;
-mod issue;
+#[cfg(feature = "test-support")]
+mod harness;
+mod ids;
+mod lockout;
 mod passcode;
 mod policy;
 mod principal;
-mod properties;
+mod register;
 mod robustness;
 mod sequences;
 mod signin;

@@ -1,23 +1,40 @@
 //! SPEC 1: the policy.
 
+use proptest::prelude::*;
+use temporary_access_pass::admin::UserType;
+use temporary_access_pass::error::OutOfRange;
+use temporary_access_pass::policy::{
+    Lifetime, PasscodeLength, PolicyError, PolicyUpdate, Scope, UpdatePolicyContext,
+    UpdatePolicyError, update_policy,
+};
 use temporary_access_pass::{
-    DirectoryRole, ExcludeTarget, IncludeTarget, Lifetime, PasscodeLength, Policy,
-    PolicyChangeError, PolicyError, PolicySettings, PolicyState, Principal, RangeError, Scope,
-    UserType,
+    BlockCause, CreateRequest, DirectoryRole, ExcludeTarget, IncludeTarget, Policy, PolicySettings,
+    PolicyState, Principal, Usability,
 };
 
-use crate::support::{CREATED, admin, gid, key, member, uid};
+use crate::support::{CREATED, admin, gid, issue_under, member, open_policy, uid};
+
+fn change(actor: &Principal, settings: PolicySettings) -> Result<PolicyUpdate, UpdatePolicyError> {
+    update_policy(&UpdatePolicyContext::new(actor), settings, CREATED)
+}
+
+/// The field, value and range an out-of-range error carries.
+fn range(e: OutOfRange) -> (&'static str, i64, i64, i64) {
+    (e.field, e.value, e.min, e.max)
+}
 
 #[test]
 fn spec_1_1_policy_holds_every_field() {
     let settings = PolicySettings::new()
         .state(PolicyState::Enabled)
-        .lifetimes(30, 90, 600)
-        .usable_once(true)
-        .length(12)
-        .include(IncludeTarget::Group(gid("g")))
-        .include(IncludeTarget::User(uid("u")))
-        .exclude(ExcludeTarget::User(uid("x")));
+        .minimum_lifetime_minutes(30)
+        .default_lifetime_minutes(90)
+        .maximum_lifetime_minutes(600)
+        .is_usable_once(true)
+        .default_length(12)
+        .include_target(IncludeTarget::Group(gid("g")))
+        .include_target(IncludeTarget::User(uid("u")))
+        .exclude_target(ExcludeTarget::User(uid("x")));
     let policy = Policy::new(settings.clone()).unwrap();
     assert!(policy.is_enabled());
     assert_eq!(policy.state(), PolicyState::Enabled);
@@ -56,96 +73,95 @@ fn spec_1_2_defaults_match_the_seed_table() {
 #[test]
 fn spec_1_3_each_range_violation_has_its_own_variant() {
     let base = PolicySettings::new;
-    let cases = [
-        (
-            base().lifetimes(9, 60, 1440),
-            PolicyError::MinimumLifetimeOutOfRange {
-                value: 9,
-                min: 10,
-                max: 43_200,
-            },
-        ),
-        (
-            base().lifetimes(60, 60, 43_201),
-            PolicyError::MaximumLifetimeOutOfRange {
-                value: 43_201,
-                min: 10,
-                max: 43_200,
-            },
-        ),
-        (
-            base().lifetimes(60, 0, 1440),
-            PolicyError::DefaultLifetimeOutOfRange {
-                value: 0,
-                min: 10,
-                max: 43_200,
-            },
-        ),
-        (
-            base().length(7),
-            PolicyError::LengthOutOfRange {
-                value: 7,
-                min: 8,
-                max: 48,
-            },
-        ),
-        (
-            base().length(49),
-            PolicyError::LengthOutOfRange {
-                value: 49,
-                min: 8,
-                max: 48,
-            },
-        ),
-        (
-            base().lifetimes(120, 60, 1440),
-            PolicyError::DefaultBelowMinimum {
-                default: 60,
-                minimum: 120,
-                maximum: 1440,
-            },
-        ),
-        (
-            base().lifetimes(60, 1500, 1440),
-            PolicyError::DefaultAboveMaximum {
-                default: 1500,
-                minimum: 60,
-                maximum: 1440,
-            },
-        ),
-        (
-            // minimum above maximum always breaks one of the two ordering rules
-            base().lifetimes(600, 600, 60),
-            PolicyError::DefaultAboveMaximum {
-                default: 600,
+    let lifetimes = |min, def, max| {
+        base()
+            .minimum_lifetime_minutes(min)
+            .default_lifetime_minutes(def)
+            .maximum_lifetime_minutes(max)
+    };
+    let err = |s: PolicySettings| Policy::new(s).unwrap_err();
+    assert!(matches!(
+        err(lifetimes(9, 60, 1440)),
+        PolicyError::MinimumLifetime(e) if range(e) == ("minimum lifetime in minutes", 9, 10, 43_200)
+    ));
+    assert!(matches!(
+        err(lifetimes(60, 60, 43_201)),
+        PolicyError::MaximumLifetime(e) if range(e) == ("maximum lifetime in minutes", 43_201, 10, 43_200)
+    ));
+    assert!(matches!(
+        err(lifetimes(60, 0, 1440)),
+        PolicyError::DefaultLifetime(e) if range(e) == ("default lifetime in minutes", 0, 10, 43_200)
+    ));
+    for length in [7, 49] {
+        assert!(matches!(
+            err(base().default_length(length)),
+            PolicyError::DefaultLength(e) if range(e) == ("passcode length", i64::from(length), 8, 48)
+        ));
+    }
+    assert_eq!(
+        err(lifetimes(120, 60, 1440)),
+        PolicyError::DefaultBelowMinimum {
+            default: 60,
+            minimum: 120,
+            maximum: 1440,
+        }
+    );
+    assert_eq!(
+        err(lifetimes(60, 1500, 1440)),
+        PolicyError::DefaultAboveMaximum {
+            default: 1500,
+            minimum: 60,
+            maximum: 1440,
+        }
+    );
+    // A minimum above the maximum has its own error, whatever the default.
+    for default in [60, 600, 1000] {
+        assert_eq!(
+            err(lifetimes(600, default, 60)),
+            PolicyError::MinimumAboveMaximum {
                 minimum: 600,
                 maximum: 60,
-            },
-        ),
-    ];
-    for (settings, expected) in cases {
-        assert_eq!(Policy::new(settings), Err(expected));
+            }
+        );
     }
     // The edges themselves are allowed.
-    assert!(Policy::new(base().lifetimes(10, 10, 43_200).length(48)).is_ok());
-    assert!(Policy::new(base().lifetimes(43_200, 43_200, 43_200).length(8)).is_ok());
+    assert!(Policy::new(lifetimes(10, 10, 43_200).default_length(48)).is_ok());
+    assert!(Policy::new(lifetimes(43_200, 43_200, 43_200).default_length(8)).is_ok());
 }
 
 #[test]
 fn spec_1_3_messages_name_the_value_and_the_allowed_range() {
-    let e = Policy::new(PolicySettings::new().length(60)).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "passcode length is 60 characters: allowed 8..=48"
-    );
-    let e = Policy::new(PolicySettings::new().lifetimes(60, 2000, 1440)).unwrap_err();
+    let e = Policy::new(PolicySettings::new().default_length(60)).unwrap_err();
+    assert_eq!(e.to_string(), "passcode length is 60: allowed 8..=48");
+    let e = Policy::new(
+        PolicySettings::new()
+            .minimum_lifetime_minutes(60)
+            .default_lifetime_minutes(2000)
+            .maximum_lifetime_minutes(1440),
+    )
+    .unwrap_err();
     assert_eq!(
         e.to_string(),
         "default lifetime of 2000 minutes is above the maximum of 1440: allowed 60..=1440"
     );
-    let e: RangeError = Lifetime::from_minutes(43_201).unwrap_err();
+    let e = Policy::new(
+        PolicySettings::new()
+            .minimum_lifetime_minutes(100)
+            .default_lifetime_minutes(100)
+            .maximum_lifetime_minutes(50),
+    )
+    .unwrap_err();
     assert_eq!(
-        (e.what, e.value, e.min, e.max),
+        e.to_string(),
+        "minimum lifetime of 100 minutes is above the maximum of 50: the minimum may be at most the maximum"
+    );
+    let e = Policy::new(PolicySettings::new().minimum_lifetime_minutes(9)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "minimum lifetime in minutes is 9: allowed 10..=43200"
+    );
+    assert_eq!(
+        range(Lifetime::from_minutes(43_201).unwrap_err()),
         ("lifetime in minutes", 43_201, 10, 43_200)
     );
     assert_eq!(
@@ -157,21 +173,22 @@ fn spec_1_3_messages_name_the_value_and_the_allowed_range() {
 #[test]
 fn spec_1_4_scope_direct_group_all_users_and_exclusion() {
     let enabled = || PolicySettings::new().state(PolicyState::Enabled);
-    let alice = member("alice").with_group(gid("onboarding"));
+    let alice = member("alice").group(gid("onboarding"));
     let bob = member("bob");
 
-    let by_user = Policy::new(enabled().include(IncludeTarget::User(uid("bob")))).unwrap();
+    let by_user = Policy::new(enabled().include_target(IncludeTarget::User(uid("bob")))).unwrap();
     assert_eq!(by_user.scope(&bob), Scope::InScope);
     assert_eq!(by_user.scope(&alice), Scope::NotIncluded);
 
-    let by_group = Policy::new(enabled().include(IncludeTarget::Group(gid("onboarding")))).unwrap();
+    let by_group =
+        Policy::new(enabled().include_target(IncludeTarget::Group(gid("onboarding")))).unwrap();
     assert_eq!(by_group.scope(&alice), Scope::InScope);
     assert_eq!(by_group.scope(&bob), Scope::NotIncluded);
 
     let everyone = Policy::new(
         enabled()
-            .include(IncludeTarget::AllUsers)
-            .exclude(ExcludeTarget::Group(gid("onboarding"))),
+            .include_target(IncludeTarget::AllUsers)
+            .exclude_target(ExcludeTarget::Group(gid("onboarding"))),
     )
     .unwrap();
     assert_eq!(everyone.scope(&bob), Scope::InScope);
@@ -183,14 +200,15 @@ fn spec_1_4_scope_direct_group_all_users_and_exclusion() {
 
     let direct_and_excluded = Policy::new(
         enabled()
-            .include(IncludeTarget::User(uid("bob")))
-            .exclude(ExcludeTarget::User(uid("bob"))),
+            .include_target(IncludeTarget::User(uid("bob")))
+            .exclude_target(ExcludeTarget::User(uid("bob"))),
     )
     .unwrap();
     assert_eq!(direct_and_excluded.scope(&bob), Scope::Excluded);
 
     // Disabled: nobody is in scope, whatever the targets.
-    let disabled = Policy::new(PolicySettings::new().include(IncludeTarget::AllUsers)).unwrap();
+    let disabled =
+        Policy::new(PolicySettings::new().include_target(IncludeTarget::AllUsers)).unwrap();
     assert_eq!(disabled.scope(&bob), Scope::PolicyDisabled);
     assert!(!disabled.scope(&bob).is_in_scope());
     // A guest's scope is decided like anyone's; guests are blocked later (SPEC 4.2).
@@ -206,17 +224,15 @@ fn spec_1_5_only_global_and_authentication_policy_admins_change_the_policy() {
         DirectoryRole::GlobalAdministrator,
         DirectoryRole::AuthenticationPolicyAdministrator,
     ] {
-        let change = current
-            .change(&admin("a", role), new.clone(), CREATED)
-            .unwrap();
-        assert!(change.policy.is_enabled());
+        let update = change(&admin("a", role), new.clone()).unwrap();
+        assert!(update.policy.is_enabled());
         assert_eq!(
-            change.event,
-            temporary_access_pass::Event::PolicyChanged {
+            update.events(),
+            vec![temporary_access_pass::Event::PolicyChanged {
                 by: uid("a"),
                 at: CREATED,
                 enabled: true
-            }
+            }]
         );
     }
     for role in [
@@ -226,59 +242,47 @@ fn spec_1_5_only_global_and_authentication_policy_admins_change_the_policy() {
         DirectoryRole::PasswordAdministrator,
         DirectoryRole::OtherAdministrator,
     ] {
-        let err = current
-            .change(&admin("a", role), new.clone(), CREATED)
-            .unwrap_err();
+        let err = change(&admin("a", role), new.clone()).unwrap_err();
         assert_eq!(
             err,
-            PolicyChangeError::Forbidden {
+            UpdatePolicyError::Forbidden {
                 actor: uid("a"),
                 strongest_role: Some(role)
             }
         );
     }
-    let err = current
-        .change(&member("m"), new.clone(), CREATED)
-        .unwrap_err();
+    let err = change(&member("m"), new.clone()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "principal m (no administrator role) may not change the policy: only a Global Administrator or an Authentication Policy Administrator may"
     );
-    // The policy is unchanged: `change` borrows it immutably and returns a new one.
+    // Nothing changed: the decision returns the new policy, the current one is the host's.
     assert_eq!(current, Policy::default());
 }
 
 #[test]
 fn spec_1_5_a_permitted_but_invalid_change_is_refused_with_the_rule() {
-    let err = Policy::default()
-        .change(
-            &admin("g", DirectoryRole::GlobalAdministrator),
-            PolicySettings::new().lifetimes(5, 60, 1440),
-            CREATED,
-        )
-        .unwrap_err();
-    assert_eq!(
+    let err = change(
+        &admin("g", DirectoryRole::GlobalAdministrator),
+        PolicySettings::new().minimum_lifetime_minutes(5),
+    )
+    .unwrap_err();
+    assert!(matches!(
         err,
-        PolicyChangeError::Invalid(PolicyError::MinimumLifetimeOutOfRange {
-            value: 5,
-            min: 10,
-            max: 43_200
-        })
-    );
+        UpdatePolicyError::Invalid(PolicyError::MinimumLifetime(e)) if range(e) == ("minimum lifetime in minutes", 5, 10, 43_200)
+    ));
 }
 
 #[test]
 fn spec_1_6_one_time_policy_forces_new_passes_and_blocks_existing_multi_use_ones() {
-    use temporary_access_pass::{BlockCause, CreatePassRequest, IssueContext, Usability, issue};
-
-    let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let user = member("u");
-    let multi_use_policy = crate::support::open_policy();
-    let before = issue(
-        &IssueContext::new(&multi_use_policy, key(), &issuer, &user),
-        &CreatePassRequest::new().usable_once(false),
+    let multi_use_policy = open_policy();
+    let before = issue_under(
+        &multi_use_policy,
+        &user,
+        None,
+        CreateRequest::new().is_usable_once(false),
         CREATED,
-        &mut crate::support::TestRng(61),
     )
     .unwrap()
     .record;
@@ -290,26 +294,60 @@ fn spec_1_6_one_time_policy_forces_new_passes_and_blocks_existing_multi_use_ones
     );
 
     // An administrator turns one-time use on.
-    let one_time = multi_use_policy
-        .change(
-            &admin("ga", DirectoryRole::GlobalAdministrator),
-            multi_use_policy.settings().usable_once(true),
-            CREATED,
-        )
-        .unwrap()
-        .policy;
+    let one_time = change(
+        &admin("ga", DirectoryRole::GlobalAdministrator),
+        multi_use_policy.settings().is_usable_once(true),
+    )
+    .unwrap()
+    .policy;
     assert_eq!(
         before.usability(&one_time, &user, CREATED),
         Usability::PolicyBlocked(BlockCause::MultiUseUnderOneTimePolicy)
     );
-    let after = issue(
-        &IssueContext::new(&one_time, key(), &issuer, &user),
-        &CreatePassRequest::new().usable_once(false),
+    let after = issue_under(
+        &one_time,
+        &user,
+        None,
+        CreateRequest::new().is_usable_once(false),
         CREATED,
-        &mut crate::support::TestRng(62),
     )
     .unwrap()
     .record;
     assert!(after.is_usable_once());
     assert!(after.usability(&one_time, &user, CREATED).is_usable());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// SPEC 1.3: validation accepts exactly what a naive range check accepts.
+    #[test]
+    fn policy_validation_equals_a_naive_range_check(
+        min in prop_oneof![0_u32..50_000, Just(10), Just(43_200), any::<u32>()],
+        def in prop_oneof![0_u32..50_000, Just(10), Just(43_200), any::<u32>()],
+        max in prop_oneof![0_u32..50_000, Just(10), Just(43_200), any::<u32>()],
+        len in prop_oneof![0_u32..60, any::<u32>()],
+    ) {
+        let in_range = |m: u32| (10..=43_200).contains(&m);
+        let naive = in_range(min) && in_range(def) && in_range(max) && (8..=48).contains(&len) && min <= def && def <= max;
+        let result = Policy::new(PolicySettings::new().minimum_lifetime_minutes(min).default_lifetime_minutes(def).maximum_lifetime_minutes(max).default_length(len));
+        prop_assert_eq!(result.is_ok(), naive, "{:?}", result);
+        if let Ok(p) = result {
+            prop_assert_eq!((p.minimum_lifetime().minutes(), p.default_lifetime().minutes(), p.maximum_lifetime().minutes()), (min, def, max));
+            prop_assert_eq!(p.default_length().get(), len as usize);
+        } else {
+            // The error names a rule that the naive check also finds broken.
+            let broken = match result.unwrap_err() {
+                PolicyError::MinimumLifetime(e) => e.value == i64::from(min) && !in_range(min),
+                PolicyError::MaximumLifetime(e) => e.value == i64::from(max) && !in_range(max),
+                PolicyError::DefaultLifetime(e) => e.value == i64::from(def) && !in_range(def),
+                PolicyError::DefaultLength(e) => e.value == i64::from(len) && !(8..=48).contains(&len),
+                PolicyError::MinimumAboveMaximum { .. } => min > max,
+                PolicyError::DefaultBelowMinimum { .. } => def < min,
+                PolicyError::DefaultAboveMaximum { .. } => def > max,
+                other => panic!("new variant {other:?}"),
+            };
+            prop_assert!(broken);
+        }
+    }
 }

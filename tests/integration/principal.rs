@@ -1,8 +1,7 @@
 //! SPEC 3: who may do what.
 
-use temporary_access_pass::{
-    Action, Denial, DirectoryRole, Principal, TargetClass, UserType, authorize,
-};
+use temporary_access_pass::admin::{Action, Denial, TargetClass, UserType, authorize};
+use temporary_access_pass::{DirectoryRole, Principal};
 
 use crate::support::{admin, gid, member, uid};
 
@@ -95,7 +94,7 @@ fn spec_3_2_authentication_administrator_acts_on_members_and_limited_roles_only(
             assert_eq!(err.reason, Denial::RoleLacksRight);
         }
         // One privileged role among limited ones makes the target an administrator.
-        let mixed = admin("t", R::PasswordAdministrator).with_role(R::GlobalReader);
+        let mixed = admin("t", R::PasswordAdministrator).role(R::GlobalReader);
         assert!(authorize(&aa, action, &mixed).is_err());
     }
 }
@@ -143,7 +142,7 @@ fn spec_3_4_a_user_views_and_deletes_their_own_pass_only() {
 
 #[test]
 fn spec_3_5_refusal_says_which_role_lacks_which_right_on_which_target() {
-    let aa = admin("aa", R::AuthenticationAdministrator).with_role(R::ReportsReader);
+    let aa = admin("aa", R::AuthenticationAdministrator).role(R::ReportsReader);
     let ga = admin("boss", R::GlobalAdministrator);
     let err = authorize(&aa, Action::Create, &ga).unwrap_err();
     assert_eq!(err.actor, uid("aa"));
@@ -165,7 +164,7 @@ fn spec_3_5_refusal_says_which_role_lacks_which_right_on_which_target() {
 
 #[test]
 fn spec_3_2_roles_combine_as_a_union() {
-    let reader_and_aa = admin("x", R::GlobalReader).with_role(R::AuthenticationAdministrator);
+    let reader_and_aa = admin("x", R::GlobalReader).role(R::AuthenticationAdministrator);
     assert!(authorize(&reader_and_aa, Action::Create, &member("t")).is_ok());
     assert!(
         authorize(

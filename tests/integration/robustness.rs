@@ -4,11 +4,15 @@
 //! `TAP_ROBUSTNESS_CASES=100000 cargo test --release --all-features --test integration robustness`.
 
 use proptest::prelude::*;
+use temporary_access_pass::hazmat::{CodeDigest, DigestScheme, RecordParts, compute_digest};
+use temporary_access_pass::policy::{Lifetime, PasscodeLength};
+use temporary_access_pass::signin::{
+    Client, Lockout, OfferContext, PasswordlessMethod, RegisterContext, offer, register,
+};
 use temporary_access_pass::{
-    Client, Clock, CodeDigest, CreatePassRequest, DigestKey, DigestScheme, DirectoryRole, GroupId,
-    IncludeTarget, IssueContext, Lifetime, Lockout, ManualClock, PassId, PasscodeLength, Pepper,
-    Policy, PolicySettings, PolicyState, Principal, RecordParts, RedeemSettings, SignInContext,
-    TemporaryAccessPass, UserId, authorize_registration, compute_digest, issue, offer, redeem,
+    Clock, CreateContext, CreateRequest, DigestKey, DirectoryRole, GroupId, IncludeTarget,
+    ManualClock, PassId, Pepper, Policy, PolicySettings, PolicyState, Principal, RedeemContext,
+    SignInRequest, TemporaryAccessPass, UserId, create, redeem,
 };
 use time::{Duration, UtcDateTime};
 
@@ -73,7 +77,7 @@ proptest! {
         text in any_text(), bytes in proptest::collection::vec(any::<u8>(), 0..100),
         attempts in any::<u32>(), backoff in duration(),
     ) {
-        let _ = Policy::new(PolicySettings::new().lifetimes(a, b, c).length(d));
+        let _ = Policy::new(PolicySettings::new().minimum_lifetime_minutes(a).default_lifetime_minutes(b).maximum_lifetime_minutes(c).default_length(d));
         let _ = Lifetime::from_minutes(a);
         let _ = PasscodeLength::new(d);
         let _ = UserId::new(&text);
@@ -97,27 +101,26 @@ proptest! {
         let policy = Policy::new(
             PolicySettings::new()
                 .state(PolicyState::Enabled)
-                .include(IncludeTarget::AllUsers)
-                .lifetimes(10, 60, 43_200)
-                .length(length),
+                .include_target(IncludeTarget::AllUsers)
+                .minimum_lifetime_minutes(10).default_lifetime_minutes(60).maximum_lifetime_minutes(43_200)
+                .default_length(length),
         ).unwrap();
-        let admin = Principal::member(UserId::new("a").unwrap()).with_role(DirectoryRole::GlobalAdministrator);
+        let admin = Principal::member(UserId::new("a").unwrap()).role(DirectoryRole::GlobalAdministrator);
         let user = if guest { Principal::guest(UserId::new("u").unwrap()) } else { Principal::member(UserId::new("u").unwrap()) };
         let pepper = if keyed { DigestKey::from(Pepper::new(&[1; 32]).unwrap()) } else { DigestKey::unkeyed() };
         let pepper = &pepper;
         let start = start_offset.and_then(|s| created.checked_add(Duration::seconds(s)));
         let now = created.checked_add(Duration::seconds(now_offset)).unwrap_or(created);
-        let mut request = CreatePassRequest::new();
+        let mut request = CreateRequest::new();
         request.start = start;
         request.lifetime_minutes = lifetime;
         request.is_usable_once = once;
-        let ctx = IssueContext::new(&policy, pepper, &admin, &user);
+        let ctx = CreateContext::new(&policy, pepper, &admin, &user);
         let client = [Client::Browser, Client::AuthenticatorApp, Client::NpsExtension,
                       Client::AdfsAdapter, Client::WindowsSetup, Client::Autopilot][usize::from(client)];
-        let sign_in = SignInContext::new(client);
-        let settings = RedeemSettings::new(pepper);
-        let _ = redeem(&policy, &settings, &user, None, &code, &sign_in, now);
-        if let Ok(issued) = issue(&ctx, &request, created, &mut TestRng(9)) {
+        let sign_in = SignInRequest::new(client);
+        let _ = redeem(&RedeemContext::new(&policy, pepper, &user, None, sign_in), &code, now);
+        if let Ok(issued) = create(&ctx, &request, created, &mut TestRng(9)) {
             let mut parts = issued.record.into_parts();
             parts.used_at = used.and_then(|s| created.checked_add(Duration::seconds(s)));
             parts.locked_until = locked.and_then(|s| created.checked_add(Duration::seconds(s)));
@@ -125,10 +128,10 @@ proptest! {
             if let Ok(record) = TemporaryAccessPass::from_parts(parts) {
                 let _ = record.usability(&policy, &user, now);
                 let _ = record.view(&policy, &user, now);
-                let _ = offer(&policy, &user, Some(&record), &sign_in, now);
-                let r = redeem(&policy, &settings, &user, Some(&record), &code, &sign_in, now);
-                if let Ok(grant) = r.outcome {
-                    let _ = authorize_registration(&user, &grant, r.write.as_ref(), temporary_access_pass::PasswordlessMethod::PhoneSignIn, now);
+                let _ = offer(&OfferContext::new(&policy, &user, Some(&record), sign_in), now);
+                let r = redeem(&RedeemContext::new(&policy, pepper, &user, Some(&record), sign_in), &code, now);
+                if let Ok(grant) = &r.outcome {
+                    let _ = register(&RegisterContext::new(&user, grant, r.write.as_ref()), PasswordlessMethod::PhoneSignIn, now);
                 }
                 if let Some(next) = r.write {
                     // The crate never sets a lock past the end; a stored one stays as it was.

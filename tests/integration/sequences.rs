@@ -4,14 +4,15 @@
 use std::collections::{HashMap, HashSet};
 
 use proptest::prelude::*;
+use temporary_access_pass::signin::Lockout;
+use temporary_access_pass::store::Store;
 use temporary_access_pass::{
-    Client, Clock, CreatePassRequest, DirectoryRole, Engine, EngineConfig, InMemoryStore,
-    IncludeTarget, Lockout, ManualClock, PassId, Pepper, PolicySettings, PolicyState,
-    RedeemRefusal, SignInContext, Store,
+    Clock, CreateRequest, DirectoryRole, Engine, EngineConfig, InMemoryStore, IncludeTarget,
+    ManualClock, PassId, Pepper, PolicySettings, PolicyState, RedeemRefusal,
 };
 use time::{Duration, UtcDateTime};
 
-use crate::support::{CREATED, admin, member};
+use crate::support::{CREATED, admin, browser, member};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -74,7 +75,7 @@ fn run(ops: &[Op], seen: &mut Seen) -> Result<(), TestCaseError> {
     let engine = Engine::new(&clock, InMemoryStore::new(), config);
     let ga = admin("ga", DirectoryRole::GlobalAdministrator);
     let user = member("u");
-    let ctx = SignInContext::new(Client::Browser);
+    let ctx = browser();
     let mut current: Option<Current> = None;
     let mut retired: Vec<(PassId, String)> = Vec::new();
     let mut wins: HashMap<PassId, u32> = HashMap::new();
@@ -88,17 +89,22 @@ fn run(ops: &[Op], seen: &mut Seen) -> Result<(), TestCaseError> {
                 minutes,
                 once,
             } => {
-                let mut request = CreatePassRequest::new()
+                let mut request = CreateRequest::new()
                     .start(now + Duration::minutes(*start_in))
                     .lifetime_minutes(*minutes);
                 if let Some(once) = once {
-                    request = request.usable_once(*once);
+                    request = request.is_usable_once(*once);
                 }
                 let policy = engine.policy().unwrap();
-                let policy =
-                    temporary_access_pass::Policy::new(policy.settings().lifetimes(10, 60, 600))
-                        .unwrap();
-                let _ = engine.set_policy(&ga, &policy.settings()).unwrap();
+                let policy = temporary_access_pass::Policy::new(
+                    policy
+                        .settings()
+                        .minimum_lifetime_minutes(10)
+                        .default_lifetime_minutes(60)
+                        .maximum_lifetime_minutes(600),
+                )
+                .unwrap();
+                let _ = engine.update_policy(&ga, &policy.settings()).unwrap();
                 if let Ok(issued) = engine.create(&ga, &user, &request, &mut getrandom::SysRng) {
                     if let Some(old) = current.take() {
                         gone.insert(old.id);
@@ -106,7 +112,7 @@ fn run(ops: &[Op], seen: &mut Seen) -> Result<(), TestCaseError> {
                     }
                     current = Some(Current {
                         id: *issued.record.id(),
-                        code: issued.created.passcode.expose_secret().to_owned(),
+                        code: issued.passcode.expose_secret().to_owned(),
                         start: issued.record.start(),
                         end: issued.record.end(),
                         once: issued.record.is_usable_once(),
@@ -137,7 +143,7 @@ fn run(ops: &[Op], seen: &mut Seen) -> Result<(), TestCaseError> {
                     .record
                     .map(|v| v.value);
                 let policy = engine.policy().unwrap();
-                let outcome = engine.redeem(&user, &typed, &ctx).unwrap().outcome;
+                let outcome = engine.redeem(&user, &typed, ctx).unwrap().outcome;
                 let after = engine
                     .store()
                     .load(user.id())
@@ -201,12 +207,14 @@ fn run(ops: &[Op], seen: &mut Seen) -> Result<(), TestCaseError> {
                     } else {
                         PolicyState::Disabled
                     })
-                    .lifetimes(10, 60, 600)
-                    .usable_once(*once);
+                    .minimum_lifetime_minutes(10)
+                    .default_lifetime_minutes(60)
+                    .maximum_lifetime_minutes(600)
+                    .is_usable_once(*once);
                 if *include {
-                    s = s.include(IncludeTarget::AllUsers);
+                    s = s.include_target(IncludeTarget::AllUsers);
                 }
-                let _ = engine.set_policy(&ga, &s).unwrap();
+                let _ = engine.update_policy(&ga, &s).unwrap();
             }
             Op::Clock { minutes } => {
                 clock.advance(Duration::minutes(*minutes)).unwrap();

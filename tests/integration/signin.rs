@@ -1,54 +1,42 @@
-//! SPEC 5 (sign-in and registration) and 6.4 (guessing), through the pure core.
+//! SPEC 5.1-5.4, 5.6, 5.8, 6.2 and 6.5 through the pure core: the offer, the clients, the
+//! redemption and what it commits, and what the user is shown.
 
-use temporary_access_pass::{
-    BlockCause, Client, CreatePassRequest, CredentialPolicyBlock, DigestKey, DirectoryRole, Event,
-    Grant, IncludeTarget, IssueContext, Lockout, NextStep, NotOffered, PasswordlessMethod, Policy,
-    PolicySettings, PolicyState, Principal, Prompt, REGISTRATION_WINDOW, RedeemRefusal,
-    RedeemSettings, RegistrationError, SignInContext, TemporaryAccessPass, Usability,
-    authorize_registration, offer, redeem,
+use proptest::prelude::*;
+use temporary_access_pass::signin::Lockout;
+use temporary_access_pass::signin::{
+    Client, CredentialPolicyBlock, NextStep, NotOffered, OfferContext, Prompt, ShownRefusal, offer,
 };
-use time::{Duration, UtcDateTime};
+use temporary_access_pass::{
+    BlockCause, CreateRequest, Event, IncludeTarget, Policy, PolicySettings, PolicyState,
+    Principal, RedeemContext, RedeemRefusal, SignInRequest, TemporaryAccessPass, Usability, redeem,
+};
+use time::Duration;
 
-use crate::support::{CREATED, TestRng, admin, key, member, open_policy, uid};
-
-fn pepper() -> DigestKey {
-    key().clone()
-}
-
-fn pass(user: &Principal, request: CreatePassRequest) -> (String, TemporaryAccessPass) {
-    let policy = open_policy();
-    let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
-    let pepper = pepper();
-    let ctx = IssueContext::new(&policy, &pepper, &issuer, user);
-    let issued = temporary_access_pass::issue(&ctx, &request, CREATED, &mut TestRng(17)).unwrap();
-    (
-        issued.created.passcode.expose_secret().to_owned(),
-        issued.record,
-    )
-}
-
-fn browser() -> SignInContext {
-    SignInContext::new(Client::Browser)
-}
+use crate::support::{
+    CREATED, at, browser, key, member, modify, open_policy, pass_for, redeem_with, uid,
+};
 
 #[test]
 fn spec_5_1_a_pass_is_offered_only_in_scope_inside_its_window_and_unused() {
     let user = member("u");
     let policy = open_policy();
     let start = CREATED + Duration::hours(1);
-    let (_, p) = pass(
+    let (_, p) = pass_for(
         &user,
-        CreatePassRequest::new().start(start).usable_once(true),
+        CreateRequest::new().start(start).is_usable_once(true),
     );
     let used = {
         let mut parts = p.clone().into_parts();
         parts.used_at = Some(start);
         TemporaryAccessPass::from_parts(parts).unwrap()
     };
-    let o = offer(&policy, &user, Some(&p), &browser(), start);
+    let o = offer(
+        &OfferContext::new(&policy, &user, Some(&p), browser()),
+        start,
+    );
     assert_eq!(o.decision, Ok(Prompt::EnterPass));
     assert_eq!(
-        o.events,
+        o.events(),
         vec![Event::PassOffered {
             user: uid("u"),
             pass: Some(*p.id()),
@@ -57,43 +45,61 @@ fn spec_5_1_a_pass_is_offered_only_in_scope_inside_its_window_and_unused() {
     );
     let cases = [
         (
-            offer(&policy, &user, None, &browser(), start).decision,
+            offer(&OfferContext::new(&policy, &user, None, browser()), start).decision,
             NotOffered::NoPass,
         ),
         (
-            offer(&Policy::default(), &user, Some(&p), &browser(), start).decision,
-            NotOffered::NotInScope(BlockCause::PolicyDisabled),
-        ),
-        (
             offer(
-                &Policy::new(PolicySettings::new().state(PolicyState::Enabled)).unwrap(),
-                &user,
-                Some(&p),
-                &browser(),
+                &OfferContext::new(&Policy::default(), &user, Some(&p), browser()),
                 start,
             )
             .decision,
-            NotOffered::NotInScope(BlockCause::NotIncluded),
+            NotOffered::Unusable(Usability::PolicyBlocked(BlockCause::PolicyDisabled)),
         ),
         (
-            offer(&policy, &user, Some(&p), &browser(), CREATED).decision,
-            NotOffered::NotYetValid { starts_at: start },
+            offer(
+                &OfferContext::new(
+                    &Policy::new(PolicySettings::new().state(PolicyState::Enabled)).unwrap(),
+                    &user,
+                    Some(&p),
+                    browser(),
+                ),
+                start,
+            )
+            .decision,
+            NotOffered::Unusable(Usability::PolicyBlocked(BlockCause::NotIncluded)),
         ),
         (
-            offer(&policy, &user, Some(&p), &browser(), p.end()).decision,
-            NotOffered::Expired { at: p.end() },
+            offer(
+                &OfferContext::new(&policy, &user, Some(&p), browser()),
+                CREATED,
+            )
+            .decision,
+            NotOffered::Unusable(Usability::NotYetValid { starts_at: start }),
         ),
         (
-            offer(&policy, &user, Some(&used), &browser(), start).decision,
-            NotOffered::OneTimeUsed { at: start },
+            offer(
+                &OfferContext::new(&policy, &user, Some(&p), browser()),
+                p.end(),
+            )
+            .decision,
+            NotOffered::Unusable(Usability::Expired { at: p.end() }),
+        ),
+        (
+            offer(
+                &OfferContext::new(&policy, &user, Some(&used), browser()),
+                start,
+            )
+            .decision,
+            NotOffered::Unusable(Usability::OneTimeUsed { at: start }),
         ),
     ];
     for (got, want) in cases {
         assert_eq!(got, Err(want));
     }
-    let o = offer(&policy, &user, None, &browser(), start);
+    let o = offer(&OfferContext::new(&policy, &user, None, browser()), start);
     assert_eq!(
-        o.events,
+        o.events(),
         vec![Event::PassNotOffered {
             user: uid("u"),
             reason: NotOffered::NoPass,
@@ -110,20 +116,23 @@ fn spec_5_1_a_pass_is_offered_only_in_scope_inside_its_window_and_unused() {
 fn spec_5_1_federated_domains_complete_here_only_with_an_offerable_pass() {
     let user = member("u");
     let policy = open_policy();
-    let (_, p) = pass(&user, CreatePassRequest::new());
-    let federated = browser().federated(true);
-    let o = offer(&policy, &user, Some(&p), &federated, CREATED);
+    let (_, p) = pass_for(&user, CreateRequest::new());
+    let federated = browser().federated_domain(true);
+    let o = offer(
+        &OfferContext::new(&policy, &user, Some(&p), federated),
+        CREATED,
+    );
     assert!(o.decision.is_ok());
     assert!(
         !o.redirect_to_federated_idp,
         "a user with a pass completes sign-in here"
     );
-    let o = offer(&policy, &user, None, &federated, CREATED);
+    let o = offer(&OfferContext::new(&policy, &user, None, federated), CREATED);
     assert!(
         o.redirect_to_federated_idp,
         "without a pass the redirect stands"
     );
-    let o = offer(&policy, &user, None, &browser(), CREATED);
+    let o = offer(&OfferContext::new(&policy, &user, None, browser()), CREATED);
     assert!(
         !o.redirect_to_federated_idp,
         "a managed domain never redirects"
@@ -133,12 +142,14 @@ fn spec_5_1_federated_domains_complete_here_only_with_an_offerable_pass() {
 #[test]
 fn spec_5_1_seamless_sso_asks_for_the_password_with_the_pass_link() {
     let user = member("u");
-    let (_, p) = pass(&user, CreatePassRequest::new());
+    let (_, p) = pass_for(&user, CreateRequest::new());
     let o = offer(
-        &open_policy(),
-        &user,
-        Some(&p),
-        &browser().seamless_sso(true),
+        &OfferContext::new(
+            &open_policy(),
+            &user,
+            Some(&p),
+            browser().seamless_sso(true),
+        ),
         CREATED,
     );
     assert_eq!(o.decision, Ok(Prompt::PasswordWithPassLink));
@@ -149,9 +160,7 @@ fn spec_5_1_seamless_sso_asks_for_the_password_with_the_pass_link() {
 fn spec_5_2_nps_adfs_oobe_and_autopilot_are_refused_browser_and_app_allowed() {
     let user = member("u");
     let policy = open_policy();
-    let (code, p) = pass(&user, CreatePassRequest::new());
-    let pepper = pepper();
-    let settings = RedeemSettings::new(&pepper);
+    let (code, p) = pass_for(&user, CreateRequest::new());
     for client in [
         Client::NpsExtension,
         Client::AdfsAdapter,
@@ -159,23 +168,23 @@ fn spec_5_2_nps_adfs_oobe_and_autopilot_are_refused_browser_and_app_allowed() {
         Client::Autopilot,
     ] {
         assert!(!client.supports_pass());
-        let ctx = SignInContext::new(client);
+        let ctx = SignInRequest::new(client);
         assert_eq!(
-            offer(&policy, &user, Some(&p), &ctx, CREATED).decision,
+            offer(&OfferContext::new(&policy, &user, Some(&p), ctx), CREATED).decision,
             Err(NotOffered::UnsupportedClient(client))
         );
-        let r = redeem(&policy, &settings, &user, Some(&p), &code, &ctx, CREATED);
+        let r = redeem(
+            &RedeemContext::new(&policy, key(), &user, Some(&p), ctx),
+            &code,
+            CREATED,
+        );
         assert_eq!(r.outcome, Err(RedeemRefusal::UnsupportedClient(client)));
         assert!(r.write.is_none(), "a refused client changes nothing");
     }
     for client in [Client::Browser, Client::AuthenticatorApp] {
         let r = redeem(
-            &policy,
-            &settings,
-            &user,
-            Some(&p),
+            &RedeemContext::new(&policy, key(), &user, Some(&p), SignInRequest::new(client)),
             &code,
-            &SignInContext::new(client),
             CREATED,
         );
         assert!(r.outcome.is_ok(), "{client}");
@@ -190,18 +199,8 @@ fn spec_5_2_nps_adfs_oobe_and_autopilot_are_refused_browser_and_app_allowed() {
 fn spec_5_3_a_one_time_pass_is_consumed_a_multi_use_pass_is_not() {
     let user = member("u");
     let policy = open_policy();
-    let pepper = pepper();
-    let settings = RedeemSettings::new(&pepper);
-    let (code, one) = pass(&user, CreatePassRequest::new().usable_once(true));
-    let first = redeem(
-        &policy,
-        &settings,
-        &user,
-        Some(&one),
-        &code,
-        &browser(),
-        CREATED,
-    );
+    let (code, one) = pass_for(&user, CreateRequest::new().is_usable_once(true));
+    let first = redeem_with(&policy, &user, Some(&one), &code, CREATED);
     let grant = first.outcome.unwrap();
     assert_eq!(
         (grant.user.clone(), grant.pass, grant.signed_in_at),
@@ -212,15 +211,7 @@ fn spec_5_3_a_one_time_pass_is_consumed_a_multi_use_pass_is_not() {
         .write
         .expect("a one-time pass is written back as used");
     assert_eq!(consumed.used_at(), Some(CREATED));
-    let second = redeem(
-        &policy,
-        &settings,
-        &user,
-        Some(&consumed),
-        &code,
-        &browser(),
-        CREATED,
-    );
+    let second = redeem_with(&policy, &user, Some(&consumed), &code, CREATED);
     assert_eq!(
         second.outcome,
         Err(RedeemRefusal::Unusable(Usability::OneTimeUsed {
@@ -233,18 +224,10 @@ fn spec_5_3_a_one_time_pass_is_consumed_a_multi_use_pass_is_not() {
         "a refusal writes the record back unchanged, to commit what it was judged on (SPEC 6.5)"
     );
 
-    let (code, multi) = pass(&user, CreatePassRequest::new().usable_once(false));
+    let (code, multi) = pass_for(&user, CreateRequest::new().is_usable_once(false));
     for minute in [0, 1, 30, 59] {
         let at = CREATED + Duration::minutes(minute);
-        let r = redeem(
-            &policy,
-            &settings,
-            &user,
-            Some(&multi),
-            &code,
-            &browser(),
-            at,
-        );
+        let r = redeem_with(&policy, &user, Some(&multi), &code, at);
         assert!(r.outcome.is_ok(), "minute {minute}");
         let recorded = r.write.expect("a multi-use sign-in writes too (SPEC 6.5)");
         assert_eq!(recorded.used_at(), Some(at), "the write records the use");
@@ -253,15 +236,7 @@ fn spec_5_3_a_one_time_pass_is_consumed_a_multi_use_pass_is_not() {
             "still usable"
         );
     }
-    let r = redeem(
-        &policy,
-        &settings,
-        &user,
-        Some(&multi),
-        &code,
-        &browser(),
-        multi.end(),
-    );
+    let r = redeem_with(&policy, &user, Some(&multi), &code, multi.end());
     assert_eq!(
         r.outcome,
         Err(RedeemRefusal::Unusable(Usability::Expired {
@@ -273,25 +248,15 @@ fn spec_5_3_a_one_time_pass_is_consumed_a_multi_use_pass_is_not() {
 #[test]
 fn spec_5_4_blocked_causes_display_the_user_credential_policy_message() {
     let user = member("u");
-    let pepper = pepper();
-    let settings = RedeemSettings::new(&pepper);
     let one_time = Policy::new(
         PolicySettings::new()
             .state(PolicyState::Enabled)
-            .include(IncludeTarget::AllUsers)
-            .usable_once(true),
+            .include_target(IncludeTarget::AllUsers)
+            .is_usable_once(true),
     )
     .unwrap();
-    let (code, multi) = pass(&user, CreatePassRequest::new().usable_once(false));
-    let r = redeem(
-        &one_time,
-        &settings,
-        &user,
-        Some(&multi),
-        &code,
-        &browser(),
-        CREATED,
-    );
+    let (code, multi) = pass_for(&user, CreateRequest::new().is_usable_once(false));
+    let r = redeem_with(&one_time, &user, Some(&multi), &code, CREATED);
     let refusal = r.outcome.unwrap_err();
     assert_eq!(
         refusal.credential_policy_block(),
@@ -302,15 +267,7 @@ fn spec_5_4_blocked_causes_display_the_user_credential_policy_message() {
         "Temporary Access Pass sign in was blocked due to User Credential Policy (the pass is multi-use while the policy requires one-time passes)"
     );
     let not_in_scope = Policy::new(PolicySettings::new().state(PolicyState::Enabled)).unwrap();
-    let r = redeem(
-        &not_in_scope,
-        &settings,
-        &user,
-        Some(&multi),
-        &code,
-        &browser(),
-        CREATED,
-    );
+    let r = redeem_with(&not_in_scope, &user, Some(&multi), &code, CREATED);
     assert_eq!(
         r.outcome.unwrap_err().credential_policy_block(),
         Some(CredentialPolicyBlock::NotInScope)
@@ -334,97 +291,13 @@ fn spec_5_4_blocked_causes_display_the_user_credential_policy_message() {
 }
 
 #[test]
-fn spec_5_5_registration_window_ten_minutes_after_one_time_sign_in() {
-    let user = member("u");
-    let pepper = pepper();
-    let settings = RedeemSettings::new(&pepper);
-    let (code, one) = pass(&user, CreatePassRequest::new().usable_once(true));
-    let grant = redeem(
-        &open_policy(),
-        &settings,
-        &user,
-        Some(&one),
-        &code,
-        &browser(),
-        CREATED,
-    )
-    .outcome
-    .unwrap();
-    assert_eq!(grant.registration_until, CREATED + REGISTRATION_WINDOW);
-    assert_eq!(REGISTRATION_WINDOW, Duration::minutes(10));
-    let register = |grant: &Grant, record: &TemporaryAccessPass, method, at| {
-        authorize_registration(&user, grant, Some(record), method, at)
-    };
-    for method in [
-        PasswordlessMethod::Fido2SecurityKey,
-        PasswordlessMethod::PhoneSignIn,
-    ] {
-        assert_eq!(
-            register(&grant, &one, method, CREATED + Duration::minutes(9)),
-            Ok(())
-        );
-        assert_eq!(
-            register(&grant, &one, method, CREATED + Duration::seconds(599)),
-            Ok(())
-        );
-        let err = register(&grant, &one, method, CREATED + Duration::minutes(10)).unwrap_err();
-        assert_eq!(
-            err,
-            RegistrationError::WindowClosed {
-                method,
-                until: CREATED + Duration::minutes(10)
-            }
-        );
-        assert!(register(&grant, &one, method, CREATED + Duration::minutes(11)).is_err());
-    }
-    // Multi-use: limited only by the pass end.
-    let (code, multi) = pass(&user, CreatePassRequest::new().usable_once(false));
-    let grant = redeem(
-        &open_policy(),
-        &settings,
-        &user,
-        Some(&multi),
-        &code,
-        &browser(),
-        CREATED,
-    )
-    .outcome
-    .unwrap();
-    assert_eq!(grant.registration_until, multi.end());
-    assert!(
-        register(
-            &grant,
-            &multi,
-            PasswordlessMethod::Fido2SecurityKey,
-            CREATED + Duration::minutes(45)
-        )
-        .is_ok()
-    );
-    assert!(
-        register(
-            &grant,
-            &multi,
-            PasswordlessMethod::Fido2SecurityKey,
-            multi.end()
-        )
-        .is_err()
-    );
-}
-
-#[test]
 fn spec_5_6_users_in_sspr_scope_must_register_an_sspr_method_next() {
     let user = member("u");
-    let pepper = pepper();
-    let settings = RedeemSettings::new(&pepper);
-    let (code, p) = pass(&user, CreatePassRequest::new());
+    let (code, p) = pass_for(&user, CreateRequest::new());
     let grant = |ctx| {
         redeem(
-            &open_policy(),
-            &settings,
-            &user,
-            Some(&p),
+            &RedeemContext::new(&open_policy(), key(), &user, Some(&p), ctx),
             &code,
-            &ctx,
             CREATED,
         )
         .outcome
@@ -442,21 +315,11 @@ fn spec_5_8_signing_in_with_a_pass_disables_no_other_method() {
     // Nothing a sign-in decides carries an effect: only deletions revoke sessions, and nothing
     // ever touches the user's other methods (the password keeps working).
     let user = member("u");
-    let pepper = pepper();
-    let settings = RedeemSettings::new(&pepper);
-    let (code, p) = pass(&user, CreatePassRequest::new());
-    let r = redeem(
-        &open_policy(),
-        &settings,
-        &user,
-        Some(&p),
-        &code,
-        &browser(),
-        CREATED,
-    );
+    let (code, p) = pass_for(&user, CreateRequest::new());
+    let r = redeem_with(&open_policy(), &user, Some(&p), &code, CREATED);
     assert!(r.outcome.is_ok());
     assert!(
-        r.events
+        r.events()
             .iter()
             .all(|e| matches!(e, Event::SignInSucceeded { .. }))
     );
@@ -465,20 +328,11 @@ fn spec_5_8_signing_in_with_a_pass_disables_no_other_method() {
 #[test]
 fn spec_6_2_a_user_without_a_pass_is_refused_like_a_wrong_code() {
     let user = member("nobody");
-    let pepper = pepper();
-    let r = redeem(
-        &open_policy(),
-        &RedeemSettings::new(&pepper),
-        &user,
-        None,
-        "ABCDEFGH",
-        &browser(),
-        CREATED,
-    );
+    let r = redeem_with(&open_policy(), &user, None, "ABCDEFGH", CREATED);
     assert_eq!(r.outcome, Err(RedeemRefusal::NoPass));
     assert!(r.write.is_none());
     assert_eq!(
-        r.events,
+        r.events(),
         vec![Event::SignInFailed {
             user: uid("nobody"),
             pass: None,
@@ -488,161 +342,164 @@ fn spec_6_2_a_user_without_a_pass_is_refused_like_a_wrong_code() {
     );
 }
 
-/// Redeems `typed` and returns the outcome, keeping the record up to date.
-fn attempt(
-    p: &mut TemporaryAccessPass,
-    user: &Principal,
-    typed: &str,
-    at: UtcDateTime,
-    lockout: Lockout,
-) -> Result<temporary_access_pass::Grant, RedeemRefusal> {
-    let pepper = pepper();
-    let settings = RedeemSettings::new(&pepper).lockout(lockout);
-    let r = redeem(
-        &open_policy(),
-        &settings,
-        user,
-        Some(p),
-        typed,
-        &browser(),
-        at,
-    );
-    if let Some(next) = r.write {
-        *p = next;
+#[test]
+fn spec_6_2_the_user_is_shown_one_refusal_whatever_the_reason() {
+    let user = member("u");
+    let (_, record) = pass_for(&user, CreateRequest::new().is_usable_once(true));
+    let used = modify(&record, |p| p.used_at = Some(CREATED));
+    let browser = browser();
+    let refusals = [
+        redeem(
+            &RedeemContext::new(&open_policy(), key(), &user, None, browser),
+            "x",
+            CREATED,
+        ),
+        redeem(
+            &RedeemContext::new(&open_policy(), key(), &user, Some(&record), browser),
+            "wrong",
+            CREATED,
+        ),
+        redeem(
+            &RedeemContext::new(&open_policy(), key(), &user, Some(&used), browser),
+            "wrong",
+            CREATED,
+        ),
+        redeem(
+            &RedeemContext::new(&Policy::default(), key(), &user, Some(&record), browser),
+            "wrong",
+            CREATED,
+        ),
+        redeem(
+            &RedeemContext::new(&open_policy(), key(), &user, Some(&record), browser),
+            "wrong",
+            record.end(),
+        ),
+    ];
+    let reasons: Vec<RedeemRefusal> = refusals
+        .iter()
+        .map(|r| r.outcome.clone().unwrap_err())
+        .collect();
+    assert!(matches!(reasons[0], RedeemRefusal::NoPass));
+    assert!(matches!(reasons[1], RedeemRefusal::WrongCode { .. }));
+    assert!(matches!(
+        reasons[2],
+        RedeemRefusal::Unusable(Usability::OneTimeUsed { .. })
+    ));
+    for reason in &reasons {
+        assert_eq!(reason.shown(), ShownRefusal::NotAccepted, "{reason:?}");
+        assert_eq!(
+            reason.shown().to_string(),
+            "that Temporary Access Pass was not accepted"
+        );
     }
-    r.outcome
+    let nps = RedeemRefusal::UnsupportedClient(Client::NpsExtension);
+    assert_eq!(
+        nps.shown(),
+        ShownRefusal::UnsupportedClient(Client::NpsExtension)
+    );
 }
 
 #[test]
-fn spec_6_4_lock_after_the_limit_doubling_back_off_capped_at_the_end() {
+fn spec_6_2_without_a_pass_every_code_is_refused_and_nothing_is_written() {
     let user = member("u");
-    let (code, mut p) = pass(
-        &user,
-        CreatePassRequest::new()
-            .lifetime_minutes(600)
-            .usable_once(false),
-    );
-    let lockout = Lockout::default();
-    assert_eq!(lockout.max_attempts(), 10);
-    let mut now = CREATED;
-    for n in 1..=9_u32 {
-        assert_eq!(
-            attempt(&mut p, &user, "wrong", now, lockout),
-            Err(RedeemRefusal::WrongCode {
-                attempts_left: 10 - n,
-                locked_until: None
-            })
-        );
-    }
-    // The 10th wrong code locks for one minute.
-    let until = now + Duration::minutes(1);
-    assert_eq!(
-        attempt(&mut p, &user, "wrong", now, lockout),
-        Err(RedeemRefusal::WrongCode {
-            attempts_left: 0,
-            locked_until: Some(until)
-        })
-    );
-    assert_eq!(p.failed_attempts(), 10);
-    // While locked, right and wrong codes get the same answer and change nothing.
-    let locked = Err(RedeemRefusal::Unusable(Usability::PolicyBlocked(
-        BlockCause::Locked { until },
-    )));
-    let before = p.clone();
-    assert_eq!(attempt(&mut p, &user, &code, now, lockout), locked);
-    assert_eq!(
-        attempt(&mut p, &user, "wrong", now + Duration::seconds(59), lockout),
-        locked
-    );
-    assert_eq!(p, before);
-    // Each further wrong code doubles the lock: 2, 4, 8 ... minutes.
-    for (k, minutes) in [(11, 2), (12, 4), (13, 8), (14, 16)] {
-        now = p.locked_until().unwrap();
-        let until = now + Duration::minutes(minutes);
-        assert_eq!(
-            attempt(&mut p, &user, "wrong", now, lockout),
-            Err(RedeemRefusal::WrongCode {
-                attempts_left: 0,
-                locked_until: Some(until)
-            })
-        );
-        assert_eq!(p.failed_attempts(), k);
-    }
-    // Capped at the pass end.
-    for _ in 0..30 {
-        now = p.locked_until().unwrap();
-        if now >= p.end() {
-            break;
+    let (code, _) = pass_for(&user, CreateRequest::new().is_usable_once(false));
+    let large = Policy::new(
+        (0..200).fold(
+            PolicySettings::new()
+                .state(PolicyState::Enabled)
+                .include_target(temporary_access_pass::IncludeTarget::AllUsers),
+            |s, i| {
+                s.exclude_target(temporary_access_pass::ExcludeTarget::Group(
+                    crate::support::gid(&format!("g{i}")),
+                ))
+            },
+        ),
+    )
+    .unwrap();
+    for policy in [open_policy(), Policy::default(), large] {
+        for typed in [code.as_str(), "", "AAAAAAAA", &"x".repeat(100)] {
+            let r = redeem_with(&policy, &user, None, typed, CREATED);
+            assert_eq!(r.outcome, Err(RedeemRefusal::NoPass));
+            assert!(r.write.is_none(), "the dummy is never stored");
         }
-        let _ = attempt(&mut p, &user, "wrong", now, lockout);
-        assert!(p.locked_until().unwrap() <= p.end());
     }
-    assert_eq!(p.locked_until(), Some(p.end()));
 }
 
-#[test]
-fn spec_6_4_a_right_code_resets_the_count() {
-    let user = member("u");
-    let (code, mut p) = pass(&user, CreatePassRequest::new().usable_once(false));
-    let lockout = Lockout::new(3, Duration::seconds(30)).unwrap();
-    for _ in 0..2 {
-        assert!(attempt(&mut p, &user, "nope", CREATED, lockout).is_err());
-    }
-    assert_eq!(p.failed_attempts(), 2);
-    assert!(attempt(&mut p, &user, &code, CREATED, lockout).is_ok());
-    assert_eq!(p.failed_attempts(), 0);
-    assert_eq!(p.locked_until(), None);
-    // After a lock has lifted, a right code works and clears it.
-    for _ in 0..3 {
-        let _ = attempt(&mut p, &user, "nope", CREATED, lockout);
-    }
-    let until = p.locked_until().unwrap();
-    assert_eq!(until, CREATED + Duration::seconds(30));
-    assert!(attempt(&mut p, &user, &code, until, lockout).is_ok());
-    assert_eq!((p.failed_attempts(), p.locked_until()), (0, None));
-}
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
 
-#[test]
-fn spec_6_4_lockout_settings_are_validated() {
-    assert!(Lockout::new(0, Duration::MINUTE).is_err());
-    assert!(Lockout::new(1001, Duration::MINUTE).is_err());
-    assert!(Lockout::new(5, Duration::milliseconds(999)).is_err());
-    assert!(Lockout::new(5, Duration::days(2)).is_err());
-    assert_eq!(
-        Lockout::new(0, Duration::MINUTE).unwrap_err().to_string(),
-        "attempt limit is 0: allowed 1..=1000"
-    );
-    let l = Lockout::new(1000, Duration::DAY).unwrap();
-    assert_eq!((l.max_attempts(), l.base_backoff()), (1000, Duration::DAY));
-}
-
-#[test]
-fn spec_6_4_the_lock_is_reported_in_events() {
-    let user = member("u");
-    let (_, mut p) = pass(&user, CreatePassRequest::new().usable_once(false));
-    let lockout = Lockout::new(1, Duration::MINUTE).unwrap();
-    let pepper = pepper();
-    let settings = RedeemSettings::new(&pepper).lockout(lockout);
-    let r = redeem(
-        &open_policy(),
-        &settings,
-        &user,
-        Some(&p),
-        "wrong",
-        &browser(),
-        CREATED,
-    );
-    let until = CREATED + Duration::MINUTE;
-    assert!(r.events.contains(&Event::PassLocked {
-        user: uid("u"),
-        pass: *p.id(),
-        until,
-        failed_attempts: 1,
-        at: CREATED,
-    }));
-    p = r.write.unwrap();
-    assert_eq!(p.locked_until(), Some(until));
-    // Events never carry the code or the digest.
-    let printed = format!("{:?}", r.events);
-    assert!(!printed.contains("wrong") && !printed.to_lowercase().contains("digest"));
+    /// SPEC 6.5: for a supported client and a stored record, every answer comes with the write
+    /// that commits it, and the write is exactly what the answer says happened.
+    #[test]
+    fn spec_6_5_every_judged_attempt_returns_the_write_that_commits_it(
+        once in any::<bool>(),
+        policy_once in any::<bool>(),
+        enabled in prop::bool::weighted(0.8),
+        guest in prop::bool::weighted(0.1),
+        failed in 0_u32..14,
+        locked in proptest::option::of(-20_i64..80),
+        used in proptest::option::of(-5_i64..70),
+        last_failure in proptest::option::of(-5_i64..70),
+        now in -10_i64..70,
+        right in any::<bool>(),
+    ) {
+        let user = if guest { Principal::guest(crate::support::uid("u")) } else { member("u") };
+        let (code, base) = pass_for(&member("u"), CreateRequest::new().is_usable_once(once));
+        let record = modify(&base, |p| {
+            p.failed_attempts = failed;
+            p.locked_until = locked.map(at);
+            p.used_at = used.map(at);
+            p.last_failure = last_failure.map(at);
+        });
+        let policy = Policy::new(
+            open_policy()
+                .settings()
+                .state(if enabled { PolicyState::Enabled } else { PolicyState::Disabled })
+                .is_usable_once(policy_once),
+        )
+        .unwrap();
+        let now = at(now);
+        let typed = if right { code.as_str() } else { "wrong code" };
+        let lockout = Lockout::default();
+        let r = redeem(&RedeemContext::new(&policy, key(), &user, Some(&record), browser()).lockout(lockout), typed, now);
+        let write = r.write.expect("a judged attempt always has a write");
+        let usability = record.usability(&policy, &user, now);
+        match r.outcome {
+            Ok(grant) => {
+                prop_assert!(right && usability.is_usable());
+                prop_assert_eq!(grant.pass, *record.id());
+                prop_assert_eq!((write.failed_attempts(), write.locked_until()), (0, None));
+                prop_assert_eq!(write.used_at(), Some(record.used_at().map_or(now, |u| u.max(now))));
+            }
+            Err(RedeemRefusal::WrongCode { attempts_left, locked_until }) => {
+                prop_assert!(!right && usability.is_usable());
+                prop_assert_eq!(write.failed_attempts(), failed + 1);
+                prop_assert_eq!(attempts_left, lockout.max_attempts().saturating_sub(failed + 1));
+                prop_assert_eq!(locked_until, write.locked_until());
+                prop_assert_eq!(write.used_at(), record.used_at());
+                prop_assert_eq!(
+                    write.last_failure(),
+                    Some(record.last_failure().map_or(now, |l| l.max(now)))
+                );
+                // From the limit on there is a lock; below it, whatever lock was stored stays.
+                if failed + 1 >= lockout.max_attempts() {
+                    prop_assert!(write.locked_until().is_some_and(|t| t > now || t == write.end()));
+                } else {
+                    prop_assert_eq!(write.locked_until(), record.locked_until());
+                }
+            }
+            Err(RedeemRefusal::Unusable(u)) => {
+                prop_assert_eq!(u, usability);
+                prop_assert!(!u.is_usable());
+                prop_assert_eq!(&write, &record, "a refusal writes the record back unchanged");
+            }
+            Err(other) => prop_assert!(false, "unexpected {other:?}"),
+        }
+        // SPEC 6.6: whatever happened, nothing moved backwards.
+        prop_assert!(write.used_at() >= record.used_at());
+        prop_assert!(write.last_failure() >= record.last_failure());
+        if write.failed_attempts() > 0 {
+            prop_assert!(write.locked_until() >= record.locked_until(), "a lock never shortens");
+        }
+    }
 }

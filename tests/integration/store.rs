@@ -1,6 +1,8 @@
 //! The store conformance suite against `InMemoryStore`, races included (SPEC 5.3, 6.4, 2.7).
 
-use temporary_access_pass::{InMemoryStore, conformance};
+use temporary_access_pass::InMemoryStore;
+
+use temporary_access_pass::testing::conformance;
 
 #[test]
 fn in_memory_store_keeps_every_sequential_guarantee() {
@@ -49,7 +51,8 @@ fn a_single_lock_store_passes_the_whole_suite_too() {
 
 #[test]
 fn in_memory_store_debug_prints_no_contents() {
-    use temporary_access_pass::{CreatePassRequest, DirectoryRole, IssueContext, Store, issue};
+    use temporary_access_pass::store::Store;
+    use temporary_access_pass::{CreateContext, CreateRequest, DirectoryRole, create};
 
     use crate::support::{CREATED, TestRng, admin, key, member, open_policy};
 
@@ -57,19 +60,19 @@ fn in_memory_store_debug_prints_no_contents() {
     let policy = open_policy();
     let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
     let user = member("secret-user@contoso.com");
-    let issued = issue(
-        &IssueContext::new(&policy, key(), &issuer, &user),
-        &CreatePassRequest::new(),
+    let issued = create(
+        &CreateContext::new(&policy, key(), &issuer, &user),
+        &CreateRequest::new(),
         CREATED,
         &mut TestRng(4),
     )
     .unwrap();
-    let expected = temporary_access_pass::Expected::new(None, None);
+    let expected = temporary_access_pass::store::Expected::new(None, None);
     assert!(matches!(
         store
             .write(user.id(), &expected, Some(&issued.record))
             .unwrap(),
-        temporary_access_pass::Write::Written(_)
+        temporary_access_pass::store::Write::Written(_)
     ));
     assert_eq!(store.len(), 1);
     assert_eq!(
@@ -85,10 +88,11 @@ fn in_memory_store_debug_prints_no_contents() {
 mod broken_stores {
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
-    use temporary_access_pass::{
-        Expected, InMemoryStore, Loaded, Policy, Store, TemporaryAccessPass, UserId, Version,
-        Versioned, Write, conformance,
-    };
+    use temporary_access_pass::{InMemoryStore, Policy, TemporaryAccessPass, UserId};
+
+    use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
+
+    use temporary_access_pass::testing::conformance;
 
     /// Which part of the expectation the store ignores (it reads what is stored and pretends
     /// that was expected: a read followed by a write).
@@ -142,8 +146,10 @@ mod broken_stores {
     fn the_suite_catches_a_store_that_ignores_the_record_version() {
         let store = Lax(InMemoryStore::new(), Ignores::RecordVersion);
         assert!(fails(|| conformance::check_store(&store)));
-        assert!(fails(|| conformance::race_burst_wrong_codes(&store, 20)));
-        assert!(fails(|| conformance::race_one_time_redemption(&store, 200)));
+        // The bursts make every attempt read before any writes: the lost updates are certain,
+        // not a matter of scheduling.
+        assert!(fails(|| conformance::race_burst_wrong_codes(&store, 5)));
+        assert!(fails(|| conformance::race_burst(&store, 5)));
     }
 
     #[test]
@@ -161,10 +167,12 @@ mod against_a_single_lock_reference {
     use std::sync::Mutex;
 
     use proptest::prelude::*;
+    use temporary_access_pass::store::{
+        Expected, Loaded, RecordStamp, Store, Version, Versioned, Write,
+    };
     use temporary_access_pass::{
-        CreatePassRequest, DirectoryRole, Expected, InMemoryStore, IssueContext, Loaded, PassId,
-        Policy, PolicySettings, PolicyState, RecordStamp, Store, TemporaryAccessPass, UserId,
-        Version, Versioned, Write, issue,
+        CreateContext, CreateRequest, DirectoryRole, InMemoryStore, PassId, Policy, PolicySettings,
+        PolicyState, TemporaryAccessPass, UserId, create,
     };
 
     use crate::support::{CREATED, TestRng, admin, key, member, open_policy};
@@ -291,9 +299,9 @@ mod against_a_single_lock_reference {
     fn record(user: &UserId, seed: u64) -> TemporaryAccessPass {
         let target = member(user.as_str());
         let issuer = admin("ga", DirectoryRole::GlobalAdministrator);
-        issue(
-            &IssueContext::new(&open_policy(), key(), &issuer, &target),
-            &CreatePassRequest::new(),
+        create(
+            &CreateContext::new(&open_policy(), key(), &issuer, &target),
+            &CreateRequest::new(),
             CREATED,
             &mut TestRng(seed),
         )

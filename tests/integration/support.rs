@@ -1,16 +1,27 @@
-//! Shared fixtures: principals, policies and deterministic RNGs.
+//! Shared fixtures, one of each: principals, policies, the key, deterministic RNGs, and the one
+//! way the tests issue a pass.
 
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use temporary_access_pass::signin::{Client, Redemption};
+use temporary_access_pass::store::Store;
 use temporary_access_pass::{
-    DigestKey, DirectoryRole, GroupId, IncludeTarget, Pepper, Policy, PolicySettings, PolicyState,
-    Principal, TryCryptoRng, TryRng, UserId,
+    CreateContext, CreateError, CreateRequest, CreatedPass, DigestKey, DirectoryRole, Engine,
+    EngineConfig, GroupId, InMemoryStore, IncludeTarget, ManualClock, Pepper, Policy,
+    PolicySettings, PolicyState, Principal, RedeemContext, SignInRequest, TemporaryAccessPass,
+    UserId, create, redeem,
 };
 use time::UtcDateTime;
 use time::macros::utc_datetime;
 
 /// The seed's sample creation instant (SPEC 4.4).
 pub(crate) const CREATED: UtcDateTime = utc_datetime!(2021-03-09 23:19:17);
+
+/// `minutes` after [`CREATED`] (before it when negative).
+pub(crate) fn at(minutes: i64) -> UtcDateTime {
+    CREATED + time::Duration::minutes(minutes)
+}
 
 /// The digest key the tests seal and verify with: a pepper.
 pub(crate) fn key() -> &'static DigestKey {
@@ -32,24 +43,132 @@ pub(crate) fn member(id: &str) -> Principal {
 }
 
 pub(crate) fn admin(id: &str, role: DirectoryRole) -> Principal {
-    member(id).with_role(role)
+    member(id).role(role)
+}
+
+pub(crate) fn aa() -> Principal {
+    admin("aa", DirectoryRole::AuthenticationAdministrator)
+}
+
+pub(crate) fn ga() -> Principal {
+    admin("ga", DirectoryRole::GlobalAdministrator)
 }
 
 /// An enabled policy with the seed's defaults, including every user.
 pub(crate) fn open_policy() -> Policy {
-    Policy::new(
-        PolicySettings::new()
-            .state(PolicyState::Enabled)
-            .include(IncludeTarget::AllUsers),
+    Policy::new(open_settings()).unwrap()
+}
+
+pub(crate) fn open_settings() -> PolicySettings {
+    PolicySettings::new()
+        .state(PolicyState::Enabled)
+        .include_target(IncludeTarget::AllUsers)
+}
+
+pub(crate) fn browser() -> SignInRequest {
+    SignInRequest::new(Client::Browser)
+}
+
+/// The one way the tests issue a pass: an Authentication Administrator creates it for `target`
+/// under `policy` at `now`, sealed with [`key`], with a fresh deterministic RNG each time (so two
+/// passes of one test differ as real ones would).
+pub(crate) fn issue_under(
+    policy: &Policy,
+    target: &Principal,
+    existing: Option<&TemporaryAccessPass>,
+    request: CreateRequest,
+    now: UtcDateTime,
+) -> Result<CreatedPass, CreateError> {
+    issue_with(key(), policy, target, existing, request, now)
+}
+
+/// As [`issue_under`], sealed with `key`.
+pub(crate) fn issue_with(
+    key: &DigestKey,
+    policy: &Policy,
+    target: &Principal,
+    existing: Option<&TemporaryAccessPass>,
+    request: CreateRequest,
+    now: UtcDateTime,
+) -> Result<CreatedPass, CreateError> {
+    static SEED: AtomicU64 = AtomicU64::new(7);
+    let actor = aa();
+    let ctx = CreateContext::new(policy, key, &actor, target).existing(existing);
+    create(
+        &ctx,
+        &request,
+        now,
+        &mut TestRng(SEED.fetch_add(1, Ordering::Relaxed)),
     )
-    .unwrap()
+}
+
+/// A pass for `target` under the open policy at [`CREATED`]: its code and its record.
+pub(crate) fn pass_for(
+    target: &Principal,
+    request: CreateRequest,
+) -> (String, TemporaryAccessPass) {
+    let created = issue_under(&open_policy(), target, None, request, CREATED).unwrap();
+    (created.passcode.expose_secret().to_owned(), created.record)
+}
+
+/// `pass` with some stored fields changed, checked again.
+pub(crate) fn modify(
+    pass: &TemporaryAccessPass,
+    f: impl FnOnce(&mut temporary_access_pass::hazmat::RecordParts),
+) -> TemporaryAccessPass {
+    let mut parts = pass.clone().into_parts();
+    f(&mut parts);
+    TemporaryAccessPass::from_parts(parts).unwrap()
+}
+
+/// A browser redemption of `typed` by `user` holding `record` under `policy`, verified with
+/// [`key`].
+pub(crate) fn redeem_with(
+    policy: &Policy,
+    user: &Principal,
+    record: Option<&TemporaryAccessPass>,
+    typed: &str,
+    now: UtcDateTime,
+) -> Redemption {
+    redeem(
+        &RedeemContext::new(policy, key(), user, record, browser()),
+        typed,
+        now,
+    )
+}
+
+/// An engine on the in-memory store, keyed like the tests, under an enabled all-users policy
+/// that enforces one-time passes.
+pub(crate) fn engine(clock: &ManualClock) -> Engine<&ManualClock, InMemoryStore> {
+    engine_with(clock, EngineConfig::new(key().clone()))
+}
+
+pub(crate) fn engine_with(
+    clock: &ManualClock,
+    config: EngineConfig,
+) -> Engine<&ManualClock, InMemoryStore> {
+    let engine = Engine::new(clock, InMemoryStore::new(), config);
+    let _ = engine
+        .update_policy(&ga(), &open_settings().is_usable_once(true))
+        .unwrap();
+    engine
+}
+
+/// A pass with the policy's defaults, created by a Global Administrator through `engine`.
+pub(crate) fn engine_pass<C: temporary_access_pass::Clock, S: Store>(
+    engine: &Engine<C, S>,
+    user: &Principal,
+) -> CreatedPass {
+    engine
+        .create(&ga(), user, &CreateRequest::new(), &mut getrandom::SysRng)
+        .unwrap()
 }
 
 /// `SplitMix64`: deterministic, reproducible from a seed. Marked cryptographic for the tests'
 /// sake only: it is not.
 pub(crate) struct TestRng(pub u64);
 
-impl TryRng for TestRng {
+impl rand_core::TryRng for TestRng {
     type Error = core::convert::Infallible;
     fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
         Ok((self.try_next_u64()? >> 32) as u32)
@@ -69,7 +188,7 @@ impl TryRng for TestRng {
         Ok(())
     }
 }
-impl TryCryptoRng for TestRng {}
+impl rand_core::TryCryptoRng for TestRng {}
 
 /// An RNG that always fails, as a broken entropy source would.
 pub(crate) struct FailingRng;
@@ -83,7 +202,7 @@ impl core::fmt::Display for Broken {
 }
 impl core::error::Error for Broken {}
 
-impl TryRng for FailingRng {
+impl rand_core::TryRng for FailingRng {
     type Error = Broken;
     fn try_next_u32(&mut self) -> Result<u32, Broken> {
         Err(Broken)
@@ -95,4 +214,4 @@ impl TryRng for FailingRng {
         Err(Broken)
     }
 }
-impl TryCryptoRng for FailingRng {}
+impl rand_core::TryCryptoRng for FailingRng {}

@@ -1,32 +1,17 @@
 //! SPEC 4: usability, its causes, its precedence and its Graph names.
 
+use proptest::prelude::*;
+use temporary_access_pass::CreateError;
+use temporary_access_pass::hazmat::RecordError;
 use temporary_access_pass::{
-    BlockCause, CreatePassRequest, DirectoryRole, ExcludeTarget, IncludeTarget, IssueContext,
-    Policy, PolicySettings, PolicyState, Principal, RecordError, RecordParts, TemporaryAccessPass,
-    Usability, issue,
+    BlockCause, CreateRequest, ExcludeTarget, IncludeTarget, Policy, PolicySettings, PolicyState,
+    Principal, TemporaryAccessPass, Usability,
 };
 use time::{Duration, UtcDateTime, macros::utc_datetime};
 
-use crate::support::{CREATED, TestRng, admin, gid, key, member, open_policy, uid};
-
-fn pass_for(user: &Principal, request: CreatePassRequest) -> TemporaryAccessPass {
-    let policy = open_policy();
-    let issuer = admin("aa", DirectoryRole::AuthenticationAdministrator);
-    issue(
-        &IssueContext::new(&policy, key(), &issuer, user),
-        &request,
-        CREATED,
-        &mut TestRng(3),
-    )
-    .unwrap()
-    .record
-}
-
-fn modify(pass: &TemporaryAccessPass, f: impl FnOnce(&mut RecordParts)) -> TemporaryAccessPass {
-    let mut parts = pass.clone().into_parts();
-    f(&mut parts);
-    TemporaryAccessPass::from_parts(parts).unwrap()
-}
+use crate::support::{
+    CREATED, gid, issue_under, member, modify, open_policy, open_settings, pass_for, uid,
+};
 
 #[test]
 fn spec_4_1_each_state_and_is_usable_exactly_for_usable() {
@@ -35,8 +20,9 @@ fn spec_4_1_each_state_and_is_usable_exactly_for_usable() {
     let start = CREATED + Duration::hours(1);
     let pass = pass_for(
         &user,
-        CreatePassRequest::new().start(start).usable_once(true),
-    );
+        CreateRequest::new().start(start).is_usable_once(true),
+    )
+    .1;
     let end = pass.end();
     assert_eq!(
         pass.usability(&policy, &user, CREATED),
@@ -75,8 +61,8 @@ fn spec_4_1_each_state_and_is_usable_exactly_for_usable() {
 #[test]
 fn spec_4_2_every_block_cause() {
     let enabled = || PolicySettings::new().state(PolicyState::Enabled);
-    let user = member("u").with_group(gid("excluded"));
-    let multi = pass_for(&user, CreatePassRequest::new().usable_once(false));
+    let user = member("u").group(gid("excluded"));
+    let multi = pass_for(&user, CreateRequest::new().is_usable_once(false)).1;
     let at = CREATED;
     let blocked = |policy: &Policy, who: &Principal, pass: &TemporaryAccessPass| {
         pass.usability(policy, who, at)
@@ -93,8 +79,8 @@ fn spec_4_2_every_block_cause() {
     );
     let excluding = Policy::new(
         enabled()
-            .include(IncludeTarget::AllUsers)
-            .exclude(ExcludeTarget::Group(gid("excluded"))),
+            .include_target(IncludeTarget::AllUsers)
+            .exclude_target(ExcludeTarget::Group(gid("excluded"))),
     )
     .unwrap();
     assert_eq!(
@@ -105,15 +91,19 @@ fn spec_4_2_every_block_cause() {
     assert!(!BlockCause::GuestUser.is_not_in_scope());
 
     // SPEC 1.6: a multi-use pass that exists when the policy turns one-time is blocked.
-    let one_time =
-        Policy::new(enabled().include(IncludeTarget::AllUsers).usable_once(true)).unwrap();
+    let one_time = Policy::new(
+        enabled()
+            .include_target(IncludeTarget::AllUsers)
+            .is_usable_once(true),
+    )
+    .unwrap();
     assert_eq!(
         blocked(&one_time, &user, &multi),
         Usability::PolicyBlocked(BlockCause::MultiUseUnderOneTimePolicy)
     );
 
     let guest = Principal::guest(uid("g"));
-    let guest_pass = pass_for(&guest, CreatePassRequest::new());
+    let guest_pass = pass_for(&guest, CreateRequest::new()).1;
     assert_eq!(
         blocked(&open_policy(), &guest, &guest_pass),
         Usability::PolicyBlocked(BlockCause::GuestUser)
@@ -148,18 +138,20 @@ fn spec_4_3_precedence_first_match_wins() {
     let start = CREATED + Duration::hours(1);
     let pass = pass_for(
         &user,
-        CreatePassRequest::new().start(start).usable_once(true),
-    );
+        CreateRequest::new().start(start).is_usable_once(true),
+    )
+    .1;
     let used = modify(&pass, |p| p.used_at = Some(start));
     let multi = pass_for(
         &user,
-        CreatePassRequest::new().start(start).usable_once(false),
-    );
+        CreateRequest::new().start(start).is_usable_once(false),
+    )
+    .1;
     let one_time_policy = Policy::new(
         PolicySettings::new()
             .state(PolicyState::Enabled)
-            .include(IncludeTarget::AllUsers)
-            .usable_once(true),
+            .include_target(IncludeTarget::AllUsers)
+            .is_usable_once(true),
     )
     .unwrap();
     let disabled = Policy::default();
@@ -236,18 +228,11 @@ fn spec_4_4_graph_names() {
 fn spec_4_4_seed_powershell_sample() {
     let user = member("user2@contoso.com");
     let policy = open_policy();
-    let admin = admin("admin@contoso.com", DirectoryRole::GlobalAdministrator);
-    let request = CreatePassRequest::new()
-        .usable_once(true)
+    let request = CreateRequest::new()
+        .is_usable_once(true)
         .start(utc_datetime!(2021-03-11 06:00:00));
-    let issued = issue(
-        &IssueContext::new(&policy, key(), &admin, &user),
-        &request,
-        CREATED,
-        &mut TestRng(21),
-    )
-    .unwrap();
-    let view = &issued.created.view;
+    let issued = issue_under(&policy, &user, None, request, CREATED).unwrap();
+    let view = &issued.view;
     assert_eq!(view.created, utc_datetime!(2021-03-09 23:19:17));
     assert_eq!(view.start, utc_datetime!(2021-03-11 06:00:00));
     assert!(!view.is_usable);
@@ -261,7 +246,7 @@ fn spec_4_4_seed_powershell_sample() {
 
 #[test]
 fn records_rebuilt_from_parts_are_checked() {
-    let pass = pass_for(&member("u"), CreatePassRequest::new());
+    let pass = pass_for(&member("u"), CreateRequest::new()).1;
     assert_eq!(
         TemporaryAccessPass::from_parts(pass.clone().into_parts()).unwrap(),
         pass
@@ -278,4 +263,112 @@ fn records_rebuilt_from_parts_are_checked() {
         TemporaryAccessPass::from_parts(parts),
         Err(RecordError::StartBeforeCreation { .. })
     ));
+}
+
+/// Any instant `time` can represent.
+fn instant() -> impl Strategy<Value = UtcDateTime> {
+    let (lo, hi) = (
+        UtcDateTime::MIN.unix_timestamp(),
+        UtcDateTime::MAX.unix_timestamp(),
+    );
+    (lo..=hi, 0..1_000_000_000_u32).prop_map(|(secs, nanos)| {
+        UtcDateTime::from_unix_timestamp(secs).unwrap() + Duration::nanoseconds(i64::from(nanos))
+    })
+}
+
+/// Instants near one another, so windows and `now` interleave often.
+fn nearby(base: UtcDateTime) -> impl Strategy<Value = UtcDateTime> {
+    (-100_000_i64..100_000).prop_filter_map("representable", move |secs| {
+        base.checked_add(Duration::seconds(secs))
+    })
+}
+
+/// The open policy with every lifetime allowed.
+fn window_policy() -> Policy {
+    Policy::new(
+        open_settings()
+            .minimum_lifetime_minutes(10)
+            .default_lifetime_minutes(10)
+            .maximum_lifetime_minutes(43_200),
+    )
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// SPEC 4.1 window: NotYetValid iff now < start, Expired iff now >= end, otherwise usable
+    /// (open policy, multi-use, member): start inclusive, end exclusive, for any instants.
+    #[test]
+    fn window_boundaries_are_exact(
+        (start, now) in instant().prop_flat_map(|s| (Just(s), prop_oneof![nearby(s), instant()])),
+        minutes in 10_u32..=43_200,
+    ) {
+        let policy = window_policy();
+        match issue_under(&policy, &member("u"), None, CreateRequest::new().start(start).lifetime_minutes(minutes), start).map(|c| c.record) {
+            Err(CreateError::EndOutOfRange { .. }) => {
+                prop_assert!(start.checked_add(Duration::minutes(i64::from(minutes))).is_none());
+            }
+            Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            Ok(pass) => {
+                let end = start + Duration::minutes(i64::from(minutes));
+                prop_assert_eq!(pass.end(), end);
+                let u = pass.usability(&policy, &member("u"), now);
+                let expected = if now < start {
+                    Usability::NotYetValid { starts_at: start }
+                } else if now >= end {
+                    Usability::Expired { at: end }
+                } else {
+                    Usability::Usable
+                };
+                prop_assert_eq!(u, expected);
+                // The boundaries themselves.
+                prop_assert!(pass.usability(&policy, &member("u"), start).is_usable());
+                prop_assert_eq!(pass.usability(&policy, &member("u"), end), Usability::Expired { at: end });
+            }
+        }
+    }
+
+    /// Usability is monotone in time: once expired, expired at every later instant.
+    #[test]
+    fn expiry_is_monotone(start in instant(), a in 0_i64..5_000_000, b in 0_i64..5_000_000, minutes in 10_u32..=43_200) {
+        let policy = window_policy();
+        if let Ok(pass) = issue_under(&policy, &member("u"), None, CreateRequest::new().start(start).lifetime_minutes(minutes), start).map(|c| c.record) {
+            let (t1, t2) = (start.checked_add(Duration::seconds(a.min(b))), start.checked_add(Duration::seconds(a.max(b))));
+            if let (Some(t1), Some(t2)) = (t1, t2) {
+                let user = member("u");
+                if matches!(pass.usability(&policy, &user, t1), Usability::Expired { .. }) {
+                    let later = pass.usability(&policy, &user, t2);
+                    prop_assert!(matches!(later, Usability::Expired { .. }), "{:?}", later);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn usability_at_the_edges_of_time() {
+    let user = member("u");
+    let policy = open_policy();
+    let last = UtcDateTime::MAX - Duration::minutes(60);
+    let pass = issue_under(
+        &policy,
+        &user,
+        None,
+        CreateRequest::new().start(last),
+        UtcDateTime::MIN,
+    )
+    .unwrap()
+    .record;
+    assert_eq!(
+        pass.usability(&policy, &user, UtcDateTime::MIN),
+        Usability::NotYetValid { starts_at: last }
+    );
+    assert_eq!(pass.usability(&policy, &user, last), Usability::Usable);
+    assert_eq!(
+        pass.usability(&policy, &user, UtcDateTime::MAX),
+        Usability::Expired {
+            at: UtcDateTime::MAX
+        }
+    );
 }

@@ -12,12 +12,13 @@ use std::thread;
 
 use super::{NOW, admin, engine_with, key, lock, ok, unique_user};
 use crate::clock::ManualClock;
-use crate::engine::{EngineConfig, EngineError, SignIn};
+use crate::create::CreateRequest;
+use crate::engine::{EngineConfig, EngineError};
 use crate::ids::UserId;
-use crate::pass::{CreatePassRequest, TemporaryAccessPass};
+use crate::pass::TemporaryAccessPass;
 use crate::policy::Policy;
 use crate::principal::Principal;
-use crate::signin::{Client, Lockout, RedeemRefusal, SignInContext};
+use crate::signin::{Client, Lockout, RedeemRefusal, Redemption, SignInRequest};
 use crate::store::{Expected, Loaded, RecordStamp, Store, Version, Versioned, Write};
 use crate::usability::{BlockCause, Usability};
 
@@ -253,7 +254,10 @@ struct Answers {
 }
 
 impl Answers {
-    fn count(&mut self, answer: Result<SignIn, EngineError<core::convert::Infallible, String>>) {
+    fn count(
+        &mut self,
+        answer: Result<Redemption, EngineError<core::convert::Infallible, String>>,
+    ) {
         match answer.map(|s| s.outcome) {
             Ok(Ok(_)) => self.grants = self.grants.saturating_add(1),
             Ok(Err(RedeemRefusal::WrongCode { .. })) => self.wrong = self.wrong.saturating_add(1),
@@ -317,7 +321,7 @@ fn bursts<S: Store>(
         EngineConfig::new(key()).max_attempts(attempts),
     );
     let admin = admin();
-    let browser = SignInContext::new(Client::Browser);
+    let browser = SignInRequest::new(Client::Browser);
     let start = Barrier::new(BURST.saturating_add(1));
     let end = Barrier::new(BURST.saturating_add(1));
     let current: Mutex<Option<(u32, Principal, String)>> = Mutex::new(None);
@@ -337,7 +341,7 @@ fn bursts<S: Store>(
                     } else {
                         "wrong-code!".to_string()
                     };
-                    let answer = engine.redeem(&user, &typed, &browser).map_err(store_error);
+                    let answer = engine.redeem(&user, &typed, browser).map_err(store_error);
                     lock(answers).count(answer);
                     end.wait();
                 }
@@ -346,17 +350,12 @@ fn bursts<S: Store>(
         for round in 0..rounds {
             let user = unique_user("burst");
             let created = engine
-                .create(
-                    &admin,
-                    &user,
-                    &CreatePassRequest::new(),
-                    &mut getrandom::SysRng,
-                )
+                .create(&admin, &user, &CreateRequest::new(), &mut getrandom::SysRng)
                 .unwrap_or_else(|e| panic!("burst round {round}: create failed: {e}"));
             let initial = ok("load", store.load(user.id()))
                 .record
                 .expect("the new pass");
-            let code = created.created.passcode.expose_secret().to_string();
+            let code = created.passcode.expose_secret().to_string();
             *lock(&current) = Some((round, user, code));
             *lock(&answers) = Answers::default();
             recording.arm(true, 0);
@@ -455,19 +454,14 @@ pub fn race_delete<S: Store>(store: &S, rounds: u32) {
     let clock = ManualClock::new(NOW);
     let engine = engine_with(&clock, &recording, false, EngineConfig::new(key()));
     let admin = admin();
-    let browser = SignInContext::new(Client::Browser);
+    let browser = SignInRequest::new(Client::Browser);
     let mut failures = Vec::new();
     for round in 0..rounds {
         let user = unique_user("delete");
         let created = engine
-            .create(
-                &admin,
-                &user,
-                &CreatePassRequest::new(),
-                &mut getrandom::SysRng,
-            )
+            .create(&admin, &user, &CreateRequest::new(), &mut getrandom::SysRng)
             .unwrap_or_else(|e| panic!("delete race round {round}: create failed: {e}"));
-        let code = created.created.passcode.expose_secret().to_string();
+        let code = created.passcode.expose_secret().to_string();
         let initial = ok("load", store.load(user.id()))
             .record
             .expect("the new pass");
@@ -482,7 +476,7 @@ pub fn race_delete<S: Store>(store: &S, rounds: u32) {
                     start.wait();
                     for _ in 0..PER_THREAD {
                         let after_delete = deleted.load(Ordering::SeqCst);
-                        let answer = engine.redeem(&user, &code, &browser).map_err(store_error);
+                        let answer = engine.redeem(&user, &code, browser).map_err(store_error);
                         if after_delete
                             && !matches!(&answer, Ok(s) if s.outcome == Err(RedeemRefusal::NoPass))
                         {
@@ -550,7 +544,7 @@ pub fn race_policy_change<S: Store>(store: &S, rounds: u32) {
     let clock = ManualClock::new(NOW);
     let engine = engine_with(&clock, &recording, false, EngineConfig::new(key()));
     let admin = admin();
-    let browser = SignInContext::new(Client::Browser);
+    let browser = SignInRequest::new(Client::Browser);
     let enabled = engine
         .policy()
         .unwrap_or_else(|e| panic!("policy race: reading the policy: {e}"))
@@ -560,21 +554,16 @@ pub fn race_policy_change<S: Store>(store: &S, rounds: u32) {
     for round in 0..rounds {
         let user = unique_user("policy-race");
         let created = engine
-            .create(
-                &admin,
-                &user,
-                &CreatePassRequest::new(),
-                &mut getrandom::SysRng,
-            )
+            .create(&admin, &user, &CreateRequest::new(), &mut getrandom::SysRng)
             .unwrap_or_else(|e| panic!("policy race round {round}: create failed: {e}"));
-        let code = created.created.passcode.expose_secret().to_string();
+        let code = created.passcode.expose_secret().to_string();
         recording.arm(false, threads);
         let answers = Mutex::new(Vec::new());
         thread::scope(|s| {
             for _ in 0..threads {
                 s.spawn(|| {
                     let answer = engine
-                        .redeem(&user, &code, &browser)
+                        .redeem(&user, &code, browser)
                         .map(|r| r.outcome)
                         .map_err(store_error);
                     lock(&answers).push(answer);
@@ -582,7 +571,7 @@ pub fn race_policy_change<S: Store>(store: &S, rounds: u32) {
             }
             // Every thread has decided to grant and waits to write.
             recording.parked.wait();
-            if let Err(e) = engine.set_policy(&admin, &disabled) {
+            if let Err(e) = engine.update_policy(&admin, &disabled) {
                 panic!("policy race round {round}: disabling the policy: {e}");
             }
             recording.released.wait();
@@ -615,7 +604,7 @@ pub fn race_policy_change<S: Store>(store: &S, rounds: u32) {
                 "round {round}: {successes} grants landed after the policy was disabled"
             ));
         }
-        if let Err(e) = engine.set_policy(&admin, &enabled) {
+        if let Err(e) = engine.update_policy(&admin, &enabled) {
             panic!("policy race round {round}: enabling the policy again: {e}");
         }
         let _ = engine.delete(&admin, &user);

@@ -5,10 +5,10 @@
 //! roles, creation requests and clock schedules, and drive the crate with them:
 //!
 //! ```
-//! use proptest::prelude::*;
-//! use temporary_access_pass::{
-//!     Clock, CreatePassRequest, DigestKey, IssueContext, ManualClock, issue, strategies,
-//! };
+//! use temporary_access_pass::testing::proptest::prelude::*;
+//! use temporary_access_pass::testing::strategies;
+//! use temporary_access_pass::time::macros::utc_datetime;
+//! use temporary_access_pass::{Clock, CreateContext, DigestKey, ManualClock, SysRng, create};
 //!
 //! proptest! {
 //!     #![proptest_config(ProptestConfig::with_cases(32))]
@@ -20,10 +20,10 @@
 //!         request in strategies::create_request(),
 //!         schedule in strategies::clock_schedule(20),
 //!     ) {
-//!         let clock = ManualClock::new(time::macros::utc_datetime!(2024-01-01 00:00:00));
+//!         let clock = ManualClock::new(utc_datetime!(2024-01-01 00:00:00));
 //!         let key = DigestKey::unkeyed(); // a test double; a host uses its pepper
-//!         let ctx = IssueContext::new(&policy, &key, &issuer, &target);
-//!         let Ok(issued) = issue(&ctx, &request, clock.now(), &mut getrandom::SysRng) else {
+//!         let ctx = CreateContext::new(&policy, &key, &issuer, &target);
+//!         let Ok(issued) = create(&ctx, &request, clock.now(), &mut SysRng) else {
 //!             return Ok(()); // refusals are fine here; other tests cover them
 //!         };
 //!         for step in schedule {
@@ -44,8 +44,8 @@ use alloc::vec::Vec;
 use proptest::prelude::*;
 use time::{Duration, UtcDateTime};
 
+use crate::create::CreateRequest;
 use crate::ids::{GroupId, UserId};
-use crate::pass::CreatePassRequest;
 use crate::policy::{
     ExcludeTarget, IncludeTarget, Lifetime, PasscodeLength, Policy, PolicySettings, PolicyState,
 };
@@ -195,7 +195,7 @@ pub fn invalid_policy_settings() -> impl Strategy<Value = PolicySettings> {
 
 /// A creation request: each field omitted or set; lifetimes sometimes outside every policy's
 /// range. Starts are left to the host (`None`) or set by [`create_request_at`].
-pub fn create_request() -> impl Strategy<Value = CreatePassRequest> {
+pub fn create_request() -> impl Strategy<Value = CreateRequest> {
     (
         proptest::option::of(prop_oneof![
             4 => Lifetime::MIN.minutes()..=Lifetime::MAX.minutes(),
@@ -203,7 +203,7 @@ pub fn create_request() -> impl Strategy<Value = CreatePassRequest> {
         ]),
         proptest::option::of(any::<bool>()),
     )
-        .prop_map(|(lifetime, once)| CreatePassRequest {
+        .prop_map(|(lifetime, once)| CreateRequest {
             start: None,
             lifetime_minutes: lifetime,
             is_usable_once: once,
@@ -212,7 +212,7 @@ pub fn create_request() -> impl Strategy<Value = CreatePassRequest> {
 
 /// A creation request whose start, when set, lies within a day either side of `now` (so some
 /// starts are in the past and refused).
-pub fn create_request_at(now: UtcDateTime) -> impl Strategy<Value = CreatePassRequest> {
+pub fn create_request_at(now: UtcDateTime) -> impl Strategy<Value = CreateRequest> {
     (create_request(), proptest::option::of(-1440_i64..=1440)).prop_map(
         move |(mut request, offset)| {
             request.start = offset.and_then(|m| now.checked_add(Duration::minutes(m)));

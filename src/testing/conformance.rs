@@ -2,7 +2,8 @@
 //! `test-support`). **Not covered by semver:** checks may be added or tightened in any release.
 //!
 //! ```
-//! use temporary_access_pass::{InMemoryStore, conformance};
+//! use temporary_access_pass::InMemoryStore;
+//! use temporary_access_pass::testing::conformance;
 //!
 //! let store = InMemoryStore::new();
 //! conformance::check_store(&store);
@@ -36,13 +37,14 @@ use time::UtcDateTime;
 use time::macros::utc_datetime;
 
 use crate::clock::ManualClock;
+use crate::create::{CreateContext, CreateError, CreateRequest, create};
+use crate::digest::{DigestKey, Pepper};
 use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::ids::UserId;
-use crate::pass::{CreatePassRequest, IssueContext, IssueError, TemporaryAccessPass, issue};
-use crate::passcode::{DigestKey, Pepper};
+use crate::pass::TemporaryAccessPass;
 use crate::policy::{IncludeTarget, Policy, PolicySettings, PolicyState};
 use crate::principal::{DirectoryRole, Principal};
-use crate::signin::{Client, RedeemRefusal, SignInContext};
+use crate::signin::{Client, RedeemRefusal, SignInRequest};
 use crate::store::Store;
 
 /// Threads in each race.
@@ -59,7 +61,7 @@ fn unique_user(label: &str) -> Principal {
 
 fn admin() -> Principal {
     Principal::member(UserId::new("conformance-admin").expect("a short printable id"))
-        .with_role(DirectoryRole::GlobalAdministrator)
+        .role(DirectoryRole::GlobalAdministrator)
 }
 
 /// The key every record of the suite is sealed with.
@@ -70,8 +72,8 @@ fn key() -> DigestKey {
 fn record_for(user: &Principal, policy: &Policy) -> TemporaryAccessPass {
     let admin = admin();
     let key = key();
-    let ctx = IssueContext::new(policy, &key, &admin, user);
-    issue(&ctx, &CreatePassRequest::new(), NOW, &mut getrandom::SysRng)
+    let ctx = CreateContext::new(policy, &key, &admin, user);
+    create(&ctx, &CreateRequest::new(), NOW, &mut getrandom::SysRng)
         .expect("issuing a test record")
         .record
 }
@@ -111,11 +113,11 @@ fn engine_with<'a, S: Store>(
     let engine = Engine::new(clock, store, config);
     let settings = PolicySettings::new()
         .state(PolicyState::Enabled)
-        .include(IncludeTarget::AllUsers)
-        .usable_once(one_time);
+        .include_target(IncludeTarget::AllUsers)
+        .is_usable_once(one_time);
     if engine.policy().ok().map(|p| p.settings()) != Some(settings.clone()) {
         let _changed = engine
-            .set_policy(&admin(), &settings)
+            .update_policy(&admin(), &settings)
             .unwrap_or_else(|e| panic!("setting the policy: {e}"));
     }
     engine
@@ -137,7 +139,7 @@ pub fn race_one_time_redemption<S: Store>(store: &S, rounds: u32) {
     let engine = engine_for(&clock, store, true);
     let admin = admin();
     let user = unique_user("redeem");
-    let ctx = SignInContext::new(Client::Browser);
+    let ctx = SignInRequest::new(Client::Browser);
     let code = Mutex::new(String::new());
     let wins = AtomicU32::new(0);
     let barrier = Barrier::new(THREADS.saturating_add(1));
@@ -149,7 +151,7 @@ pub fn race_one_time_redemption<S: Store>(store: &S, rounds: u32) {
                 for _ in 0..rounds {
                     barrier.wait();
                     let typed = lock(&code).clone();
-                    let outcome = engine.redeem(&user, &typed, &ctx).map(|r| r.outcome);
+                    let outcome = engine.redeem(&user, &typed, ctx).map(|r| r.outcome);
                     if matches!(outcome, Ok(Ok(_))) {
                         wins.fetch_add(1, Ordering::SeqCst);
                     }
@@ -158,13 +160,8 @@ pub fn race_one_time_redemption<S: Store>(store: &S, rounds: u32) {
             });
         }
         for round in 0..rounds {
-            match engine.create(
-                &admin,
-                &user,
-                &CreatePassRequest::new(),
-                &mut getrandom::SysRng,
-            ) {
-                Ok(issued) => *lock(&code) = issued.created.passcode.expose_secret().to_string(),
+            match engine.create(&admin, &user, &CreateRequest::new(), &mut getrandom::SysRng) {
+                Ok(issued) => *lock(&code) = issued.passcode.expose_secret().to_string(),
                 Err(e) => failures.push(format!("round {round}: create failed: {e}")),
             }
             barrier.wait();
@@ -201,15 +198,11 @@ pub fn race_lockout<S: Store>(store: &S, rounds: u32) {
     let engine = engine_for(&clock, store, false);
     let admin = admin();
     let limit = crate::signin::Lockout::DEFAULT_MAX_ATTEMPTS;
-    let ctx = SignInContext::new(Client::Browser);
+    let ctx = SignInRequest::new(Client::Browser);
     for round in 0..rounds {
         let user = unique_user("lockout");
-        if let Err(e) = engine.create(
-            &admin,
-            &user,
-            &CreatePassRequest::new(),
-            &mut getrandom::SysRng,
-        ) {
+        if let Err(e) = engine.create(&admin, &user, &CreateRequest::new(), &mut getrandom::SysRng)
+        {
             panic!("lockout race round {round}: create failed: {e}");
         }
         let counted = AtomicU32::new(0);
@@ -218,7 +211,7 @@ pub fn race_lockout<S: Store>(store: &S, rounds: u32) {
             for _ in 0..THREADS {
                 s.spawn(|| {
                     for _ in 0..PER_THREAD {
-                        match engine.redeem(&user, "wrong code!", &ctx).map(|r| r.outcome) {
+                        match engine.redeem(&user, "wrong code!", ctx).map(|r| r.outcome) {
                             Ok(Err(RedeemRefusal::WrongCode { .. })) => {
                                 counted.fetch_add(1, Ordering::SeqCst);
                             }
@@ -279,12 +272,12 @@ pub fn race_creation<S: Store>(store: &S, rounds: u32) {
                     match engine.create(
                         &admin,
                         &user,
-                        &CreatePassRequest::new(),
+                        &CreateRequest::new(),
                         &mut getrandom::SysRng,
                     ) {
                         Ok(issued) => lock(&winners).push(*issued.record.id()),
                         Err(
-                            EngineError::Rejected(IssueError::AlreadyHasValidPass { .. })
+                            EngineError::Rejected(CreateError::AlreadyHasValidPass { .. })
                             | EngineError::Contention { .. },
                         ) => {}
                         Err(e) => panic!("creation race: {e}"),

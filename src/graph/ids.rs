@@ -1,0 +1,81 @@
+//! Serde for the crate's small values: identifiers, lifetimes, versions.
+
+use alloc::string::String;
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::ids::{GroupId, PassId, UserId};
+use crate::policy::Lifetime;
+use crate::store::{Version, Versioned};
+
+macro_rules! text_serde {
+    ($name:ty) => {
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        /// Decoding checks the text like `FromStr`.
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d)?.parse().map_err(D::Error::custom)
+            }
+        }
+    };
+}
+
+text_serde!(UserId);
+text_serde!(GroupId);
+text_serde!(PassId);
+
+/// A number of minutes, checked on decoding.
+impl Serialize for Lifetime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.minutes())
+    }
+}
+
+impl<'de> Deserialize<'de> for Lifetime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::from_minutes(u32::deserialize(d)?).map_err(D::Error::custom)
+    }
+}
+
+/// A number.
+impl Serialize for Version {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.get())
+    }
+}
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        u64::deserialize(d).map(Self::new)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct VersionedDocument<T> {
+    version: Version,
+    value: T,
+}
+
+/// `{"version": ..., "value": ...}`.
+impl<T: Serialize> Serialize for Versioned<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        VersionedDocument {
+            version: self.version,
+            value: &self.value,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Versioned<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let doc = VersionedDocument::<T>::deserialize(d)?;
+        Ok(Self::new(doc.version, doc.value))
+    }
+}

@@ -3,15 +3,13 @@
 //! conflict a bounded number of times (SPEC 0.2, 6.5).
 
 use core::convert::Infallible;
-use core::fmt;
 
 use rand_core::TryCryptoRng;
 
 use crate::admin::{DeleteError, Deleted, ViewError};
 use crate::clock::Clock;
-use crate::create::{CreateError, CreateOptions, CreateRequest, CreatedPass};
-use crate::digest::DigestKey;
-use crate::lockout::Lockout;
+use crate::config::EngineConfig;
+use crate::create::{CreateError, CreateRequest, CreatedPass};
 use crate::passcode::RngFailure;
 use crate::plan::{
     Commit, Create, Decided, Delete, OfferPlan, Plan, ReadPolicy, Redeem, Refused, Register,
@@ -69,76 +67,6 @@ impl<R, E> From<Refused<R>> for EngineError<R, E> {
             Refused::Rejected(r) => Self::Rejected(r),
             Refused::Rng(e) => Self::Rng(e),
         }
-    }
-}
-
-/// How an engine behaves: the digest key, the creation opt-ins, the guessing limit and the
-/// retry bound.
-///
-/// There is no `Default`: the key must be chosen (SPEC 6.1). This does not compile:
-///
-/// ```compile_fail
-/// let config = temporary_access_pass::EngineConfig::new();
-/// ```
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct EngineConfig {
-    /// What digests are keyed with: the host's pepper, or [`DigestKey::unkeyed`] by choice.
-    pub key: DigestKey,
-    /// The later product's creation behaviours.
-    pub create_options: CreateOptions,
-    /// The guessing limit (SPEC 6.4).
-    pub lockout: Lockout,
-    /// Attempts per operation before giving up on conflicting writes (at least 1).
-    pub max_attempts: u32,
-}
-
-impl fmt::Debug for EngineConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EngineConfig")
-            .field("key", &self.key)
-            .field("create_options", &self.create_options)
-            .field("lockout", &self.lockout)
-            .field("max_attempts", &self.max_attempts)
-            .finish()
-    }
-}
-
-impl EngineConfig {
-    /// The default number of attempts per operation.
-    pub const DEFAULT_MAX_ATTEMPTS: u32 = 32;
-
-    /// Digests keyed with `key` (`Pepper` converts into it), the seed's options, the default
-    /// lockout and 32 attempts.
-    #[must_use]
-    pub fn new(key: impl Into<DigestKey>) -> Self {
-        Self {
-            key: key.into(),
-            create_options: CreateOptions::new(),
-            lockout: Lockout::default(),
-            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
-        }
-    }
-
-    /// Sets the creation opt-ins.
-    #[must_use]
-    pub fn create_options(mut self, options: CreateOptions) -> Self {
-        self.create_options = options;
-        self
-    }
-
-    /// Sets the guessing limit.
-    #[must_use]
-    pub fn lockout(mut self, lockout: Lockout) -> Self {
-        self.lockout = lockout;
-        self
-    }
-
-    /// Sets the attempts per operation (a value of 0 counts as 1).
-    #[must_use]
-    pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts;
-        self
     }
 }
 

@@ -169,6 +169,7 @@ extern crate std;
 
 pub mod admin;
 mod clock;
+mod config;
 mod create;
 mod digest;
 mod effect;
@@ -212,10 +213,11 @@ pub mod error {
 pub use clock::Clock;
 #[cfg(feature = "std")]
 pub use clock::{ManualClock, SystemClock};
+pub use config::EngineConfig;
 pub use create::{CreateContext, CreateError, CreateRequest, CreatedPass, create};
 pub use digest::{DigestKey, Pepper};
 pub use effect::Effect;
-pub use engine::{Engine, EngineConfig, EngineError};
+pub use engine::{Engine, EngineError};
 pub use event::Event;
 pub use ids::{GroupId, PassId, UserId};
 pub use pass::TemporaryAccessPass;

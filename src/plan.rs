@@ -10,8 +10,8 @@ use rand_core::TryCryptoRng;
 use time::UtcDateTime;
 
 use crate::admin::{DeleteContext, DeleteError, Deleted, ViewContext, ViewError, delete, view};
+use crate::config::EngineConfig;
 use crate::create::{CreateContext, CreateError, CreateRequest, CreatedPass, create};
-use crate::engine::EngineConfig;
 use crate::ids::UserId;
 use crate::pass::{DUMMY_PASS_ID, TemporaryAccessPass};
 use crate::passcode::RngFailure;

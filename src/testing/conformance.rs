@@ -37,9 +37,10 @@ use time::UtcDateTime;
 use time::macros::utc_datetime;
 
 use crate::clock::ManualClock;
+use crate::config::EngineConfig;
 use crate::create::{CreateContext, CreateError, CreateRequest, create};
 use crate::digest::{DigestKey, Pepper};
-use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::engine::{Engine, EngineError};
 use crate::ids::UserId;
 use crate::pass::TemporaryAccessPass;
 use crate::policy::{IncludeTarget, Policy, PolicySettings, PolicyState};
@@ -318,5 +319,6 @@ pub fn run_all<S: Store>(store: &S) {
 }
 
 mod burst;
+mod recording;
 mod sequential;
 pub use burst::{BURST, race_burst, race_burst_wrong_codes, race_delete, race_policy_change};

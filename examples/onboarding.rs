@@ -9,7 +9,7 @@ use std::error::Error;
 
 use rand_core::TryRng;
 use temporary_access_pass::signin::{Client, PasswordlessMethod};
-use temporary_access_pass::time::{Duration, macros::utc_datetime};
+use temporary_access_pass::time::{Date, Duration, Month};
 use temporary_access_pass::{
     Clock, CreateRequest, DirectoryRole, Engine, EngineConfig, Event, GroupId, InMemoryStore,
     IncludeTarget, ManualClock, Pepper, PolicySettings, PolicyState, Principal, RedeemRefusal,
@@ -38,7 +38,8 @@ fn expect(ok: bool, what: &str) -> Result<()> {
     reason = "the example is one story, told in order"
 )]
 fn main() -> Result<()> {
-    let clock = ManualClock::new(utc_datetime!(2021-03-11 08:00:00));
+    let start = Date::from_calendar_date(2021, Month::March, 11)?.with_hms(8, 0, 0)?;
+    let clock = ManualClock::new(start.as_utc());
     let mut secret = [0_u8; 32];
     SysRng.try_fill_bytes(&mut secret)?;
     let engine = Engine::new(

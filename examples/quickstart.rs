@@ -4,7 +4,7 @@
 use std::io::{Write, stdout};
 
 use temporary_access_pass::signin::{Client, PasswordlessMethod};
-use temporary_access_pass::time::{Duration, macros::utc_datetime};
+use temporary_access_pass::time::{Date, Duration, Month};
 use temporary_access_pass::{
     CreateRequest, DirectoryRole, Engine, EngineConfig, InMemoryStore, IncludeTarget, ManualClock,
     Pepper, PolicySettings, PolicyState, Principal, SignInRequest, SysRng, UserId,
@@ -13,7 +13,8 @@ use temporary_access_pass::{
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The pepper keys every stored digest; it comes from the host's key store, never the store.
     let pepper = Pepper::new(b"a secret of at least 32 bytes, from a key vault")?;
-    let clock = ManualClock::new(utc_datetime!(2021-03-11 08:00:00));
+    let start = Date::from_calendar_date(2021, Month::March, 11)?.with_hms(8, 0, 0)?;
+    let clock = ManualClock::new(start.as_utc());
     let engine = Engine::new(&clock, InMemoryStore::new(), EngineConfig::new(pepper));
 
     let admin =

@@ -299,7 +299,7 @@ fn window(
 /// ```
 /// use temporary_access_pass::{
 ///     CreateContext, CreateRequest, DigestKey, DirectoryRole, Pepper, Policy, Principal,
-///     SysRng, UserId, create, time::macros::utc_datetime,
+///     SysRng, UserId, create, time::{Date, Month},
 /// };
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -308,7 +308,7 @@ fn window(
 /// let helpdesk =
 ///     Principal::member(UserId::new("helpdesk@contoso.com")?).role(DirectoryRole::AuthenticationAdministrator);
 /// let chris = Principal::member(UserId::new("chris@contoso.com")?);
-/// let now = utc_datetime!(2021-03-09 23:19:17);
+/// let now = Date::from_calendar_date(2021, Month::March, 9)?.with_hms(23, 19, 17)?.as_utc();
 ///
 /// let ctx = CreateContext::new(&policy, &key, &helpdesk, &chris);
 /// let created = create(&ctx, &CreateRequest::new().lifetime_minutes(90), now, &mut SysRng)?;

@@ -92,11 +92,12 @@ pub(crate) fn landed(commit: &Commit, write: Option<Write>) -> bool {
 /// use temporary_access_pass::{
 ///     CreateRequest, DirectoryRole, Engine, EngineConfig, InMemoryStore, IncludeTarget,
 ///     ManualClock, Pepper, PolicySettings, PolicyState, Principal, SignInRequest, SysRng, UserId,
-///     time::macros::utc_datetime,
+///     time::{Date, Month},
 /// };
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let clock = ManualClock::new(utc_datetime!(2021-03-11 08:00:00));
+/// let start = Date::from_calendar_date(2021, Month::March, 11)?.with_hms(8, 0, 0)?;
+/// let clock = ManualClock::new(start.as_utc());
 /// let pepper = Pepper::new(&[0x42; 32])?; // in production: from your key store
 /// let engine = Engine::new(&clock, InMemoryStore::new(), EngineConfig::new(pepper));
 /// let admin =

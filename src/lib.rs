@@ -29,7 +29,7 @@
 //! use temporary_access_pass::policy::{PolicyError, UpdatePolicyContext, update_policy};
 //! use temporary_access_pass::{
 //!     DirectoryRole, GroupId, IncludeTarget, Policy, PolicySettings, PolicyState, Principal,
-//!     UserId, time::macros::utc_datetime,
+//!     UserId, time::{Date, Month},
 //! };
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -47,7 +47,7 @@
 //!
 //! let admin = Principal::member(UserId::new("policy-admin@contoso.com")?)
 //!     .role(DirectoryRole::AuthenticationPolicyAdministrator);
-//! let now = utc_datetime!(2021-03-09 23:00:00);
+//! let now = Date::from_calendar_date(2021, Month::March, 9)?.with_hms(23, 0, 0)?.as_utc();
 //! let update = update_policy(&UpdatePolicyContext::new(&admin), settings, now)?;
 //! assert!(update.policy.is_enabled());
 //! # Ok(())
@@ -74,7 +74,7 @@
 //! use temporary_access_pass::{
 //!     CreateContext, CreateRequest, DigestKey, DirectoryRole, IncludeTarget, Pepper, Policy,
 //!     PolicySettings, PolicyState, Principal, RedeemContext, SignInRequest, SysRng, UserId,
-//!     create, redeem, time::macros::utc_datetime,
+//!     create, redeem, time::{Date, Month},
 //! };
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -86,7 +86,7 @@
 //! let key = DigestKey::from(Pepper::new(&[0x42; 32])?);
 //! let admin = Principal::member(UserId::new("ga@contoso.com")?).role(DirectoryRole::GlobalAdministrator);
 //! let chris = Principal::member(UserId::new("chris@contoso.com")?);
-//! let now = utc_datetime!(2021-03-11 08:00:00);
+//! let now = Date::from_calendar_date(2021, Month::March, 11)?.with_hms(8, 0, 0)?.as_utc();
 //! let created = create(&CreateContext::new(&policy, &key, &admin, &chris), &CreateRequest::new(), now, &mut SysRng)?;
 //! let code = created.passcode.expose_secret();
 //!
@@ -236,7 +236,10 @@ pub use usability::{BlockCause, Usability};
 pub use getrandom::SysRng;
 
 /// The `time` crate, re-exported: the public API is written in its types (`UtcDateTime`,
-/// `Duration`), and `time::macros` works without adding `time` to your own dependencies.
+/// `Duration`), so a host names them as `temporary_access_pass::time::…` with no dependency of
+/// its own. One exception: `time`'s macros (`utc_datetime!`) expand to `::time::…` paths and
+/// need `time`, with its `macros` feature, among your own dependencies; without it, build times
+/// with `Date::from_calendar_date(…)?.with_hms(…)?.as_utc()`, as the quick start does.
 pub use time;
 
 // The README's example runs as a doctest too, so the two cannot drift apart.

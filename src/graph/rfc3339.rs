@@ -13,33 +13,61 @@ use serde::{Deserialize, Deserializer, Serializer};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcDateTime};
 
+/// Why a time could not be read or written as RFC 3339.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rfc3339Error {
+    /// The text is not an RFC 3339 date-time (`2021-03-11T06:00:00Z`, any offset, any number of
+    /// fractional digits).
+    #[error("{text:?} is not an RFC 3339 date-time: {reason}")]
+    NotRfc3339 {
+        /// The text given.
+        text: String,
+        /// What `time`'s parser objected to.
+        reason: time::error::Parse,
+    },
+    /// The instant is valid with its offset but out of `time`'s range once converted to UTC.
+    #[error("{text:?} is out of range once converted to UTC")]
+    OutOfRange {
+        /// The text given.
+        text: String,
+    },
+    /// RFC 3339 has four-digit years: years before 0000 or after 9999 can't be written.
+    #[error("{at} can't be written as RFC 3339: years 0000..=9999 only")]
+    Unwritable {
+        /// The time that was to be written.
+        at: UtcDateTime,
+    },
+}
+
 /// Parses an RFC 3339 time with any offset and normalizes it to UTC.
 ///
 /// # Errors
 ///
-/// A message saying what was wrong, when the text is not RFC 3339 or its instant is not
-/// representable in UTC.
-pub fn parse(text: &str) -> Result<UtcDateTime, String> {
-    let parsed = OffsetDateTime::parse(text, &Rfc3339)
-        .map_err(|e| alloc::format!("{text:?} is not an RFC 3339 date-time: {e}"))?;
+/// [`Rfc3339Error::NotRfc3339`] when the text is not RFC 3339, [`Rfc3339Error::OutOfRange`]
+/// when its instant is not representable in UTC.
+pub fn parse(text: &str) -> Result<UtcDateTime, Rfc3339Error> {
+    let parsed =
+        OffsetDateTime::parse(text, &Rfc3339).map_err(|reason| Rfc3339Error::NotRfc3339 {
+            text: text.into(),
+            reason,
+        })?;
     parsed
         .checked_to_utc()
-        .ok_or_else(|| alloc::format!("{text:?} is out of range once converted to UTC"))
+        .ok_or_else(|| Rfc3339Error::OutOfRange { text: text.into() })
 }
 
 /// Formats `t` as Graph does: UTC with `Z`, truncated to 100 ns (at most 7 fractional digits).
 ///
 /// # Errors
 ///
-/// A message when the year is beyond what RFC 3339 can write (after 9999).
-pub fn format(t: UtcDateTime) -> Result<String, String> {
+/// [`Rfc3339Error::Unwritable`] for a year beyond what RFC 3339 can write (after 9999).
+pub fn format(t: UtcDateTime) -> Result<String, Rfc3339Error> {
     let nanos = t.nanosecond();
-    let truncated = t
-        .replace_nanosecond(nanos.saturating_sub(nanos % 100))
-        .map_err(|e| alloc::format!("{e}"))?;
-    truncated
-        .format(&Rfc3339)
-        .map_err(|e| alloc::format!("{t} can't be written as RFC 3339: {e}"))
+    t.replace_nanosecond(nanos.saturating_sub(nanos % 100))
+        .ok()
+        .and_then(|truncated| truncated.format(&Rfc3339).ok())
+        .ok_or(Rfc3339Error::Unwritable { at: t })
 }
 
 /// Serializes as RFC 3339 in UTC (`...Z`), at most 7 fractional digits.

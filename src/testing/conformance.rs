@@ -187,7 +187,7 @@ pub fn race_one_time_redemption<S: Store>(store: &S, rounds: u32) {
 }
 
 /// [`THREADS`] threads type wrong codes for one pass at once (4 each, 32 in all), `rounds`
-/// times: exactly [`crate::Lockout::DEFAULT_MAX_ATTEMPTS`] wrong codes are counted, the lock
+/// times: exactly [`crate::signin::Lockout::DEFAULT_MAX_ATTEMPTS`] wrong codes are counted, the lock
 /// engages at exactly that count, and every later attempt is refused as locked (SPEC 6.4).
 ///
 /// # Panics

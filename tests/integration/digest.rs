@@ -1,9 +1,9 @@
 //! SPEC 6.1 and 6.2: the digest, its key and its fixed-size input, and verification.
 
 use hmac::{Hmac, KeyInit, Mac};
-use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 use temporary_access_pass::hazmat::{CodeDigest, DIGEST_INPUT_LEN, DigestScheme, compute_digest};
+use temporary_access_pass::testing::proptest::prelude::*;
 use temporary_access_pass::{
     CreateRequest, DigestKey, PassId, Pepper, Policy, PolicySettings, TemporaryAccessPass,
 };
@@ -193,9 +193,10 @@ proptest! {
 
 mod against_reference_implementations {
     use hmac::{Hmac, KeyInit, Mac};
-    use proptest::prelude::*;
     use sha2::{Digest, Sha256};
     use temporary_access_pass::hazmat::compute_digest;
+    use temporary_access_pass::testing::proptest;
+    use temporary_access_pass::testing::proptest::prelude::*;
     use temporary_access_pass::{DigestKey, PassId, Pepper};
 
     use super::layout;

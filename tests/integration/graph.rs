@@ -2,6 +2,7 @@
 //! (`tests/graph/`, sources in `tests/graph/SOURCES.md`).
 
 use serde_json::{Value, json};
+use temporary_access_pass::graph::rfc3339::{self, Rfc3339Error};
 use temporary_access_pass::graph::{
     GraphError, MethodUsabilityReason, PassDocument, PassList, PolicyDocument,
 };
@@ -283,6 +284,40 @@ fn spec_7_3_creation_request_round_trips_and_accepts_any_offset() {
     ] {
         assert!(serde_json::from_str::<CreateRequest>(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn spec_7_3_a_time_with_9_fractional_digits_is_written_with_7_and_reads_back_so() {
+    let start = utc_datetime!(2022-06-05 00:00:00.123_456_789);
+    let issued = issue_under(
+        &open_policy(),
+        &member("u"),
+        None,
+        CreateRequest::new().start(start),
+        start,
+    )
+    .unwrap();
+    assert_eq!(issued.view.start, start, "the record keeps every digit");
+    let doc = serde_json::to_value(PassDocument::from(&issued.view)).unwrap();
+    for field in ["startDateTime", "createdDateTime"] {
+        assert_eq!(doc[field], "2022-06-05T00:00:00.1234567Z", "{field}");
+    }
+    let back: PassDocument = serde_json::from_value(doc).unwrap();
+    assert_eq!(
+        back.start_date_time,
+        utc_datetime!(2022-06-05 00:00:00.123_456_7)
+    );
+    // Whole seconds have no fraction; every output ends in `Z`.
+    assert_eq!(
+        rfc3339::format(utc_datetime!(2022-06-05 00:00:00.000_000_099)).unwrap(),
+        "2022-06-05T00:00:00Z"
+    );
+    // The errors are typed and say what was wrong.
+    let bad = rfc3339::parse("yesterday").unwrap_err();
+    assert!(matches!(bad, Rfc3339Error::NotRfc3339 { .. }), "{bad}");
+    let far = rfc3339::format(time::UtcDateTime::MIN).unwrap_err();
+    assert!(matches!(far, Rfc3339Error::Unwritable { .. }), "{far}");
+    assert!(far.to_string().contains("years 0000..=9999"), "{far}");
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The harness kit (`testing`, feature `test-support`): what downstream harnesses get does what
 //! it says.
 
-use proptest::prelude::*;
 use temporary_access_pass::admin::{Action, authorize};
+use temporary_access_pass::testing::proptest::prelude::*;
 use temporary_access_pass::{Policy, testing};
 
 proptest! {

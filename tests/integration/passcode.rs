@@ -1,7 +1,7 @@
 //! SPEC 2.5 and 6.3: codes, their alphabet, and the secret type.
 
-use proptest::prelude::*;
 use temporary_access_pass::policy::PasscodeLength;
+use temporary_access_pass::testing::proptest::prelude::*;
 use temporary_access_pass::{CreateRequest, Passcode, Pepper, Policy, PolicySettings};
 
 use crate::support::{CREATED, TestRng, issue_under, member};

@@ -1,12 +1,12 @@
 //! SPEC 1: the policy.
 
-use proptest::prelude::*;
 use temporary_access_pass::admin::UserType;
 use temporary_access_pass::error::OutOfRange;
 use temporary_access_pass::policy::{
     Lifetime, PasscodeLength, PolicyError, PolicyUpdate, Scope, UpdatePolicyContext,
     UpdatePolicyError, update_policy,
 };
+use temporary_access_pass::testing::proptest::prelude::*;
 use temporary_access_pass::{
     BlockCause, CreateRequest, DirectoryRole, ExcludeTarget, IncludeTarget, Policy, PolicySettings,
     PolicyState, Principal, Usability,

@@ -3,12 +3,13 @@
 //! CI runs a few hundred cases. The long run, recorded in BENCHMARKS.md:
 //! `TAP_ROBUSTNESS_CASES=100000 cargo test --release --all-features --test integration robustness`.
 
-use proptest::prelude::*;
 use temporary_access_pass::hazmat::{CodeDigest, DigestScheme, RecordParts, compute_digest};
 use temporary_access_pass::policy::{Lifetime, PasscodeLength};
 use temporary_access_pass::signin::{
     Client, Lockout, OfferContext, PasswordlessMethod, RegisterContext, offer, register,
 };
+use temporary_access_pass::testing::proptest;
+use temporary_access_pass::testing::proptest::prelude::*;
 use temporary_access_pass::{
     Clock, CreateContext, CreateRequest, DigestKey, DirectoryRole, GroupId, IncludeTarget,
     ManualClock, PassId, Pepper, Policy, PolicySettings, PolicyState, Principal, RedeemContext,

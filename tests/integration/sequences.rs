@@ -3,9 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use proptest::prelude::*;
 use temporary_access_pass::signin::Lockout;
 use temporary_access_pass::store::Store;
+use temporary_access_pass::testing::proptest;
+use temporary_access_pass::testing::proptest::prelude::*;
 use temporary_access_pass::{
     Clock, CreateRequest, DirectoryRole, Engine, EngineConfig, InMemoryStore, IncludeTarget,
     ManualClock, PassId, Pepper, PolicySettings, PolicyState, RedeemRefusal,
@@ -237,8 +238,10 @@ proptest! {
 /// successes, wrong codes, locks and refused second uses (so the property above is not vacuous).
 #[test]
 fn the_sequences_reach_successes_locks_and_second_uses() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use temporary_access_pass::testing::proptest::strategy::ValueTree;
+    use temporary_access_pass::testing::proptest::test_runner::{
+        Config, RngAlgorithm, TestRng, TestRunner,
+    };
 
     let mut runner = TestRunner::new_with_rng(
         Config::default(),

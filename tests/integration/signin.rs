@@ -1,11 +1,12 @@
 //! SPEC 5.1-5.4, 5.6, 5.8, 6.2 and 6.5 through the pure core: the offer, the clients, the
 //! redemption and what it commits, and what the user is shown.
 
-use proptest::prelude::*;
 use temporary_access_pass::signin::Lockout;
 use temporary_access_pass::signin::{
     Client, CredentialPolicyBlock, NextStep, NotOffered, OfferContext, Prompt, ShownRefusal, offer,
 };
+use temporary_access_pass::testing::proptest;
+use temporary_access_pass::testing::proptest::prelude::*;
 use temporary_access_pass::{
     BlockCause, CreateRequest, Event, IncludeTarget, Policy, PolicySettings, PolicyState,
     Principal, RedeemContext, RedeemRefusal, SignInRequest, TemporaryAccessPass, Usability, redeem,

@@ -166,10 +166,10 @@ mod against_a_single_lock_reference {
     use std::collections::HashMap;
     use std::sync::Mutex;
 
-    use proptest::prelude::*;
     use temporary_access_pass::store::{
         Expected, Loaded, RecordStamp, Store, Version, Versioned, Write,
     };
+    use temporary_access_pass::testing::proptest::prelude::*;
     use temporary_access_pass::{
         CreateContext, CreateRequest, DirectoryRole, InMemoryStore, PassId, Policy, PolicySettings,
         PolicyState, TemporaryAccessPass, UserId, create,

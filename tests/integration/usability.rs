@@ -1,8 +1,8 @@
 //! SPEC 4: usability, its causes, its precedence and its Graph names.
 
-use proptest::prelude::*;
 use temporary_access_pass::CreateError;
 use temporary_access_pass::hazmat::RecordError;
+use temporary_access_pass::testing::proptest::prelude::*;
 use temporary_access_pass::{
     BlockCause, CreateRequest, ExcludeTarget, IncludeTarget, Policy, PolicySettings, PolicyState,
     Principal, TemporaryAccessPass, Usability,

@@ -1,0 +1,400 @@
+//! The embedded persistent store for `temporary-access-pass`: pass records and the policy in
+//! one SQLite file, with the conditional writes the crate's [`Store`] trait asks for.
+//!
+//! - Records are rows of `tap_passes` with a version column, one per user; the policy is the
+//!   one row of `tap_policy`, kept as Graph's JSON. [`SqliteStore::open`] creates both (the
+//!   schema is [`SCHEMA`]).
+//! - Every write is one statement in a write transaction taken up front (`BEGIN IMMEDIATE`): an
+//!   `INSERT ... WHERE <policy version> ... ON CONFLICT DO NOTHING`, or an `UPDATE`/`DELETE ...
+//!   WHERE user_id = ? AND pass_id = ? AND version = ? AND <policy version>`, and exactly one
+//!   changed row is a write, none a conflict. There is no read-then-write.
+//! - The database runs in WAL mode with `synchronous=FULL`: a committed write (a one-time pass
+//!   consumed, a wrong code counted) survives a power loss. A connection that finds the
+//!   database locked waits in short steps for up to about ten seconds.
+//! - Connections are pooled per store and opened on demand, so threads (and async tasks run on
+//!   blocking threads) each get one.
+//!
+//! Several processes may share one file: SQLite's locking serializes their writes, and every
+//! write is conditional, so the guarantees of the crate hold across processes exactly as across
+//! threads. See the README for the set-up.
+//!
+//! ```
+//! use temporary_access_pass::{Engine, EngineConfig, Pepper, SystemClock};
+//! use temporary_access_pass_sqlite::SqliteStore;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = SqliteStore::open(dir.path().join("passes.db"))?;
+//! let engine = Engine::new(SystemClock::new(), store, EngineConfig::new(Pepper::new(&[7; 32])?));
+//! assert!(!engine.policy()?.is_enabled(), "a new database holds the default policy: disabled");
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
+use temporary_access_pass::{Policy, TemporaryAccessPass, UserId};
+
+/// The store's schema: pass records with their version, one row per user, and the policy row.
+/// [`SqliteStore::open`] applies it; `user_version` says which schema a file holds.
+pub const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS tap_passes (
+        user_id TEXT PRIMARY KEY,
+        pass_id TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version > 0),
+        record  TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS tap_policy (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        version  INTEGER NOT NULL CHECK (version > 0),
+        document TEXT NOT NULL
+    );
+    PRAGMA user_version = 1;";
+
+/// The schema version [`SCHEMA`] writes to `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Why the store could not read or write. The engine denies on any of them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqliteError {
+    /// SQLite refused or failed (the file is locked past the wait, the disk is full...).
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored document does not decode: a record or policy that breaks the crate's rules.
+    #[error("a stored document does not decode: {0}")]
+    Document(#[from] serde_json::Error),
+    /// A stored value is out of the store's own rules (a negative version, two rows changed).
+    #[error("the database holds what this store never writes: {0}")]
+    Corrupt(String),
+    /// The file holds another schema than this version of the store writes: opened by a newer
+    /// release, or not a pass database at all.
+    #[error("the database's schema version is {found}: this store reads 0 (new) or {supported}")]
+    Schema {
+        /// The file's `PRAGMA user_version`.
+        found: i64,
+        /// [`SCHEMA_VERSION`].
+        supported: i64,
+    },
+}
+
+/// A store backed by one SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// SQLite's busy handler: another connection holds the write lock; wait a little and try again,
+/// for up to about ten seconds. SQLite's own `busy_timeout` sleeps in steps of up to 100 ms, far
+/// longer than a write holds the lock here (one small transaction), so under contention it
+/// would leave the database idle most of the time.
+fn wait_for_the_lock(retries: i32) -> bool {
+    const YIELDS: i32 = 64;
+    const MAX_RETRIES: i32 = 100_000;
+    if retries < YIELDS {
+        std::thread::yield_now();
+    } else {
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    retries < MAX_RETRIES
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file and the schema if needed. Several
+    /// stores, in one process or several, may open the same file.
+    ///
+    /// # Errors
+    ///
+    /// [`SqliteError::Sqlite`] when the file can't be opened or the schema applied;
+    /// [`SqliteError::Schema`] when it holds another schema version.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, SqliteError> {
+        let store = Self {
+            path: path.as_ref().to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+        };
+        store.with(|c| {
+            // Checked and applied in one write transaction, so two processes opening a new
+            // file at once both see the schema whole.
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            match found {
+                0 => tx.execute_batch(SCHEMA)?,
+                SCHEMA_VERSION => {}
+                found => {
+                    return Err(SqliteError::Schema {
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connect(&self) -> Result<Connection, SqliteError> {
+        let mut conn = Connection::open(&self.path)?;
+        conn.busy_handler(Some(wait_for_the_lock))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on a pooled connection (a new one when none is idle), then returns it to the
+    /// pool.
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, SqliteError>,
+    ) -> Result<T, SqliteError> {
+        let pooled = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => self.connect()?,
+        };
+        let result = f(&mut conn);
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
+        result
+    }
+
+    /// Runs one conditional statement in a write transaction taken up front (`BEGIN
+    /// IMMEDIATE`), so the rows it checks are the latest committed ones, and returns how many
+    /// rows it changed.
+    fn conditional(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, SqliteError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let changed = tx.prepare_cached(sql)?.execute(params)?;
+            tx.commit()?;
+            Ok(changed)
+        })
+    }
+
+    /// A pragma's value on a connection of this store, as text (for checks and diagnostics).
+    ///
+    /// # Errors
+    ///
+    /// [`SqliteError::Sqlite`].
+    pub fn pragma(&self, name: &str) -> Result<String, SqliteError> {
+        self.with(|c| {
+            Ok(c.query_row(&format!("PRAGMA {name}"), [], |r| {
+                r.get::<_, rusqlite::types::Value>(0)
+            })
+            .map(|v| match v {
+                rusqlite::types::Value::Integer(i) => i.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                other => format!("{other:?}"),
+            })?)
+        })
+    }
+}
+
+fn version_of(v: i64) -> Result<Version, SqliteError> {
+    u64::try_from(v)
+        .map(Version::new)
+        .map_err(|_| SqliteError::Corrupt(format!("negative version {v}")))
+}
+
+fn sql_version(v: Version) -> Result<i64, SqliteError> {
+    i64::try_from(v.get())
+        .map_err(|_| SqliteError::Corrupt(format!("version {v} too large for SQLite")))
+}
+
+fn sql_policy_version(v: Option<Version>) -> Result<Option<i64>, SqliteError> {
+    v.map(sql_version).transpose()
+}
+
+/// `Written(next)` when exactly one row changed, `Conflict` when none did.
+fn one_row(changed: usize, next: Version) -> Result<Write, SqliteError> {
+    match changed {
+        1 => Ok(Write::Written(next)),
+        0 => Ok(Write::Conflict),
+        n => Err(SqliteError::Corrupt(format!(
+            "{n} rows changed where one was expected"
+        ))),
+    }
+}
+
+/// The policy's version, compared with `IS` so that "no policy" (NULL) matches NULL.
+const POLICY_IS: &str = "(SELECT version FROM tap_policy WHERE id = 1) IS";
+
+type Row = (Option<i64>, Option<String>, Option<i64>, Option<String>);
+
+impl Store for SqliteStore {
+    type Error = SqliteError;
+
+    fn load(&self, user: &UserId) -> Result<Loaded, SqliteError> {
+        // One statement, one snapshot: the policy and the record as they were together.
+        let row: Row = self.with(|c| {
+            Ok(c.prepare_cached(
+                "SELECT p.version, p.document, r.version, r.record
+                 FROM (SELECT 1)
+                 LEFT JOIN tap_policy p ON p.id = 1
+                 LEFT JOIN tap_passes r ON r.user_id = ?1",
+            )?
+            .query_row(params![user.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?)
+        })?;
+        let policy = match (row.0, row.1) {
+            // The document is Graph's JSON; decoding validates it like any policy.
+            (Some(v), Some(json)) => {
+                Some(Versioned::new(version_of(v)?, serde_json::from_str(&json)?))
+            }
+            _ => None,
+        };
+        let record = match (row.2, row.3) {
+            (Some(v), Some(json)) => {
+                Some(Versioned::new(version_of(v)?, serde_json::from_str(&json)?))
+            }
+            _ => None,
+        };
+        Ok(Loaded::new(policy, record))
+    }
+
+    fn load_policy(&self) -> Result<Option<Versioned<Policy>>, SqliteError> {
+        let row: Option<(i64, String)> = self.with(|c| {
+            Ok(
+                c.prepare_cached("SELECT version, document FROM tap_policy WHERE id = 1")?
+                    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?,
+            )
+        })?;
+        row.map(|(v, json)| Ok(Versioned::new(version_of(v)?, serde_json::from_str(&json)?)))
+            .transpose()
+    }
+
+    fn write(
+        &self,
+        user: &UserId,
+        expected: &Expected,
+        record: Option<&TemporaryAccessPass>,
+    ) -> Result<Write, SqliteError> {
+        let policy = sql_policy_version(expected.policy)?;
+        match (record, expected.record) {
+            (Some(new), _) if new.user() != user => Ok(Write::Conflict),
+            (Some(new), Some(stamp)) => {
+                let next = stamp.version.next();
+                let changed = self.conditional(
+                    &format!(
+                        "UPDATE tap_passes SET pass_id = ?1, version = ?2, record = ?3
+                         WHERE user_id = ?4 AND pass_id = ?5 AND version = ?6 AND {POLICY_IS} ?7"
+                    ),
+                    params![
+                        new.id().to_string(),
+                        sql_version(next)?,
+                        serde_json::to_string(new)?,
+                        user.as_str(),
+                        stamp.pass.to_string(),
+                        sql_version(stamp.version)?,
+                        policy,
+                    ],
+                )?;
+                one_row(changed, next)
+            }
+            (Some(new), None) => {
+                let changed = self.conditional(
+                    &format!(
+                        "INSERT INTO tap_passes (user_id, pass_id, version, record)
+                         SELECT ?1, ?2, 1, ?3 WHERE {POLICY_IS} ?4
+                         ON CONFLICT (user_id) DO NOTHING"
+                    ),
+                    params![
+                        user.as_str(),
+                        new.id().to_string(),
+                        serde_json::to_string(new)?,
+                        policy
+                    ],
+                )?;
+                one_row(changed, Version::FIRST)
+            }
+            (None, Some(stamp)) => {
+                let changed = self.conditional(
+                    &format!(
+                        "DELETE FROM tap_passes
+                         WHERE user_id = ?1 AND pass_id = ?2 AND version = ?3 AND {POLICY_IS} ?4"
+                    ),
+                    params![
+                        user.as_str(),
+                        stamp.pass.to_string(),
+                        sql_version(stamp.version)?,
+                        policy
+                    ],
+                )?;
+                one_row(changed, stamp.version)
+            }
+            (None, None) => Ok(Write::Conflict),
+        }
+    }
+
+    fn write_policy(
+        &self,
+        expected: Option<Version>,
+        policy: &Policy,
+    ) -> Result<Write, SqliteError> {
+        let json = serde_json::to_string(policy)?;
+        match expected {
+            None => {
+                let changed = self.conditional(
+                    "INSERT INTO tap_policy (id, version, document) VALUES (1, 1, ?1)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![json],
+                )?;
+                one_row(changed, Version::FIRST)
+            }
+            Some(v) => {
+                let next = v.next();
+                let changed = self.conditional(
+                    "UPDATE tap_policy SET version = ?1, document = ?2 WHERE id = 1 AND version = ?3",
+                    params![sql_version(next)?, json, sql_version(v)?],
+                )?;
+                one_row(changed, next)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Version, Write, one_row};
+
+    #[test]
+    fn a_conditional_write_changing_no_row_is_a_conflict_not_an_error() {
+        assert_eq!(one_row(0, Version::FIRST).unwrap(), Write::Conflict);
+        assert_eq!(
+            one_row(1, Version::FIRST).unwrap(),
+            Write::Written(Version::FIRST)
+        );
+        assert!(one_row(2, Version::FIRST).is_err());
+    }
+}
+
+// The README's example compiles as a doctest, so the two cannot drift apart.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

@@ -1,0 +1,201 @@
+//! The SQLite store against the crate's conformance suite, races included, each on a database
+//! of its own in a `tempfile` directory that is removed when the test ends.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed set-up is a failed test"
+)]
+
+use std::path::Path;
+
+use tempfile::TempDir;
+use temporary_access_pass::testing::conformance;
+use temporary_access_pass::{
+    CreateRequest, DirectoryRole, Engine, EngineConfig, EngineError, IncludeTarget, ManualClock,
+    Pepper, Policy, PolicySettings, PolicyState, Principal, SignInRequest, SysRng, UserId,
+    signin::Client, time::macros::utc_datetime,
+};
+use temporary_access_pass_sqlite::{SCHEMA_VERSION, SqliteError, SqliteStore};
+
+/// A new store on a new file in a directory of its own.
+fn fresh() -> (TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("passes.db")).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn sequential_guarantees() {
+    let (_dir, store) = fresh();
+    conformance::check_store(&store);
+}
+
+#[test]
+fn one_time_redemption_race() {
+    let (_dir, store) = fresh();
+    conformance::race_one_time_redemption(&store, 2_000);
+}
+
+#[test]
+fn lockout_race() {
+    let (_dir, store) = fresh();
+    conformance::race_lockout(&store, 50);
+}
+
+#[test]
+fn creation_race() {
+    let (_dir, store) = fresh();
+    conformance::race_creation(&store, 50);
+}
+
+#[test]
+fn burst_race() {
+    let (_dir, store) = fresh();
+    conformance::race_burst(&store, 100);
+}
+
+#[test]
+fn burst_of_wrong_codes_race() {
+    let (_dir, store) = fresh();
+    conformance::race_burst_wrong_codes(&store, 100);
+}
+
+#[test]
+fn delete_race() {
+    let (_dir, store) = fresh();
+    conformance::race_delete(&store, 100);
+}
+
+#[test]
+fn policy_change_race() {
+    let (_dir, store) = fresh();
+    conformance::race_policy_change(&store, 100);
+}
+
+#[test]
+fn every_connection_runs_wal_with_synchronous_full() {
+    let (_dir, store) = fresh();
+    // synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
+    assert_eq!(store.pragma("synchronous").unwrap(), "2");
+    assert_eq!(store.pragma("journal_mode").unwrap(), "wal");
+    assert_eq!(
+        store.pragma("user_version").unwrap(),
+        SCHEMA_VERSION.to_string()
+    );
+}
+
+#[test]
+fn the_directory_is_gone_once_the_test_ends() {
+    let (dir, store) = fresh();
+    conformance::check_store(&store);
+    let path = dir.path().to_path_buf();
+    assert!(path.join("passes.db").exists());
+    drop(store);
+    dir.close().unwrap();
+    assert!(!path.exists(), "{} left behind", path.display());
+}
+
+fn engine_on<'c>(path: &Path, clock: &'c ManualClock) -> Engine<&'c ManualClock, SqliteStore> {
+    let pepper = Pepper::new(b"the host's pepper, from its key vault").unwrap();
+    Engine::new(
+        clock,
+        SqliteStore::open(path).unwrap(),
+        EngineConfig::new(pepper),
+    )
+}
+
+#[test]
+fn a_pass_and_its_consumption_survive_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passes.db");
+    let clock = ManualClock::new(utc_datetime!(2021-03-11 08:00:00));
+    let admin = Principal::member(UserId::new("ga@contoso.com").unwrap())
+        .role(DirectoryRole::GlobalAdministrator);
+    let chris = Principal::member(UserId::new("chris@contoso.com").unwrap());
+    let browser = SignInRequest::new(Client::Browser);
+
+    let code = {
+        let engine = engine_on(&path, &clock);
+        let policy = PolicySettings::new()
+            .state(PolicyState::Enabled)
+            .is_usable_once(true)
+            .include_target(IncludeTarget::AllUsers);
+        let _ = engine.update_policy(&admin, &policy).unwrap();
+        let created = engine
+            .create(&admin, &chris, &CreateRequest::new(), &mut SysRng)
+            .unwrap();
+        created.passcode.expose_secret().to_owned()
+    };
+
+    let engine = engine_on(&path, &clock);
+    assert!(engine.policy().unwrap().is_enabled());
+    assert!(
+        engine
+            .redeem(&chris, &code, browser)
+            .unwrap()
+            .outcome
+            .is_ok()
+    );
+    drop(engine);
+
+    // The consumption is on disk too: a third opening refuses the second use.
+    let engine = engine_on(&path, &clock);
+    assert!(
+        engine
+            .redeem(&chris, &code, browser)
+            .unwrap()
+            .outcome
+            .is_err()
+    );
+}
+
+#[test]
+fn a_file_of_another_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passes.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 7;")
+        .unwrap();
+    let error = SqliteStore::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            SqliteError::Schema {
+                found: 7,
+                supported: SCHEMA_VERSION
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_stored_document_that_breaks_the_rules_is_an_error_and_the_engine_denies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passes.db");
+    let clock = ManualClock::new(utc_datetime!(2021-03-11 08:00:00));
+    let engine = engine_on(&path, &clock);
+    // A valid policy document, then its minimum lifetime raised above its maximum (SPEC 1.3),
+    // written behind the store's back.
+    let mut document = serde_json::to_value(Policy::default()).unwrap();
+    assert!(serde_json::from_value::<Policy>(document.clone()).is_ok());
+    document["minimumLifetimeInMinutes"] = 600.into();
+    document["maximumLifetimeInMinutes"] = 60.into();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "INSERT INTO tap_policy (id, version, document) VALUES (1, 1, ?1)",
+            [document.to_string()],
+        )
+        .unwrap();
+    let chris = Principal::member(UserId::new("chris@contoso.com").unwrap());
+    let error = engine
+        .redeem(&chris, "anything", SignInRequest::new(Client::Browser))
+        .unwrap_err();
+    assert!(
+        matches!(&error, EngineError::Store(SqliteError::Document(_))),
+        "{error}"
+    );
+    assert!(error.is_broken());
+}

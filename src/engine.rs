@@ -12,7 +12,7 @@ use crate::config::EngineConfig;
 use crate::create::{CreateError, CreateRequest, CreatedPass};
 use crate::passcode::RngFailure;
 use crate::plan::{
-    Commit, Create, Decided, Delete, OfferPlan, Plan, ReadPolicy, Redeem, Refused, Register,
+    Attempts, Create, Delete, Io, OfferPlan, Plan, ReadPolicy, Redeem, Refused, Register,
     UpdatePolicy, View,
 };
 use crate::policy::{Policy, PolicySettings, PolicyUpdate, UpdatePolicyError};
@@ -20,7 +20,7 @@ use crate::principal::Principal;
 use crate::signin::{
     Grant, Offer, PasswordlessMethod, Redemption, RegistrationError, SignInRequest,
 };
-use crate::store::{Loaded, Store, Write};
+use crate::store::{Loaded, Store};
 use crate::view::PassView;
 
 /// Why an engine operation did not complete. Every variant denies: nothing the caller asked
@@ -66,18 +66,182 @@ impl<R, E> From<Refused<R>> for EngineError<R, E> {
         match refused {
             Refused::Rejected(r) => Self::Rejected(r),
             Refused::Rng(e) => Self::Rng(e),
+            Refused::GaveUp { attempts } => Self::Contention { attempts },
         }
     }
 }
 
-/// What a driver does with a decision's write once the store answered: the plan is done, or
-/// must read and decide again.
-pub(crate) fn landed(commit: &Commit, write: Option<Write>) -> bool {
-    match (commit, write) {
-        (Commit::Nothing | Commit::Probe { .. }, _)
-        | (Commit::Record { .. } | Commit::Policy { .. }, Some(Write::Written(_))) => true,
-        (Commit::Record { .. } | Commit::Policy { .. }, Some(Write::Conflict) | None) => false,
-    }
+/// Carries out an [`Attempts`] over a store: read, decide, write, and again after a conflict.
+/// The async driver passes `await`, and each store call is awaited; nothing else differs.
+macro_rules! carry_out {
+    ($store:expr, $attempts:expr $(, $aw:tt)?) => {{
+        let mut run = $attempts;
+        loop {
+            let read = match run.reads() {
+                Some(user) => $store.load(user)$(.$aw)?,
+                None => $store.load_policy()$(.$aw)?.map(|p| Loaded::new(p, None)),
+            }
+            .map_err(EngineError::Store)?;
+            let written = match run.decide(read)? {
+                Some(Io::Record { user, expected, record }) => Some(
+                    $store.write(user, expected, record)$(.$aw)?.map_err(EngineError::Store)?,
+                ),
+                Some(Io::Policy { expected, policy }) => Some(
+                    $store.write_policy(expected, policy)$(.$aw)?.map_err(EngineError::Store)?,
+                ),
+                None => None,
+            };
+            if let Some(done) = run.answer(written) {
+                break done.map_err(EngineError::from);
+            }
+        }
+    }};
+}
+
+/// The engine's operations, one plan each, written once for both drivers: `Engine` gets them
+/// as plain methods, `AsyncEngine` as `async` ones (`operations!(async, await)`).
+macro_rules! operations {
+    ($($async:tt, $aw:tt)?) => {
+        /// The tenant policy: the stored one, or the seed's defaults (disabled) if none is
+        /// stored.
+        ///
+        /// # Errors
+        ///
+        /// [`EngineError::Store`].
+        pub $($async)? fn policy(&self) -> Result<Policy, EngineError<Infallible, S::Error>> {
+            self.run(ReadPolicy)$(.$aw)?
+        }
+
+        /// Changes the policy as `actor` (SPEC 1.5), committed only if the policy did not
+        /// change since it was read.
+        ///
+        /// # Errors
+        ///
+        /// [`EngineError::Rejected`] with the [`UpdatePolicyError`]; store and contention
+        /// errors.
+        pub $($async)? fn update_policy(
+            &self,
+            actor: &Principal,
+            settings: &PolicySettings,
+        ) -> Result<PolicyUpdate, EngineError<UpdatePolicyError, S::Error>> {
+            self.run(UpdatePolicy { actor, settings })$(.$aw)?
+        }
+
+        /// Creates a pass for `target` as `actor` (SPEC 2, 3), committed only if neither the
+        /// policy nor the target's record changed since they were read.
+        ///
+        /// # Errors
+        ///
+        /// [`EngineError::Rejected`] with the [`CreateError`]; [`EngineError::Rng`]; store and
+        /// contention errors.
+        pub $($async)? fn create<R: TryCryptoRng + ?Sized>(
+            &self,
+            actor: &Principal,
+            target: &Principal,
+            request: &CreateRequest,
+            rng: &mut R,
+        ) -> Result<CreatedPass, EngineError<CreateError, S::Error>> {
+            self.run(Create::new(&self.config, actor, target, request, rng))$(.$aw)?
+        }
+
+        /// The view of `holder`'s pass for `actor` (SPEC 3.3, 3.4, 7.2), or `None` when there
+        /// is none. The permission is checked first, so a refusal does not tell whether a pass
+        /// exists.
+        ///
+        /// # Errors
+        ///
+        /// [`EngineError::Rejected`] with the [`ViewError`]; store errors.
+        pub $($async)? fn view(
+            &self,
+            actor: &Principal,
+            holder: &Principal,
+        ) -> Result<Option<PassView>, EngineError<ViewError, S::Error>> {
+            self.run(View { actor, holder })$(.$aw)?
+        }
+
+        /// Deletes `holder`'s pass as `actor` (SPEC 3, 5.7), or returns `None` when there is
+        /// none. Deleting a valid pass returns the revoke-sessions effect.
+        ///
+        /// # Errors
+        ///
+        /// [`EngineError::Rejected`] with the [`DeleteError`]; store and contention errors.
+        pub $($async)? fn delete(
+            &self,
+            actor: &Principal,
+            holder: &Principal,
+        ) -> Result<Option<Deleted>, EngineError<DeleteError, S::Error>> {
+            self.run(Delete { actor, holder })$(.$aw)?
+        }
+
+        /// Whether to offer `user` a pass at sign-in (SPEC 5.1, 5.2).
+        ///
+        /// # Errors
+        ///
+        /// [`EngineError::Store`].
+        pub $($async)? fn offer(
+            &self,
+            user: &Principal,
+            request: SignInRequest,
+        ) -> Result<Offer, EngineError<Infallible, S::Error>> {
+            self.run(OfferPlan { user, request })$(.$aw)?
+        }
+
+        /// Redeems `typed` for `user` (SPEC 5.3, 6.4, 6.5): verifies, checks usability, and
+        /// commits every judged attempt through one compare-and-swap on the record and the
+        /// policy it was judged on. A grant (which records the use, and consumes a one-time
+        /// pass) and a counted wrong code exist only once that write lands; on a conflict the
+        /// attempt is judged again on what is stored now, so concurrent attempts count as one
+        /// after another. The [`Redemption`] returned is the one that committed.
+        ///
+        /// A user without a pass costs a write too: one that expects a version no record has,
+        /// so it can never land (SPEC 6.2).
+        ///
+        /// # Errors
+        ///
+        /// [`EngineError::Store`] or [`EngineError::Contention`]: the sign-in is denied.
+        pub $($async)? fn redeem(
+            &self,
+            user: &Principal,
+            typed: &str,
+            request: SignInRequest,
+        ) -> Result<Redemption, EngineError<Infallible, S::Error>> {
+            self.run(Redeem::new(&self.config, user, typed, request))$(.$aw)?
+        }
+
+        /// Whether `user`, signed in with `grant`, may register `method` now (SPEC 5.5): the
+        /// grant must be the user's, the window open, and the pass behind it still stored
+        /// (deleting it revoked the sessions).
+        ///
+        /// # Errors
+        ///
+        /// [`EngineError::Rejected`] with the [`RegistrationError`]; store errors.
+        pub $($async)? fn register(
+            &self,
+            user: &Principal,
+            grant: &Grant,
+            method: PasswordlessMethod,
+        ) -> Result<(), EngineError<RegistrationError, S::Error>> {
+            self.run(Register { user, grant, method })$(.$aw)?
+        }
+
+        /// The clock.
+        #[must_use]
+        pub const fn clock(&self) -> &C {
+            &self.clock
+        }
+
+        /// The store.
+        #[must_use]
+        pub const fn store(&self) -> &S {
+            &self.store
+        }
+
+        /// The configuration.
+        #[must_use]
+        pub const fn config(&self) -> &EngineConfig {
+            &self.config
+        }
+    };
 }
 
 /// Runs the pure core against a [`Clock`] and a [`Store`]: one plan per operation.
@@ -127,7 +291,7 @@ pub struct Engine<C, S> {
 impl<C: Clock, S: Store> Engine<C, S> {
     /// An engine over `clock` and `store`.
     #[must_use]
-    pub fn new(clock: C, store: S, config: EngineConfig) -> Self {
+    pub const fn new(clock: C, store: S, config: EngineConfig) -> Self {
         Self {
             clock,
             store,
@@ -135,192 +299,15 @@ impl<C: Clock, S: Store> Engine<C, S> {
         }
     }
 
-    /// The clock.
-    #[must_use]
-    pub const fn clock(&self) -> &C {
-        &self.clock
-    }
-
-    /// The store.
-    #[must_use]
-    pub const fn store(&self) -> &S {
-        &self.store
-    }
-
-    /// The configuration.
-    #[must_use]
-    pub const fn config(&self) -> &EngineConfig {
-        &self.config
-    }
-
     /// Carries out `plan`: reads the clock once, then reads, decides and writes, reading and
     /// deciding again after a conflicting write, at most [`EngineConfig::max_attempts`] times.
-    fn run<P: Plan>(&self, mut plan: P) -> Result<P::Output, EngineError<P::Rejection, S::Error>> {
-        let now = self.clock.now();
-        let attempts = self.config.max_attempts.max(1);
-        for _ in 0..attempts {
-            let read = match plan.user() {
-                Some(user) => self.store.load(user),
-                None => self.store.load_policy().map(|p| Loaded::new(p, None)),
-            }
-            .map_err(EngineError::Store)?;
-            let Decided { output, commit } = plan.decide(read, now).map_err(EngineError::from)?;
-            let write = match (&commit, plan.user()) {
-                (Commit::Record { expected, record }, Some(user)) => Some(
-                    self.store
-                        .write(user, expected, record.as_ref())
-                        .map_err(EngineError::Store)?,
-                ),
-                (Commit::Probe { expected, record }, Some(user)) => Some(
-                    self.store
-                        .write(user, expected, Some(record))
-                        .map_err(EngineError::Store)?,
-                ),
-                (Commit::Policy { expected, policy }, _) => Some(
-                    self.store
-                        .write_policy(*expected, policy)
-                        .map_err(EngineError::Store)?,
-                ),
-                (Commit::Nothing | Commit::Record { .. } | Commit::Probe { .. }, _) => None,
-            };
-            if landed(&commit, write) {
-                return Ok(output);
-            }
-        }
-        Err(EngineError::Contention { attempts })
+    fn run<P: Plan>(&self, plan: P) -> Result<P::Output, EngineError<P::Rejection, S::Error>> {
+        let attempts = Attempts::new(plan, self.clock.now(), self.config.max_attempts);
+        carry_out!(self.store, attempts)
     }
 
-    /// The tenant policy: the stored one, or the seed's defaults (disabled) if none is stored.
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Store`].
-    pub fn policy(&self) -> Result<Policy, EngineError<Infallible, S::Error>> {
-        self.run(ReadPolicy)
-    }
-
-    /// Changes the policy as `actor` (SPEC 1.5), committed only if the policy did not change
-    /// since it was read.
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Rejected`] with the [`UpdatePolicyError`]; store and contention errors.
-    pub fn update_policy(
-        &self,
-        actor: &Principal,
-        settings: &PolicySettings,
-    ) -> Result<PolicyUpdate, EngineError<UpdatePolicyError, S::Error>> {
-        self.run(UpdatePolicy { actor, settings })
-    }
-
-    /// Creates a pass for `target` as `actor` (SPEC 2, 3), committed only if neither the
-    /// policy nor the target's record changed since they were read.
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Rejected`] with the [`CreateError`]; [`EngineError::Rng`]; store and
-    /// contention errors.
-    pub fn create<R: TryCryptoRng + ?Sized>(
-        &self,
-        actor: &Principal,
-        target: &Principal,
-        request: &CreateRequest,
-        rng: &mut R,
-    ) -> Result<CreatedPass, EngineError<CreateError, S::Error>> {
-        self.run(Create {
-            config: &self.config,
-            actor,
-            target,
-            request,
-            rng,
-        })
-    }
-
-    /// The view of `holder`'s pass for `actor` (SPEC 3.3, 3.4, 7.2), or `None` when there is
-    /// none. The permission is checked first, so a refusal does not tell whether a pass exists.
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Rejected`] with the [`ViewError`]; store errors.
-    pub fn view(
-        &self,
-        actor: &Principal,
-        holder: &Principal,
-    ) -> Result<Option<PassView>, EngineError<ViewError, S::Error>> {
-        self.run(View { actor, holder })
-    }
-
-    /// Deletes `holder`'s pass as `actor` (SPEC 3, 5.7), or returns `None` when there is none.
-    /// Deleting a valid pass returns the revoke-sessions effect.
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Rejected`] with the [`DeleteError`]; store and contention errors.
-    pub fn delete(
-        &self,
-        actor: &Principal,
-        holder: &Principal,
-    ) -> Result<Option<Deleted>, EngineError<DeleteError, S::Error>> {
-        self.run(Delete { actor, holder })
-    }
-
-    /// Whether to offer `user` a pass at sign-in (SPEC 5.1, 5.2).
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Store`].
-    pub fn offer(
-        &self,
-        user: &Principal,
-        request: SignInRequest,
-    ) -> Result<Offer, EngineError<Infallible, S::Error>> {
-        self.run(OfferPlan { user, request })
-    }
-
-    /// Redeems `typed` for `user` (SPEC 5.3, 6.4, 6.5): verifies, checks usability, and commits
-    /// every judged attempt through one compare-and-swap on the record and the policy it was
-    /// judged on. A grant (which records the use, and consumes a one-time pass) and a counted
-    /// wrong code exist only once that write lands; on a conflict the attempt is judged again on
-    /// what is stored now, so concurrent attempts count as one after another. The
-    /// [`Redemption`] returned is the one that committed.
-    ///
-    /// A user without a pass costs a write too: one that expects a version no record has, so
-    /// it can never land (SPEC 6.2).
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Store`] or [`EngineError::Contention`]: the sign-in is denied.
-    pub fn redeem(
-        &self,
-        user: &Principal,
-        typed: &str,
-        request: SignInRequest,
-    ) -> Result<Redemption, EngineError<Infallible, S::Error>> {
-        self.run(Redeem {
-            config: &self.config,
-            user,
-            typed,
-            request,
-        })
-    }
-
-    /// Whether `user`, signed in with `grant`, may register `method` now (SPEC 5.5): the grant
-    /// must be the user's, the window open, and the pass behind it still stored (deleting it
-    /// revoked the sessions).
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Rejected`] with the [`RegistrationError`]; store errors.
-    pub fn register(
-        &self,
-        user: &Principal,
-        grant: &Grant,
-        method: PasswordlessMethod,
-    ) -> Result<(), EngineError<RegistrationError, S::Error>> {
-        self.run(Register {
-            user,
-            grant,
-            method,
-        })
-    }
+    operations!();
 }
+
+mod asynchronous;
+pub use asynchronous::AsyncEngine;

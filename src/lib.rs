@@ -217,7 +217,7 @@ pub use config::EngineConfig;
 pub use create::{CreateContext, CreateError, CreateRequest, CreatedPass, create};
 pub use digest::{DigestKey, Pepper};
 pub use effect::Effect;
-pub use engine::{Engine, EngineError};
+pub use engine::{AsyncEngine, Engine, EngineError};
 pub use event::Event;
 pub use ids::{GroupId, PassId, UserId};
 pub use pass::TemporaryAccessPass;

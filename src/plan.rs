@@ -23,7 +23,7 @@ use crate::signin::{
     Grant, Offer, OfferContext, PasswordlessMethod, RedeemContext, Redemption, RegisterContext,
     RegistrationError, SignInRequest, offer, redeem, register,
 };
-use crate::store::{Expected, Loaded, RecordStamp, Version};
+use crate::store::{Expected, Loaded, RecordStamp, Version, Write};
 use crate::view::PassView;
 
 /// What commits a decision.
@@ -73,6 +73,11 @@ pub(crate) enum Refused<R> {
     Rejected(R),
     /// The RNG failed.
     Rng(RngFailure),
+    /// Every attempt met a concurrent write.
+    GaveUp {
+        /// How many attempts were made.
+        attempts: u32,
+    },
 }
 
 /// One operation as a read-decide-write plan.
@@ -167,6 +172,24 @@ pub(crate) struct Create<'a, R: ?Sized> {
     pub(crate) target: &'a Principal,
     pub(crate) request: &'a CreateRequest,
     pub(crate) rng: &'a mut R,
+}
+
+impl<'a, R: ?Sized> Create<'a, R> {
+    pub(crate) const fn new(
+        config: &'a EngineConfig,
+        actor: &'a Principal,
+        target: &'a Principal,
+        request: &'a CreateRequest,
+        rng: &'a mut R,
+    ) -> Self {
+        Self {
+            config,
+            actor,
+            target,
+            request,
+            rng,
+        }
+    }
 }
 
 impl<R: TryCryptoRng + ?Sized> Plan for Create<'_, R> {
@@ -297,6 +320,22 @@ pub(crate) struct Redeem<'a> {
     pub(crate) request: SignInRequest,
 }
 
+impl<'a> Redeem<'a> {
+    pub(crate) const fn new(
+        config: &'a EngineConfig,
+        user: &'a Principal,
+        typed: &'a str,
+        request: SignInRequest,
+    ) -> Self {
+        Self {
+            config,
+            user,
+            typed,
+            request,
+        }
+    }
+}
+
 impl Plan for Redeem<'_> {
     type Output = Redemption;
     type Rejection = Infallible;
@@ -367,5 +406,102 @@ impl Plan for Register<'_> {
         register(&ctx, self.method, now)
             .map(Decided::read_only)
             .map_err(Refused::Rejected)
+    }
+}
+
+/// A write a driver sends to its store for a plan.
+#[derive(Debug)]
+pub(crate) enum Io<'a> {
+    /// [`crate::store::Store::write`] with these arguments.
+    Record {
+        user: &'a UserId,
+        expected: &'a Expected,
+        record: Option<&'a TemporaryAccessPass>,
+    },
+    /// [`crate::store::Store::write_policy`] with these arguments.
+    Policy {
+        expected: Option<Version>,
+        policy: &'a Policy,
+    },
+}
+
+/// A plan being carried out: the attempt loop both drivers share (SPEC 0.2). A driver asks
+/// [`Attempts::reads`] what to read, hands the read to [`Attempts::decide`], sends the write it
+/// gets back, and hands the store's answer to [`Attempts::answer`], until that says the plan is
+/// done. Only how the driver waits on its store differs; every step here is the same.
+pub(crate) struct Attempts<P: Plan> {
+    plan: P,
+    now: UtcDateTime,
+    made: u32,
+    limit: u32,
+    decided: Option<Decided<P::Output>>,
+}
+
+impl<P: Plan> Attempts<P> {
+    /// `plan`, judged at `now` (the clock is read once per operation), at most `limit`
+    /// attempts (at least one).
+    pub(crate) fn new(plan: P, now: UtcDateTime, limit: u32) -> Self {
+        Self {
+            plan,
+            now,
+            made: 0,
+            limit: limit.max(1),
+            decided: None,
+        }
+    }
+
+    /// Whose record to read with the policy; `None` reads the policy alone.
+    pub(crate) fn reads(&self) -> Option<&UserId> {
+        self.plan.user()
+    }
+
+    /// Judges `read` and returns the write that commits the decision, if it needs one.
+    pub(crate) fn decide(&mut self, read: Loaded) -> Result<Option<Io<'_>>, Refused<P::Rejection>> {
+        self.made = self.made.saturating_add(1);
+        let decided = self.plan.decide(read, self.now)?;
+        let user = self.plan.user();
+        let decided = self.decided.insert(decided);
+        Ok(match (&decided.commit, user) {
+            (Commit::Record { expected, record }, Some(user)) => Some(Io::Record {
+                user,
+                expected,
+                record: record.as_ref(),
+            }),
+            (Commit::Probe { expected, record }, Some(user)) => Some(Io::Record {
+                user,
+                expected,
+                record: Some(record),
+            }),
+            (Commit::Policy { expected, policy }, _) => Some(Io::Policy {
+                expected: *expected,
+                policy,
+            }),
+            (Commit::Nothing, _) | (Commit::Record { .. } | Commit::Probe { .. }, None) => None,
+        })
+    }
+
+    /// Takes the store's answer to the write [`Attempts::decide`] returned (`None` when it
+    /// returned none). `Some` when the plan is done: the decision, which exists now that its
+    /// write landed, or [`Refused::GaveUp`] after the last attempt met a conflict. `None`: read
+    /// and decide again.
+    pub(crate) fn answer(
+        &mut self,
+        write: Option<Write>,
+    ) -> Option<Result<P::Output, Refused<P::Rejection>>> {
+        let decided = self.decided.take()?;
+        let landed = match (&decided.commit, write) {
+            (Commit::Nothing | Commit::Probe { .. }, _)
+            | (Commit::Record { .. } | Commit::Policy { .. }, Some(Write::Written(_))) => true,
+            (Commit::Record { .. } | Commit::Policy { .. }, Some(Write::Conflict) | None) => false,
+        };
+        if landed {
+            Some(Ok(decided.output))
+        } else if self.made >= self.limit {
+            Some(Err(Refused::GaveUp {
+                attempts: self.made,
+            }))
+        } else {
+            None
+        }
     }
 }

@@ -235,33 +235,120 @@ pub trait Store: Send + Sync {
     ) -> Result<Write, Self::Error>;
 }
 
-impl<S: Store + ?Sized> Store for &S {
-    type Error = S::Error;
+/// [`Store`] for async hosts: the same reads and the same conditional writes, each returning a
+/// future. [`crate::AsyncEngine`] runs the engine's plans over it exactly as [`crate::Engine`]
+/// runs them over a [`Store`]; everything [`Store`] says a store may and must never do holds
+/// here word for word, and the conformance suite checks an implementation through the async
+/// driver (`testing::conformance::tasks`, feature `test-support-tokio`).
+///
+/// The futures are `Send`, so an engine call can run on any executor thread; the crate itself
+/// depends on no runtime. A write's future must either complete the conditional write or fail:
+/// if it is dropped before completing, the write may or may not have landed, and the engine's
+/// caller sees no decision (fails closed).
+pub trait AsyncStore: Send + Sync {
+    /// The store's own failure (connection lost, timeout...). The engine denies on any error.
+    type Error: core::error::Error + Send + Sync + 'static;
 
-    fn load(&self, user: &UserId) -> Result<Loaded, Self::Error> {
-        (**self).load(user)
-    }
+    /// As [`Store::load`].
+    fn load(&self, user: &UserId) -> impl Future<Output = Result<Loaded, Self::Error>> + Send;
 
-    fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
-        (**self).load_policy()
-    }
+    /// As [`Store::load_policy`].
+    fn load_policy(
+        &self,
+    ) -> impl Future<Output = Result<Option<Versioned<Policy>>, Self::Error>> + Send;
 
+    /// As [`Store::write`]: sets `user`'s record to `record` if and only if the stored policy's
+    /// version and `user`'s record are what `expected` says.
     fn write(
         &self,
         user: &UserId,
         expected: &Expected,
         record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, Self::Error> {
-        (**self).write(user, expected, record)
-    }
+    ) -> impl Future<Output = Result<Write, Self::Error>> + Send;
 
+    /// As [`Store::write_policy`].
     fn write_policy(
         &self,
         expected: Option<Version>,
         policy: &Policy,
-    ) -> Result<Write, Self::Error> {
-        (**self).write_policy(expected, policy)
-    }
+    ) -> impl Future<Output = Result<Write, Self::Error>> + Send;
+}
+
+/// `Store` and `AsyncStore` for a pointer to one, forwarding every call: an engine can borrow a
+/// store, or own a share of one (`Arc`) with other engines and tasks.
+macro_rules! forward {
+    ($($(#[$attr:meta])* $pointer:ty;)*) => {$(
+        $(#[$attr])*
+        impl<S: Store + ?Sized> Store for $pointer {
+            type Error = S::Error;
+
+            fn load(&self, user: &UserId) -> Result<Loaded, Self::Error> {
+                (**self).load(user)
+            }
+
+            fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
+                (**self).load_policy()
+            }
+
+            fn write(
+                &self,
+                user: &UserId,
+                expected: &Expected,
+                record: Option<&TemporaryAccessPass>,
+            ) -> Result<Write, Self::Error> {
+                (**self).write(user, expected, record)
+            }
+
+            fn write_policy(
+                &self,
+                expected: Option<Version>,
+                policy: &Policy,
+            ) -> Result<Write, Self::Error> {
+                (**self).write_policy(expected, policy)
+            }
+        }
+
+        $(#[$attr])*
+        impl<S: AsyncStore + ?Sized> AsyncStore for $pointer {
+            type Error = S::Error;
+
+            fn load(
+                &self,
+                user: &UserId,
+            ) -> impl Future<Output = Result<Loaded, Self::Error>> + Send {
+                (**self).load(user)
+            }
+
+            fn load_policy(
+                &self,
+            ) -> impl Future<Output = Result<Option<Versioned<Policy>>, Self::Error>> + Send {
+                (**self).load_policy()
+            }
+
+            fn write(
+                &self,
+                user: &UserId,
+                expected: &Expected,
+                record: Option<&TemporaryAccessPass>,
+            ) -> impl Future<Output = Result<Write, Self::Error>> + Send {
+                (**self).write(user, expected, record)
+            }
+
+            fn write_policy(
+                &self,
+                expected: Option<Version>,
+                policy: &Policy,
+            ) -> impl Future<Output = Result<Write, Self::Error>> + Send {
+                (**self).write_policy(expected, policy)
+            }
+        }
+    )*};
+}
+
+forward! {
+    &S;
+    #[cfg(target_has_atomic = "ptr")]
+    alloc::sync::Arc<S>;
 }
 
 #[cfg(feature = "std")]

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{Expected, Loaded, RecordStamp, Store, Version, Versioned, Write};
+use super::{AsyncStore, Expected, Loaded, RecordStamp, Store, Version, Versioned, Write};
 use crate::ids::UserId;
 use crate::pass::{Detached, TemporaryAccessPass};
 use crate::policy::Policy;
@@ -277,5 +277,38 @@ impl Store for InMemoryStore {
             shard.policy = Some(next);
         }
         Ok(Write::Written(next))
+    }
+}
+
+/// The same store for [`crate::AsyncEngine`]: every call completes at once (a short lock on one
+/// shard, never I/O), so each future is ready when returned.
+impl AsyncStore for InMemoryStore {
+    type Error = Infallible;
+
+    fn load(&self, user: &UserId) -> impl Future<Output = Result<Loaded, Infallible>> + Send {
+        core::future::ready(Store::load(self, user))
+    }
+
+    fn load_policy(
+        &self,
+    ) -> impl Future<Output = Result<Option<Versioned<Policy>>, Infallible>> + Send {
+        core::future::ready(Store::load_policy(self))
+    }
+
+    fn write(
+        &self,
+        user: &UserId,
+        expected: &Expected,
+        record: Option<&TemporaryAccessPass>,
+    ) -> impl Future<Output = Result<Write, Infallible>> + Send {
+        core::future::ready(Store::write(self, user, expected, record))
+    }
+
+    fn write_policy(
+        &self,
+        expected: Option<Version>,
+        policy: &Policy,
+    ) -> impl Future<Output = Result<Write, Infallible>> + Send {
+        core::future::ready(Store::write_policy(self, expected, policy))
     }
 }

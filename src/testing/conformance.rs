@@ -38,14 +38,14 @@ use time::macros::utc_datetime;
 
 use crate::clock::ManualClock;
 use crate::config::EngineConfig;
-use crate::create::{CreateContext, CreateError, CreateRequest, create};
+use crate::create::{CreateContext, CreateRequest, create};
 use crate::digest::{DigestKey, Pepper};
-use crate::engine::{Engine, EngineError};
+use crate::engine::Engine;
 use crate::ids::UserId;
 use crate::pass::TemporaryAccessPass;
 use crate::policy::{IncludeTarget, Policy, PolicySettings, PolicyState};
 use crate::principal::{DirectoryRole, Principal};
-use crate::signin::{Client, RedeemRefusal, SignInRequest};
+use crate::signin::{Client, SignInRequest};
 use crate::store::Store;
 
 /// Threads in each race.
@@ -112,16 +112,21 @@ fn engine_with<'a, S: Store>(
     config: EngineConfig,
 ) -> Engine<&'a ManualClock, &'a S> {
     let engine = Engine::new(clock, store, config);
-    let settings = PolicySettings::new()
-        .state(PolicyState::Enabled)
-        .include_target(IncludeTarget::AllUsers)
-        .is_usable_once(one_time);
+    let settings = race_policy(one_time);
     if engine.policy().ok().map(|p| p.settings()) != Some(settings.clone()) {
         let _changed = engine
             .update_policy(&admin(), &settings)
             .unwrap_or_else(|e| panic!("setting the policy: {e}"));
     }
     engine
+}
+
+/// The policy every race runs under: enabled for all users, one-time passes or not.
+fn race_policy(one_time: bool) -> PolicySettings {
+    PolicySettings::new()
+        .state(PolicyState::Enabled)
+        .include_target(IncludeTarget::AllUsers)
+        .is_usable_once(one_time)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -168,22 +173,15 @@ pub fn race_one_time_redemption<S: Store>(store: &S, rounds: u32) {
             barrier.wait();
             barrier.wait();
             let n = wins.swap(0, Ordering::SeqCst);
-            if n != 1 {
-                failures.push(format!(
-                    "round {round}: {n} redemptions succeeded, expected 1"
-                ));
+            if let Err(e) = rounds::one_winner(round, usize::try_from(n).unwrap_or(usize::MAX)) {
+                failures.push(e);
             }
             if let Err(e) = engine.delete(&admin, &user) {
                 failures.push(format!("round {round}: delete failed: {e}"));
             }
         }
     });
-    assert!(
-        failures.is_empty(),
-        "one-time redemption race: {} bad rounds of {rounds}: {:?}",
-        failures.len(),
-        failures.iter().take(5).collect::<Vec<_>>()
-    );
+    rounds::report("one-time redemption race", rounds, &failures);
 }
 
 /// [`THREADS`] threads type wrong codes for one pass at once (4 each, 32 in all), `rounds`
@@ -198,7 +196,6 @@ pub fn race_lockout<S: Store>(store: &S, rounds: u32) {
     let clock = ManualClock::new(NOW);
     let engine = engine_for(&clock, store, false);
     let admin = admin();
-    let limit = crate::signin::Lockout::DEFAULT_MAX_ATTEMPTS;
     let ctx = SignInRequest::new(Client::Browser);
     for round in 0..rounds {
         let user = unique_user("lockout");
@@ -212,17 +209,12 @@ pub fn race_lockout<S: Store>(store: &S, rounds: u32) {
             for _ in 0..THREADS {
                 s.spawn(|| {
                     for _ in 0..PER_THREAD {
-                        match engine.redeem(&user, "wrong code!", ctx).map(|r| r.outcome) {
-                            Ok(Err(RedeemRefusal::WrongCode { .. })) => {
-                                counted.fetch_add(1, Ordering::SeqCst);
-                            }
-                            Ok(Err(RedeemRefusal::Unusable(u))) if !u.is_usable() => {
-                                locked.fetch_add(1, Ordering::SeqCst);
-                            }
-                            Ok(other) => panic!("lockout race: unexpected outcome {other:?}"),
-                            Err(EngineError::Contention { .. }) => {}
-                            Err(e) => panic!("lockout race: {e}"),
-                        }
+                        let answer = engine.redeem(&user, "wrong code!", ctx);
+                        match rounds::wrong_code_answer(answer.map_err(recording::store_error)) {
+                            Some(true) => counted.fetch_add(1, Ordering::SeqCst),
+                            Some(false) => locked.fetch_add(1, Ordering::SeqCst),
+                            None => 0,
+                        };
                     }
                 });
             }
@@ -231,24 +223,7 @@ pub fn race_lockout<S: Store>(store: &S, rounds: u32) {
             .record
             .expect("the pass survives wrong codes")
             .value;
-        assert_eq!(
-            counted.load(Ordering::SeqCst),
-            limit,
-            "round {round}: wrong codes judged before the lock"
-        );
-        assert_eq!(
-            record.failed_attempts(),
-            limit,
-            "round {round}: stored count"
-        );
-        assert!(
-            record.locked_until().is_some_and(|t| t > NOW),
-            "round {round}: the lock engaged"
-        );
-        assert!(
-            locked.load(Ordering::SeqCst) > 0,
-            "round {round}: later attempts refused"
-        );
+        rounds::lockout(round, counted.into_inner(), locked.into_inner(), &record);
         let _ = engine.delete(&admin, &user);
     }
 }
@@ -270,32 +245,17 @@ pub fn race_creation<S: Store>(store: &S, rounds: u32) {
         thread::scope(|s| {
             for _ in 0..THREADS {
                 s.spawn(|| {
-                    match engine.create(
-                        &admin,
-                        &user,
-                        &CreateRequest::new(),
-                        &mut getrandom::SysRng,
-                    ) {
-                        Ok(issued) => lock(&winners).push(*issued.record.id()),
-                        Err(
-                            EngineError::Rejected(CreateError::AlreadyHasValidPass { .. })
-                            | EngineError::Contention { .. },
-                        ) => {}
-                        Err(e) => panic!("creation race: {e}"),
+                    let created =
+                        engine.create(&admin, &user, &CreateRequest::new(), &mut getrandom::SysRng);
+                    if let Some(pass) = rounds::creation_answer(created) {
+                        lock(&winners).push(pass);
                     }
                 });
             }
         });
         let winners = winners.into_inner().unwrap_or_else(PoisonError::into_inner);
-        assert_eq!(winners.len(), 1, "round {round}: creations that succeeded");
-        let stored = ok("load", store.load(user.id()))
-            .record
-            .expect("the winner's pass");
-        assert_eq!(
-            winners.first(),
-            Some(stored.value.id()),
-            "round {round}: the stored pass is the winner's"
-        );
+        let stored = ok("load", store.load(user.id())).record;
+        rounds::one_creation(round, &winners, stored.as_ref().map(|v| &v.value));
         let _ = engine.delete(&admin, &user);
     }
 }
@@ -320,5 +280,8 @@ pub fn run_all<S: Store>(store: &S) {
 
 mod burst;
 mod recording;
+mod rounds;
 mod sequential;
+#[cfg(feature = "test-support-tokio")]
+pub mod tasks;
 pub use burst::{BURST, race_burst, race_burst_wrong_codes, race_delete, race_policy_change};

@@ -20,6 +20,7 @@ mod admin;
 mod clock;
 mod create;
 mod digest;
+mod drivers;
 mod engine;
 #[cfg(feature = "serde")]
 mod graph;

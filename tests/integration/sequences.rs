@@ -16,7 +16,7 @@ use time::{Duration, UtcDateTime};
 use crate::support::{CREATED, admin, browser, member};
 
 #[derive(Debug, Clone)]
-enum Op {
+pub(crate) enum Op {
     Create {
         start_in: i64,
         minutes: u32,
@@ -36,7 +36,7 @@ enum Op {
     },
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub(crate) fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (0_i64..120, prop_oneof![Just(10_u32), Just(60), Just(600)], proptest::option::of(any::<bool>()))
             .prop_map(|(start_in, minutes, once)| Op::Create { start_in, minutes, once }),

@@ -3,23 +3,22 @@
 //! logs every write that lands with the expectation it met, and the log is replayed as a history
 //! of one write after another.
 
-use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex, PoisonError};
 use std::thread;
 
-use super::recording::{Answers, Landed, Recording, Step, replay, store_error};
+use super::recording::{Answers, Recording, Step, store_error};
+use super::rounds;
 
 use super::{NOW, admin, engine_with, key, lock, ok, unique_user};
 use crate::clock::ManualClock;
 use crate::config::EngineConfig;
 use crate::create::CreateRequest;
 use crate::principal::Principal;
-use crate::signin::{Client, Lockout, RedeemRefusal, SignInRequest};
+use crate::signin::{Client, SignInRequest};
 use crate::store::Store;
-use crate::usability::{BlockCause, Usability};
 
 /// Attempts in each burst: all of them read the same record version before any of them writes.
 pub const BURST: usize = 64;
@@ -82,30 +81,16 @@ fn bursts<S: Store>(
             let code = created.passcode.expose_secret().to_string();
             *lock(&current) = Some((round, user, code));
             *lock(&answers) = Answers::default();
-            recording.arm(true, 0);
+            recording.log.arm(true, 0);
             start.wait();
             end.wait();
-            let steps = replay(
-                round,
-                &initial,
-                recording.take_log(),
-                Lockout::DEFAULT_MAX_ATTEMPTS,
-            );
             let answers = core::mem::take(&mut *lock(&answers));
-            if let Err(e) = steps.and_then(|steps| {
-                answers.match_history(round, &steps)?;
-                check(round, &steps, &answers)
-            }) {
+            if let Err(e) = rounds::burst(round, &initial, recording.log.take(), &answers, &check) {
                 failures.push(e);
             }
         }
     });
-    assert!(
-        failures.is_empty(),
-        "burst race: {} bad rounds of {rounds}: {:?}",
-        failures.len(),
-        failures.iter().take(5).collect::<Vec<_>>()
-    );
+    rounds::report("burst race", rounds, &failures);
 }
 
 /// [`BURST`] (64) attempts on one multi-use pass with the default limit of 10 read the same
@@ -119,21 +104,7 @@ fn bursts<S: Store>(
 ///
 /// When the store (or the engine over it) breaks a guarantee, with a message naming the round.
 pub fn race_burst<S: Store>(store: &S, rounds: u32) {
-    bursts(
-        store,
-        rounds,
-        |round, i| i == usize::try_from(round).unwrap_or(0).wrapping_mul(37) % BURST,
-        |round, steps, answers| {
-            if answers.grants > 1 {
-                return Err(format!("round {round}: {} grants", answers.grants));
-            }
-            let judged = steps.iter().filter(|s| **s != Step::Unchanged).count();
-            if judged == 0 {
-                return Err(format!("round {round}: nothing was judged"));
-            }
-            Ok(())
-        },
-    );
+    bursts(store, rounds, rounds::right_attempt, rounds::one_right_code);
 }
 
 /// [`BURST`] (64) wrong codes on one multi-use pass, all read before any writes: over `rounds`
@@ -144,24 +115,7 @@ pub fn race_burst<S: Store>(store: &S, rounds: u32) {
 ///
 /// When the store (or the engine over it) breaks a guarantee, with a message naming the round.
 pub fn race_burst_wrong_codes<S: Store>(store: &S, rounds: u32) {
-    let limit = Lockout::DEFAULT_MAX_ATTEMPTS as usize;
-    bursts(
-        store,
-        rounds,
-        |_, _| false,
-        |round, _, answers| {
-            if answers.wrong == limit && answers.locked == BURST.saturating_sub(limit) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "round {round}: {} judged wrong codes and {} locked refusals, expected {limit} and {}",
-                    answers.wrong,
-                    answers.locked,
-                    BURST.saturating_sub(limit)
-                ))
-            }
-        },
-    );
+    bursts(store, rounds, |_, _| false, rounds::only_the_limit_judged);
 }
 
 /// [`super::THREADS`] threads sign in with the right code of one multi-use pass, again and
@@ -189,7 +143,7 @@ pub fn race_delete<S: Store>(store: &S, rounds: u32) {
         let initial = ok("load", store.load(user.id()))
             .record
             .expect("the new pass");
-        recording.arm(false, 0);
+        recording.log.arm(false, 0);
         let deleted = AtomicBool::new(false);
         let answers = Mutex::new(Answers::default());
         let late_grants = AtomicUsize::new(0);
@@ -201,9 +155,7 @@ pub fn race_delete<S: Store>(store: &S, rounds: u32) {
                     for _ in 0..PER_THREAD {
                         let after_delete = deleted.load(Ordering::SeqCst);
                         let answer = engine.redeem(&user, &code, browser).map_err(store_error);
-                        if after_delete
-                            && !matches!(&answer, Ok(s) if s.outcome == Err(RedeemRefusal::NoPass))
-                        {
+                        if rounds::found_after_delete(after_delete, &answer) {
                             late_grants.fetch_add(1, Ordering::SeqCst);
                         }
                         lock(&answers).count(answer);
@@ -218,26 +170,8 @@ pub fn race_delete<S: Store>(store: &S, rounds: u32) {
             }
         });
         let answers = answers.into_inner().unwrap_or_else(PoisonError::into_inner);
-        let result = replay(
-            round,
-            &initial,
-            recording.take_log(),
-            Lockout::DEFAULT_MAX_ATTEMPTS,
-        )
-        .and_then(|steps| {
-            if steps.last() != Some(&Step::Removed) {
-                return Err(format!("round {round}: the deletion is not the last write"));
-            }
-            answers.match_history(round, &steps)?;
-            let late = late_grants.load(Ordering::SeqCst);
-            if late > 0 {
-                return Err(format!(
-                    "round {round}: {late} attempts started after the delete returned and found a pass"
-                ));
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
+        let late = late_grants.into_inner();
+        if let Err(e) = rounds::delete(round, &initial, recording.log.take(), &answers, late) {
             failures.push(e);
         }
         assert!(
@@ -245,12 +179,7 @@ pub fn race_delete<S: Store>(store: &S, rounds: u32) {
             "round {round}: the pass is gone"
         );
     }
-    assert!(
-        failures.is_empty(),
-        "delete race: {} bad rounds of {rounds}: {:?}",
-        failures.len(),
-        failures.iter().take(5).collect::<Vec<_>>()
-    );
+    rounds::report("delete race", rounds, &failures);
 }
 
 /// [`super::THREADS`] threads sign in with the right code of one multi-use pass, and every one
@@ -281,7 +210,7 @@ pub fn race_policy_change<S: Store>(store: &S, rounds: u32) {
             .create(&admin, &user, &CreateRequest::new(), &mut getrandom::SysRng)
             .unwrap_or_else(|e| panic!("policy race round {round}: create failed: {e}"));
         let code = created.passcode.expose_secret().to_string();
-        recording.arm(false, threads);
+        recording.log.arm(false, threads);
         let answers = Mutex::new(Vec::new());
         thread::scope(|s| {
             for _ in 0..threads {
@@ -301,42 +230,16 @@ pub fn race_policy_change<S: Store>(store: &S, rounds: u32) {
             recording.released.wait();
         });
         let answers = answers.into_inner().unwrap_or_else(PoisonError::into_inner);
-        let blocked = answers
-            .iter()
-            .filter(|a| {
-                matches!(
-                    a,
-                    Ok(Err(RedeemRefusal::Unusable(Usability::PolicyBlocked(
-                        BlockCause::PolicyDisabled
-                    ))))
-                )
-            })
-            .count();
-        if blocked != threads {
-            failures.push(format!(
-                "round {round}: {blocked} of {threads} sign-ins refused under the disabled policy; answers: {:?}",
-                answers.iter().take(3).collect::<Vec<_>>()
-            ));
-        }
-        let successes = recording
-            .take_log()
-            .iter()
-            .filter(|w| matches!(w, Landed::Replaced { record, .. } if record.used_at().is_some()))
-            .count();
-        if successes != 0 {
-            failures.push(format!(
-                "round {round}: {successes} grants landed after the policy was disabled"
-            ));
-        }
+        failures.extend(rounds::policy_change(
+            round,
+            threads,
+            &answers,
+            &recording.log.take(),
+        ));
         if let Err(e) = engine.update_policy(&admin, &enabled) {
             panic!("policy race round {round}: enabling the policy again: {e}");
         }
         let _ = engine.delete(&admin, &user);
     }
-    assert!(
-        failures.is_empty(),
-        "policy race: {} bad rounds of {rounds}: {:?}",
-        failures.len(),
-        failures.iter().take(5).collect::<Vec<_>>()
-    );
+    rounds::report("policy race", rounds, &failures);
 }

@@ -39,44 +39,82 @@ impl Landed {
     }
 }
 
-/// The store under test, wrapped: the first `hold` record reads wait for one another at a
-/// barrier (so they all see the same version), the first `hold_writes` record writes wait
-/// until the coordinator has done something between the reads and the writes (the policy race),
-/// and every record write that lands is logged.
+/// What the recording wrappers share: the tickets that say which reads and writes to hold, and
+/// the log of record writes that landed.
+#[derive(Default)]
+pub(super) struct Log {
+    hold: AtomicUsize,
+    hold_writes: AtomicUsize,
+    landed: Mutex<Vec<Landed>>,
+}
+
+impl Log {
+    /// Arms the log for a round: with `hold`, the next [`BURST`] reads are held until all have
+    /// read; `writes` record writes are held for the coordinator.
+    pub(super) fn arm(&self, hold: bool, writes: usize) {
+        lock(&self.landed).clear();
+        self.hold
+            .store(if hold { BURST } else { 0 }, Ordering::SeqCst);
+        self.hold_writes.store(writes, Ordering::SeqCst);
+    }
+
+    pub(super) fn take(&self) -> Vec<Landed> {
+        core::mem::take(&mut *lock(&self.landed))
+    }
+
+    /// Whether this read is one of those to hold.
+    pub(super) fn hold_read(&self) -> bool {
+        take_ticket(&self.hold)
+    }
+
+    /// Whether this write is one of those to hold.
+    pub(super) fn hold_write(&self) -> bool {
+        take_ticket(&self.hold_writes)
+    }
+
+    /// Logs a record write if it landed.
+    pub(super) fn written(
+        &self,
+        expected: &Expected,
+        record: Option<&TemporaryAccessPass>,
+        written: Write,
+    ) {
+        if let Write::Written(version) = written {
+            lock(&self.landed).push(match record {
+                Some(record) => Landed::Replaced {
+                    expected: expected.record,
+                    version,
+                    record: record.clone(),
+                },
+                None => Landed::Removed {
+                    expected: expected.record,
+                },
+            });
+        }
+    }
+}
+
+/// The store under test, wrapped for the thread races: the first [`BURST`] record reads of a
+/// held round wait for one another at a barrier (so they all see the same version), the first
+/// held record writes wait until the coordinator has done something between the reads and the
+/// writes (the policy race), and every record write that lands is logged.
 pub(super) struct Recording<'a, S> {
     inner: &'a S,
-    hold: AtomicUsize,
+    pub(super) log: Log,
     gate: Barrier,
-    hold_writes: AtomicUsize,
     pub(super) parked: Barrier,
     pub(super) released: Barrier,
-    log: Mutex<Vec<Landed>>,
 }
 
 impl<'a, S: Store> Recording<'a, S> {
     pub(super) fn new(inner: &'a S, writers: usize) -> Self {
         Self {
             inner,
-            hold: AtomicUsize::new(0),
+            log: Log::default(),
             gate: Barrier::new(BURST),
-            hold_writes: AtomicUsize::new(0),
             parked: Barrier::new(writers.saturating_add(1)),
             released: Barrier::new(writers.saturating_add(1)),
-            log: Mutex::new(Vec::new()),
         }
-    }
-
-    /// Arms the wrapper for a round: with `hold`, the next [`BURST`] reads wait for one
-    /// another; `writes` record writes wait for the coordinator.
-    pub(super) fn arm(&self, hold: bool, writes: usize) {
-        lock(&self.log).clear();
-        self.hold
-            .store(if hold { BURST } else { 0 }, Ordering::SeqCst);
-        self.hold_writes.store(writes, Ordering::SeqCst);
-    }
-
-    pub(super) fn take_log(&self) -> Vec<Landed> {
-        core::mem::take(&mut *lock(&self.log))
     }
 }
 
@@ -90,7 +128,7 @@ impl<S: Store> Store for Recording<'_, S> {
     type Error = S::Error;
 
     fn load(&self, user: &UserId) -> Result<Loaded, S::Error> {
-        let held = take_ticket(&self.hold);
+        let held = self.log.hold_read();
         let read = self.inner.load(user);
         if held {
             // Every attempt of the burst has read before any goes on to decide and write.
@@ -109,24 +147,13 @@ impl<S: Store> Store for Recording<'_, S> {
         expected: &Expected,
         record: Option<&TemporaryAccessPass>,
     ) -> Result<Write, S::Error> {
-        if take_ticket(&self.hold_writes) {
+        if self.log.hold_write() {
             // Decided, not yet written: the coordinator acts, then lets the write go.
             self.parked.wait();
             self.released.wait();
         }
         let written = self.inner.write(user, expected, record)?;
-        if let Write::Written(version) = written {
-            lock(&self.log).push(match record {
-                Some(record) => Landed::Replaced {
-                    expected: expected.record,
-                    version,
-                    record: record.clone(),
-                },
-                None => Landed::Removed {
-                    expected: expected.record,
-                },
-            });
-        }
+        self.log.written(expected, record, written);
         Ok(written)
     }
 
@@ -260,6 +287,15 @@ impl Answers {
             Ok(Err(RedeemRefusal::NoPass)) => self.no_pass = self.no_pass.saturating_add(1),
             other => self.other.push(format!("{other:?}")),
         }
+    }
+
+    /// Adds the answers `other` counted.
+    pub(super) fn merge(&mut self, other: Self) {
+        self.grants = self.grants.saturating_add(other.grants);
+        self.wrong = self.wrong.saturating_add(other.wrong);
+        self.locked = self.locked.saturating_add(other.locked);
+        self.no_pass = self.no_pass.saturating_add(other.no_pass);
+        self.other.extend(other.other);
     }
 
     /// Each answer matches one landed write of its kind, and nothing else was answered.

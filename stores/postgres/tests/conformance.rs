@@ -1,0 +1,312 @@
+//! The PostgreSQL store against the crate's conformance suite through `AsyncEngine`, every race
+//! as tasks over a pool of 16 connections to the real server, and the store's own guarantees:
+//! migrations, tenants, lost connections, bad documents.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests: a failed set-up is a failed test"
+)]
+
+mod support;
+
+use std::sync::Arc;
+
+use support::{Scratch, admin_execute};
+use temporary_access_pass::signin::Client;
+use temporary_access_pass::store::{AsyncStore, Expected};
+use temporary_access_pass::testing::conformance::tasks;
+use temporary_access_pass::{
+    AsyncEngine, CreateRequest, DirectoryRole, EngineConfig, EngineError, IncludeTarget, Pepper,
+    Policy, PolicySettings, PolicyState, Principal, SignInRequest, SysRng, SystemClock, UserId,
+};
+use temporary_access_pass_postgres::{MIGRATIONS, PgError, PgStore, migrate};
+
+/// Connections in the pool the races run over: at least 8, as several instances would have.
+const CONNECTIONS: usize = 16;
+
+async fn store(label: &str) -> (Scratch, Arc<PgStore>) {
+    let scratch = Scratch::new(label).await;
+    let store = scratch.store(CONNECTIONS, "contoso").await;
+    (scratch, Arc::new(store))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sequential_guarantees() {
+    let (_scratch, store) = store("sequential").await;
+    tasks::check_store(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_time_redemption_race() {
+    let (_scratch, store) = store("redeem").await;
+    tasks::race_one_time_redemption(store, 500).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lockout_race() {
+    let (_scratch, store) = store("lockout").await;
+    tasks::race_lockout(store, 50).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creation_race() {
+    let (_scratch, store) = store("create").await;
+    tasks::race_creation(store, 50).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn burst_race() {
+    let (_scratch, store) = store("burst").await;
+    tasks::race_burst(store, 50).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn burst_of_wrong_codes_race() {
+    let (_scratch, store) = store("wrong").await;
+    tasks::race_burst_wrong_codes(store, 50).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delete_race() {
+    let (_scratch, store) = store("delete").await;
+    tasks::race_delete(store, 50).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn policy_change_race() {
+    let (_scratch, store) = store("policy").await;
+    tasks::race_policy_change(store, 50).await;
+}
+
+fn engine(store: PgStore) -> AsyncEngine<SystemClock, PgStore> {
+    let pepper = Pepper::new(b"the host's pepper, from its key vault").unwrap();
+    AsyncEngine::new(SystemClock::new(), store, EngineConfig::new(pepper))
+}
+
+fn admin() -> Principal {
+    Principal::member(UserId::new("ga@contoso.com").unwrap())
+        .role(DirectoryRole::GlobalAdministrator)
+}
+
+fn all_users() -> PolicySettings {
+    PolicySettings::new()
+        .state(PolicyState::Enabled)
+        .include_target(IncludeTarget::AllUsers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrating_again_or_from_several_instances_at_once_is_harmless() {
+    let scratch = Scratch::new("migrate").await;
+    let pool = scratch.pool(4).await;
+    let (a, b, c) = tokio::join!(migrate(&pool), migrate(&pool), migrate(&pool));
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    let client = pool.get().await.unwrap();
+    let versions: i64 = client
+        .query_one("SELECT count(*) FROM tap_schema", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(versions, i64::try_from(MIGRATIONS.len()).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_migrated_by_a_newer_release_is_refused() {
+    let scratch = Scratch::new("newer").await;
+    let pool = scratch.pool(1).await;
+    admin_execute(&format!(
+        "INSERT INTO {}.tap_schema (version) VALUES (99)",
+        scratch.name
+    ))
+    .await;
+    let error = migrate(&pool).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            PgError::Schema {
+                found: 99,
+                supported: 1
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_share_the_tables_and_nothing_else() {
+    let scratch = Scratch::new("tenants").await;
+    let pool = scratch.pool(4).await;
+    let contoso = engine(PgStore::new(pool.clone(), "contoso").unwrap());
+    let fabrikam = engine(PgStore::new(pool, "fabrikam").unwrap());
+    let chris = Principal::member(UserId::new("chris@contoso.com").unwrap());
+
+    let _ = contoso.update_policy(&admin(), &all_users()).await.unwrap();
+    assert!(contoso.policy().await.unwrap().is_enabled());
+    assert!(
+        !fabrikam.policy().await.unwrap().is_enabled(),
+        "another tenant's policy is its own (the default: disabled)"
+    );
+    let created = contoso
+        .create(&admin(), &chris, &CreateRequest::new(), &mut SysRng)
+        .await
+        .unwrap();
+    assert!(contoso.view(&admin(), &chris).await.unwrap().is_some());
+    assert!(
+        fabrikam.view(&admin(), &chris).await.unwrap().is_none(),
+        "the same user id in another tenant has no pass"
+    );
+    let code = created.passcode.expose_secret();
+    let browser = SignInRequest::new(Client::Browser);
+    let _ = fabrikam
+        .update_policy(&admin(), &all_users())
+        .await
+        .unwrap();
+    assert!(
+        fabrikam
+            .redeem(&chris, code, browser)
+            .await
+            .unwrap()
+            .outcome
+            .is_err(),
+        "a code of one tenant signs in nowhere else"
+    );
+    assert!(
+        contoso
+            .redeem(&chris, code, browser)
+            .await
+            .unwrap()
+            .outcome
+            .is_ok()
+    );
+}
+
+#[test]
+fn tenant_names_are_checked() {
+    let pool = temporary_access_pass_postgres::pool(support::server(), 1).unwrap();
+    for bad in ["", "a\nb", &"x".repeat(257)] {
+        assert!(
+            matches!(PgStore::new(pool.clone(), bad), Err(PgError::Tenant(_))),
+            "{bad:?}"
+        );
+    }
+    assert!(PgStore::new(pool, &"x".repeat(256)).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_lost_during_the_write_denies_and_grants_nothing() {
+    let scratch = Scratch::new("lost").await;
+    let engine = Arc::new(engine(scratch.store(2, "contoso").await));
+    let chris = Principal::member(UserId::new("chris@contoso.com").unwrap());
+    let _ = engine.update_policy(&admin(), &all_users()).await.unwrap();
+    let once = CreateRequest::new().is_usable_once(true);
+    let created = engine
+        .create(&admin(), &chris, &once, &mut SysRng)
+        .await
+        .unwrap();
+    let code = created.passcode.expose_secret().to_owned();
+
+    // Another session holds the row, so the sign-in's conditional UPDATE waits on it...
+    let mut holder = support::admin_client().await;
+    let hold = holder.transaction().await.unwrap();
+    hold.execute(
+        &format!(
+            "SELECT 1 FROM {}.tap_passes WHERE user_id = 'chris@contoso.com' FOR UPDATE",
+            scratch.name
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+    let browser = SignInRequest::new(Client::Browser);
+    let sign_in = tokio::spawn({
+        let (engine, chris, code) = (engine.clone(), chris.clone(), code.clone());
+        async move { engine.redeem(&chris, &code, browser).await }
+    });
+    // ...and the server terminates that session while it waits.
+    let watcher = support::admin_client().await;
+    let mut terminated = false;
+    for _ in 0..200 {
+        let rows = watcher
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE application_name = $1 AND wait_event_type = 'Lock'
+                   AND query LIKE '%UPDATE tap_passes%'",
+                &[&scratch.name],
+            )
+            .await
+            .unwrap();
+        if !rows.is_empty() {
+            terminated = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        terminated,
+        "the sign-in's write never waited on the held row"
+    );
+    match sign_in.await.unwrap() {
+        Err(error @ EngineError::Store(PgError::Postgres(_))) => assert!(error.is_broken()),
+        other => panic!("a sign-in whose write lost its connection was answered {other:?}"),
+    }
+    hold.rollback().await.unwrap();
+
+    // Nothing was granted or consumed: the one-time pass still signs in, once.
+    let retry = engine.redeem(&chris, &code, browser).await.unwrap();
+    assert!(retry.outcome.is_ok(), "{:?}", retry.outcome);
+    let again = engine.redeem(&chris, &code, browser).await.unwrap();
+    assert!(again.outcome.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_document_that_breaks_the_rules_is_an_error_and_the_engine_denies() {
+    let scratch = Scratch::new("document").await;
+    let engine = engine(scratch.store(2, "contoso").await);
+    let mut document = serde_json::to_value(Policy::default()).unwrap();
+    assert!(serde_json::from_value::<Policy>(document.clone()).is_ok());
+    document["minimumLifetimeInMinutes"] = 600.into();
+    document["maximumLifetimeInMinutes"] = 60.into();
+    admin_execute(&format!(
+        "INSERT INTO {}.tap_policy (tenant, version, document) VALUES ('contoso', 1, '{}')",
+        scratch.name, document
+    ))
+    .await;
+    let chris = Principal::member(UserId::new("chris@contoso.com").unwrap());
+    let error = engine
+        .redeem(&chris, "anything", SignInRequest::new(Client::Browser))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, EngineError::Store(PgError::Document(_))),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_for_a_user_without_a_pass_never_lands() {
+    // What the engine sends for a user without a pass (SPEC 6.2): a write expecting a version
+    // no row has. It costs the statement a real write costs and changes nothing.
+    use temporary_access_pass::store::{RecordStamp, Version, Write};
+    let scratch = Scratch::new("probe").await;
+    let store = scratch.store(2, "contoso").await;
+    let engine = engine(store.clone());
+    let _ = engine.update_policy(&admin(), &all_users()).await.unwrap();
+    let policy = store.load_policy().await.unwrap().map(|p| p.version);
+    let chris = Principal::member(UserId::new("chris@contoso.com").unwrap());
+    let created = engine
+        .create(&admin(), &chris, &CreateRequest::new(), &mut SysRng)
+        .await
+        .unwrap();
+    let stamp = RecordStamp::new(*created.record.id(), Version::NEVER);
+    let written = store
+        .write(
+            chris.id(),
+            &Expected::new(policy, Some(stamp)),
+            Some(&created.record),
+        )
+        .await
+        .unwrap();
+    assert_eq!(written, Write::Conflict);
+}

@@ -75,10 +75,13 @@ pub struct DeleteContext<'a> {
     pub holder: &'a Principal,
     /// The holder's stored record, if any.
     pub record: Option<&'a TemporaryAccessPass>,
+    /// The pass to delete, when the caller names one (Graph's `DELETE .../{id}`): another pass
+    /// stored, or none, is not deleted.
+    pub pass: Option<PassId>,
 }
 
 impl<'a> DeleteContext<'a> {
-    /// A deletion by `actor` of `holder`'s `record`.
+    /// A deletion by `actor` of `holder`'s `record`, whichever pass it is.
     #[must_use]
     pub const fn new(
         actor: &'a Principal,
@@ -89,7 +92,15 @@ impl<'a> DeleteContext<'a> {
             actor,
             holder,
             record,
+            pass: None,
         }
+    }
+
+    /// Deletes only pass `pass`: when the record stored is another pass, nothing is deleted.
+    #[must_use]
+    pub const fn pass(mut self, pass: PassId) -> Self {
+        self.pass = Some(pass);
+        self
     }
 }
 
@@ -167,7 +178,8 @@ pub fn view(ctx: &ViewContext<'_>, now: UtcDateTime) -> Result<Option<PassView>,
 }
 
 /// Decides a deletion of the holder's pass by the actor (SPEC 3, 5.7): `None` when there is
-/// none. Deleting a valid pass revokes the user's sessions; deleting an expired one does not.
+/// none (or, with [`DeleteContext::pass`], when the pass stored is another one). Deleting a
+/// valid pass revokes the user's sessions; deleting an expired one does not.
 ///
 /// # Errors
 ///
@@ -181,6 +193,7 @@ pub fn delete(ctx: &DeleteContext<'_>, now: UtcDateTime) -> Result<Option<Delete
         ctx.record,
         |holder, pass| DeleteError::NotTheHolder { holder, pass },
     )?;
+    let record = record.filter(|r| ctx.pass.is_none_or(|named| *r.id() == named));
     Ok(record.map(|record| {
         let was_valid = record.is_valid_at(now);
         Deleted {

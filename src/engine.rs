@@ -10,6 +10,7 @@ use crate::admin::{DeleteError, Deleted, ViewError};
 use crate::clock::Clock;
 use crate::config::EngineConfig;
 use crate::create::{CreateError, CreateRequest, CreatedPass};
+use crate::ids::PassId;
 use crate::passcode::RngFailure;
 use crate::plan::{
     Attempts, Create, Delete, Io, OfferPlan, Plan, ReadPolicy, Redeem, Refused, Register,
@@ -170,7 +171,24 @@ macro_rules! operations {
             actor: &Principal,
             holder: &Principal,
         ) -> Result<Option<Deleted>, EngineError<DeleteError, S::Error>> {
-            self.run(Delete { actor, holder })$(.$aw)?
+            self.run(Delete { actor, holder, pass: None })$(.$aw)?
+        }
+
+        /// Deletes `holder`'s pass `pass` as `actor` (Graph's `DELETE .../{id}`): as
+        /// [`Engine::delete`], and `None` when the pass stored is another one or there is none.
+        /// The write expects the record read, so a pass that replaced `pass` meanwhile is never
+        /// deleted in its place.
+        ///
+        /// # Errors
+        ///
+        /// [`EngineError::Rejected`] with the [`DeleteError`]; store and contention errors.
+        pub $($async)? fn delete_pass(
+            &self,
+            actor: &Principal,
+            holder: &Principal,
+            pass: PassId,
+        ) -> Result<Option<Deleted>, EngineError<DeleteError, S::Error>> {
+            self.run(Delete { actor, holder, pass: Some(pass) })$(.$aw)?
         }
 
         /// Whether to offer `user` a pass at sign-in (SPEC 5.1, 5.2).

@@ -242,7 +242,3 @@ pub use getrandom::SysRng;
 /// with `Date::from_calendar_date(…)?.with_hms(…)?.as_utc()`, as the quick start does.
 pub use time;
 
-// The README's example runs as a doctest too, so the two cannot drift apart.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-mod readme {}

@@ -12,7 +12,7 @@ use time::UtcDateTime;
 use crate::admin::{DeleteContext, DeleteError, Deleted, ViewContext, ViewError, delete, view};
 use crate::config::EngineConfig;
 use crate::create::{CreateContext, CreateError, CreateRequest, CreatedPass, create};
-use crate::ids::UserId;
+use crate::ids::{PassId, UserId};
 use crate::pass::{DUMMY_PASS_ID, TemporaryAccessPass};
 use crate::passcode::RngFailure;
 use crate::policy::{
@@ -251,10 +251,11 @@ impl Plan for View<'_> {
     }
 }
 
-/// A deletion (SPEC 3, 5.7).
+/// A deletion (SPEC 3, 5.7), of whichever pass is stored or of the one named.
 pub(crate) struct Delete<'a> {
     pub(crate) actor: &'a Principal,
     pub(crate) holder: &'a Principal,
+    pub(crate) pass: Option<PassId>,
 }
 
 impl Plan for Delete<'_> {
@@ -270,7 +271,8 @@ impl Plan for Delete<'_> {
         read: Loaded,
         now: UtcDateTime,
     ) -> Result<Decided<Option<Deleted>>, Refused<DeleteError>> {
-        let ctx = DeleteContext::new(self.actor, self.holder, record_of(&read));
+        let mut ctx = DeleteContext::new(self.actor, self.holder, record_of(&read));
+        ctx.pass = self.pass;
         let deleted = delete(&ctx, now).map_err(Refused::Rejected)?;
         let commit = match deleted {
             Some(_) => Commit::Record {

@@ -10,6 +10,7 @@ use crate::admin::{DeleteError, Deleted, ViewError};
 use crate::clock::Clock;
 use crate::config::EngineConfig;
 use crate::create::{CreateError, CreateRequest, CreatedPass};
+use crate::ids::PassId;
 use crate::plan::{
     Attempts, Create, Delete, Io, OfferPlan, Plan, ReadPolicy, Redeem, Register, UpdatePolicy, View,
 };

@@ -121,3 +121,29 @@ fn spec_3_4_and_5_7_deleting_a_valid_pass_revokes_sessions_an_expired_one_does_n
         "nothing to delete"
     );
 }
+
+#[test]
+fn spec_5_7_a_deletion_naming_a_pass_deletes_only_that_pass() {
+    let user = member("u");
+    let policy = open_policy();
+    let pass = issue_under(&policy, &user, None, CreateRequest::new(), CREATED)
+        .unwrap()
+        .record;
+    let other = issue_under(&policy, &member("v"), None, CreateRequest::new(), CREATED)
+        .unwrap()
+        .record;
+    let ga = admin("ga", DirectoryRole::GlobalAdministrator);
+    let ctx = DeleteContext::new(&ga, &user, Some(&pass));
+    // Another pass id named: nothing is deleted, and the refusal of a stranger still comes first.
+    assert_eq!(delete(&ctx.pass(*other.id()), CREATED), Ok(None));
+    assert!(matches!(
+        delete(
+            &DeleteContext::new(&member("stranger"), &user, Some(&pass)).pass(*other.id()),
+            CREATED
+        ),
+        Err(DeleteError::Forbidden(_))
+    ));
+    let deleted = delete(&ctx.pass(*pass.id()), CREATED).unwrap().unwrap();
+    assert_eq!(deleted.pass, *pass.id());
+    assert_eq!(delete(&ctx, CREATED).unwrap().unwrap().pass, *pass.id());
+}

@@ -392,3 +392,26 @@ fn spec_6_1_an_engine_is_unkeyed_only_when_built_so() {
     assert_eq!(unkeyed.key.scheme(), DigestScheme::Sha256Unkeyed);
     assert!(format!("{unkeyed:?}").contains("DigestKey::Unkeyed"));
 }
+
+#[test]
+fn spec_5_7_deleting_a_named_pass_never_deletes_the_one_that_replaced_it() {
+    let clock = ManualClock::new(CREATED);
+    let engine = engine(&clock);
+    let user = member("u");
+    let first = engine_pass(&engine, &user);
+    let first_id = *first.record.id();
+    assert_eq!(
+        engine
+            .delete_pass(&ga(), &user, first_id)
+            .unwrap()
+            .map(|d| d.pass),
+        Some(first_id)
+    );
+    let second = engine_pass(&engine, &user);
+    // The first pass is named again (a retried DELETE): the second one stays.
+    assert_eq!(engine.delete_pass(&ga(), &user, first_id).unwrap(), None);
+    assert_eq!(
+        engine.view(&ga(), &user).unwrap().map(|v| v.id),
+        Some(*second.record.id())
+    );
+}

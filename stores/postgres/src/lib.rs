@@ -423,3 +423,9 @@ mod tests {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
+
+// So do the workspace README's: its quick start, and its PostgreSQL set-up, which needs this
+// crate (the library's own doctests can't see it).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod workspace_readme {}

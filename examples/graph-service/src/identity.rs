@@ -1,0 +1,255 @@
+//! Who is calling, and who the users are: the two things a host plugs in. The service asks an
+//! [`Authenticator`] for the caller of each request and a [`Directory`] for the users it names;
+//! both answer with the crate's [`Principal`] (roles, groups, member or guest).
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use temporary_access_pass::{DirectoryRole, GroupId, Principal, UserId};
+
+/// Why a request's caller is not known.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unauthenticated(pub &'static str);
+
+/// Who makes a request. A production host validates the bearer token Microsoft Entra ID issued
+/// (signature against the tenant's cached signing keys, audience, expiry) and reads the
+/// caller's roles and groups from its claims.
+pub trait Authenticator: Send + Sync + 'static {
+    /// The caller of a request with these headers.
+    fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> impl Future<Output = Result<Principal, Unauthenticated>> + Send;
+
+    /// True for an authenticator that believes what the request says about its caller: the
+    /// service refuses to start with one ([`crate::Config::start`]); only tests build a router
+    /// with it directly.
+    fn trusts_the_request(&self) -> bool {
+        false
+    }
+}
+
+/// The users the service knows: the target of a creation, view or deletion, and the user
+/// signing in (their groups and user type decide the policy's scope). A production host asks
+/// its directory (Microsoft Graph, LDAP).
+pub trait Directory: Send + Sync + 'static {
+    /// The user with this id, or `None` when there is none.
+    fn user(&self, id: &str) -> impl Future<Output = Option<Principal>> + Send;
+}
+
+/// A principal as the demonstration's JSON files write it:
+/// `{"id": "chris@contoso.com", "userType": "member", "roles": [], "groups": ["onboarding"]}`.
+/// Roles are named as the product shows them ("Global Administrator"); a name this service
+/// does not know counts as an unknown administrator role, which grants nothing (fails closed).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrincipalDocument {
+    /// The user id (a user principal name).
+    pub id: String,
+    /// `member` (the default) or `guest`.
+    #[serde(default)]
+    pub user_type: UserTypeDocument,
+    /// Directory roles, by their display names.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Group ids.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// A user's type in the JSON files.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum UserTypeDocument {
+    /// A member of the tenant.
+    #[default]
+    Member,
+    /// A guest (B2B) user.
+    Guest,
+}
+
+/// Every role the crate knows, to read display names back.
+const ROLES: [DirectoryRole; 13] = [
+    DirectoryRole::GlobalAdministrator,
+    DirectoryRole::PrivilegedAuthenticationAdministrator,
+    DirectoryRole::AuthenticationAdministrator,
+    DirectoryRole::AuthenticationPolicyAdministrator,
+    DirectoryRole::GlobalReader,
+    DirectoryRole::DirectoryReaders,
+    DirectoryRole::GuestInviter,
+    DirectoryRole::MessageCenterReader,
+    DirectoryRole::PasswordAdministrator,
+    DirectoryRole::ReportsReader,
+    DirectoryRole::UserExperienceSuccessManager,
+    DirectoryRole::UsageSummaryReportsReader,
+    DirectoryRole::OtherAdministrator,
+];
+
+impl PrincipalDocument {
+    /// The principal it describes.
+    ///
+    /// # Errors
+    ///
+    /// The id or a group id refused by the crate's rules.
+    pub fn principal(&self) -> Result<Principal, temporary_access_pass::error::IdError> {
+        let id = UserId::new(&self.id)?;
+        let mut principal = match self.user_type {
+            UserTypeDocument::Member => Principal::member(id),
+            UserTypeDocument::Guest => Principal::guest(id),
+        };
+        for name in &self.roles {
+            let role = ROLES
+                .into_iter()
+                .find(|r| r.name() == name)
+                .unwrap_or(DirectoryRole::OtherAdministrator);
+            principal = principal.role(role);
+        }
+        for group in &self.groups {
+            principal = principal.group(GroupId::new(group)?);
+        }
+        Ok(principal)
+    }
+}
+
+/// Why a JSON file of principals or tokens was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileError {
+    /// Not the expected JSON.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// An id the crate refuses.
+    #[error("{0}")]
+    Id(#[from] temporary_access_pass::error::IdError),
+    /// A token digest that is not 64 lowercase hex digits.
+    #[error("token digest {0:?} is not a SHA-256 in lowercase hex")]
+    Digest(String),
+}
+
+/// A directory read once from a JSON list of [`PrincipalDocument`]s.
+#[derive(Debug, Default)]
+pub struct StaticDirectory {
+    users: HashMap<String, Principal>,
+}
+
+impl StaticDirectory {
+    /// Reads the list.
+    ///
+    /// # Errors
+    ///
+    /// [`FileError`].
+    pub fn from_json(text: &str) -> Result<Self, FileError> {
+        let documents: Vec<PrincipalDocument> = serde_json::from_str(text)?;
+        let mut users = HashMap::new();
+        for document in documents {
+            let principal = document.principal()?;
+            users.insert(principal.id().as_str().to_owned(), principal);
+        }
+        Ok(Self { users })
+    }
+}
+
+impl Directory for StaticDirectory {
+    async fn user(&self, id: &str) -> Option<Principal> {
+        self.users.get(id).cloned()
+    }
+}
+
+/// One entry of the tokens file: the SHA-256 of a bearer token, in hex, and whose it is.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TokenDocument {
+    sha256: String,
+    principal: PrincipalDocument,
+}
+
+/// Bearer tokens known in advance, kept as SHA-256 digests and compared in constant time: the
+/// demonstration's authenticator (`Authorization: Bearer <token>`). The file is a JSON list of
+/// `{"sha256": "<hex of the token's SHA-256>", "principal": {...}}`.
+#[derive(Debug, Default)]
+pub struct BearerTokens {
+    tokens: Vec<([u8; 32], Principal)>,
+}
+
+impl BearerTokens {
+    /// Reads the list.
+    ///
+    /// # Errors
+    ///
+    /// [`FileError`].
+    pub fn from_json(text: &str) -> Result<Self, FileError> {
+        let documents: Vec<TokenDocument> = serde_json::from_str(text)?;
+        let mut tokens = Vec::new();
+        for document in documents {
+            let digest = parse_digest(&document.sha256)
+                .ok_or_else(|| FileError::Digest(document.sha256.clone()))?;
+            tokens.push((digest, document.principal.principal()?));
+        }
+        Ok(Self { tokens })
+    }
+}
+
+fn parse_digest(hex: &str) -> Option<[u8; 32]> {
+    let mut digest = [0_u8; 32];
+    let decoded = base16ct::lower::decode(hex, &mut digest).ok()?;
+    (decoded.len() == 32).then_some(digest)
+}
+
+impl Authenticator for BearerTokens {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, Unauthenticated> {
+        let token = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(Unauthenticated(
+                "an Authorization: Bearer token is required",
+            ))?;
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        // Every entry is compared, whichever matches.
+        let mut found = None;
+        for (known, principal) in &self.tokens {
+            if bool::from(known.ct_eq(&digest)) {
+                found = Some(principal);
+            }
+        }
+        found
+            .cloned()
+            .ok_or(Unauthenticated("the bearer token is not valid"))
+    }
+}
+
+/// The header [`TestHeaders`] reads: a [`PrincipalDocument`] in JSON.
+#[cfg(feature = "test-authenticator")]
+pub const TEST_PRINCIPAL_HEADER: &str = "x-test-principal";
+
+/// Believes the caller the request names in [`TEST_PRINCIPAL_HEADER`]. For tests only: the
+/// service refuses to start with it, and it exists only with the feature `test-authenticator`.
+#[cfg(feature = "test-authenticator")]
+#[derive(Debug, Default)]
+pub struct TestHeaders;
+
+#[cfg(feature = "test-authenticator")]
+impl Authenticator for TestHeaders {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, Unauthenticated> {
+        let text = headers
+            .get(TEST_PRINCIPAL_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Unauthenticated("no x-test-principal header"))?;
+        let document: PrincipalDocument = serde_json::from_str(text)
+            .map_err(|_| Unauthenticated("x-test-principal is not a principal document"))?;
+        document
+            .principal()
+            .map_err(|_| Unauthenticated("x-test-principal names an invalid id"))
+    }
+
+    fn trusts_the_request(&self) -> bool {
+        true
+    }
+}

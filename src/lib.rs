@@ -241,4 +241,3 @@ pub use getrandom::SysRng;
 /// need `time`, with its `macros` feature, among your own dependencies; without it, build times
 /// with `Date::from_calendar_date(…)?.with_hms(…)?.as_utc()`, as the quick start does.
 pub use time;
-

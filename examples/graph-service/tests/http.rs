@@ -122,6 +122,7 @@ fn policy() -> String {
 }
 
 /// The whole life of a one-time pass, and every refusal on the way.
+#[expect(clippy::too_many_lines, reason = "one story, told in order")]
 async fn the_life_of_a_pass(server: &mut Server) {
     let chris = passes_of("chris@contoso.com");
 

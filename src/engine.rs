@@ -175,7 +175,7 @@ macro_rules! operations {
         }
 
         /// Deletes `holder`'s pass `pass` as `actor` (Graph's `DELETE .../{id}`): as
-        /// [`Engine::delete`], and `None` when the pass stored is another one or there is none.
+        /// [`Engine::delete`](crate::Engine::delete), and `None` when the pass stored is another one or there is none.
         /// The write expects the record read, so a pass that replaced `pass` meanwhile is never
         /// deleted in its place.
         ///

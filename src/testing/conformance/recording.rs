@@ -290,6 +290,7 @@ impl Answers {
     }
 
     /// Adds the answers `other` counted.
+    #[cfg(feature = "test-support-tokio")]
     pub(super) fn merge(&mut self, other: Self) {
         self.grants = self.grants.saturating_add(other.grants);
         self.wrong = self.wrong.saturating_add(other.wrong);

@@ -1,0 +1,217 @@
+//! Redemption through `AsyncEngine` on the PostgreSQL store, beside the round trips it is made
+//! of (issue 11, BENCHMARKS.md): a bare `SELECT 1` and one conditional `UPDATE` of one row, each
+//! on a pooled connection, at 1 and at 8 concurrent clients. Latencies are per operation;
+//! p50 and p99 over every operation of the run.
+//!
+//! ```text
+//! TAP_PG_URL="host=127.0.0.1 user=postgres dbname=test" \
+//!     cargo run --release -p temporary-access-pass-benches --bin postgres [-- operations]
+//! ```
+//!
+//! It works in a schema of its own (`tap_bench_<pid>`), dropped at the end.
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::disallowed_methods,
+    reason = "a measuring program: fixed set-up, printed results, timed with the wall clock"
+)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use temporary_access_pass::signin::{Client, Lockout};
+use temporary_access_pass::{
+    AsyncEngine, CreateRequest, DirectoryRole, EngineConfig, IncludeTarget, Pepper, PolicySettings,
+    PolicyState, Principal, SignInRequest, SysRng, SystemClock, UserId,
+};
+use temporary_access_pass_postgres::deadpool_postgres::Pool;
+use temporary_access_pass_postgres::tokio_postgres::{Config, NoTls};
+use temporary_access_pass_postgres::{PgStore, migrate, pool};
+
+fn server() -> Config {
+    std::env::var("TAP_PG_URL")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".to_owned())
+        .parse()
+        .unwrap()
+}
+
+async fn admin(sql: &str) {
+    let (client, connection) = server().connect(NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client.batch_execute(sql).await.unwrap();
+}
+
+/// Runs `clients` tasks, each timing `per_client` calls of `op(client, i)`; every latency.
+async fn measure<F, Fut>(clients: usize, per_client: usize, op: F) -> Vec<Duration>
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let op = Arc::new(op);
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let op = op.clone();
+            tokio::spawn(async move {
+                let mut times = Vec::with_capacity(per_client);
+                for i in 0..per_client {
+                    let start = Instant::now();
+                    op(client, i).await;
+                    times.push(start.elapsed());
+                }
+                times
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all.sort_unstable();
+    all
+}
+
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn report(what: &str, clients: usize, sorted: &[Duration], wall: Duration) -> Duration {
+    let p50 = quantile(sorted, 0.50);
+    println!(
+        "{what:>44} | {clients:>2} clients | p50 {:>7.1} µs | p99 {:>7.1} µs | {:>7.0} ops/s",
+        p50.as_secs_f64() * 1e6,
+        quantile(sorted, 0.99).as_secs_f64() * 1e6,
+        sorted.len() as f64 / wall.as_secs_f64()
+    );
+    p50
+}
+
+async fn select_one(pool: &Pool, clients: usize, per_client: usize) -> Duration {
+    let pool = pool.clone();
+    let start = Instant::now();
+    let times = measure(clients, per_client, move |_, _| {
+        let pool = pool.clone();
+        async move {
+            let client = pool.get().await.unwrap();
+            let statement = client.prepare_cached("SELECT 1").await.unwrap();
+            client.query_one(&statement, &[]).await.unwrap();
+        }
+    })
+    .await;
+    report("SELECT 1", clients, &times, start.elapsed())
+}
+
+async fn conditional_update(pool: &Pool, clients: usize, per_client: usize) -> Duration {
+    let pool = pool.clone();
+    let start = Instant::now();
+    let times = measure(clients, per_client, move |client, i| {
+        let pool = pool.clone();
+        async move {
+            let conn = pool.get().await.unwrap();
+            let statement = conn
+                .prepare_cached(
+                    "UPDATE bench_rows SET version = version + 1 WHERE id = $1 AND version = $2",
+                )
+                .await
+                .unwrap();
+            let (id, version) = (i64::try_from(client).unwrap(), i64::try_from(i).unwrap());
+            assert_eq!(conn.execute(&statement, &[&id, &version]).await.unwrap(), 1);
+        }
+    })
+    .await;
+    report(
+        "conditional UPDATE of one row",
+        clients,
+        &times,
+        start.elapsed(),
+    )
+}
+
+async fn redeem(pool: &Pool, clients: usize, per_client: usize) -> Duration {
+    let store = PgStore::new(pool.clone(), "bench").unwrap();
+    let config = EngineConfig::new(Pepper::new(&[0x42; 32]).unwrap())
+        .lockout(Lockout::new(1000, time::Duration::MINUTE).unwrap());
+    let engine = Arc::new(AsyncEngine::new(SystemClock::new(), store, config));
+    let admin = Principal::member(UserId::new("admin@contoso.com").unwrap())
+        .role(DirectoryRole::GlobalAdministrator);
+    let settings = PolicySettings::new()
+        .state(PolicyState::Enabled)
+        .include_target(IncludeTarget::AllUsers);
+    if !engine.policy().await.unwrap().is_enabled() {
+        let _ = engine.update_policy(&admin, &settings).await.unwrap();
+    }
+    let mut users = Vec::new();
+    for k in 0..clients {
+        let user =
+            Principal::member(UserId::new(&format!("user-{clients}-{k}@contoso.com")).unwrap());
+        let request = CreateRequest::new().is_usable_once(false);
+        let created = engine
+            .create(&admin, &user, &request, &mut SysRng)
+            .await
+            .unwrap();
+        users.push((user, created.passcode.expose_secret().to_owned()));
+    }
+    let users = Arc::new(users);
+    let start = Instant::now();
+    let times = measure(clients, per_client, move |client, _| {
+        let (engine, users) = (engine.clone(), users.clone());
+        async move {
+            let (user, code) = &users[client];
+            let redemption = engine
+                .redeem(user, code, SignInRequest::new(Client::Browser))
+                .await
+                .unwrap();
+            assert!(redemption.outcome.is_ok());
+        }
+    })
+    .await;
+    report(
+        "AsyncEngine redeem (right code, multi-use)",
+        clients,
+        &times,
+        start.elapsed(),
+    )
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let operations: usize = std::env::args()
+        .nth(1)
+        .map_or(4_000, |n| n.parse().unwrap());
+    let schema = format!("tap_bench_{}", std::process::id());
+    admin(&format!(
+        "CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.bench_rows (id bigint PRIMARY KEY, version bigint NOT NULL);
+         INSERT INTO {schema}.bench_rows SELECT g, 0 FROM generate_series(0, 7) g;"
+    ))
+    .await;
+    let mut config = server();
+    config.options(format!("-c search_path={schema}"));
+    let pool = pool(config, 16).unwrap();
+    migrate(&pool).await.unwrap();
+    println!(
+        "PostgreSQL round trips and AsyncEngine redemptions, {operations} operations per row, {} cores",
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    );
+    for clients in [1, 8] {
+        let per_client = operations / clients;
+        let select = select_one(&pool, clients, per_client).await;
+        // Each client updates its own row, the version it set last time.
+        admin(&format!("UPDATE {schema}.bench_rows SET version = 0")).await;
+        let update = conditional_update(&pool, clients, per_client).await;
+        let redeem = redeem(&pool, clients, per_client).await;
+        println!(
+            "{:>44} | {clients:>2} clients | redeem p50 = {:.2}x SELECT 1, {:.2}x the conditional UPDATE",
+            "",
+            redeem.as_secs_f64() / select.as_secs_f64(),
+            redeem.as_secs_f64() / update.as_secs_f64()
+        );
+    }
+    admin(&format!("DROP SCHEMA {schema} CASCADE")).await;
+}

@@ -126,8 +126,57 @@
 //! # Test harnesses
 //!
 //! With the `test-support` feature, `testing` has the store conformance suite (threads and
-//! bursts racing on one record) and proptest strategies for policies, principals, requests and
-//! clocks.
+//! bursts racing on one record; with `test-support-tokio`, the same as tasks through
+//! [`AsyncEngine`]), proptest strategies for policies, principals, records in every state,
+//! sign-in requests, requests, clocks and Graph documents, and the model check below.
+//!
+//! # Testing your host
+//!
+//! `testing::model` checks a whole deployment against the rules. Its `Model` is the rules of
+//! `docs/spec.md` written a second time, as plainly as possible (a map of passes, codes in clear,
+//! one `if` per rule). `check` draws sequences of up to 40 operations (policy changes,
+//! creations, views, deletions, offers, sign-ins with right and wrong codes, registrations, the
+//! clock moving both ways) over a cast of administrators of every role, members and a guest;
+//! runs each sequence against a fresh host and against the model; and compares every answer.
+//! A disagreement is shrunk to a few steps and reported as numbered lines. A store author puts
+//! a store into `EngineHost`:
+//!
+//! ```
+//! # #[cfg(feature = "test-support")] {
+//! use temporary_access_pass::testing::model::{CheckConfig, EngineHost, check};
+//! use temporary_access_pass::{EngineConfig, InMemoryStore, Pepper};
+//!
+//! let config = CheckConfig::new().cases(64); // TAP_MODEL_CASES=10000 for the full check
+//! let outcome = check(&config, || {
+//!     // A fresh deployment for each sequence: your own store goes here.
+//!     let store = InMemoryStore::new();
+//!     let pepper = Pepper::new(b"a test pepper, at least 32 bytes long").unwrap();
+//!     let engine = EngineConfig::new(pepper).lockout(config.lockout());
+//!     EngineHost::new(store, config.start, engine)
+//! });
+//! if let Err(mismatch) = outcome {
+//!     panic!("{mismatch}");
+//! }
+//! # }
+//! ```
+//!
+//! An async store goes into `AsyncEngineHost` (feature `test-support-tokio`). A host with a
+//! path of its own (an HTTP service, a message queue) implements `testing::Host`: eight
+//! methods that carry an operation through that path and say what came back, in the terms of
+//! `testing::model::Answer`; its clock is the one `Host::wait` moves. A host that gets a rule
+//! wrong fails with its steps, for example a store that drops the lock from the records it
+//! writes:
+//!
+//! ```text
+//! the host disagrees with the rules at step 5:
+//!   1. the Global Administrator sets the policy: enabled, multi-use allowed, ...
+//!   2. the Global Administrator creates a pass for Alice
+//!   3. Alice signs in with a wrong code (browser)
+//!   4. Alice signs in with a wrong code (browser)
+//!   5. Alice signs in with their latest code (browser)
+//! the host answered: Redeem(Ok(Granted { .. }))
+//! the rules answer:  Redeem(Err(Unusable(PolicyBlocked(Locked { until: .. }))))
+//! ```
 //!
 //! # Features
 //!
@@ -135,6 +184,7 @@
 //!   system's RNG ([`SysRng`]). Without it the crate is `#![no_std]` with `alloc`.
 //! - `serde`: the `graph` module.
 //! - `test-support`: the `testing` module (not covered by semver).
+//! - `test-support-tokio`: the conformance suite's task races and `AsyncEngineHost`, on tokio.
 //!
 //! # Security model
 //!

@@ -13,7 +13,10 @@
 //! same version as the kit.
 
 pub mod conformance;
+pub mod model;
 pub mod strategies;
+
+pub use model::{Host, Model, check, operations};
 
 pub use proptest;
 #[cfg(feature = "test-support-tokio")]

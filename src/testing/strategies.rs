@@ -7,7 +7,7 @@
 //! ```
 //! use temporary_access_pass::testing::proptest::prelude::*;
 //! use temporary_access_pass::testing::strategies;
-//! use temporary_access_pass::time::macros::utc_datetime;
+//! use temporary_access_pass::time::{Date, Month};
 //! use temporary_access_pass::{Clock, CreateContext, DigestKey, ManualClock, SysRng, create};
 //!
 //! proptest! {
@@ -20,7 +20,8 @@
 //!         request in strategies::create_request(),
 //!         schedule in strategies::clock_schedule(20),
 //!     ) {
-//!         let clock = ManualClock::new(utc_datetime!(2024-01-01 00:00:00));
+//!         let start = Date::from_calendar_date(2024, Month::January, 1)?.midnight();
+//!         let clock = ManualClock::new(start.as_utc());
 //!         let key = DigestKey::unkeyed(); // a test double; a host uses its pepper
 //!         let ctx = CreateContext::new(&policy, &key, &issuer, &target);
 //!         let Ok(issued) = create(&ctx, &request, clock.now(), &mut SysRng) else {
@@ -232,4 +233,222 @@ pub fn clock_schedule(steps: usize) -> impl Strategy<Value = Vec<Duration>> {
         ],
         0..=steps,
     )
+}
+
+/// The state a drawn record is in at the drawn instant (see [`record_in`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecordState {
+    /// Its window has not opened.
+    NotYetValid,
+    /// It can be used.
+    Usable,
+    /// A one-time pass, used.
+    Used,
+    /// Locked after wrong codes, the lock running.
+    Locked,
+    /// Its window has closed.
+    Expired,
+}
+
+impl RecordState {
+    /// Every state.
+    pub const ALL: [Self; 5] = [
+        Self::NotYetValid,
+        Self::Usable,
+        Self::Used,
+        Self::Locked,
+        Self::Expired,
+    ];
+}
+
+/// A stored record, its holder, the policy and key it was made under, its code, and an instant
+/// at which it is in [`RecordCase::state`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RecordCase {
+    /// The policy: enabled for all users, multi-use allowed.
+    pub policy: Policy,
+    /// The key the code's digest is sealed with.
+    pub key: crate::digest::DigestKey,
+    /// The holder: a member, in scope.
+    pub holder: Principal,
+    /// The record.
+    pub record: crate::pass::TemporaryAccessPass,
+    /// Its code.
+    pub code: alloc::string::String,
+    /// The instant.
+    pub now: UtcDateTime,
+    /// The state the record is in at `now`.
+    pub state: RecordState,
+}
+
+/// A record in `state`: created by a Global Administrator under an enabled all-users policy at
+/// an instant in 2024, with a code of 8 to 48 characters, a lifetime of 10 minutes to a day, a
+/// start up to two hours after creation, then used or locked through its stored counters as
+/// `state` says, and an instant inside the span where the state holds.
+///
+/// # Panics
+///
+/// Never: every value is drawn within the crate's ranges.
+#[allow(clippy::expect_used, reason = "values drawn within range")]
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "instants in 2024 and spans of at most two days, far from time's edges"
+)]
+pub fn record_in(state: RecordState) -> impl Strategy<Value = RecordCase> {
+    let delay_floor = i64::from(state == RecordState::NotYetValid);
+    (
+        user_id(),
+        any::<[u8; 32]>(),
+        8_u32..=48,
+        10_u32..=1440,
+        0_i64..=525_600,
+        delay_floor..=120_i64,
+        0.0_f64..1.0,
+        0.0_f64..1.0,
+    )
+        .prop_map(move |(id, pepper, length, minutes, at, delay, u, v)| {
+            let policy = Policy::new(
+                PolicySettings::new()
+                    .state(PolicyState::Enabled)
+                    .minimum_lifetime_minutes(10)
+                    .maximum_lifetime_minutes(1440)
+                    .default_lifetime_minutes(60)
+                    .default_length(length)
+                    .include_target(IncludeTarget::AllUsers),
+            )
+            .expect("a valid policy");
+            let key = crate::digest::DigestKey::from(
+                crate::digest::Pepper::new(&pepper).expect("32 bytes"),
+            );
+            let admin = Principal::member(UserId::new("strategy-admin").expect("a valid id"))
+                .role(DirectoryRole::GlobalAdministrator);
+            let holder = Principal::member(id);
+            let created_at =
+                time::macros::utc_datetime!(2024-01-01 00:00:00) + Duration::minutes(at);
+            let request = CreateRequest {
+                start: Some(created_at + Duration::minutes(delay)),
+                lifetime_minutes: Some(minutes),
+                is_usable_once: Some(state == RecordState::Used),
+            };
+            let ctx = crate::create::CreateContext::new(&policy, &key, &admin, &holder);
+            let created = crate::create::create(&ctx, &request, created_at, &mut getrandom::SysRng)
+                .expect("a creation within the policy");
+            let (start, end) = (created.record.start(), created.record.end());
+            // A point `f` of the way through [from, to).
+            let within = |from: UtcDateTime, to: UtcDateTime, f: f64| {
+                let span = (to - from).whole_nanoseconds();
+                #[allow(
+                    clippy::cast_precision_loss,
+                    clippy::cast_possible_truncation,
+                    reason = "a point within a span of at most a day, in nanoseconds"
+                )]
+                let offset = (span as f64 * f) as i64;
+                from + Duration::nanoseconds(offset)
+            };
+            let mut parts = created.record.clone().into_parts();
+            let now = match state {
+                RecordState::NotYetValid => within(created_at, start, u),
+                RecordState::Usable => within(start, end, u),
+                RecordState::Expired => within(end, end + Duration::DAY, u),
+                RecordState::Used => {
+                    let used = within(start, end, u);
+                    parts.used_at = Some(used);
+                    within(used, end, v)
+                }
+                RecordState::Locked => {
+                    let now = within(start, end, u);
+                    parts.failed_attempts = crate::lockout::Lockout::DEFAULT_MAX_ATTEMPTS;
+                    parts.last_failure = Some(now);
+                    parts.locked_until = Some((now + Duration::MINUTE).min(end));
+                    now
+                }
+            };
+            RecordCase {
+                record: crate::pass::TemporaryAccessPass::from_parts(parts)
+                    .expect("counters within the window"),
+                code: created.passcode.expose_secret().into(),
+                policy,
+                key,
+                holder,
+                now,
+                state,
+            }
+        })
+        .prop_filter("an instant where the state holds", |case| {
+            // A lock of under a nanosecond, or a use at the very end, leaves no such instant.
+            case.now < case.record.end() || case.state == RecordState::Expired
+        })
+}
+
+/// A record in any state ([`record_in`]).
+pub fn record() -> impl Strategy<Value = RecordCase> {
+    proptest::sample::select(RecordState::ALL.to_vec()).prop_flat_map(record_in)
+}
+
+/// A sign-in request from any client, with any of the host's flags.
+pub fn sign_in_request() -> impl Strategy<Value = crate::signin::SignInRequest> {
+    use crate::signin::{Client, SignInRequest};
+    (
+        proptest::sample::select(alloc::vec![
+            Client::Browser,
+            Client::AuthenticatorApp,
+            Client::NpsExtension,
+            Client::AdfsAdapter,
+            Client::WindowsSetup,
+            Client::Autopilot,
+        ]),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(client, federated, sso, sspr)| {
+            let mut request = SignInRequest::new(client).federated_domain(federated);
+            request.seamless_sso = sso;
+            request.sspr_registration_required = sspr;
+            request
+        })
+}
+
+/// Graph's policy document (`temporaryAccessPassAuthenticationMethodConfiguration`) of a valid
+/// policy (feature `serde`).
+#[cfg(feature = "serde")]
+pub fn policy_document() -> impl Strategy<Value = crate::graph::PolicyDocument> {
+    valid_policy().prop_map(|policy| crate::graph::PolicyDocument::from(&policy))
+}
+
+/// A policy document that breaks a rule of SPEC 1.3, whose decoding must fail naming the field
+/// (feature `serde`).
+#[cfg(feature = "serde")]
+pub fn invalid_policy_document() -> impl Strategy<Value = crate::graph::PolicyDocument> {
+    invalid_policy_settings().prop_map(|settings| {
+        let mut document = crate::graph::PolicyDocument::from(&Policy::default());
+        document.minimum_lifetime_in_minutes = Some(settings.minimum_lifetime_minutes);
+        document.maximum_lifetime_in_minutes = Some(settings.maximum_lifetime_minutes);
+        document.default_lifetime_in_minutes = Some(settings.default_lifetime_minutes);
+        document.default_length = Some(settings.default_length);
+        document
+    })
+}
+
+/// A PATCH body: some fields of a valid policy's document, the others absent (feature
+/// `serde`).
+#[cfg(feature = "serde")]
+pub fn policy_patch() -> impl Strategy<Value = crate::graph::PolicyDocument> {
+    (policy_document(), any::<[bool; 7]>()).prop_map(|(full, keep)| {
+        let pick = |i: usize| keep.get(i).copied().unwrap_or(false);
+        crate::graph::PolicyDocument {
+            odata_type: None,
+            id: None,
+            state: full.state.filter(|_| pick(0)),
+            default_lifetime_in_minutes: full.default_lifetime_in_minutes.filter(|_| pick(1)),
+            default_length: full.default_length.filter(|_| pick(2)),
+            minimum_lifetime_in_minutes: full.minimum_lifetime_in_minutes.filter(|_| pick(3)),
+            maximum_lifetime_in_minutes: full.maximum_lifetime_in_minutes.filter(|_| pick(4)),
+            is_usable_once: full.is_usable_once.filter(|_| pick(5)),
+            include_targets: full.include_targets.filter(|_| pick(6)),
+            exclude_targets: full.exclude_targets,
+        }
+    })
 }

@@ -325,3 +325,35 @@ async fn the_probe_for_a_user_without_a_pass_never_lands() {
         .unwrap();
     assert_eq!(written, Write::Conflict);
 }
+
+/// The harness kit's model check through `AsyncEngine` on the real server: a tenant of its own
+/// per sequence. The full check:
+/// `TAP_MODEL_CASES=10000 cargo test --release -p temporary-access-pass-postgres model`.
+#[test]
+fn the_async_engine_over_postgresql_agrees_with_the_model() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use temporary_access_pass::testing::model::{AsyncEngineHost, CheckConfig, check};
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let scratch = runtime.block_on(Scratch::new("model"));
+    let pool = runtime.block_on(scratch.pool(8));
+    let tenants = AtomicU32::new(0);
+    let config = CheckConfig::new().cases(64);
+    let result = check(&config, || {
+        let tenant = format!("model-{}", tenants.fetch_add(1, Ordering::Relaxed));
+        let pepper = Pepper::new(b"the host's pepper, from its key vault").unwrap();
+        AsyncEngineHost::new(
+            PgStore::new(pool.clone(), &tenant).unwrap(),
+            config.start,
+            EngineConfig::new(pepper).lockout(config.lockout()),
+            runtime.handle().clone(),
+        )
+    });
+    if let Err(mismatch) = result {
+        panic!("{mismatch}");
+    }
+}

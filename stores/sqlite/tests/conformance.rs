@@ -199,3 +199,28 @@ fn a_stored_document_that_breaks_the_rules_is_an_error_and_the_engine_denies() {
     );
     assert!(error.is_broken());
 }
+
+/// The harness kit's model check over the SQLite store: a database of its own per sequence.
+/// The full check: `TAP_MODEL_CASES=10000 cargo test --release -p temporary-access-pass-sqlite`.
+#[test]
+fn the_engine_over_sqlite_agrees_with_the_model() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use temporary_access_pass::testing::model::{CheckConfig, EngineHost, check};
+
+    let dir = tempfile::tempdir().unwrap();
+    let databases = AtomicU32::new(0);
+    let config = CheckConfig::new().cases(64);
+    let result = check(&config, || {
+        let n = databases.fetch_add(1, Ordering::Relaxed);
+        let store = SqliteStore::open(dir.path().join(format!("model-{n}.db"))).unwrap();
+        let pepper = Pepper::new(b"the host's pepper, from its key vault").unwrap();
+        EngineHost::new(
+            store,
+            config.start,
+            EngineConfig::new(pepper).lockout(config.lockout()),
+        )
+    });
+    if let Err(mismatch) = result {
+        panic!("{mismatch}");
+    }
+}

@@ -1,0 +1,340 @@
+//! The harness kit's model check (`testing::model`): the crate's engine agrees with the
+//! reference model over random operation sequences, and hosts that are wrong on purpose are
+//! caught, each shrunk to a few readable steps.
+//!
+//! CI runs 256 sequences of up to 40 operations; the full check is
+//! `TAP_MODEL_CASES=10000 cargo test --release --all-features --test integration model::`.
+
+use std::sync::Arc;
+
+use temporary_access_pass::hazmat::RecordParts;
+use temporary_access_pass::signin::{Client, NotOffered, PasswordlessMethod, RedeemRefusal};
+use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
+use temporary_access_pass::testing::model::{
+    CheckConfig, CreateRefusal, EngineHost, Forbidden, Granted, Host, Issued, Mismatch,
+    PolicyRefusal, RegisterRefusal, Removed, Viewed, check,
+};
+use temporary_access_pass::{
+    Clock, CreateRequest, EngineConfig, InMemoryStore, Pepper, Policy, PolicySettings, Principal,
+    TemporaryAccessPass, UserId,
+};
+use time::Duration;
+
+fn config() -> EngineConfig {
+    EngineConfig::new(Pepper::new(&[0x3c; 32]).unwrap()).lockout(CheckConfig::new().lockout())
+}
+
+fn engine_host<S: Store>(store: S) -> EngineHost<S> {
+    EngineHost::new(store, CheckConfig::new().start, config())
+}
+
+#[test]
+fn the_engine_over_the_in_memory_store_agrees_with_the_model() {
+    if let Err(mismatch) = check(&CheckConfig::new(), || engine_host(InMemoryStore::new())) {
+        panic!("{mismatch}");
+    }
+}
+
+#[test]
+fn the_engine_over_a_single_lock_store_agrees_with_the_model() {
+    let config = CheckConfig::new().cases(64).seed([9; 32]);
+    if let Err(mismatch) = check(&config, || engine_host(InMemoryStore::with_shards(1))) {
+        panic!("{mismatch}");
+    }
+}
+
+/// A store that loses one field of every record it writes, as a schema missing a column would.
+struct Forgets<F> {
+    inner: InMemoryStore,
+    forget: F,
+}
+
+impl<F: Fn(&mut RecordParts) + Send + Sync> Store for Forgets<F> {
+    type Error = std::convert::Infallible;
+
+    fn load(&self, user: &UserId) -> Result<Loaded, Self::Error> {
+        self.inner.load(user)
+    }
+
+    fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
+        self.inner.load_policy()
+    }
+
+    fn write(
+        &self,
+        user: &UserId,
+        expected: &Expected,
+        record: Option<&TemporaryAccessPass>,
+    ) -> Result<Write, Self::Error> {
+        let record = record.map(|r| {
+            let mut parts = r.clone().into_parts();
+            (self.forget)(&mut parts);
+            TemporaryAccessPass::from_parts(parts).unwrap()
+        });
+        self.inner.write(user, expected, record.as_ref())
+    }
+
+    fn write_policy(
+        &self,
+        expected: Option<Version>,
+        policy: &Policy,
+    ) -> Result<Write, Self::Error> {
+        self.inner.write_policy(expected, policy)
+    }
+}
+
+/// A host whose directory forgets the roles of the users it looks up as targets: an
+/// Authentication Administrator may then create a pass for a Global Administrator.
+struct TargetsWithoutRoles(EngineHost<InMemoryStore>);
+
+/// A host that treats the pass end as part of the window (`now <= end`): at the very end, it
+/// judges the pass as if one nanosecond earlier.
+struct EndIncluded(EngineHost<InMemoryStore>);
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {$(
+        fn $name(&mut self, $($arg: $ty),*) -> $ret {
+            self.0.$name($($arg),*)
+        }
+    )*};
+}
+
+impl Host for TargetsWithoutRoles {
+    fn create(
+        &mut self,
+        actor: &Principal,
+        target: &Principal,
+        request: &CreateRequest,
+    ) -> Result<Issued, CreateRefusal> {
+        self.0
+            .create(actor, &Principal::member(target.id().clone()), request)
+    }
+
+    delegate! {
+        set_policy(actor: &Principal, settings: &PolicySettings) -> Result<(), PolicyRefusal>;
+        view(actor: &Principal, holder: &Principal) -> Result<Option<Viewed>, Forbidden>;
+        delete(actor: &Principal, holder: &Principal) -> Result<Option<Removed>, Forbidden>;
+        offer(user: &Principal, client: Client) -> Result<(), NotOffered>;
+        redeem(user: &Principal, code: &str, client: Client) -> Result<Granted, RedeemRefusal>;
+        register(user: &Principal, method: PasswordlessMethod) -> Result<(), RegisterRefusal>;
+        wait(by: Duration) -> ();
+    }
+}
+
+impl Host for EndIncluded {
+    fn redeem(
+        &mut self,
+        user: &Principal,
+        code: &str,
+        client: Client,
+    ) -> Result<Granted, RedeemRefusal> {
+        let now = self.0.engine().clock().now();
+        let end = self
+            .0
+            .engine()
+            .store()
+            .load(user.id())
+            .unwrap()
+            .record
+            .map(|r| r.value.end());
+        if end == Some(now) {
+            self.0.engine().clock().set(now - Duration::NANOSECOND);
+            let answer = self.0.redeem(user, code, client);
+            self.0.engine().clock().set(now);
+            answer
+        } else {
+            self.0.redeem(user, code, client)
+        }
+    }
+
+    delegate! {
+        set_policy(actor: &Principal, settings: &PolicySettings) -> Result<(), PolicyRefusal>;
+        create(actor: &Principal, target: &Principal, request: &CreateRequest) -> Result<Issued, CreateRefusal>;
+        view(actor: &Principal, holder: &Principal) -> Result<Option<Viewed>, Forbidden>;
+        delete(actor: &Principal, holder: &Principal) -> Result<Option<Removed>, Forbidden>;
+        offer(user: &Principal, client: Client) -> Result<(), NotOffered>;
+        register(user: &Principal, method: PasswordlessMethod) -> Result<(), RegisterRefusal>;
+        wait(by: Duration) -> ();
+    }
+}
+
+/// The check catches `host`, and shrinks the disagreement to at most 6 readable steps.
+fn caught<H: Host>(what: &str, new_host: impl Fn() -> H) -> Box<Mismatch> {
+    let config = CheckConfig::new().cases(2_000).seed([3; 32]);
+    let mismatch = check(&config, new_host)
+        .err()
+        .unwrap_or_else(|| panic!("the model check missed a host that {what}"));
+    let report = mismatch.to_string();
+    assert!(
+        mismatch.steps.0.len() <= 6,
+        "a host that {what} was caught, but shrunk to {} steps:\n{report}",
+        mismatch.steps.0.len()
+    );
+    assert!(
+        report.contains("  1. ") && report.contains("the rules answer:"),
+        "{report}"
+    );
+    eprintln!("a host that {what}, caught:\n{report}\n");
+    mismatch
+}
+
+#[test]
+fn a_host_that_ignores_one_time_use_is_caught_in_a_few_steps() {
+    let mismatch = caught("forgets that a one-time pass was used", || {
+        engine_host(Forgets {
+            inner: InMemoryStore::new(),
+            forget: |parts: &mut RecordParts| {
+                if parts.is_usable_once {
+                    parts.used_at = None;
+                }
+            },
+        })
+    });
+    assert!(mismatch.to_string().contains("OneTimeUsed"), "{mismatch}");
+}
+
+#[test]
+fn a_host_that_never_locks_is_caught_in_a_few_steps() {
+    let mismatch = caught("never locks a pass", || {
+        engine_host(Forgets {
+            inner: InMemoryStore::new(),
+            forget: |parts: &mut RecordParts| parts.locked_until = None,
+        })
+    });
+    assert!(mismatch.to_string().contains("locked"), "{mismatch}");
+}
+
+#[test]
+fn a_host_that_lets_an_authentication_administrator_create_for_a_global_administrator_is_caught() {
+    let mismatch = caught(
+        "lets an Authentication Administrator act on administrators",
+        || TargetsWithoutRoles(engine_host(InMemoryStore::new())),
+    );
+    assert!(mismatch.to_string().contains("Forbidden"), "{mismatch}");
+}
+
+#[test]
+fn a_host_that_includes_the_window_end_is_caught_in_a_few_steps() {
+    let mismatch = caught("takes a pass at its very end", || {
+        EndIncluded(engine_host(InMemoryStore::new()))
+    });
+    assert!(mismatch.to_string().contains("Expired"), "{mismatch}");
+}
+
+#[test]
+fn the_model_check_reaches_grants_locks_refusals_and_registrations() {
+    // Not vacuous: the sequences the check draws reach the interesting answers. Counted by a
+    // host that records what it answered.
+    #[derive(Default)]
+    struct Seen {
+        grants: usize,
+        wrong: usize,
+        locked: usize,
+        used: usize,
+        registered: usize,
+        window_closed: usize,
+        forbidden: usize,
+        created: usize,
+    }
+    struct Counting(EngineHost<InMemoryStore>, Arc<std::sync::Mutex<Seen>>);
+    impl Host for Counting {
+        fn redeem(
+            &mut self,
+            user: &Principal,
+            code: &str,
+            client: Client,
+        ) -> Result<Granted, RedeemRefusal> {
+            let answer = self.0.redeem(user, code, client);
+            let mut seen = self.1.lock().unwrap();
+            match &answer {
+                Ok(_) => seen.grants += 1,
+                Err(RedeemRefusal::WrongCode { .. }) => seen.wrong += 1,
+                Err(RedeemRefusal::Unusable(u)) if format!("{u:?}").contains("Locked") => {
+                    seen.locked += 1;
+                }
+                Err(RedeemRefusal::Unusable(u)) if format!("{u:?}").contains("OneTimeUsed") => {
+                    seen.used += 1;
+                }
+                Err(_) => {}
+            }
+            answer
+        }
+        fn register(
+            &mut self,
+            user: &Principal,
+            method: PasswordlessMethod,
+        ) -> Result<(), RegisterRefusal> {
+            let answer = self.0.register(user, method);
+            let mut seen = self.1.lock().unwrap();
+            match answer {
+                Ok(()) => seen.registered += 1,
+                Err(RegisterRefusal::WindowClosed) => seen.window_closed += 1,
+                Err(_) => {}
+            }
+            answer
+        }
+        fn create(
+            &mut self,
+            actor: &Principal,
+            target: &Principal,
+            request: &CreateRequest,
+        ) -> Result<Issued, CreateRefusal> {
+            let answer = self.0.create(actor, target, request);
+            let mut seen = self.1.lock().unwrap();
+            match answer {
+                Ok(_) => seen.created += 1,
+                Err(CreateRefusal::Forbidden) => seen.forbidden += 1,
+                Err(_) => {}
+            }
+            answer
+        }
+        delegate! {
+            set_policy(actor: &Principal, settings: &PolicySettings) -> Result<(), PolicyRefusal>;
+            view(actor: &Principal, holder: &Principal) -> Result<Option<Viewed>, Forbidden>;
+            delete(actor: &Principal, holder: &Principal) -> Result<Option<Removed>, Forbidden>;
+            offer(user: &Principal, client: Client) -> Result<(), NotOffered>;
+            wait(by: Duration) -> ();
+        }
+    }
+    let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
+    let config = CheckConfig::new().cases(200).seed([5; 32]);
+    check(&config, || {
+        Counting(engine_host(InMemoryStore::new()), seen.clone())
+    })
+    .unwrap();
+    let seen = seen.lock().unwrap();
+    for (what, n) in [
+        ("grants", seen.grants),
+        ("wrong codes", seen.wrong),
+        ("locked refusals", seen.locked),
+        ("used refusals", seen.used),
+        ("registrations", seen.registered),
+        ("closed windows", seen.window_closed),
+        ("forbidden creations", seen.forbidden),
+        ("creations", seen.created),
+    ] {
+        assert!(n > 0, "200 sequences reached no {what}");
+    }
+}
+
+#[test]
+fn the_async_engine_over_the_in_memory_store_agrees_with_the_model() {
+    use temporary_access_pass::testing::model::AsyncEngineHost;
+    use temporary_access_pass::testing::tokio;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let config = CheckConfig::new().cases(128).seed([11; 32]);
+    let result = check(&config, || {
+        AsyncEngineHost::new(
+            InMemoryStore::new(),
+            config.start,
+            self::config(),
+            runtime.handle().clone(),
+        )
+    });
+    if let Err(mismatch) = result {
+        panic!("{mismatch}");
+    }
+}

@@ -1,5 +1,5 @@
 //! Usability, policy validation, creation and engine redemption, each beside the primitive it
-//! wraps (BENCHMARKS.md). `cargo bench --bench core`.
+//! wraps (BENCHMARKS.md). `cargo bench -p temporary-access-pass-benches --bench core`.
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"

@@ -3,8 +3,8 @@
 //! `InMemoryStore`, pair by pair, beside the digest alone and a deliberately leaky control.
 //!
 //! ```text
-//! cargo run --release --example dudect                      # every pair, 10 million samples each
-//! DUDECT_SAMPLES=1000000 cargo run --release --example dudect -- --filter engine_
+//! cargo run --release -p temporary-access-pass-benches --bin dudect   # every pair, 10 M samples
+//! DUDECT_SAMPLES=1000000 cargo run --release -p temporary-access-pass-benches --bin dudect -- --filter engine_
 //! ```
 //!
 //! A pair passes when |max t| < 5. `leaky_slice_eq` (`==` on byte slices, which stops at the

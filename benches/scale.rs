@@ -1,8 +1,10 @@
 //! Scale: a million passes in `InMemoryStore`, the bytes each one costs (counted by a counting
 //! allocator) and the redeem latency at that size beside the figure at a thousand.
 //!
-//! `cargo run --release --example scale` (about a minute on two cores). Pass a smaller count as
-//! the first argument for a quick look: `cargo run --release --example scale -- 100000`.
+//! `cargo run --release -p temporary-access-pass-benches --bin scale` (BENCHMARKS.md records how
+//! long it takes). Pass a smaller count as the first argument for a quick look:
+//! `cargo run --release -p temporary-access-pass-benches --bin scale -- 100000`. The bytes
+//! counted include the store itself (its shards), spread over the passes.
 #![allow(
     clippy::print_stdout,
     clippy::cast_precision_loss,
@@ -76,12 +78,12 @@ fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
     )?;
     let admin = Principal::member(UserId::new("admin@contoso.com")?)
         .role(DirectoryRole::GlobalAdministrator);
-    let store = InMemoryStore::new();
     let mut rng = SplitMix(7);
     // Sample up to 100,000 users (every tenth at a million) so latency runs touch cold records.
     let sample_every = (count / 100_000).max(1);
     let mut users = Vec::new();
     let region = Region::new(GLOBAL);
+    let store = InMemoryStore::new();
     for i in 0..count {
         let user = Principal::member(user_id(i)?);
         let ctx = CreateContext::new(&policy, &key, &admin, &user);

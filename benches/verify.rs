@@ -1,5 +1,6 @@
 //! Verification and digest benches, each beside the primitives it wraps, measured in the same
-//! run so overhead reads as a ratio (BENCHMARKS.md). `cargo bench --bench verify`.
+//! run so overhead reads as a ratio (BENCHMARKS.md).
+//! `cargo bench -p temporary-access-pass-benches --bench verify`.
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"

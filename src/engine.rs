@@ -13,8 +13,8 @@ use crate::create::{CreateError, CreateRequest, CreatedPass};
 use crate::ids::PassId;
 use crate::passcode::RngFailure;
 use crate::plan::{
-    Attempts, Create, Delete, Io, OfferPlan, Plan, ReadPolicy, Redeem, Refused, Register,
-    UpdatePolicy, View,
+    Attempts, Create, Delete, Io, NewSettings, OfferPlan, Plan, ReadPolicy, Redeem, Refused,
+    Register, UpdatePolicy, View,
 };
 use crate::policy::{Policy, PolicySettings, PolicyUpdate, UpdatePolicyError};
 use crate::principal::Principal;
@@ -125,6 +125,25 @@ macro_rules! operations {
             actor: &Principal,
             settings: &PolicySettings,
         ) -> Result<PolicyUpdate, EngineError<UpdatePolicyError, S::Error>> {
+            let settings = NewSettings::Given(settings);
+            self.run(UpdatePolicy { actor, settings })$(.$aw)?
+        }
+
+        /// Changes the policy as `actor` by applying `change` to the stored settings (a PATCH,
+        /// SPEC 1.5). `change` is applied to what each attempt reads and the result commits only
+        /// if the policy is still the one read, so two concurrent changes both take effect,
+        /// one after the other, rather than the later overwriting the earlier.
+        ///
+        /// # Errors
+        ///
+        /// [`EngineError::Rejected`] with the [`UpdatePolicyError`]; store and contention
+        /// errors.
+        pub $($async)? fn change_policy(
+            &self,
+            actor: &Principal,
+            change: &(dyn Fn(PolicySettings) -> PolicySettings + Sync),
+        ) -> Result<PolicyUpdate, EngineError<UpdatePolicyError, S::Error>> {
+            let settings = NewSettings::Changed(change);
             self.run(UpdatePolicy { actor, settings })$(.$aw)?
         }
 
@@ -228,7 +247,8 @@ macro_rules! operations {
 
         /// Whether `user`, signed in with `grant`, may register `method` now (SPEC 5.5): the
         /// grant must be the user's, the window open, and the pass behind it still stored
-        /// (deleting it revoked the sessions).
+        /// (deleting it revoked the sessions). The answer commits through a write of the pass
+        /// read, back unchanged, so a deletion that lands meanwhile is seen (SPEC 6.5).
         ///
         /// # Errors
         ///

@@ -130,10 +130,19 @@ impl Plan for ReadPolicy {
     }
 }
 
+/// The settings a policy change asks for: given whole, or derived from the stored ones.
+#[derive(Clone, Copy)]
+pub(crate) enum NewSettings<'a> {
+    /// These settings.
+    Given(&'a PolicySettings),
+    /// The stored policy's settings, changed (a PATCH): applied to what each attempt reads.
+    Changed(&'a (dyn Fn(PolicySettings) -> PolicySettings + Sync)),
+}
+
 /// A policy change (SPEC 1.5).
 pub(crate) struct UpdatePolicy<'a> {
     pub(crate) actor: &'a Principal,
-    pub(crate) settings: &'a PolicySettings,
+    pub(crate) settings: NewSettings<'a>,
 }
 
 impl Plan for UpdatePolicy<'_> {
@@ -149,12 +158,12 @@ impl Plan for UpdatePolicy<'_> {
         read: Loaded,
         now: UtcDateTime,
     ) -> Result<Decided<PolicyUpdate>, Refused<UpdatePolicyError>> {
-        let update = update_policy(
-            &UpdatePolicyContext::new(self.actor),
-            self.settings.clone(),
-            now,
-        )
-        .map_err(Refused::Rejected)?;
+        let settings = match self.settings {
+            NewSettings::Given(settings) => settings.clone(),
+            NewSettings::Changed(change) => change(policy_of(&read).settings()),
+        };
+        let update = update_policy(&UpdatePolicyContext::new(self.actor), settings, now)
+            .map_err(Refused::Rejected)?;
         Ok(Decided {
             commit: Commit::Policy {
                 expected: read.policy.map(|p| p.version),
@@ -384,7 +393,9 @@ impl Plan for Redeem<'_> {
     }
 }
 
-/// A registration check (SPEC 5.5): read only.
+/// A registration check (SPEC 5.5, 6.5). It is judged on the stored pass, so it commits by
+/// writing that record back unchanged, expecting it at the version read: a deletion landing in
+/// between makes the check judged again, and refused.
 pub(crate) struct Register<'a> {
     pub(crate) user: &'a Principal,
     pub(crate) grant: &'a Grant,
@@ -405,9 +416,16 @@ impl Plan for Register<'_> {
         now: UtcDateTime,
     ) -> Result<Decided<()>, Refused<RegistrationError>> {
         let ctx = RegisterContext::new(self.user, self.grant, record_of(&read));
-        register(&ctx, self.method, now)
-            .map(Decided::read_only)
-            .map_err(Refused::Rejected)
+        register(&ctx, self.method, now).map_err(Refused::Rejected)?;
+        let commit = match &read.record {
+            Some(stored) => Commit::Record {
+                expected: read.expected(),
+                record: Some(stored.value.clone()),
+            },
+            // Not reached: a registration without a stored pass is refused above.
+            None => Commit::Nothing,
+        };
+        Ok(Decided { output: (), commit })
     }
 }
 

@@ -12,7 +12,8 @@ use crate::config::EngineConfig;
 use crate::create::{CreateError, CreateRequest, CreatedPass};
 use crate::ids::PassId;
 use crate::plan::{
-    Attempts, Create, Delete, Io, OfferPlan, Plan, ReadPolicy, Redeem, Register, UpdatePolicy, View,
+    Attempts, Create, Delete, Io, NewSettings, OfferPlan, Plan, ReadPolicy, Redeem, Register,
+    UpdatePolicy, View,
 };
 use crate::policy::{Policy, PolicySettings, PolicyUpdate, UpdatePolicyError};
 use crate::principal::Principal;

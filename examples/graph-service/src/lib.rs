@@ -32,8 +32,8 @@ use temporary_access_pass::signin::{Client, NextStep};
 use temporary_access_pass::store::AsyncStore;
 use temporary_access_pass::time::UtcDateTime;
 use temporary_access_pass::{
-    AsyncEngine, CreateRequest, DirectoryRole, Event, PassId, Policy, Principal, SignInRequest,
-    SysRng, SystemClock, UserId,
+    AsyncEngine, CreateRequest, DirectoryRole, Event, PassId, Policy, PolicySettings, Principal,
+    SignInRequest, SysRng, SystemClock, UserId,
 };
 
 pub use config::{Config, StartError};
@@ -137,15 +137,16 @@ async fn patch_policy<S: AsyncStore, A: Authenticator, D: Directory>(
 ) -> Result<StatusCode, GraphError> {
     let caller = app.caller(&headers).await?;
     let Json(patch) = body.map_err(|e| GraphError::bad_body(&e))?;
-    // The patch applies to the policy read now; the update commits only if it is still the
-    // stored one (the engine's compare-and-swap), else it is judged again.
-    let current = app.engine.policy().await.map_err(GraphError::read)?;
-    let settings = patch
-        .apply_to(current.settings())
+    // A wrong `@odata.type` or target is wrong whatever the stored policy: refused first.
+    patch
+        .apply_to(PolicySettings::default())
         .map_err(GraphError::bad_request)?;
+    // The patch is applied to the policy each attempt reads, and commits only if that policy
+    // is still stored: two concurrent PATCHes both take effect.
+    let change = |stored: PolicySettings| patch.apply_to(stored.clone()).unwrap_or(stored);
     let update = app
         .engine
-        .update_policy(&caller, &settings)
+        .change_policy(&caller, &change)
         .await
         .map_err(GraphError::update_policy)?;
     audit(&update.events());

@@ -19,107 +19,18 @@
     reason = "a measuring program with fixed set-up"
 )]
 
+mod pairs;
+
 use std::hint::black_box;
 
 use dudect_bencher::rand::RngExt;
 use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
-use temporary_access_pass::hazmat::RecordParts;
-use temporary_access_pass::signin::{Client, Redemption};
-use temporary_access_pass::store::{Expected, Store};
-use temporary_access_pass::time::{Duration, UtcDateTime, macros::utc_datetime};
-use temporary_access_pass::{
-    CreateContext, CreateRequest, DigestKey, DirectoryRole, Engine, EngineConfig, ExcludeTarget,
-    GroupId, InMemoryStore, IncludeTarget, ManualClock, Passcode, Pepper, Policy, PolicySettings,
-    PolicyState, Principal, RedeemContext, SignInRequest, TemporaryAccessPass, UserId, create,
-    redeem,
+use pairs::{
+    CREATED, NOW, Pure, Stored, engine_fixture, grouped, key, large_policy, locked, pass,
+    principal, pure_fixture, samples, small_policy,
 };
-
-/// When the fixture's passes were created; they are judged a minute later.
-const CREATED: UtcDateTime = utc_datetime!(2021-03-11 06:00:00);
-const NOW: UtcDateTime = utc_datetime!(2021-03-11 06:01:00);
-const SECRET: [u8; 32] = [0x42; 32];
-
-fn samples() -> usize {
-    std::env::var("DUDECT_SAMPLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000_000)
-}
-
-fn key() -> DigestKey {
-    DigestKey::from(Pepper::new(&SECRET).unwrap())
-}
-
-fn principal(id: &str) -> Principal {
-    Principal::member(UserId::new(id).unwrap())
-}
-
-fn small_policy(length: u32) -> Policy {
-    Policy::new(
-        PolicySettings::new()
-            .state(PolicyState::Enabled)
-            .include_target(IncludeTarget::AllUsers)
-            .default_length(length),
-    )
-    .unwrap()
-}
-
-/// A policy of 200 excluded groups; its user is in 20 groups, none of them excluded.
-fn large_policy() -> Policy {
-    (0..200)
-        .fold(
-            PolicySettings::new()
-                .state(PolicyState::Enabled)
-                .include_target(IncludeTarget::AllUsers),
-            |s, i| {
-                s.exclude_target(ExcludeTarget::Group(
-                    GroupId::new(&format!("x-{i}")).unwrap(),
-                ))
-            },
-        )
-        .pipe(|s| Policy::new(s).unwrap())
-}
-
-fn grouped(id: &str) -> Principal {
-    (0..20).fold(principal(id), |p, i| {
-        p.group(GroupId::new(&format!("member-of-{i}")).unwrap())
-    })
-}
-
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
-
-/// A multi-use pass for `user` under `policy`, created at `at`: its code and record.
-fn pass(
-    policy: &Policy,
-    user: &Principal,
-    at: UtcDateTime,
-    minutes: u32,
-) -> (String, TemporaryAccessPass) {
-    let admin = principal("admin").role(DirectoryRole::GlobalAdministrator);
-    let key = key();
-    let created = create(
-        &CreateContext::new(policy, &key, &admin, user),
-        &CreateRequest::new()
-            .is_usable_once(false)
-            .lifetime_minutes(minutes),
-        at,
-        &mut getrandom::SysRng,
-    )
-    .unwrap();
-    (created.passcode.expose_secret().to_owned(), created.record)
-}
-
-fn locked(record: &TemporaryAccessPass) -> TemporaryAccessPass {
-    let mut parts: RecordParts = record.clone().into_parts();
-    parts.failed_attempts = 10;
-    parts.locked_until = Some(NOW + Duration::minutes(30));
-    TemporaryAccessPass::from_parts(parts).unwrap()
-}
+use temporary_access_pass::time::{Duration, UtcDateTime};
+use temporary_access_pass::{Passcode, Principal, TemporaryAccessPass};
 
 fn random_code(rng: &mut BenchRng, len: usize) -> String {
     (0..len)
@@ -167,29 +78,6 @@ fn batched<I, O>(
     }
 }
 
-/// The pure decision: one user, one policy, one record per class (or none), a typed code.
-struct Pure {
-    policy: Policy,
-    key: DigestKey,
-    user: Principal,
-}
-
-impl Pure {
-    fn redeem(
-        &self,
-        record: Option<&TemporaryAccessPass>,
-        typed: &str,
-        now: UtcDateTime,
-    ) -> Redemption {
-        let request = SignInRequest::new(Client::Browser);
-        redeem(
-            &RedeemContext::new(&self.policy, &self.key, &self.user, record, request),
-            typed,
-            now,
-        )
-    }
-}
-
 /// Runs a pure pair: class Left judges `left` (with its own `now`), Right judges `right`, both
 /// with a fresh random wrong code of `len` characters unless `typed` says otherwise.
 fn pure_pair(
@@ -213,21 +101,6 @@ fn pure_pair(
         },
         || {},
     );
-}
-
-fn pure_fixture() -> (Pure, String, TemporaryAccessPass) {
-    let policy = small_policy(8);
-    let user = principal("user");
-    let (code, record) = pass(&policy, &user, CREATED, 60);
-    (
-        Pure {
-            policy,
-            key: key(),
-            user,
-        },
-        code,
-        record,
-    )
 }
 
 /// A user without a pass (left) against a wrong code for one who holds one (right).
@@ -325,46 +198,6 @@ fn redeem_large_vs_small_policy(runner: &mut CtRunner, rng: &mut BenchRng) {
     );
 }
 
-/// The engine over `InMemoryStore` with one policy and the records of the pair stored; each
-/// measured redemption is followed by writing the stored records back as they were, the same
-/// work for either class, so the state never drifts.
-struct Stored {
-    engine: Engine<ManualClock, InMemoryStore>,
-    records: Vec<(Principal, TemporaryAccessPass)>,
-}
-
-impl Stored {
-    fn new(policy: &Policy, records: Vec<(Principal, TemporaryAccessPass)>) -> Self {
-        let engine = Engine::new(
-            ManualClock::new(NOW),
-            InMemoryStore::new(),
-            EngineConfig::new(key()),
-        );
-        let store = engine.store();
-        let _ = store.write_policy(None, policy).unwrap();
-        for (user, record) in &records {
-            let expected = store.load(user.id()).unwrap().expected();
-            let _ = store.write(user.id(), &expected, Some(record)).unwrap();
-        }
-        Self { engine, records }
-    }
-
-    fn redeem(&self, user: &Principal, typed: &str) -> Redemption {
-        self.engine
-            .redeem(user, typed, SignInRequest::new(Client::Browser))
-            .unwrap()
-    }
-
-    /// Puts every record back as it was.
-    fn restore(&self) {
-        let store = self.engine.store();
-        for (user, record) in &self.records {
-            let read: Expected = store.load(user.id()).unwrap().expected();
-            let _ = store.write(user.id(), &read, Some(record)).unwrap();
-        }
-    }
-}
-
 /// An engine pair: Left signs in as `left`, Right as `right`, typed codes from `typed`.
 fn engine_pair(
     runner: &mut CtRunner,
@@ -384,13 +217,6 @@ fn engine_pair(
         },
         || stored.restore(),
     );
-}
-
-fn engine_fixture() -> (Policy, Principal, String, TemporaryAccessPass) {
-    let policy = small_policy(8);
-    let user = principal("user");
-    let (code, record) = pass(&policy, &user, CREATED, 60);
-    (policy, user, code, record)
 }
 
 fn engine_no_pass_vs_wrong_code(runner: &mut CtRunner, rng: &mut BenchRng) {

@@ -134,7 +134,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         .nth(1)
         .map(|a| a.parse())
         .transpose()?
-        .unwrap_or(400_000);
+        .unwrap_or(4_000_000);
     let cores = std::thread::available_parallelism().map_or(1, NonZero::get);
     let engine = Engine::new(
         SystemClock::new(),

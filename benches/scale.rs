@@ -19,10 +19,10 @@ use std::error::Error;
 use std::hint::black_box;
 use std::time::Instant;
 
-use rand_core::TryRng;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use temporary_access_pass::signin::Client;
 use temporary_access_pass::store::{Expected, Store};
+use temporary_access_pass::testing::DeterministicRng;
 use temporary_access_pass::{
     CreateContext, CreateRequest, DigestKey, DirectoryRole, Engine, EngineConfig, InMemoryStore,
     IncludeTarget, ManualClock, Pepper, Policy, PolicySettings, PolicyState, Principal,
@@ -32,31 +32,6 @@ use time::macros::utc_datetime;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-/// A small deterministic RNG so filling the store measures the store, not the OS RNG.
-struct SplitMix(u64);
-impl TryRng for SplitMix {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok((self.try_next_u64()? >> 32) as u32)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Ok(z ^ (z >> 31))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(8) {
-            let v = self.try_next_u64()?.to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-// Not cryptographic: it only fills a benchmark store.
-impl rand_core::TryCryptoRng for SplitMix {}
 
 struct Filled {
     engine: Engine<ManualClock, InMemoryStore>,
@@ -78,7 +53,8 @@ fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
     )?;
     let admin = Principal::member(UserId::new("admin@contoso.com")?)
         .role(DirectoryRole::GlobalAdministrator);
-    let mut rng = SplitMix(7);
+    // Deterministic, so filling the store measures the store, not the OS RNG.
+    let mut rng = DeterministicRng(7);
     // Sample up to 100,000 users (every tenth at a million) so latency runs touch cold records.
     let sample_every = (count / 100_000).max(1);
     let mut users = Vec::new();

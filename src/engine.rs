@@ -262,6 +262,16 @@ macro_rules! operations {
             self.run(Register { user, grant, method })$(.$aw)?
         }
 
+        /// An engine over `clock` and `store`.
+        #[must_use]
+        pub const fn new(clock: C, store: S, config: EngineConfig) -> Self {
+            Self {
+                clock,
+                store,
+                config,
+            }
+        }
+
         /// The clock.
         #[must_use]
         pub const fn clock(&self) -> &C {
@@ -327,16 +337,6 @@ pub struct Engine<C, S> {
 }
 
 impl<C: Clock, S: Store> Engine<C, S> {
-    /// An engine over `clock` and `store`.
-    #[must_use]
-    pub const fn new(clock: C, store: S, config: EngineConfig) -> Self {
-        Self {
-            clock,
-            store,
-            config,
-        }
-    }
-
     /// Carries out `plan`: reads the clock once, then reads, decides and writes, reading and
     /// deciding again after a conflicting write, at most [`EngineConfig::max_attempts`] times.
     fn run<P: Plan>(&self, plan: P) -> Result<P::Output, EngineError<P::Rejection, S::Error>> {

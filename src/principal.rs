@@ -52,6 +52,29 @@ pub enum DirectoryRole {
 }
 
 impl DirectoryRole {
+    /// Every role, strongest first as the product lists them, then the limited ones.
+    pub const ALL: [Self; 13] = [
+        Self::GlobalAdministrator,
+        Self::PrivilegedAuthenticationAdministrator,
+        Self::AuthenticationAdministrator,
+        Self::AuthenticationPolicyAdministrator,
+        Self::GlobalReader,
+        Self::DirectoryReaders,
+        Self::GuestInviter,
+        Self::MessageCenterReader,
+        Self::PasswordAdministrator,
+        Self::ReportsReader,
+        Self::UserExperienceSuccessManager,
+        Self::UsageSummaryReportsReader,
+        Self::OtherAdministrator,
+    ];
+
+    /// The role named `name` as the product shows it ([`DirectoryRole::name`]), if any.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     /// The role's display name in the product.
     #[must_use]
     pub const fn name(self) -> &'static str {
@@ -386,6 +409,7 @@ mod tests {
 
     #[test]
     fn limited_roles_are_exactly_the_spec_list() {
+        // The spec's list (SPEC 3.2), written out: not derived from the code it checks.
         let limited = [
             DirectoryRole::AuthenticationAdministrator,
             DirectoryRole::DirectoryReaders,
@@ -407,6 +431,14 @@ mod tests {
             DirectoryRole::OtherAdministrator,
         ] {
             assert!(!r.is_limited(), "{r}");
+        }
+        assert_eq!(
+            DirectoryRole::ALL.len(),
+            limited.len() + 5,
+            "every role is in one list"
+        );
+        for r in DirectoryRole::ALL {
+            assert_eq!(DirectoryRole::from_name(r.name()), Some(r));
         }
     }
 }

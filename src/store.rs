@@ -33,6 +33,20 @@ impl Version {
         self.0
     }
 
+    /// The version as SQL databases keep it (a signed 64-bit `bigint`/`INTEGER`), or `None`
+    /// beyond `i64::MAX`.
+    #[must_use]
+    pub fn to_i64(self) -> Option<i64> {
+        i64::try_from(self.0).ok()
+    }
+
+    /// A version read back from a signed 64-bit column, or `None` for a negative value, which no
+    /// store writes.
+    #[must_use]
+    pub fn from_i64(v: i64) -> Option<Self> {
+        u64::try_from(v).ok().map(Self)
+    }
+
     /// The next version (saturating: a store that reaches `u64::MAX` writes can no longer
     /// change the version and its next conditional write conflicts, failing closed).
     #[must_use]
@@ -157,6 +171,21 @@ pub enum Write {
     Written(Version),
     /// The expectation did not hold; nothing was written.
     Conflict,
+}
+
+impl Write {
+    /// The result of one conditional SQL statement that changed `rows` rows (the pattern of
+    /// the crate's SQL stores): one row is `Written(version)`, none a [`Write::Conflict`], and
+    /// more is `None`, a store that broke its own schema (one row per user), to report as an
+    /// error.
+    #[must_use]
+    pub const fn from_changed_rows(rows: u64, version: Version) -> Option<Self> {
+        match rows {
+            1 => Some(Self::Written(version)),
+            0 => Some(Self::Conflict),
+            _ => None,
+        }
+    }
 }
 
 /// Storage for pass records (one per user) and the tenant policy.

@@ -81,16 +81,6 @@ pub struct AsyncEngine<C, S> {
 }
 
 impl<C: Clock, S: AsyncStore> AsyncEngine<C, S> {
-    /// An engine over `clock` and `store`.
-    #[must_use]
-    pub const fn new(clock: C, store: S, config: EngineConfig) -> Self {
-        Self {
-            clock,
-            store,
-            config,
-        }
-    }
-
     /// As [`Engine`](super::Engine)'s: the same [`Attempts`], each store call awaited.
     async fn run<P: Plan>(
         &self,

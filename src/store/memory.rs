@@ -107,8 +107,7 @@ impl InMemoryStore {
     /// The number of shards [`InMemoryStore::new`] uses: 8,192 per core the operating system
     /// reports, rounded up to a power of two, between 8,192 and 131,072. A shard is two cache
     /// lines (2 MiB for 16,384 shards); far more shards than cores keep two cores from passing
-    /// a shard's lines back and forth for users who merely share it, which is what limits
-    /// scaling across cores (BENCHMARKS.md).
+    /// a shard's lines back and forth for users who merely share it.
     #[must_use]
     pub fn default_shards() -> usize {
         let cores = std::thread::available_parallelism().map_or(1, NonZero::get);

@@ -52,22 +52,6 @@ use crate::policy::{
 };
 use crate::principal::{DirectoryRole, Principal, UserType};
 
-const ROLES: [DirectoryRole; 13] = [
-    DirectoryRole::GlobalAdministrator,
-    DirectoryRole::PrivilegedAuthenticationAdministrator,
-    DirectoryRole::AuthenticationAdministrator,
-    DirectoryRole::AuthenticationPolicyAdministrator,
-    DirectoryRole::GlobalReader,
-    DirectoryRole::DirectoryReaders,
-    DirectoryRole::GuestInviter,
-    DirectoryRole::MessageCenterReader,
-    DirectoryRole::PasswordAdministrator,
-    DirectoryRole::ReportsReader,
-    DirectoryRole::UserExperienceSuccessManager,
-    DirectoryRole::UsageSummaryReportsReader,
-    DirectoryRole::OtherAdministrator,
-];
-
 /// A user id from a small pool (`user-0` .. `user-7`), so principals collide often enough to
 /// exercise "themselves" rules and scope matches.
 pub fn user_id() -> impl Strategy<Value = UserId> {
@@ -81,7 +65,7 @@ pub fn group_id() -> impl Strategy<Value = GroupId> {
 
 /// Any directory role.
 pub fn role() -> impl Strategy<Value = DirectoryRole> {
-    proptest::sample::select(&ROLES[..])
+    proptest::sample::select(&DirectoryRole::ALL[..])
 }
 
 /// A principal: member or guest, up to three groups, up to three roles.

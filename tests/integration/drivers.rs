@@ -10,11 +10,11 @@ use temporary_access_pass::testing::proptest::prelude::*;
 use temporary_access_pass::testing::tokio;
 use temporary_access_pass::{
     AsyncEngine, Clock, CreateRequest, DirectoryRole, Engine, EngineConfig, InMemoryStore,
-    IncludeTarget, ManualClock, Pepper, PolicySettings, PolicyState,
+    ManualClock, Pepper,
 };
 use time::Duration;
 
-use crate::sequences::{Op, op};
+use crate::sequences::{Op, op, policy_of};
 use crate::support::{CREATED, TestRng, admin, browser, member};
 
 /// Polls a future over the in-memory store, whose every call is ready at once.
@@ -88,16 +88,7 @@ fn first_difference(ops: &[Op]) -> Option<String> {
                 once,
                 include,
             } => {
-                let mut s = PolicySettings::new()
-                    .state(if *enabled {
-                        PolicyState::Enabled
-                    } else {
-                        PolicyState::Disabled
-                    })
-                    .is_usable_once(*once);
-                if *include {
-                    s = s.include_target(IncludeTarget::AllUsers);
-                }
+                let s = policy_of(*enabled, *once, *include);
                 (
                     format!("{:?}", sync.update_policy(&ga, &s)),
                     format!("{:?}", ready(r#async.update_policy(&ga, &s))),

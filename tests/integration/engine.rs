@@ -20,7 +20,7 @@ use temporary_access_pass::signin::{PasswordlessMethod, RegistrationError};
 use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
 use time::{Duration, UtcDateTime};
 
-use crate::support::{CREATED, admin, browser, engine, engine_pass, ga, member, uid};
+use crate::support::{CREATED, Hooked, admin, browser, engine, engine_pass, ga, member, uid};
 
 #[test]
 fn spec_1_5_policy_lives_in_the_store_and_changes_only_by_the_right_roles() {
@@ -416,97 +416,28 @@ fn spec_5_7_deleting_a_named_pass_never_deletes_the_one_that_replaced_it() {
     );
 }
 
-/// A store that lets something else land first, once it is armed: at the next record write,
-/// `meanwhile` runs against the same store, then the write goes on.
-struct Meanwhile<F> {
-    inner: InMemoryStore,
-    armed: std::sync::atomic::AtomicBool,
-    first: std::sync::Mutex<Option<F>>,
-}
-
-impl<F: FnOnce(&InMemoryStore) + Send> Store for Meanwhile<F> {
-    type Error = std::convert::Infallible;
-
-    fn load(&self, user: &UserId) -> Result<Loaded, Self::Error> {
-        self.inner.load(user)
-    }
-
-    fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
-        self.inner.load_policy()
-    }
-
-    fn write(
-        &self,
-        user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, Self::Error> {
-        let first = if self.armed.swap(false, Ordering::SeqCst) {
-            self.first.lock().unwrap().take()
-        } else {
-            None
-        };
-        if let Some(first) = first {
-            first(&self.inner);
-        }
-        self.inner.write(user, expected, record)
-    }
-
-    fn write_policy(
-        &self,
-        expected: Option<Version>,
-        policy: &Policy,
-    ) -> Result<Write, Self::Error> {
-        self.inner.write_policy(expected, policy)
-    }
-}
 #[test]
 fn spec_1_5_and_6_5_two_concurrent_policy_changes_both_take_effect() {
     // Between the change's read and its write, another administrator's change lands: the
     // change is applied again to what is stored now, and both survive.
-    struct Racing {
-        inner: InMemoryStore,
-        raced: AtomicU32,
-    }
-    impl Store for Racing {
-        type Error = std::convert::Infallible;
-        fn load(&self, user: &UserId) -> Result<Loaded, Self::Error> {
-            self.inner.load(user)
-        }
-        fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
-            self.inner.load_policy()
-        }
-        fn write(
-            &self,
-            user: &UserId,
-            expected: &Expected,
-            record: Option<&TemporaryAccessPass>,
-        ) -> Result<Write, Self::Error> {
-            self.inner.write(user, expected, record)
-        }
-        fn write_policy(
-            &self,
-            expected: Option<Version>,
-            policy: &Policy,
-        ) -> Result<Write, Self::Error> {
-            if expected.is_some() && self.raced.fetch_add(1, Ordering::SeqCst) == 0 {
-                let stored = self.inner.load_policy()?.unwrap();
+    let raced = std::sync::Arc::new(AtomicU32::new(0));
+    let store = Hooked::new().on_policy({
+        let raced = raced.clone();
+        move |inner, expected| {
+            if expected.is_some() && raced.fetch_add(1, Ordering::SeqCst) == 0 {
+                let stored = inner.load_policy().unwrap().unwrap();
                 let other = Policy::new(stored.value.settings().default_length(12)).unwrap();
                 assert!(matches!(
-                    self.inner.write_policy(Some(stored.version), &other)?,
+                    inner.write_policy(Some(stored.version), &other).unwrap(),
                     Write::Written(_)
                 ));
             }
-            self.inner.write_policy(expected, policy)
         }
-    }
+    });
     let clock = ManualClock::new(CREATED);
     let engine = Engine::new(
         &clock,
-        Racing {
-            inner: InMemoryStore::new(),
-            raced: AtomicU32::new(0),
-        },
+        store,
         EngineConfig::new(Pepper::new(&[0x77; 32]).unwrap()),
     );
     let _ = engine
@@ -520,30 +451,28 @@ fn spec_1_5_and_6_5_two_concurrent_policy_changes_both_take_effect() {
     let policy = engine.policy().unwrap();
     assert!(policy.is_enabled(), "this change took effect");
     assert_eq!(policy.default_length().get(), 12, "and so did the other");
-    assert_eq!(
-        engine.store().raced.load(Ordering::SeqCst),
-        2,
-        "judged twice"
-    );
+    assert_eq!(raced.load(Ordering::SeqCst), 2, "judged twice");
 }
 
 #[test]
 fn spec_5_5_and_6_5_a_registration_judged_before_a_deletion_landed_is_judged_again() {
     let clock = ManualClock::new(CREATED);
     let user = member("u");
-    let holder = user.id().clone();
-    let store = Meanwhile {
-        inner: InMemoryStore::new(),
-        armed: std::sync::atomic::AtomicBool::new(false),
-        first: std::sync::Mutex::new(Some(move |inner: &InMemoryStore| {
-            // An administrator's deletion lands between the check's read and its write.
-            let expected = inner.load(&holder).unwrap().expected();
-            assert!(matches!(
-                inner.write(&holder, &expected, None).unwrap(),
-                Write::Written(_)
-            ));
-        })),
-    };
+    let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let store = Hooked::new().on_write({
+        let armed = armed.clone();
+        move |inner, holder, expected, record| {
+            if armed.swap(false, Ordering::SeqCst) {
+                // An administrator's deletion lands between the check's read and its write.
+                let stored = inner.load(holder).unwrap().expected();
+                assert!(matches!(
+                    inner.write(holder, &stored, None).unwrap(),
+                    Write::Written(_)
+                ));
+            }
+            (expected, record)
+        }
+    });
     let engine = Engine::new(
         &clock,
         store,
@@ -561,7 +490,7 @@ fn spec_5_5_and_6_5_a_registration_judged_before_a_deletion_landed_is_judged_aga
         .unwrap()
         .outcome
         .unwrap();
-    engine.store().armed.store(true, Ordering::SeqCst);
+    armed.store(true, Ordering::SeqCst);
     // Read: the pass is there, the window open: allowed. Write: the deletion landed first, so
     // the write expecting the pass conflicts; judged again, on no pass: refused.
     assert!(matches!(

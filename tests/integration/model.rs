@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use temporary_access_pass::hazmat::RecordParts;
 use temporary_access_pass::signin::{Client, NotOffered, PasswordlessMethod, RedeemRefusal};
-use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
+use temporary_access_pass::store::Store;
 use temporary_access_pass::testing::model::{
     CheckConfig, CreateRefusal, EngineHost, Forbidden, Granted, Host, Issued, Mismatch,
     PolicyRefusal, RegisterRefusal, Removed, Viewed, check,
 };
 use temporary_access_pass::{
-    Clock, CreateRequest, EngineConfig, InMemoryStore, Pepper, Policy, PolicySettings, Principal,
-    TemporaryAccessPass, UserId,
+    Clock, CreateRequest, EngineConfig, InMemoryStore, Pepper, PolicySettings, Principal,
+    TemporaryAccessPass,
 };
 use time::Duration;
 
@@ -44,43 +44,15 @@ fn the_engine_over_a_single_lock_store_agrees_with_the_model() {
 }
 
 /// A store that loses one field of every record it writes, as a schema missing a column would.
-struct Forgets<F> {
-    inner: InMemoryStore,
-    forget: F,
-}
-
-impl<F: Fn(&mut RecordParts) + Send + Sync> Store for Forgets<F> {
-    type Error = std::convert::Infallible;
-
-    fn load(&self, user: &UserId) -> Result<Loaded, Self::Error> {
-        self.inner.load(user)
-    }
-
-    fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
-        self.inner.load_policy()
-    }
-
-    fn write(
-        &self,
-        user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, Self::Error> {
+fn forgetting(forget: fn(&mut RecordParts)) -> crate::support::Hooked {
+    crate::support::Hooked::new().on_write(move |_, _, expected, record| {
         let record = record.map(|r| {
-            let mut parts = r.clone().into_parts();
-            (self.forget)(&mut parts);
+            let mut parts = r.into_parts();
+            forget(&mut parts);
             TemporaryAccessPass::from_parts(parts).unwrap()
         });
-        self.inner.write(user, expected, record.as_ref())
-    }
-
-    fn write_policy(
-        &self,
-        expected: Option<Version>,
-        policy: &Policy,
-    ) -> Result<Write, Self::Error> {
-        self.inner.write_policy(expected, policy)
-    }
+        (expected, record)
+    })
 }
 
 /// A host whose directory forgets the roles of the users it looks up as targets: an
@@ -181,14 +153,11 @@ fn caught<H: Host>(what: &str, new_host: impl Fn() -> H) -> Box<Mismatch> {
 #[test]
 fn a_host_that_ignores_one_time_use_is_caught_in_a_few_steps() {
     let mismatch = caught("forgets that a one-time pass was used", || {
-        engine_host(Forgets {
-            inner: InMemoryStore::new(),
-            forget: |parts: &mut RecordParts| {
-                if parts.is_usable_once {
-                    parts.used_at = None;
-                }
-            },
-        })
+        engine_host(forgetting(|parts| {
+            if parts.is_usable_once {
+                parts.used_at = None;
+            }
+        }))
     });
     assert!(mismatch.to_string().contains("OneTimeUsed"), "{mismatch}");
 }
@@ -196,10 +165,7 @@ fn a_host_that_ignores_one_time_use_is_caught_in_a_few_steps() {
 #[test]
 fn a_host_that_never_locks_is_caught_in_a_few_steps() {
     let mismatch = caught("never locks a pass", || {
-        engine_host(Forgets {
-            inner: InMemoryStore::new(),
-            forget: |parts: &mut RecordParts| parts.locked_until = None,
-        })
+        engine_host(forgetting(|parts| parts.locked_until = None))
     });
     assert!(mismatch.to_string().contains("locked"), "{mismatch}");
 }

@@ -36,6 +36,22 @@ pub(crate) enum Op {
     },
 }
 
+/// The settings of an [`Op::Policy`].
+pub(crate) fn policy_of(enabled: bool, once: bool, include: bool) -> PolicySettings {
+    let settings = PolicySettings::new()
+        .state(if enabled {
+            PolicyState::Enabled
+        } else {
+            PolicyState::Disabled
+        })
+        .is_usable_once(once);
+    if include {
+        settings.include_target(IncludeTarget::AllUsers)
+    } else {
+        settings
+    }
+}
+
 pub(crate) fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (0_i64..120, prop_oneof![Just(10_u32), Just(60), Just(600)], proptest::option::of(any::<bool>()))
@@ -202,19 +218,10 @@ fn run(ops: &[Op], seen: &mut Seen) -> Result<(), TestCaseError> {
                 once,
                 include,
             } => {
-                let mut s = PolicySettings::new()
-                    .state(if *enabled {
-                        PolicyState::Enabled
-                    } else {
-                        PolicyState::Disabled
-                    })
+                let s = policy_of(*enabled, *once, *include)
                     .minimum_lifetime_minutes(10)
                     .default_lifetime_minutes(60)
-                    .maximum_lifetime_minutes(600)
-                    .is_usable_once(*once);
-                if *include {
-                    s = s.include_target(IncludeTarget::AllUsers);
-                }
+                    .maximum_lifetime_minutes(600);
                 let _ = engine.update_policy(&ga, &s).unwrap();
             }
             Op::Clock { minutes } => {

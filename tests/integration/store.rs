@@ -88,9 +88,7 @@ fn in_memory_store_debug_prints_no_contents() {
 mod broken_stores {
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
-    use temporary_access_pass::{InMemoryStore, Policy, TemporaryAccessPass, UserId};
-
-    use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
+    use temporary_access_pass::store::{Expected, Store};
 
     use temporary_access_pass::testing::conformance;
 
@@ -102,36 +100,17 @@ mod broken_stores {
         RecordVersion,
     }
 
-    struct Lax(InMemoryStore, Ignores);
-
-    impl Store for Lax {
-        type Error = std::convert::Infallible;
-        fn load(&self, user: &UserId) -> Result<Loaded, Self::Error> {
-            self.0.load(user)
-        }
-        fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
-            self.0.load_policy()
-        }
-        fn write(
-            &self,
-            user: &UserId,
-            expected: &Expected,
-            record: Option<&TemporaryAccessPass>,
-        ) -> Result<Write, Self::Error> {
-            let now = self.0.load(user)?.expected();
-            let lax = match self.1 {
+    /// A store that reads what is stored and pretends that was expected: a read followed by
+    /// a write.
+    fn lax(ignores: Ignores) -> crate::support::Hooked {
+        crate::support::Hooked::new().on_write(move |inner, user, expected, record| {
+            let now = inner.load(user).unwrap().expected();
+            let lax = match ignores {
                 Ignores::PolicyVersion => Expected::new(now.policy, expected.record),
                 Ignores::RecordVersion => Expected::new(expected.policy, now.record),
             };
-            self.0.write(user, &lax, record)
-        }
-        fn write_policy(
-            &self,
-            expected: Option<Version>,
-            policy: &Policy,
-        ) -> Result<Write, Self::Error> {
-            self.0.write_policy(expected, policy)
-        }
+            (lax, record)
+        })
     }
 
     fn fails(check: impl FnOnce()) -> bool {
@@ -144,7 +123,7 @@ mod broken_stores {
 
     #[test]
     fn the_suite_catches_a_store_that_ignores_the_record_version() {
-        let store = Lax(InMemoryStore::new(), Ignores::RecordVersion);
+        let store = lax(Ignores::RecordVersion);
         assert!(fails(|| conformance::check_store(&store)));
         // The bursts make every attempt read before any writes: the lost updates are certain,
         // not a matter of scheduling.
@@ -154,9 +133,9 @@ mod broken_stores {
 
     #[test]
     fn the_suite_catches_a_store_that_ignores_the_policy_version() {
-        let store = Lax(InMemoryStore::new(), Ignores::PolicyVersion);
+        let store = lax(Ignores::PolicyVersion);
         assert!(fails(|| conformance::check_store(&store)));
-        let store = Lax(InMemoryStore::new(), Ignores::PolicyVersion);
+        let store = lax(Ignores::PolicyVersion);
         assert!(fails(|| conformance::race_policy_change(&store, 5)));
     }
 }
@@ -361,4 +340,24 @@ mod against_a_single_lock_reference {
             prop_assert_eq!(sharded.len(), reference.0.lock().unwrap().records.len());
         }
     }
+}
+
+#[test]
+fn versions_and_row_counts_convert_for_sql_stores() {
+    use temporary_access_pass::store::{Version, Write};
+    assert_eq!(Version::from_i64(7), Some(Version::new(7)));
+    assert_eq!(
+        Version::from_i64(-1),
+        None,
+        "no store writes a negative version"
+    );
+    assert_eq!(Version::new(7).to_i64(), Some(7));
+    assert_eq!(Version::new(u64::MAX).to_i64(), None);
+    let next = Version::new(8);
+    assert_eq!(
+        Write::from_changed_rows(1, next),
+        Some(Write::Written(next))
+    );
+    assert_eq!(Write::from_changed_rows(0, next), Some(Write::Conflict));
+    assert_eq!(Write::from_changed_rows(2, next), None, "one row per user");
 }

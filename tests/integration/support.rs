@@ -164,31 +164,8 @@ pub(crate) fn engine_pass<C: temporary_access_pass::Clock, S: Store>(
         .unwrap()
 }
 
-/// `SplitMix64`: deterministic, reproducible from a seed. Marked cryptographic for the tests'
-/// sake only: it is not.
-pub(crate) struct TestRng(pub u64);
-
-impl rand_core::TryRng for TestRng {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok((self.try_next_u64()? >> 32) as u32)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Ok(z ^ (z >> 31))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(8) {
-            let v = self.try_next_u64()?.to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-impl rand_core::TryCryptoRng for TestRng {}
+/// The kit's deterministic RNG, reproducible from a seed (not cryptographic: tests only).
+pub(crate) use temporary_access_pass::testing::DeterministicRng as TestRng;
 
 /// An RNG that always fails, as a broken entropy source would.
 pub(crate) struct FailingRng;
@@ -215,3 +192,105 @@ impl rand_core::TryRng for FailingRng {
     }
 }
 impl rand_core::TryCryptoRng for FailingRng {}
+
+/// What a [`Hooked`] store does before a record write: it may change the expectation and the
+/// record (a store wrong on purpose), or let another write land first (a race, made
+/// deterministic).
+type WriteHook = dyn Fn(
+        &InMemoryStore,
+        &UserId,
+        temporary_access_pass::store::Expected,
+        Option<TemporaryAccessPass>,
+    ) -> (
+        temporary_access_pass::store::Expected,
+        Option<TemporaryAccessPass>,
+    ) + Send
+    + Sync;
+
+/// What a [`Hooked`] store does before a policy write.
+type PolicyHook =
+    dyn Fn(&InMemoryStore, Option<temporary_access_pass::store::Version>) + Send + Sync;
+
+/// An in-memory store whose writes go through hooks first: the one wrapper the tests use to
+/// make a store that is wrong on purpose, or to put another write between an operation's read
+/// and its write.
+pub(crate) struct Hooked {
+    pub(crate) inner: InMemoryStore,
+    write: Box<WriteHook>,
+    policy: Box<PolicyHook>,
+}
+
+impl Hooked {
+    /// A store whose hooks change nothing.
+    pub(crate) fn new() -> Self {
+        Self {
+            inner: InMemoryStore::new(),
+            write: Box::new(|_, _, expected, record| (expected, record)),
+            policy: Box::new(|_, _| {}),
+        }
+    }
+
+    /// Record writes go through `hook`.
+    pub(crate) fn on_write(
+        mut self,
+        hook: impl Fn(
+            &InMemoryStore,
+            &UserId,
+            temporary_access_pass::store::Expected,
+            Option<TemporaryAccessPass>,
+        ) -> (
+            temporary_access_pass::store::Expected,
+            Option<TemporaryAccessPass>,
+        ) + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.write = Box::new(hook);
+        self
+    }
+
+    /// Policy writes call `hook` first.
+    pub(crate) fn on_policy(
+        mut self,
+        hook: impl Fn(&InMemoryStore, Option<temporary_access_pass::store::Version>)
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.policy = Box::new(hook);
+        self
+    }
+}
+
+impl Store for Hooked {
+    type Error = std::convert::Infallible;
+
+    fn load(&self, user: &UserId) -> Result<temporary_access_pass::store::Loaded, Self::Error> {
+        self.inner.load(user)
+    }
+
+    fn load_policy(
+        &self,
+    ) -> Result<Option<temporary_access_pass::store::Versioned<Policy>>, Self::Error> {
+        self.inner.load_policy()
+    }
+
+    fn write(
+        &self,
+        user: &UserId,
+        expected: &temporary_access_pass::store::Expected,
+        record: Option<&TemporaryAccessPass>,
+    ) -> Result<temporary_access_pass::store::Write, Self::Error> {
+        let (expected, record) = (self.write)(&self.inner, user, *expected, record.cloned());
+        self.inner.write(user, &expected, record.as_ref())
+    }
+
+    fn write_policy(
+        &self,
+        expected: Option<temporary_access_pass::store::Version>,
+        policy: &Policy,
+    ) -> Result<temporary_access_pass::store::Write, Self::Error> {
+        (self.policy)(&self.inner, expected);
+        self.inner.write_policy(expected, policy)
+    }
+}

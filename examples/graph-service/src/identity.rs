@@ -75,23 +75,6 @@ pub enum UserTypeDocument {
     Guest,
 }
 
-/// Every role the crate knows, to read display names back.
-const ROLES: [DirectoryRole; 13] = [
-    DirectoryRole::GlobalAdministrator,
-    DirectoryRole::PrivilegedAuthenticationAdministrator,
-    DirectoryRole::AuthenticationAdministrator,
-    DirectoryRole::AuthenticationPolicyAdministrator,
-    DirectoryRole::GlobalReader,
-    DirectoryRole::DirectoryReaders,
-    DirectoryRole::GuestInviter,
-    DirectoryRole::MessageCenterReader,
-    DirectoryRole::PasswordAdministrator,
-    DirectoryRole::ReportsReader,
-    DirectoryRole::UserExperienceSuccessManager,
-    DirectoryRole::UsageSummaryReportsReader,
-    DirectoryRole::OtherAdministrator,
-];
-
 impl PrincipalDocument {
     /// The principal it describes.
     ///
@@ -105,10 +88,7 @@ impl PrincipalDocument {
             UserTypeDocument::Guest => Principal::guest(id),
         };
         for name in &self.roles {
-            let role = ROLES
-                .into_iter()
-                .find(|r| r.name() == name)
-                .unwrap_or(DirectoryRole::OtherAdministrator);
+            let role = DirectoryRole::from_name(name).unwrap_or(DirectoryRole::OtherAdministrator);
             principal = principal.role(role);
         }
         for group in &self.groups {

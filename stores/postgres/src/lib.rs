@@ -220,25 +220,18 @@ impl PgStore {
 }
 
 fn version_of(v: i64) -> Result<Version, PgError> {
-    u64::try_from(v)
-        .map(Version::new)
-        .map_err(|_| PgError::Corrupt(format!("negative version {v}")))
+    Version::from_i64(v).ok_or_else(|| PgError::Corrupt(format!("negative version {v}")))
 }
 
 fn sql_version(v: Version) -> Result<i64, PgError> {
-    i64::try_from(v.get())
-        .map_err(|_| PgError::Corrupt(format!("version {v} too large for a bigint")))
+    v.to_i64()
+        .ok_or_else(|| PgError::Corrupt(format!("version {v} too large for a 64-bit column")))
 }
 
 /// `Written(next)` when exactly one row changed, `Conflict` when none did.
 fn one_row(changed: u64, next: Version) -> Result<Write, PgError> {
-    match changed {
-        1 => Ok(Write::Written(next)),
-        0 => Ok(Write::Conflict),
-        n => Err(PgError::Corrupt(format!(
-            "{n} rows changed where one was expected"
-        ))),
-    }
+    Write::from_changed_rows(changed, next)
+        .ok_or_else(|| PgError::Corrupt(format!("{changed} rows changed where one was expected")))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(

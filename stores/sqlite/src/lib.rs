@@ -215,14 +215,12 @@ impl SqliteStore {
 }
 
 fn version_of(v: i64) -> Result<Version, SqliteError> {
-    u64::try_from(v)
-        .map(Version::new)
-        .map_err(|_| SqliteError::Corrupt(format!("negative version {v}")))
+    Version::from_i64(v).ok_or_else(|| SqliteError::Corrupt(format!("negative version {v}")))
 }
 
 fn sql_version(v: Version) -> Result<i64, SqliteError> {
-    i64::try_from(v.get())
-        .map_err(|_| SqliteError::Corrupt(format!("version {v} too large for SQLite")))
+    v.to_i64()
+        .ok_or_else(|| SqliteError::Corrupt(format!("version {v} too large for a 64-bit column")))
 }
 
 fn sql_policy_version(v: Option<Version>) -> Result<Option<i64>, SqliteError> {
@@ -231,13 +229,12 @@ fn sql_policy_version(v: Option<Version>) -> Result<Option<i64>, SqliteError> {
 
 /// `Written(next)` when exactly one row changed, `Conflict` when none did.
 fn one_row(changed: usize, next: Version) -> Result<Write, SqliteError> {
-    match changed {
-        1 => Ok(Write::Written(next)),
-        0 => Ok(Write::Conflict),
-        n => Err(SqliteError::Corrupt(format!(
-            "{n} rows changed where one was expected"
-        ))),
-    }
+    u64::try_from(changed)
+        .ok()
+        .and_then(|rows| Write::from_changed_rows(rows, next))
+        .ok_or_else(|| {
+            SqliteError::Corrupt(format!("{changed} rows changed where one was expected"))
+        })
 }
 
 /// The policy's version, compared with `IS` so that "no policy" (NULL) matches NULL.

@@ -31,8 +31,8 @@ use temporary_access_pass::signin::Client;
 use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
 use temporary_access_pass::{
     CreateRequest, DirectoryRole, Engine, EngineConfig, EngineError, InMemoryStore, IncludeTarget,
-    Pepper, Policy, PolicySettings, PolicyState, Principal, SignInRequest, SysRng, SystemClock,
-    TemporaryAccessPass, UserId,
+    PassId, Pepper, Policy, PolicySettings, PolicyState, Principal, SignInRequest, SysRng,
+    SystemClock, TemporaryAccessPass, UserId,
 };
 
 const USERS: usize = 2_000;
@@ -75,6 +75,10 @@ impl Store for Counting {
         policy: &Policy,
     ) -> Result<Write, Self::Error> {
         self.0.write_policy(expected, policy)
+    }
+
+    fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Self::Error> {
+        self.0.remove(user, pass)
     }
 }
 

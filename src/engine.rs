@@ -90,6 +90,9 @@ macro_rules! carry_out {
                 Some(Io::Policy { expected, policy }) => Some(
                     $store.write_policy(expected, policy)$(.$aw)?.map_err(EngineError::Store)?,
                 ),
+                Some(Io::Remove { user, pass }) => Some(
+                    $store.remove(user, pass)$(.$aw)?.map_err(EngineError::Store)?,
+                ),
                 None => None,
             };
             if let Some(done) = run.answer(written) {

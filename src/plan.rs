@@ -31,12 +31,16 @@ use crate::view::PassView;
 pub(crate) enum Commit {
     /// A read-only decision: nothing to write.
     Nothing,
-    /// The user's record becomes `record` (`None`: deleted), if what was read is still stored.
-    /// The decision exists only once this lands.
+    /// The user's record becomes `record`, if what was read is still stored. The decision
+    /// exists only once this lands.
     Record {
         expected: Expected,
-        record: Option<TemporaryAccessPass>,
+        record: TemporaryAccessPass,
     },
+    /// The user's record is deleted, if it is still the pass `pass`: a deletion is judged on
+    /// what a pass never changes, so its id is the whole of the read (SPEC 5.7, 6.5). The
+    /// deletion exists only once this lands.
+    Remove { pass: PassId },
     /// A write that can never land, sent so that a path without a record costs the store what
     /// the others do (SPEC 6.2). Its answer is ignored.
     Probe {
@@ -226,7 +230,7 @@ impl<R: TryCryptoRng + ?Sized> Plan for Create<'_, R> {
         Ok(Decided {
             commit: Commit::Record {
                 expected: read.expected(),
-                record: Some(created.record.clone()),
+                record: created.record.clone(),
             },
             output: created,
         })
@@ -283,11 +287,8 @@ impl Plan for Delete<'_> {
         let mut ctx = DeleteContext::new(self.actor, self.holder, record_of(&read));
         ctx.pass = self.pass;
         let deleted = delete(&ctx, now).map_err(Refused::Rejected)?;
-        let commit = match deleted {
-            Some(_) => Commit::Record {
-                expected: read.expected(),
-                record: None,
-            },
+        let commit = match &deleted {
+            Some(deleted) => Commit::Remove { pass: deleted.pass },
             None => Commit::Nothing,
         };
         Ok(Decided {
@@ -374,7 +375,7 @@ impl Plan for Redeem<'_> {
         let commit = match (&decision.write, &read.record) {
             (Some(record), Some(_)) => Commit::Record {
                 expected,
-                record: Some(record.clone()),
+                record: record.clone(),
             },
             (None, None) if self.request.client.supports_pass() => Commit::Probe {
                 expected: Expected::new(
@@ -420,7 +421,7 @@ impl Plan for Register<'_> {
         let commit = match &read.record {
             Some(stored) => Commit::Record {
                 expected: read.expected(),
-                record: Some(stored.value.clone()),
+                record: stored.value.clone(),
             },
             // Not reached: a registration without a stored pass is refused above.
             None => Commit::Nothing,
@@ -443,6 +444,8 @@ pub(crate) enum Io<'a> {
         expected: Option<Version>,
         policy: &'a Policy,
     },
+    /// [`crate::store::Store::remove`] with these arguments.
+    Remove { user: &'a UserId, pass: PassId },
 }
 
 /// A plan being carried out: the attempt loop both drivers share (SPEC 0.2). A driver asks
@@ -482,12 +485,10 @@ impl<P: Plan> Attempts<P> {
         let user = self.plan.user();
         let decided = self.decided.insert(decided);
         Ok(match (&decided.commit, user) {
-            (Commit::Record { expected, record }, Some(user)) => Some(Io::Record {
-                user,
-                expected,
-                record: record.as_ref(),
-            }),
-            (Commit::Probe { expected, record }, Some(user)) => Some(Io::Record {
+            (
+                Commit::Record { expected, record } | Commit::Probe { expected, record },
+                Some(user),
+            ) => Some(Io::Record {
                 user,
                 expected,
                 record: Some(record),
@@ -496,7 +497,9 @@ impl<P: Plan> Attempts<P> {
                 expected: *expected,
                 policy,
             }),
-            (Commit::Nothing, _) | (Commit::Record { .. } | Commit::Probe { .. }, None) => None,
+            (Commit::Remove { pass }, Some(user)) => Some(Io::Remove { user, pass: *pass }),
+            (Commit::Nothing, _)
+            | (Commit::Record { .. } | Commit::Probe { .. } | Commit::Remove { .. }, None) => None,
         })
     }
 
@@ -511,8 +514,14 @@ impl<P: Plan> Attempts<P> {
         let decided = self.decided.take()?;
         let landed = match (&decided.commit, write) {
             (Commit::Nothing | Commit::Probe { .. }, _)
-            | (Commit::Record { .. } | Commit::Policy { .. }, Some(Write::Written(_))) => true,
-            (Commit::Record { .. } | Commit::Policy { .. }, Some(Write::Conflict) | None) => false,
+            | (
+                Commit::Record { .. } | Commit::Policy { .. } | Commit::Remove { .. },
+                Some(Write::Written(_)),
+            ) => true,
+            (
+                Commit::Record { .. } | Commit::Policy { .. } | Commit::Remove { .. },
+                Some(Write::Conflict) | None,
+            ) => false,
         };
         if landed {
             Some(Ok(decided.output))

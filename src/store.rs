@@ -194,11 +194,12 @@ impl Write {
 /// rely on its database's transactions. With the `test-support` feature, the `conformance`
 /// module checks an implementation against everything below, races included.
 ///
-/// # One kind of write
+/// # Conditional writes only
 ///
 /// [`Store::write`] replaces, inserts or deletes a user's record, and only if the stored policy
 /// version and the user's record are exactly what [`Expected`] says (compare-and-swap).
-/// [`Store::write_policy`] does the same for the policy. There is no unconditional write.
+/// [`Store::write_policy`] does the same for the policy. [`Store::remove`] deletes a record only
+/// if it is still the pass a deletion was judged on. There is no unconditional write.
 ///
 /// # What a store may get wrong, and what it must never
 ///
@@ -262,6 +263,21 @@ pub trait Store: Send + Sync {
         expected: Option<Version>,
         policy: &Policy,
     ) -> Result<Write, Self::Error>;
+
+    /// Deletes `user`'s record if and only if it is the pass `pass`, at whatever version and
+    /// whatever the policy's. Returns the version it removed, or [`Write::Conflict`] without
+    /// changing anything when `user` holds no record or another pass.
+    ///
+    /// This is how a deletion commits (SPEC 5.7). A deletion is judged on what a pass never
+    /// changes (its id, holder and end), so the pass id is the whole of what it read: a
+    /// sign-in that wrote the record meanwhile (a use, a wrong code) leaves the judgement
+    /// true, and a stream of sign-ins with a stolen code cannot hold off its revocation, as
+    /// it would if the deletion had to meet the exact version it read.
+    ///
+    /// # Errors
+    ///
+    /// The store's error.
+    fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Self::Error>;
 }
 
 /// [`Store`] for async hosts: the same reads and the same conditional writes, each returning a
@@ -301,6 +317,14 @@ pub trait AsyncStore: Send + Sync {
         expected: Option<Version>,
         policy: &Policy,
     ) -> impl Future<Output = Result<Write, Self::Error>> + Send;
+
+    /// As [`Store::remove`]: deletes `user`'s record if and only if it is the pass `pass`, at
+    /// whatever version.
+    fn remove(
+        &self,
+        user: &UserId,
+        pass: PassId,
+    ) -> impl Future<Output = Result<Write, Self::Error>> + Send;
 }
 
 /// `Store` and `AsyncStore` for a pointer to one, forwarding every call: an engine can borrow a
@@ -334,6 +358,10 @@ macro_rules! forward {
                 policy: &Policy,
             ) -> Result<Write, Self::Error> {
                 (**self).write_policy(expected, policy)
+            }
+
+            fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Self::Error> {
+                (**self).remove(user, pass)
             }
         }
 
@@ -369,6 +397,14 @@ macro_rules! forward {
                 policy: &Policy,
             ) -> impl Future<Output = Result<Write, Self::Error>> + Send {
                 (**self).write_policy(expected, policy)
+            }
+
+            fn remove(
+                &self,
+                user: &UserId,
+                pass: PassId,
+            ) -> impl Future<Output = Result<Write, Self::Error>> + Send {
+                (**self).remove(user, pass)
             }
         }
     )*};

@@ -15,7 +15,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{AsyncStore, Expected, Loaded, RecordStamp, Store, Version, Versioned, Write};
-use crate::ids::UserId;
+use crate::ids::{PassId, UserId};
 use crate::pass::{Detached, TemporaryAccessPass};
 use crate::policy::Policy;
 
@@ -277,6 +277,22 @@ impl Store for InMemoryStore {
         }
         Ok(Write::Written(next))
     }
+
+    fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Infallible> {
+        let mut shard = self.shard(user);
+        let stored = shard
+            .passes
+            .get(user)
+            .filter(|entry| *entry.pass.id() == pass)
+            .map(|entry| entry.version);
+        Ok(match stored {
+            Some(version) => {
+                shard.passes.remove(user);
+                Write::Written(version)
+            }
+            None => Write::Conflict,
+        })
+    }
 }
 
 /// The same store for [`crate::AsyncEngine`]: every call completes at once (a short lock on one
@@ -309,5 +325,13 @@ impl AsyncStore for InMemoryStore {
         policy: &Policy,
     ) -> impl Future<Output = Result<Write, Infallible>> + Send {
         core::future::ready(Store::write_policy(self, expected, policy))
+    }
+
+    fn remove(
+        &self,
+        user: &UserId,
+        pass: PassId,
+    ) -> impl Future<Output = Result<Write, Infallible>> + Send {
+        core::future::ready(Store::remove(self, user, pass))
     }
 }

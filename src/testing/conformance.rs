@@ -84,14 +84,16 @@ fn ok<T, E: Debug>(what: &str, r: Result<T, E>) -> T {
 }
 
 /// The sequential guarantees: create-only inserts, compare-and-swap writes on the pass id and
-/// version, the policy version in every expectation, versions that change on every write, and
-/// the policy's own compare-and-swap.
+/// version, the policy version in every expectation, versions that change on every write,
+/// removals that land on the pass they name and nothing else, and the policy's own
+/// compare-and-swap.
 ///
 /// # Panics
 ///
 /// When the store breaks the guarantee, with a message naming it.
 pub fn check_store<S: Store>(store: &S) {
     sequential::check_records(store);
+    sequential::check_removal(store);
     sequential::check_policy(store);
 }
 

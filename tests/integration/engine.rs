@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use temporary_access_pass::{
     Clock, CreateError, CreateRequest, DigestKey, DirectoryRole, Effect, Engine, EngineConfig,
-    EngineError, Event, InMemoryStore, IncludeTarget, ManualClock, Pepper, Policy, PolicySettings,
-    PolicyState, Principal, RedeemRefusal, TemporaryAccessPass, UserId,
+    EngineError, Event, InMemoryStore, IncludeTarget, ManualClock, PassId, Pepper, Policy,
+    PolicySettings, PolicyState, Principal, RedeemRefusal, TemporaryAccessPass, UserId,
 };
 
 use temporary_access_pass::admin::ViewError;
@@ -285,6 +285,9 @@ impl Store for Faulty {
     fn write_policy(&self, _: Option<Version>, _: &Policy) -> Result<Write, Down> {
         self.write()
     }
+    fn remove(&self, _: &UserId, _: PassId) -> Result<Write, Down> {
+        self.write()
+    }
 }
 
 fn faulty_with_one_time_pass(conflict_instead: bool) -> (Faulty, String, Principal) {
@@ -497,4 +500,124 @@ fn spec_5_5_and_6_5_a_registration_judged_before_a_deletion_landed_is_judged_aga
         engine.register(&user, &grant, PasswordlessMethod::Fido2SecurityKey),
         Err(EngineError::Rejected(RegistrationError::PassRemoved))
     ));
+}
+
+/// An engine over `store` keyed like the tests, under the open policy (multi-use passes).
+fn open_engine(clock: &ManualClock, store: Hooked) -> Engine<&ManualClock, Hooked> {
+    let engine = Engine::new(
+        clock,
+        store,
+        EngineConfig::new(crate::support::key().clone()),
+    );
+    let _ = engine
+        .update_policy(&ga(), &crate::support::open_settings())
+        .unwrap();
+    engine
+}
+
+#[test]
+fn spec_5_7_and_6_5_sign_ins_landing_between_a_deletions_read_and_write_cannot_hold_it_off() {
+    // Before every removal reaches the store, the holder signs in with the right code and that
+    // write lands: a stream of sign-ins with a stolen code, as fast as the store goes. The
+    // deletion was judged on what a pass never changes (its id, holder and end), so it lands
+    // on its first attempt and revokes the session that sign-in opened. Had it expected the
+    // version it read, every attempt would conflict and the revocation would give up.
+    let clock = ManualClock::new(CREATED);
+    let user = member("u");
+    let code = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sign_ins = std::sync::Arc::new(AtomicU32::new(0));
+    let store = Hooked::new().on_remove({
+        let (code, sign_ins, user) = (code.clone(), sign_ins.clone(), user.clone());
+        move |inner, holder, pass| {
+            let read = inner.load(holder).unwrap();
+            let policy = read.policy.as_ref().unwrap().value.clone();
+            let record = read.record.as_ref().map(|r| r.value.clone());
+            let code = code.lock().unwrap().clone();
+            let signed_in =
+                crate::support::redeem_with(&policy, &user, record.as_ref(), &code, CREATED);
+            assert!(signed_in.outcome.is_ok(), "the stolen code signs in");
+            let used = signed_in.write.expect("a grant writes the use");
+            assert!(matches!(
+                inner.write(holder, &read.expected(), Some(&used)).unwrap(),
+                Write::Written(_)
+            ));
+            sign_ins.fetch_add(1, Ordering::SeqCst);
+            pass
+        }
+    });
+    let engine = Engine::new(
+        &clock,
+        store,
+        EngineConfig::new(crate::support::key().clone()).max_attempts(1),
+    );
+    let _ = engine
+        .update_policy(&ga(), &crate::support::open_settings())
+        .unwrap();
+    let issued = engine_pass(&engine, &user);
+    assert!(!issued.record.is_usable_once());
+    *code.lock().unwrap() = issued.passcode.expose_secret().to_owned();
+    let deleted = engine
+        .delete(&ga(), &user)
+        .expect("one attempt is enough")
+        .expect("the pass was there");
+    assert_eq!(sign_ins.load(Ordering::SeqCst), 1, "a sign-in landed first");
+    assert_eq!(deleted.pass, *issued.record.id());
+    assert!(deleted.was_valid);
+    assert_eq!(
+        deleted.effects,
+        vec![Effect::RevokeSessions {
+            user: user.id().clone()
+        }]
+    );
+    assert!(engine.store().load(user.id()).unwrap().record.is_none());
+}
+
+#[test]
+fn spec_5_7_and_6_5_a_deletion_judged_on_a_pass_that_was_replaced_is_judged_again() {
+    // Between the deletion's read and its write, the pass is replaced by another: removing
+    // the pass that was read conflicts, and the deletion is judged again on what is stored.
+    let clock = ManualClock::new(CREATED);
+    let user = member("u");
+    let replacement = std::sync::Arc::new(std::sync::Mutex::new(None::<TemporaryAccessPass>));
+    let store = Hooked::new().on_remove({
+        let replacement = replacement.clone();
+        move |inner, holder, pass| {
+            if let Some(next) = replacement.lock().unwrap().take() {
+                let read = inner.load(holder).unwrap();
+                assert!(matches!(
+                    inner.write(holder, &read.expected(), Some(&next)).unwrap(),
+                    Write::Written(_)
+                ));
+            }
+            pass
+        }
+    });
+    let engine = open_engine(&clock, store);
+
+    // Deleting whichever pass is stored: the replacement is deleted.
+    let first = engine_pass(&engine, &user);
+    let (_, other) = crate::support::pass_for(&user, CreateRequest::new());
+    let other_id = *other.id();
+    *replacement.lock().unwrap() = Some(other);
+    let deleted = engine.delete(&ga(), &user).unwrap().unwrap();
+    assert_ne!(deleted.pass, *first.record.id());
+    assert_eq!(deleted.pass, other_id, "the pass stored when it landed");
+    assert!(engine.store().load(user.id()).unwrap().record.is_none());
+
+    // Naming a pass: judged again on the replacement, which it does not name: nothing is
+    // deleted, and the replacement stays.
+    let named = engine_pass(&engine, &user);
+    let (_, other) = crate::support::pass_for(&user, CreateRequest::new());
+    let other_id = *other.id();
+    *replacement.lock().unwrap() = Some(other);
+    assert_eq!(
+        engine
+            .delete_pass(&ga(), &user, *named.record.id())
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        engine.view(&ga(), &user).unwrap().map(|v| v.id),
+        Some(other_id)
+    );
 }

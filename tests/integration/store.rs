@@ -132,6 +132,18 @@ mod broken_stores {
     }
 
     #[test]
+    fn the_suite_catches_a_store_that_removes_whichever_pass_is_stored() {
+        let store = crate::support::Hooked::new().on_remove(|inner, user, named| {
+            inner
+                .load(user)
+                .unwrap()
+                .record
+                .map_or(named, |stored| *stored.value.id())
+        });
+        assert!(fails(|| conformance::check_store(&store)));
+    }
+
+    #[test]
     fn the_suite_catches_a_store_that_ignores_the_policy_version() {
         let store = lax(Ignores::PolicyVersion);
         assert!(fails(|| conformance::check_store(&store)));
@@ -220,6 +232,17 @@ mod against_a_single_lock_reference {
             s.policy = Some(Versioned::new(v, policy.clone()));
             Ok(Write::Written(v))
         }
+        fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Self::Error> {
+            let mut s = self.0.lock().unwrap();
+            match s.records.get(user) {
+                Some(stored) if *stored.value.id() == pass => {
+                    let version = stored.version;
+                    s.records.remove(user);
+                    Ok(Write::Written(version))
+                }
+                Some(_) | None => Ok(Write::Conflict),
+            }
+        }
     }
 
     #[derive(Debug, Clone)]
@@ -239,6 +262,11 @@ mod against_a_single_lock_reference {
             enabled: bool,
             stale: bool,
         },
+        /// Delete user `u`'s record by its pass id (or another), whatever its version.
+        Remove {
+            u: usize,
+            other: bool,
+        },
         Load {
             u: usize,
         },
@@ -248,6 +276,7 @@ mod against_a_single_lock_reference {
         prop_oneof![
             4 => (0_usize..4, 0_u8..4).prop_map(|(u, stale)| Op::Put { u, stale }),
             2 => (0_usize..4, 0_u8..4).prop_map(|(u, stale)| Op::Delete { u, stale }),
+            2 => (0_usize..4, any::<bool>()).prop_map(|(u, other)| Op::Remove { u, other }),
             1 => (any::<bool>(), prop::bool::weighted(0.3))
                 .prop_map(|(enabled, stale)| Op::Policy { enabled, stale }),
             2 => (0_usize..4).prop_map(|u| Op::Load { u }),
@@ -317,6 +346,18 @@ mod against_a_single_lock_reference {
                         prop_assert_eq!(
                             sharded.write(user, &expected, None).unwrap(),
                             reference.write(user, &expected, None).unwrap()
+                        );
+                    }
+                    Op::Remove { u, other } => {
+                        let user = &users[*u];
+                        let stored = reference.load(user).unwrap().record.map(|r| *r.value.id());
+                        let pass = match stored {
+                            Some(pass) if !*other => pass,
+                            Some(_) | None => PassId::from_bytes([3; 16]),
+                        };
+                        prop_assert_eq!(
+                            sharded.remove(user, pass).unwrap(),
+                            reference.remove(user, pass).unwrap()
                         );
                     }
                     Op::Policy { enabled, stale } => {

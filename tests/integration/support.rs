@@ -8,7 +8,7 @@ use temporary_access_pass::signin::{Client, Redemption};
 use temporary_access_pass::store::Store;
 use temporary_access_pass::{
     CreateContext, CreateError, CreateRequest, CreatedPass, DigestKey, DirectoryRole, Engine,
-    EngineConfig, GroupId, InMemoryStore, IncludeTarget, ManualClock, Pepper, Policy,
+    EngineConfig, GroupId, InMemoryStore, IncludeTarget, ManualClock, PassId, Pepper, Policy,
     PolicySettings, PolicyState, Principal, RedeemContext, SignInRequest, TemporaryAccessPass,
     UserId, create, redeem,
 };
@@ -211,6 +211,10 @@ type WriteHook = dyn Fn(
 type PolicyHook =
     dyn Fn(&InMemoryStore, Option<temporary_access_pass::store::Version>) + Send + Sync;
 
+/// What a [`Hooked`] store does before a deletion: it may name another pass (a store wrong on
+/// purpose), or let another write land first.
+type RemoveHook = dyn Fn(&InMemoryStore, &UserId, PassId) -> PassId + Send + Sync;
+
 /// An in-memory store whose writes go through hooks first: the one wrapper the tests use to
 /// make a store that is wrong on purpose, or to put another write between an operation's read
 /// and its write.
@@ -218,6 +222,7 @@ pub(crate) struct Hooked {
     pub(crate) inner: InMemoryStore,
     write: Box<WriteHook>,
     policy: Box<PolicyHook>,
+    remove: Box<RemoveHook>,
 }
 
 impl Hooked {
@@ -227,7 +232,17 @@ impl Hooked {
             inner: InMemoryStore::new(),
             write: Box::new(|_, _, expected, record| (expected, record)),
             policy: Box::new(|_, _| {}),
+            remove: Box::new(|_, _, pass| pass),
         }
+    }
+
+    /// Deletions go through `hook`.
+    pub(crate) fn on_remove(
+        mut self,
+        hook: impl Fn(&InMemoryStore, &UserId, PassId) -> PassId + Send + Sync + 'static,
+    ) -> Self {
+        self.remove = Box::new(hook);
+        self
     }
 
     /// Record writes go through `hook`.
@@ -292,5 +307,14 @@ impl Store for Hooked {
     ) -> Result<temporary_access_pass::store::Write, Self::Error> {
         (self.policy)(&self.inner, expected);
         self.inner.write_policy(expected, policy)
+    }
+
+    fn remove(
+        &self,
+        user: &UserId,
+        pass: PassId,
+    ) -> Result<temporary_access_pass::store::Write, Self::Error> {
+        let pass = (self.remove)(&self.inner, user, pass);
+        self.inner.remove(user, pass)
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use temporary_access_pass::store::{
     AsyncStore, Expected, Loaded, Store, Version, Versioned, Write,
 };
-use temporary_access_pass::{Policy, TemporaryAccessPass, UserId};
+use temporary_access_pass::{PassId, Policy, TemporaryAccessPass, UserId};
 
 /// Why a call on a blocking thread failed: the store's own error, or the thread's task.
 #[derive(Debug, thiserror::Error)]
@@ -70,5 +70,10 @@ impl<S: Store + 'static> AsyncStore for Blocking<S> {
     ) -> Result<Write, Self::Error> {
         let policy = policy.clone();
         on_blocking_thread(&self.0, move |s| s.write_policy(expected, &policy)).await
+    }
+
+    async fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Self::Error> {
+        let user = user.clone();
+        on_blocking_thread(&self.0, move |s| s.remove(&user, pass)).await
     }
 }

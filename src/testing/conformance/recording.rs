@@ -11,7 +11,7 @@ use std::sync::{Barrier, Mutex};
 use super::burst::BURST;
 use super::{NOW, lock};
 use crate::engine::EngineError;
-use crate::ids::UserId;
+use crate::ids::{PassId, UserId};
 use crate::pass::TemporaryAccessPass;
 use crate::policy::Policy;
 use crate::signin::{RedeemRefusal, Redemption};
@@ -70,6 +70,16 @@ impl Log {
     /// Whether this write is one of those to hold.
     pub(super) fn hold_write(&self) -> bool {
         take_ticket(&self.hold_writes)
+    }
+
+    /// Logs a deletion of `pass` if it landed: it took the record at the version it
+    /// reports, which the replay places in the chain like any other write's expectation.
+    pub(super) fn removed(&self, pass: PassId, written: Write) {
+        if let Write::Written(version) = written {
+            lock(&self.landed).push(Landed::Removed {
+                expected: Some(RecordStamp::new(pass, version)),
+            });
+        }
     }
 
     /// Logs a record write if it landed.
@@ -159,6 +169,12 @@ impl<S: Store> Store for Recording<'_, S> {
 
     fn write_policy(&self, expected: Option<Version>, policy: &Policy) -> Result<Write, S::Error> {
         self.inner.write_policy(expected, policy)
+    }
+
+    fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, S::Error> {
+        let written = self.inner.remove(user, pass)?;
+        self.log.removed(pass, written);
+        Ok(written)
     }
 }
 

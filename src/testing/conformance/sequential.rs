@@ -1,5 +1,6 @@
 //! The sequential guarantees of a store: every write is conditional on the policy version and
-//! the user's record, versions change on every write, and nothing else is touched.
+//! the user's record (a removal on the pass id), versions change on every write, and nothing
+//! else is touched.
 
 use super::{ok, record_for, unique_user};
 use crate::ids::{PassId, UserId};
@@ -220,6 +221,89 @@ pub(super) fn check_records<S: Store>(store: &S) {
         ok("load", store.load(unique_user("never").id()))
             .record
             .is_none()
+    );
+}
+
+/// [`Store::remove`]: a deletion lands on the pass it names at whatever version and under
+/// whatever policy, and on nothing else.
+pub(super) fn check_removal<S: Store>(store: &S) {
+    let policy = Policy::default();
+    let user = unique_user("removal");
+    let id = user.id();
+    let first = record_for(&user, &policy);
+    assert_eq!(
+        ok("remove", store.remove(id, *first.id())),
+        Write::Conflict,
+        "removing from a user without a record must conflict"
+    );
+    let Write::Written(v1) = put(store, id, None, Some(&first)) else {
+        panic!("an insert for a user without a record must succeed");
+    };
+    let Write::Written(v2) = put(store, id, stamp(&first, v1), Some(&first)) else {
+        panic!("a write expecting the current version must succeed");
+    };
+    assert_eq!(
+        ok("remove", store.remove(id, PassId::from_bytes([0xee; 16]))),
+        Write::Conflict,
+        "removing another pass id must conflict"
+    );
+    let stranger = unique_user("removal-stranger");
+    assert_eq!(
+        ok("remove", store.remove(stranger.id(), *first.id())),
+        Write::Conflict,
+        "removing a pass under another user must conflict"
+    );
+    assert_eq!(
+        ok("load", store.load(id)).record.map(|r| r.stamp()),
+        stamp(&first, v2),
+        "a conflicting removal changes nothing"
+    );
+
+    // The version and the policy are not part of it: after another write and a policy
+    // change, the pass is still the one named.
+    let Write::Written(v3) = put(store, id, stamp(&first, v2), Some(&first)) else {
+        panic!("a write expecting the current version must succeed");
+    };
+    let current = ok("load policy", store.load_policy()).map(|v| v.version);
+    let Write::Written(_) = ok("write policy", store.write_policy(current, &policy)) else {
+        panic!("writing the policy at its current version must succeed");
+    };
+    assert_eq!(
+        ok("remove", store.remove(id, *first.id())),
+        Write::Written(v3),
+        "removing the stored pass must land and report the version it removed"
+    );
+    assert!(ok("load", store.load(id)).record.is_none(), "removed");
+    assert_eq!(
+        ok("remove", store.remove(id, *first.id())),
+        Write::Conflict,
+        "removing twice must conflict"
+    );
+
+    // A removal naming a pass that was replaced never takes its successor.
+    let Write::Written(_) = put(store, id, None, Some(&first)) else {
+        panic!("an insert for a user without a record must succeed");
+    };
+    let second = record_for(&user, &policy);
+    let read = ok("load", store.load(id))
+        .record
+        .expect("the inserted record");
+    let Write::Written(v) = put(store, id, Some(read.stamp()), Some(&second)) else {
+        panic!("replacing one pass with another must succeed");
+    };
+    assert_eq!(
+        ok("remove", store.remove(id, *first.id())),
+        Write::Conflict,
+        "removing a pass that was replaced must conflict"
+    );
+    assert_eq!(
+        ok("load", store.load(id)).record.map(|r| r.stamp()),
+        stamp(&second, v),
+        "and its successor stays"
+    );
+    assert_eq!(
+        ok("remove", store.remove(id, *second.id())),
+        Write::Written(v)
     );
 }
 

@@ -39,7 +39,7 @@ use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use temporary_access_pass::store::{AsyncStore, Expected, Loaded, Version, Versioned, Write};
-use temporary_access_pass::{Policy, TemporaryAccessPass, UserId};
+use temporary_access_pass::{PassId, Policy, TemporaryAccessPass, UserId};
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
@@ -274,6 +274,10 @@ const DELETE: &str = "
     WHERE tenant = $1 AND user_id = $2 AND pass_id = $3 AND version = $4
       AND (SELECT version FROM tap_policy WHERE tenant = $1) IS NOT DISTINCT FROM $5";
 
+const REMOVE: &str = "
+    DELETE FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
+    RETURNING version";
+
 const INSERT_POLICY: &str = "
     INSERT INTO tap_policy (tenant, version, document) VALUES ($1, 1, $2)
     ON CONFLICT (tenant) DO NOTHING";
@@ -390,6 +394,17 @@ impl AsyncStore for PgStore {
                     .await?;
                 one_row(changed, next)
             }
+        }
+    }
+
+    async fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, PgError> {
+        // Whatever the version and the policy: what a deletion was judged on is the pass id.
+        let client = self.pool.get().await?;
+        let statement = client.prepare_cached(REMOVE).await?;
+        let params: [&(dyn ToSql + Sync); 3] = [&&*self.tenant, &user.as_str(), &pass.to_string()];
+        match client.query_opt(&statement, &params).await? {
+            Some(row) => Ok(Write::Written(version_of(row.try_get(0)?)?)),
+            None => Ok(Write::Conflict),
         }
     }
 }

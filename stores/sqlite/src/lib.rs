@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
-use temporary_access_pass::{Policy, TemporaryAccessPass, UserId};
+use temporary_access_pass::{PassId, Policy, TemporaryAccessPass, UserId};
 
 /// The store's schema: pass records with their version, one row per user, and the policy row.
 /// [`SqliteStore::open`] applies it; `user_version` says which schema a file holds.
@@ -373,6 +373,22 @@ impl Store for SqliteStore {
                 one_row(changed, next)
             }
         }
+    }
+
+    fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, SqliteError> {
+        // Whatever the version and the policy: what a deletion was judged on is the pass id.
+        let removed: Option<i64> = self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let version = tx
+                .prepare_cached(
+                    "DELETE FROM tap_passes WHERE user_id = ?1 AND pass_id = ?2 RETURNING version",
+                )?
+                .query_row(params![user.as_str(), pass.to_string()], |r| r.get(0))
+                .optional()?;
+            tx.commit()?;
+            Ok(version)
+        })?;
+        removed.map_or(Ok(Write::Conflict), |v| Ok(Write::Written(version_of(v)?)))
     }
 }
 

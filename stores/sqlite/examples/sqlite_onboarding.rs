@@ -1,5 +1,5 @@
 //! The onboarding story on the SQLite store, across a restart:
-//! `cargo run -p temporary-access-pass-sqlite --example onboarding`.
+//! `cargo run -p temporary-access-pass-sqlite --example sqlite_onboarding`.
 //!
 //! The program runs itself twice on one database file, as a service would across a deploy:
 //! the first process enables the policy, issues Chris a one-time pass and exits; the second
@@ -143,6 +143,6 @@ fn main() -> Result<()> {
             println!("the pass, and its use, survived the restart");
             Ok(())
         }
-        _ => Err("usage: onboarding [issue <db> | sign-in <db> <code>]".into()),
+        _ => Err("usage: sqlite_onboarding [issue <db> | sign-in <db> <code>]".into()),
     }
 }

@@ -133,7 +133,14 @@ pub fn race_delete<S: Store>(store: &S, rounds: u32) {
     const PER_THREAD: usize = 6;
     let recording = Recording::new(store, 0);
     let clock = ManualClock::new(NOW);
-    let engine = engine_with(&clock, &recording, false, EngineConfig::new(key()));
+    let engine = engine_with(
+        &clock,
+        &recording,
+        false,
+        EngineConfig::new(key()).max_attempts(rounds::attempts_for(
+            super::THREADS.saturating_mul(PER_THREAD),
+        )),
+    );
     let revoker = Engine::new(&clock, &recording, EngineConfig::new(key()).max_attempts(1));
     let admin = admin();
     let browser = SignInRequest::new(Client::Browser);

@@ -157,6 +157,15 @@ pub(super) fn right_attempt(round: u32, i: usize) -> bool {
 
 /// A delete round (SPEC 5.7, 6.5): the deletion is the last write, every answer matches a
 /// write that landed before it, and no attempt that started after it found a pass.
+/// Attempts enough that no sign-in of a deletion round gives up: an attempt conflicts only
+/// when another write landed after its read, so no sign-in meets more conflicts than the
+/// round lands writes (`sign_ins` of them, and the deletion). A sign-in under that much
+/// contention is denied in production (fail closed), which is safe but not what the round
+/// checks.
+pub(super) fn attempts_for(sign_ins: usize) -> u32 {
+    u32::try_from(sign_ins.saturating_add(2)).unwrap_or(u32::MAX)
+}
+
 pub(super) fn delete(
     round: u32,
     initial: &Versioned<TemporaryAccessPass>,

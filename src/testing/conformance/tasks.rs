@@ -420,7 +420,13 @@ pub async fn race_delete<S: AsyncStore + 'static>(store: Arc<S>, rounds: u32) {
     const PER_TASK: usize = 6;
     multi_threaded("delete race");
     let recording = Recording::new(store.clone(), 0);
-    let engine = engine_for(recording.clone(), false, EngineConfig::new(key())).await;
+    let engine = engine_for(
+        recording.clone(),
+        false,
+        EngineConfig::new(key())
+            .max_attempts(rounds::attempts_for(THREADS.saturating_mul(PER_TASK))),
+    )
+    .await;
     let revoker = AsyncEngine::new(
         ManualClock::new(NOW),
         recording.clone(),

@@ -11,8 +11,9 @@
 //! - A read is one statement that returns the policy and the user's record together (one
 //!   snapshot). A write is one conditional statement (`INSERT ... WHERE <policy version> ON
 //!   CONFLICT DO NOTHING`, or `UPDATE`/`DELETE ... WHERE tenant = $1 AND user_id = $2 AND
-//!   pass_id = $3 AND version = $4 AND <policy version>`) whose row count decides: one row is a
-//!   write, none a conflict. There is no transaction left open between statements, and no
+//!   pass_id = $3 AND version = $4 AND <policy version>`, or for a deletion, judged on the pass
+//!   id alone, `DELETE ... WHERE tenant = $1 AND user_id = $2 AND pass_id = $3 RETURNING
+//!   version`) whose row count decides: one row is a write, none a conflict. There is no transaction left open between statements, and no
 //!   read-then-write.
 //! - Every failure (the pool has no connection, the connection is lost, a statement fails, a
 //!   stored document breaks the crate's rules) is a [`PgError`], and the engine denies on it. A

@@ -6,8 +6,9 @@
 //!   schema is [`SCHEMA`]).
 //! - Every write is one statement in a write transaction taken up front (`BEGIN IMMEDIATE`): an
 //!   `INSERT ... WHERE <policy version> ... ON CONFLICT DO NOTHING`, or an `UPDATE`/`DELETE ...
-//!   WHERE user_id = ? AND pass_id = ? AND version = ? AND <policy version>`, and exactly one
-//!   changed row is a write, none a conflict. There is no read-then-write.
+//!   WHERE user_id = ? AND pass_id = ? AND version = ? AND <policy version>` (a deletion, judged
+//!   on the pass id alone: `DELETE ... WHERE user_id = ? AND pass_id = ? RETURNING version`),
+//!   and exactly one changed row is a write, none a conflict. There is no read-then-write.
 //! - The database runs in WAL mode with `synchronous=FULL`: a committed write (a one-time pass
 //!   consumed, a wrong code counted) survives a power loss. A connection that finds the
 //!   database locked waits in short steps for up to about ten seconds.

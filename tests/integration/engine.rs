@@ -457,6 +457,19 @@ fn spec_1_5_and_6_5_two_concurrent_policy_changes_both_take_effect() {
     assert_eq!(raced.load(Ordering::SeqCst), 2, "judged twice");
 }
 
+/// An engine over `store` with `config`, under the open policy (multi-use passes).
+fn open_engine(
+    clock: &ManualClock,
+    store: Hooked,
+    config: EngineConfig,
+) -> Engine<&ManualClock, Hooked> {
+    let engine = Engine::new(clock, store, config);
+    let _ = engine
+        .update_policy(&ga(), &crate::support::open_settings())
+        .unwrap();
+    engine
+}
+
 #[test]
 fn spec_5_5_and_6_5_a_registration_judged_before_a_deletion_landed_is_judged_again() {
     let clock = ManualClock::new(CREATED);
@@ -476,14 +489,11 @@ fn spec_5_5_and_6_5_a_registration_judged_before_a_deletion_landed_is_judged_aga
             (expected, record)
         }
     });
-    let engine = Engine::new(
+    let engine = open_engine(
         &clock,
         store,
         EngineConfig::new(Pepper::new(&[0x77; 32]).unwrap()),
     );
-    let _ = engine
-        .update_policy(&ga(), &crate::support::open_settings())
-        .unwrap();
     let code = engine_pass(&engine, &user)
         .passcode
         .expose_secret()
@@ -500,19 +510,6 @@ fn spec_5_5_and_6_5_a_registration_judged_before_a_deletion_landed_is_judged_aga
         engine.register(&user, &grant, PasswordlessMethod::Fido2SecurityKey),
         Err(EngineError::Rejected(RegistrationError::PassRemoved))
     ));
-}
-
-/// An engine over `store` keyed like the tests, under the open policy (multi-use passes).
-fn open_engine(clock: &ManualClock, store: Hooked) -> Engine<&ManualClock, Hooked> {
-    let engine = Engine::new(
-        clock,
-        store,
-        EngineConfig::new(crate::support::key().clone()),
-    );
-    let _ = engine
-        .update_policy(&ga(), &crate::support::open_settings())
-        .unwrap();
-    engine
 }
 
 #[test]
@@ -545,14 +542,11 @@ fn spec_5_7_and_6_5_sign_ins_landing_between_a_deletions_read_and_write_cannot_h
             pass
         }
     });
-    let engine = Engine::new(
+    let engine = open_engine(
         &clock,
         store,
         EngineConfig::new(crate::support::key().clone()).max_attempts(1),
     );
-    let _ = engine
-        .update_policy(&ga(), &crate::support::open_settings())
-        .unwrap();
     let issued = engine_pass(&engine, &user);
     assert!(!issued.record.is_usable_once());
     *code.lock().unwrap() = issued.passcode.expose_secret().to_owned();
@@ -592,7 +586,11 @@ fn spec_5_7_and_6_5_a_deletion_judged_on_a_pass_that_was_replaced_is_judged_agai
             pass
         }
     });
-    let engine = open_engine(&clock, store);
+    let engine = open_engine(
+        &clock,
+        store,
+        EngineConfig::new(crate::support::key().clone()),
+    );
 
     // Deleting whichever pass is stored: the replacement is deleted.
     let first = engine_pass(&engine, &user);

@@ -126,10 +126,9 @@ impl SqliteStore {
             path: path.as_ref().to_path_buf(),
             idle: Mutex::new(Vec::new()),
         };
-        store.with(|c| {
-            // Checked and applied in one write transaction, so two processes opening a new
-            // file at once both see the schema whole.
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Checked and applied in one write transaction, so two processes opening a new file at
+        // once both see the schema whole.
+        store.in_write_transaction(|tx| {
             let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             match found {
                 0 => tx.execute_batch(SCHEMA)?,
@@ -141,7 +140,6 @@ impl SqliteStore {
                     });
                 }
             }
-            tx.commit()?;
             Ok(())
         })?;
         Ok(store)
@@ -184,16 +182,25 @@ impl SqliteStore {
         result
     }
 
-    /// Runs one conditional statement in a write transaction taken up front (`BEGIN
-    /// IMMEDIATE`), so the rows it checks are the latest committed ones, and returns how many
-    /// rows it changed.
-    fn conditional(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, SqliteError> {
+    /// Runs `f` in a write transaction taken up front (`BEGIN IMMEDIATE`), so the rows it
+    /// checks are the latest committed ones, and commits it when `f` succeeds (an error rolls
+    /// it back).
+    fn in_write_transaction<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, SqliteError>,
+    ) -> Result<T, SqliteError> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let changed = tx.prepare_cached(sql)?.execute(params)?;
+            let result = f(&tx)?;
             tx.commit()?;
-            Ok(changed)
+            Ok(result)
         })
+    }
+
+    /// Runs one conditional statement in a write transaction and returns how many rows it
+    /// changed.
+    fn conditional(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, SqliteError> {
+        self.in_write_transaction(|tx| Ok(tx.prepare_cached(sql)?.execute(params)?))
     }
 
     /// A pragma's value on a connection of this store, as text (for checks and diagnostics).
@@ -378,16 +385,13 @@ impl Store for SqliteStore {
 
     fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, SqliteError> {
         // Whatever the version and the policy: what a deletion was judged on is the pass id.
-        let removed: Option<i64> = self.with(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let version = tx
+        let removed: Option<i64> = self.in_write_transaction(|tx| {
+            Ok(tx
                 .prepare_cached(
                     "DELETE FROM tap_passes WHERE user_id = ?1 AND pass_id = ?2 RETURNING version",
                 )?
                 .query_row(params![user.as_str(), pass.to_string()], |r| r.get(0))
-                .optional()?;
-            tx.commit()?;
-            Ok(version)
+                .optional()?)
         })?;
         removed.map_or(Ok(Write::Conflict), |v| Ok(Write::Written(version_of(v)?)))
     }

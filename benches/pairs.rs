@@ -7,7 +7,7 @@
 
 use temporary_access_pass::hazmat::RecordParts;
 use temporary_access_pass::signin::{Client, Redemption};
-use temporary_access_pass::store::{Expected, Store};
+use temporary_access_pass::store::{Commit, Expected, Store};
 use temporary_access_pass::time::{Duration, UtcDateTime, macros::utc_datetime};
 use temporary_access_pass::{
     CreateContext, CreateRequest, DigestKey, DirectoryRole, Engine, EngineConfig, ExcludeTarget,
@@ -157,10 +157,11 @@ impl Stored {
             EngineConfig::new(key()),
         );
         let store = engine.store();
-        let _ = store.write_policy(None, policy).unwrap();
+        let _ = store.commit(&Commit::policy(None, policy.clone())).unwrap();
         for (user, record) in &records {
             let expected = store.load(user.id()).unwrap().expected();
-            let _ = store.write(user.id(), &expected, Some(record)).unwrap();
+            let commit = Commit::put(user.id().clone(), expected, record.clone());
+            let _ = store.commit(&commit).unwrap();
         }
         Self { engine, records }
     }
@@ -176,7 +177,9 @@ impl Stored {
         let store = self.engine.store();
         for (user, record) in &self.records {
             let read: Expected = store.load(user.id()).unwrap().expected();
-            let _ = store.write(user.id(), &read, Some(record)).unwrap();
+            let _ = store
+                .commit(&Commit::put(user.id().clone(), read, record.clone()))
+                .unwrap();
         }
     }
 }

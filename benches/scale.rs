@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use temporary_access_pass::signin::Client;
-use temporary_access_pass::store::{Expected, Store};
+use temporary_access_pass::store::{Commit, Expected, Held, Store};
 use temporary_access_pass::testing::DeterministicRng;
 use temporary_access_pass::{
     CreateContext, CreateRequest, DigestKey, DirectoryRole, Engine, EngineConfig, InMemoryStore,
@@ -65,7 +65,8 @@ fn fill(count: usize) -> Result<Filled, Box<dyn Error>> {
         let ctx = CreateContext::new(&policy, &key, &admin, &user);
         let request = CreateRequest::new().is_usable_once(false);
         let issued = create(&ctx, &request, now, &mut rng)?;
-        let _ = store.write(user.id(), &Expected::new(None, None), Some(&issued.record))?;
+        let expected = Expected::new(None, Held::Nothing);
+        let _ = store.commit(&Commit::put(user.id().clone(), expected, issued.record))?;
         if i % sample_every == 0 {
             users.push((user, issued.passcode.expose_secret().to_owned()));
         }

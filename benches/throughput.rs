@@ -1,7 +1,10 @@
-//! Throughput of the engine over `InMemoryStore` across cores (issue 13, BENCHMARKS.md):
+//! Throughput of the engine over `InMemoryStore` across cores (issues 13 and 16, BENCHMARKS.md):
 //! redemptions with the right code of multi-use passes, at 1 thread, 2 threads and the
 //! machine's core count, first with every thread on users of its own (distinct users), then
-//! with every thread on one user (contended: compare-and-swap retries are expected).
+//! with every thread on one user (contended: the store holds the user's shard while the engine
+//! decides, so attempts queue instead of conflicting). Each configuration runs without the
+//! outbox (as before it existed) and with it (every grant commits its audit event; the outbox
+//! is pruned between rows).
 //!
 //! ```text
 //! cargo run --release -p temporary-access-pass-benches --bin throughput
@@ -28,11 +31,13 @@ use std::num::NonZero;
 use std::time::Instant;
 
 use temporary_access_pass::signin::Client;
-use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
+use temporary_access_pass::store::{
+    Commit, Decide, Loaded, Recorded, Sequence, Store, Versioned, Write,
+};
 use temporary_access_pass::{
     CreateRequest, DirectoryRole, Engine, EngineConfig, EngineError, InMemoryStore, IncludeTarget,
-    PassId, Pepper, Policy, PolicySettings, PolicyState, Principal, SignInRequest, SysRng,
-    SystemClock, TemporaryAccessPass, UserId,
+    Pepper, Policy, PolicySettings, PolicyState, Principal, SignInRequest, SysRng, SystemClock,
+    UserId,
 };
 
 const USERS: usize = 2_000;
@@ -56,31 +61,37 @@ impl Store for Counting {
         self.0.load_policy()
     }
 
-    fn write(
+    fn commit(&self, commit: &Commit) -> Result<Write, Self::Error> {
+        Ok(count(self.0.commit(commit)?))
+    }
+
+    /// The store's own: it holds the user's shard while the engine decides (SPEC 6.7).
+    fn transact(
         &self,
         user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, Self::Error> {
-        let written = self.0.write(user, expected, record)?;
-        if written == Write::Conflict {
-            CONFLICTS.with(|c| c.set(c.get() + 1));
-        }
-        Ok(written)
+        decide: &mut Decide<'_>,
+    ) -> Result<Option<Write>, Self::Error> {
+        Ok(self.0.transact(user, decide)?.map(count))
     }
 
-    fn write_policy(
-        &self,
-        expected: Option<Version>,
-        policy: &Policy,
-    ) -> Result<Write, Self::Error> {
-        self.0.write_policy(expected, policy)
+    fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, Self::Error> {
+        self.0.read_events(after, limit)
     }
 
-    fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Self::Error> {
-        self.0.remove(user, pass)
+    fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error> {
+        self.0.prune_events(before)
     }
 }
+
+fn count(written: Write) -> Write {
+    if written == Write::Conflict {
+        CONFLICTS.with(|c| c.set(c.get() + 1));
+    }
+    written
+}
+
+/// Users with the code of their multi-use pass.
+type Users = Vec<(Principal, String)>;
 
 struct Run {
     per_second: f64,
@@ -133,17 +144,13 @@ fn run(
     }
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let total: usize = std::env::args()
-        .nth(1)
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(4_000_000);
-    let cores = std::thread::available_parallelism().map_or(1, NonZero::get);
+/// An engine over a counting in-memory store, with the outbox on or off, and `USERS` users each
+/// holding a multi-use pass.
+fn setup(outbox: bool) -> Result<(Engine<SystemClock, Counting>, Users), Box<dyn Error>> {
     let engine = Engine::new(
         SystemClock::new(),
         Counting(InMemoryStore::new()),
-        EngineConfig::new(Pepper::new(&[0x42; 32])?),
+        EngineConfig::new(Pepper::new(&[0x42; 32])?).outbox(outbox),
     );
     let admin = Principal::member(UserId::new("admin@contoso.com")?)
         .role(DirectoryRole::GlobalAdministrator);
@@ -166,25 +173,39 @@ fn main() -> Result<(), Box<dyn Error>> {
             Ok((user, code))
         })
         .collect::<Result<Vec<_>, Box<dyn Error>>>()?;
+    Ok((engine, users))
+}
 
-    println!(
-        "engine redeem over InMemoryStore ({} shards), right codes of multi-use passes, {total} redemptions per row, {cores} cores",
-        engine.store().0.shards()
-    );
+fn main() -> Result<(), Box<dyn Error>> {
+    let total: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(4_000_000);
+    let cores = std::thread::available_parallelism().map_or(1, NonZero::get);
     let mut counts = vec![1, 2, cores];
     counts.dedup();
-    for (label, contended) in [("distinct users", false), ("one user (contended)", true)] {
-        let mut base = None;
-        for &threads in &counts {
-            let r = run(&engine, &users, threads, total, contended);
-            let one = *base.get_or_insert(r.per_second);
-            println!(
-                "{label:>21}, {threads:>2} threads: {:>6.2} M/s ({:.2}x of 1 thread), {} retries, {} Contention",
-                r.per_second / 1e6,
-                r.per_second / one,
-                r.retries,
-                r.contention
-            );
+    for outbox in [false, true] {
+        let (engine, users) = setup(outbox)?;
+        println!(
+            "engine redeem over InMemoryStore ({} shards), outbox {}, right codes of multi-use passes, {total} redemptions per row, {cores} cores",
+            engine.store().0.shards(),
+            if outbox { "on" } else { "off" },
+        );
+        for (label, contended) in [("distinct users", false), ("one user (contended)", true)] {
+            let mut base = None;
+            for &threads in &counts {
+                let r = run(&engine, &users, threads, total, contended);
+                let one = *base.get_or_insert(r.per_second);
+                let pruned = engine.store().prune_events(Sequence::new(u64::MAX))?;
+                println!(
+                    "{label:>21}, {threads:>2} threads: {:>6.2} M/s ({:.2}x of 1 thread), {} retries, {} Contention, {pruned} events",
+                    r.per_second / 1e6,
+                    r.per_second / one,
+                    r.retries,
+                    r.contention
+                );
+            }
         }
     }
     Ok(())

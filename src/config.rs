@@ -1,5 +1,5 @@
-//! How an engine behaves: the digest key, the creation opt-ins, the guessing limit and the
-//! retry bound (SPEC 0.2, 6.1, 6.4). Shared by the drivers and the plans they carry out.
+//! How an engine behaves: the digest key, the creation opt-ins, the guessing limit, the retry
+//! bound and the outbox (SPEC 0.2, 6.1, 6.4, 7.1). Shared by the drivers and the plans they carry out.
 
 use core::fmt;
 
@@ -26,6 +26,9 @@ pub struct EngineConfig {
     pub lockout: Lockout,
     /// Attempts per operation before giving up on conflicting writes (at least 1).
     pub max_attempts: u32,
+    /// Whether each change commits with its audit events, into the store's outbox (SPEC 7.1).
+    /// On by default; see [`EngineConfig::outbox`].
+    pub outbox: bool,
 }
 
 impl fmt::Debug for EngineConfig {
@@ -35,6 +38,7 @@ impl fmt::Debug for EngineConfig {
             .field("create_options", &self.create_options)
             .field("lockout", &self.lockout)
             .field("max_attempts", &self.max_attempts)
+            .field("outbox", &self.outbox)
             .finish()
     }
 }
@@ -44,7 +48,7 @@ impl EngineConfig {
     pub const DEFAULT_MAX_ATTEMPTS: u32 = 32;
 
     /// Digests keyed with `key` (`Pepper` converts into it), the seed's options, the default
-    /// lockout and 32 attempts.
+    /// lockout, 32 attempts, and the outbox on.
     #[must_use]
     pub fn new(key: impl Into<DigestKey>) -> Self {
         Self {
@@ -52,6 +56,7 @@ impl EngineConfig {
             create_options: CreateOptions::new(),
             lockout: Lockout::default(),
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            outbox: true,
         }
     }
 
@@ -73,6 +78,16 @@ impl EngineConfig {
     #[must_use]
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts;
+        self
+    }
+
+    /// Sets whether changes commit with their audit events (on by default, SPEC 7.1). Off, the
+    /// engine commits its changes without events and the store's outbox stays empty: for a
+    /// host that keeps no audit trail of its own store, and for measuring what the outbox
+    /// costs (BENCHMARKS.md). Every decision still returns its events through `events()`.
+    #[must_use]
+    pub fn outbox(mut self, on: bool) -> Self {
+        self.outbox = on;
         self
     }
 }

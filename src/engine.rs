@@ -13,8 +13,8 @@ use crate::create::{CreateError, CreateRequest, CreatedPass};
 use crate::ids::PassId;
 use crate::passcode::RngFailure;
 use crate::plan::{
-    Attempts, Create, Delete, Io, NewSettings, OfferPlan, Plan, ReadPolicy, Redeem, Refused,
-    Register, UpdatePolicy, View,
+    Attempts, Create, Delete, NewSettings, OfferPlan, Plan, ReadPolicy, Redeem, Refused, Register,
+    UpdatePolicy, View,
 };
 use crate::policy::{Policy, PolicySettings, PolicyUpdate, UpdatePolicyError};
 use crate::principal::Principal;
@@ -72,29 +72,25 @@ impl<R, E> From<Refused<R>> for EngineError<R, E> {
     }
 }
 
-/// Carries out an [`Attempts`] over a store: read, decide, write, and again after a conflict.
-/// The async driver passes `await`, and each store call is awaited; nothing else differs.
+/// Carries out an [`Attempts`] over a store: a user's record through the store's `transact`
+/// (which may hold the record while the plan decides), the policy alone by a read and a
+/// commit; again after a conflict. The async driver passes `await`, and each store call is
+/// awaited; nothing else differs.
 macro_rules! carry_out {
     ($store:expr, $attempts:expr $(, $aw:tt)?) => {{
         let mut run = $attempts;
         loop {
-            let read = match run.reads() {
-                Some(user) => $store.load(user)$(.$aw)?,
-                None => $store.load_policy()$(.$aw)?.map(|p| Loaded::new(p, None)),
+            let written = match run.user() {
+                Some(user) => $store.transact(&user, &mut |read| run.decide(read))$(.$aw)?,
+                None => match $store.load_policy()$(.$aw)? {
+                    Ok(policy) => match run.decide(Loaded::new(policy, None)) {
+                        Some(commit) => $store.commit(&commit)$(.$aw)?.map(Some),
+                        None => Ok(None),
+                    },
+                    Err(e) => Err(e),
+                },
             }
             .map_err(EngineError::Store)?;
-            let written = match run.decide(read)? {
-                Some(Io::Record { user, expected, record }) => Some(
-                    $store.write(user, expected, record)$(.$aw)?.map_err(EngineError::Store)?,
-                ),
-                Some(Io::Policy { expected, policy }) => Some(
-                    $store.write_policy(expected, policy)$(.$aw)?.map_err(EngineError::Store)?,
-                ),
-                Some(Io::Remove { user, pass }) => Some(
-                    $store.remove(user, pass)$(.$aw)?.map_err(EngineError::Store)?,
-                ),
-                None => None,
-            };
             if let Some(done) = run.answer(written) {
                 break done.map_err(EngineError::from);
             }
@@ -105,7 +101,7 @@ macro_rules! carry_out {
 /// The engine's operations, one plan each, written once for both drivers: `Engine` gets them
 /// as plain methods, `AsyncEngine` as `async` ones (`operations!(async, await)`).
 macro_rules! operations {
-    ($($async:tt, $aw:tt)?) => {
+    ($($async:tt, $aw:tt, $send:tt)?) => {
         /// The tenant policy: the stored one, or the seed's defaults (disabled) if none is
         /// stored.
         ///
@@ -157,7 +153,7 @@ macro_rules! operations {
         ///
         /// [`EngineError::Rejected`] with the [`CreateError`]; [`EngineError::Rng`]; store and
         /// contention errors.
-        pub $($async)? fn create<R: TryCryptoRng + ?Sized>(
+        pub $($async)? fn create<R: TryCryptoRng $(+ $send)? + ?Sized>(
             &self,
             actor: &Principal,
             target: &Principal,
@@ -343,7 +339,7 @@ impl<C: Clock, S: Store> Engine<C, S> {
     /// Carries out `plan`: reads the clock once, then reads, decides and writes, reading and
     /// deciding again after a conflicting write, at most [`EngineConfig::max_attempts`] times.
     fn run<P: Plan>(&self, plan: P) -> Result<P::Output, EngineError<P::Rejection, S::Error>> {
-        let attempts = Attempts::new(plan, self.clock.now(), self.config.max_attempts);
+        let attempts = Attempts::new(plan, self.clock.now(), &self.config);
         carry_out!(self.store, attempts)
     }
 

@@ -13,6 +13,8 @@
 //! - [`TemporaryAccessPass`](crate::TemporaryAccessPass) has a strict storage form (ids, times,
 //!   counters, the digest scheme, salt and digest in hex; never the code), and
 //!   [`Versioned`](crate::store::Versioned) values carry their version.
+//! - [`Event`](crate::Event) has a strict storage form, the one a store's outbox keeps
+//!   (`{"event": "passIssued", ...}`, instants exact to the nanosecond; never a code).
 //!
 //! Times are RFC 3339: any offset is accepted and normalized to UTC. Output is in UTC with a
 //! `Z` and at most 7 fractional digits, Graph's 100 ns precision ([`rfc3339`]). Unknown fields
@@ -47,6 +49,7 @@ use alloc::string::String;
 use crate::ids::IdError;
 use crate::policy::PolicyError;
 
+mod event;
 mod ids;
 mod pass;
 mod policy;

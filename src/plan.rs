@@ -1,9 +1,11 @@
 //! One read-decide-write plan per engine operation (SPEC 0.2). A plan says whose record it
-//! reads, judges what was read with the pure core, and says which conditional write commits the
-//! decision. The drivers ([`crate::Engine`] over a `Store`, [`crate::AsyncEngine`] over an
-//! `AsyncStore`) only carry plans out: read, call [`Plan::decide`], write, and on a conflict
-//! read and decide again. No rule lives in a driver.
+//! reads, judges what was read with the pure core, and says which conditional change commits
+//! the decision and which audit events record it. The drivers ([`crate::Engine`] over a
+//! `Store`, [`crate::AsyncEngine`] over an `AsyncStore`) only carry plans out: hand the store's
+//! read to [`Attempts::decide`], commit what it returns, and on a conflict read and decide
+//! again. No rule lives in a driver.
 
+use alloc::vec::Vec;
 use core::convert::Infallible;
 
 use rand_core::TryCryptoRng;
@@ -12,8 +14,9 @@ use time::UtcDateTime;
 use crate::admin::{DeleteContext, DeleteError, Deleted, ViewContext, ViewError, delete, view};
 use crate::config::EngineConfig;
 use crate::create::{CreateContext, CreateError, CreateRequest, CreatedPass, create};
+use crate::event::Event;
 use crate::ids::{PassId, UserId};
-use crate::pass::{DUMMY_PASS_ID, TemporaryAccessPass};
+use crate::pass::TemporaryAccessPass;
 use crate::passcode::RngFailure;
 use crate::policy::{
     Policy, PolicySettings, PolicyUpdate, UpdatePolicyContext, UpdatePolicyError, update_policy,
@@ -23,49 +26,22 @@ use crate::signin::{
     Grant, Offer, OfferContext, PasswordlessMethod, RedeemContext, Redemption, RegisterContext,
     RegistrationError, SignInRequest, offer, redeem, register,
 };
-use crate::store::{Expected, Loaded, RecordStamp, Version, Write};
+use crate::store::{Change, Commit, Expected, Held, Loaded, Write};
 use crate::view::PassView;
 
-/// What commits a decision.
-#[derive(Debug)]
-pub(crate) enum Commit {
-    /// A read-only decision: nothing to write.
-    Nothing,
-    /// The user's record becomes `record`, if what was read is still stored. The decision
-    /// exists only once this lands.
-    Record {
-        expected: Expected,
-        record: TemporaryAccessPass,
-    },
-    /// The user's record is deleted, if it is still the pass `pass`: a deletion is judged on
-    /// what a pass never changes, so its id is the whole of the read (SPEC 5.7, 6.5). The
-    /// deletion exists only once this lands.
-    Remove { pass: PassId },
-    /// A write that can never land, sent so that a path without a record costs the store what
-    /// the others do (SPEC 6.2). Its answer is ignored.
-    Probe {
-        expected: Expected,
-        record: TemporaryAccessPass,
-    },
-    /// The policy becomes `policy`, if its version is still `expected`.
-    Policy {
-        expected: Option<Version>,
-        policy: Policy,
-    },
-}
-
-/// A decision and the write that commits it.
+/// A decision and the change that commits it, if it writes.
 #[derive(Debug)]
 pub(crate) struct Decided<T> {
     pub(crate) output: T,
-    pub(crate) commit: Commit,
+    /// `None`: the decision writes nothing (a read, a refusal that judged no code).
+    pub(crate) change: Option<Change>,
 }
 
 impl<T> Decided<T> {
     const fn read_only(output: T) -> Self {
         Self {
             output,
-            commit: Commit::Nothing,
+            change: None,
         }
     }
 }
@@ -100,6 +76,10 @@ pub(crate) trait Plan {
         read: Loaded,
         now: UtcDateTime,
     ) -> Result<Decided<Self::Output>, Refused<Self::Rejection>>;
+
+    /// The audit events that record a decision which writes (SPEC 7.1): they commit with its
+    /// change.
+    fn events(output: &Self::Output) -> Vec<Event>;
 }
 
 /// The policy `read` holds, or the seed's defaults when none is stored.
@@ -131,6 +111,10 @@ impl Plan for ReadPolicy {
         _: UtcDateTime,
     ) -> Result<Decided<Policy>, Refused<Infallible>> {
         Ok(Decided::read_only(policy_of(&read)))
+    }
+
+    fn events(_: &Policy) -> Vec<Event> {
+        Vec::new()
     }
 }
 
@@ -169,12 +153,16 @@ impl Plan for UpdatePolicy<'_> {
         let update = update_policy(&UpdatePolicyContext::new(self.actor), settings, now)
             .map_err(Refused::Rejected)?;
         Ok(Decided {
-            commit: Commit::Policy {
+            change: Some(Change::Policy {
                 expected: read.policy.map(|p| p.version),
                 policy: update.policy.clone(),
-            },
+            }),
             output: update,
         })
+    }
+
+    fn events(update: &PolicyUpdate) -> Vec<Event> {
+        update.events()
     }
 }
 
@@ -227,13 +215,24 @@ impl<R: TryCryptoRng + ?Sized> Plan for Create<'_, R> {
             Err(CreateError::Rng(e)) => return Err(Refused::Rng(e)),
             Err(e) => return Err(Refused::Rejected(e)),
         };
+        // A pass replaced (expired, or valid with the opt-in) was judged only on what it never
+        // changes, its id and its end: the creation commits on its id, whatever sign-ins wrote
+        // meanwhile (SPEC 6.7). The policy it was judged under must still be stored.
+        let held = created
+            .replaced
+            .map_or(Held::Nothing, |(pass, _)| Held::Pass(pass));
         Ok(Decided {
-            commit: Commit::Record {
-                expected: read.expected(),
+            change: Some(Change::Put {
+                user: self.target.id().clone(),
+                expected: Expected::new(read.policy.map(|p| p.version), held),
                 record: created.record.clone(),
-            },
+            }),
             output: created,
         })
+    }
+
+    fn events(created: &CreatedPass) -> Vec<Event> {
+        created.events()
     }
 }
 
@@ -262,6 +261,10 @@ impl Plan for View<'_> {
             .map(Decided::read_only)
             .map_err(Refused::Rejected)
     }
+
+    fn events(_: &Option<PassView>) -> Vec<Event> {
+        Vec::new()
+    }
 }
 
 /// A deletion (SPEC 3, 5.7), of whichever pass is stored or of the one named.
@@ -287,14 +290,18 @@ impl Plan for Delete<'_> {
         let mut ctx = DeleteContext::new(self.actor, self.holder, record_of(&read));
         ctx.pass = self.pass;
         let deleted = delete(&ctx, now).map_err(Refused::Rejected)?;
-        let commit = match &deleted {
-            Some(deleted) => Commit::Remove { pass: deleted.pass },
-            None => Commit::Nothing,
-        };
+        let change = deleted.as_ref().map(|deleted| Change::Remove {
+            user: self.holder.id().clone(),
+            pass: deleted.pass,
+        });
         Ok(Decided {
             output: deleted,
-            commit,
+            change,
         })
+    }
+
+    fn events(deleted: &Option<Deleted>) -> Vec<Event> {
+        deleted.as_ref().map_or_else(Vec::new, Deleted::events)
     }
 }
 
@@ -321,10 +328,15 @@ impl Plan for OfferPlan<'_> {
         let ctx = OfferContext::new(&policy, self.user, record_of(&read), self.request);
         Ok(Decided::read_only(offer(&ctx, now)))
     }
+
+    fn events(_: &Offer) -> Vec<Event> {
+        Vec::new()
+    }
 }
 
 /// A redemption (SPEC 5.3, 6.2, 6.4, 6.5): every judged attempt commits through the write the
-/// core returns; a user without a pass costs a probe that can never land.
+/// core returns, expecting exactly the record it was judged on; a refusal that judged no code
+/// writes nothing.
 pub(crate) struct Redeem<'a> {
     pub(crate) config: &'a EngineConfig,
     pub(crate) user: &'a Principal,
@@ -362,7 +374,6 @@ impl Plan for Redeem<'_> {
         now: UtcDateTime,
     ) -> Result<Decided<Redemption>, Refused<Infallible>> {
         let policy = policy_of(&read);
-        let expected = read.expected();
         let ctx = RedeemContext::new(
             &policy,
             &self.config.key,
@@ -372,31 +383,28 @@ impl Plan for Redeem<'_> {
         )
         .lockout(self.config.lockout);
         let decision = redeem(&ctx, self.typed, now);
-        let commit = match (&decision.write, &read.record) {
-            (Some(record), Some(_)) => Commit::Record {
-                expected,
-                record: record.clone(),
-            },
-            (None, None) if self.request.client.supports_pass() => Commit::Probe {
-                expected: Expected::new(
-                    expected.policy,
-                    Some(RecordStamp::new(DUMMY_PASS_ID, Version::NEVER)),
-                ),
-                record: TemporaryAccessPass::dummy(self.user.id(), &self.config.key, now),
-            },
-            // A refused client: nothing was judged, and refusing is safe.
-            (None, _) | (Some(_), None) => Commit::Nothing,
-        };
+        // A write exists only for an attempt judged on a stored record (a grant, a counted
+        // wrong code): it must land on exactly that record, under that policy.
+        let change = decision.write.clone().map(|record| Change::Put {
+            user: self.user.id().clone(),
+            expected: read.expected(),
+            record,
+        });
         Ok(Decided {
             output: decision,
-            commit,
+            change,
         })
+    }
+
+    fn events(redemption: &Redemption) -> Vec<Event> {
+        redemption.events()
     }
 }
 
-/// A registration check (SPEC 5.5, 6.5). It is judged on the stored pass, so it commits by
-/// writing that record back unchanged, expecting it at the version read: a deletion landing in
-/// between makes the check judged again, and refused.
+/// A registration check (SPEC 5.5, 6.5, 6.7). It is judged on the grant and on the pass behind
+/// it being stored, which a sign-in never changes, so it commits on the pass id, whatever
+/// version sign-ins wrote meanwhile: a deletion landing in between makes it judged again, and
+/// refused, and no stream of sign-ins can hold it off.
 pub(crate) struct Register<'a> {
     pub(crate) user: &'a Principal,
     pub(crate) grant: &'a Grant,
@@ -418,119 +426,103 @@ impl Plan for Register<'_> {
     ) -> Result<Decided<()>, Refused<RegistrationError>> {
         let ctx = RegisterContext::new(self.user, self.grant, record_of(&read));
         register(&ctx, self.method, now).map_err(Refused::Rejected)?;
-        let commit = match &read.record {
-            Some(stored) => Commit::Record {
-                expected: read.expected(),
-                record: stored.value.clone(),
-            },
-            // Not reached: a registration without a stored pass is refused above.
-            None => Commit::Nothing,
-        };
-        Ok(Decided { output: (), commit })
+        Ok(Decided {
+            output: (),
+            change: Some(Change::Keep {
+                user: self.user.id().clone(),
+                pass: self.grant.pass,
+            }),
+        })
+    }
+
+    fn events(&(): &()) -> Vec<Event> {
+        Vec::new()
     }
 }
 
-/// A write a driver sends to its store for a plan.
-#[derive(Debug)]
-pub(crate) enum Io<'a> {
-    /// [`crate::store::Store::write`] with these arguments.
-    Record {
-        user: &'a UserId,
-        expected: &'a Expected,
-        record: Option<&'a TemporaryAccessPass>,
-    },
-    /// [`crate::store::Store::write_policy`] with these arguments.
-    Policy {
-        expected: Option<Version>,
-        policy: &'a Policy,
-    },
-    /// [`crate::store::Store::remove`] with these arguments.
-    Remove { user: &'a UserId, pass: PassId },
-}
-
 /// A plan being carried out: the attempt loop both drivers share (SPEC 0.2). A driver asks
-/// [`Attempts::reads`] what to read, hands the read to [`Attempts::decide`], sends the write it
-/// gets back, and hands the store's answer to [`Attempts::answer`], until that says the plan is
-/// done. Only how the driver waits on its store differs; every step here is the same.
+/// [`Attempts::user`] whose record to read, hands each read to [`Attempts::decide`] (through
+/// the store's `transact` for a user's record), commits the [`Commit`] it gets back, and hands
+/// the store's answer to [`Attempts::answer`], until that says the plan is done. Only how the
+/// driver waits on its store differs; every step here is the same.
 pub(crate) struct Attempts<P: Plan> {
     plan: P,
     now: UtcDateTime,
     made: u32,
     limit: u32,
-    decided: Option<Decided<P::Output>>,
+    outbox: bool,
+    /// The latest decision: its output and whether it writes, or why the plan stopped.
+    decided: Option<Judged<P>>,
 }
+
+/// A decision as [`Attempts`] keeps it: its output and whether it writes, or why the plan
+/// stopped.
+type Judged<P> = Result<(<P as Plan>::Output, bool), Refused<<P as Plan>::Rejection>>;
 
 impl<P: Plan> Attempts<P> {
     /// `plan`, judged at `now` (the clock is read once per operation), at most `limit`
-    /// attempts (at least one).
-    pub(crate) fn new(plan: P, now: UtcDateTime, limit: u32) -> Self {
+    /// attempts (at least one); its commits carry its events when `outbox` is on.
+    pub(crate) fn new(plan: P, now: UtcDateTime, config: &EngineConfig) -> Self {
         Self {
             plan,
             now,
             made: 0,
-            limit: limit.max(1),
+            limit: config.max_attempts.max(1),
+            outbox: config.outbox,
             decided: None,
         }
     }
 
     /// Whose record to read with the policy; `None` reads the policy alone.
-    pub(crate) fn reads(&self) -> Option<&UserId> {
-        self.plan.user()
+    pub(crate) fn user(&self) -> Option<UserId> {
+        self.plan.user().cloned()
     }
 
-    /// Judges `read` and returns the write that commits the decision, if it needs one.
-    pub(crate) fn decide(&mut self, read: Loaded) -> Result<Option<Io<'_>>, Refused<P::Rejection>> {
-        self.made = self.made.saturating_add(1);
-        let decided = self.plan.decide(read, self.now)?;
-        let user = self.plan.user();
-        let decided = self.decided.insert(decided);
-        Ok(match (&decided.commit, user) {
-            (
-                Commit::Record { expected, record } | Commit::Probe { expected, record },
-                Some(user),
-            ) => Some(Io::Record {
-                user,
-                expected,
-                record: Some(record),
-            }),
-            (Commit::Policy { expected, policy }, _) => Some(Io::Policy {
-                expected: *expected,
-                policy,
-            }),
-            (Commit::Remove { pass }, Some(user)) => Some(Io::Remove { user, pass: *pass }),
-            (Commit::Nothing, _)
-            | (Commit::Record { .. } | Commit::Probe { .. } | Commit::Remove { .. }, None) => None,
-        })
+    /// Judges `read` and returns what commits the decision, if it writes. A later call
+    /// supersedes an earlier one (a store that judged once without holding the record, then
+    /// again holding it).
+    pub(crate) fn decide(&mut self, read: Loaded) -> Option<Commit> {
+        match self.plan.decide(read, self.now) {
+            Ok(Decided { output, change }) => {
+                let commit = change.map(|change| {
+                    let events = if self.outbox {
+                        P::events(&output)
+                    } else {
+                        Vec::new()
+                    };
+                    Commit::new(change, events)
+                });
+                self.decided = Some(Ok((output, commit.is_some())));
+                commit
+            }
+            Err(refused) => {
+                self.decided = Some(Err(refused));
+                None
+            }
+        }
     }
 
-    /// Takes the store's answer to the write [`Attempts::decide`] returned (`None` when it
-    /// returned none). `Some` when the plan is done: the decision, which exists now that its
-    /// write landed, or [`Refused::GaveUp`] after the last attempt met a conflict. `None`: read
-    /// and decide again.
+    /// Takes the store's answer to the commit of the latest decision (`None`: nothing was
+    /// committed). `Some` when the plan is done: the decision, which exists now that its
+    /// change landed, its refusal, or [`Refused::GaveUp`] after the last attempt met a
+    /// conflict. `None`: read and decide again.
     pub(crate) fn answer(
         &mut self,
-        write: Option<Write>,
+        written: Option<Write>,
     ) -> Option<Result<P::Output, Refused<P::Rejection>>> {
-        let decided = self.decided.take()?;
-        let landed = match (&decided.commit, write) {
-            (Commit::Nothing | Commit::Probe { .. }, _)
-            | (
-                Commit::Record { .. } | Commit::Policy { .. } | Commit::Remove { .. },
-                Some(Write::Written(_)),
-            ) => true,
-            (
-                Commit::Record { .. } | Commit::Policy { .. } | Commit::Remove { .. },
-                Some(Write::Conflict) | None,
-            ) => false,
-        };
-        if landed {
-            Some(Ok(decided.output))
-        } else if self.made >= self.limit {
-            Some(Err(Refused::GaveUp {
-                attempts: self.made,
-            }))
-        } else {
-            None
+        self.made = self.made.saturating_add(1);
+        match (self.decided.take(), written) {
+            (Some(Err(refused)), _) => return Some(Err(refused)),
+            (Some(Ok((output, false))), _)
+            | (Some(Ok((output, true))), Some(Write::Written(_))) => {
+                return Some(Ok(output));
+            }
+            // A conflict; or a store that committed nothing for a decision that writes, or
+            // never asked for one: not a decision either way.
+            (Some(Ok((_, true))), Some(Write::Conflict) | None) | (None, _) => {}
         }
+        (self.made >= self.limit).then_some(Err(Refused::GaveUp {
+            attempts: self.made,
+        }))
     }
 }

@@ -1,8 +1,11 @@
-//! Storage: the interface any database can implement, with versioned values and one kind of
-//! conditional write (SPEC 0.2, 5.3, 6.4, 6.5).
+//! Storage: the interface any database can implement, with versioned values, one kind of
+//! conditional change, and an outbox of the audit events that commit with each change
+//! (SPEC 0.2, 5.3, 6.4, 6.5, 6.7, 7.1).
 
+use alloc::vec::Vec;
 use core::fmt;
 
+use crate::event::Event;
 use crate::ids::{PassId, UserId};
 use crate::pass::TemporaryAccessPass;
 use crate::policy::Policy;
@@ -12,14 +15,8 @@ use crate::policy::Policy;
 pub struct Version(u64);
 
 impl Version {
-    /// The version of a newly inserted value.
+    /// The version of a newly inserted value. No stored value has a version below it.
     pub const FIRST: Self = Self(1);
-
-    /// Version 0, which no stored value ever has (versions start at [`Version::FIRST`] and only
-    /// grow). The engine sends a write expecting it for a sign-in without a pass, so that path
-    /// costs the store the same kind of work (SPEC 6.2); a store must answer
-    /// [`Write::Conflict`], as it does for any expectation that does not hold.
-    pub const NEVER: Self = Self(0);
 
     /// Wraps a stored version number.
     #[must_use]
@@ -80,7 +77,7 @@ impl<T> Versioned<T> {
 }
 
 impl Versioned<TemporaryAccessPass> {
-    /// The record's part of an expectation: this pass, at this version.
+    /// The record's identity as stored: this pass, at this version.
     #[must_use]
     pub const fn stamp(&self) -> RecordStamp {
         RecordStamp {
@@ -90,9 +87,8 @@ impl Versioned<TemporaryAccessPass> {
     }
 }
 
-/// Which record a write expects to find: this pass id, at this version. The pass id is part of
-/// it so that a version number that restarts after a delete can't be mistaken for the old
-/// record's.
+/// A stored record's identity: this pass id, at this version. The pass id is part of it so that
+/// a version number that restarts after a delete can't be mistaken for the old record's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct RecordStamp {
@@ -110,23 +106,53 @@ impl RecordStamp {
     }
 }
 
-/// What a conditional write expects to find stored: the policy at the version a decision read,
-/// and the user's record as it read it. A decision is judged on both, so it commits only if
-/// neither changed (SPEC 6.5): a sign-in judged under a policy that was replaced meanwhile is
-/// judged again, like one judged on a record that changed.
+/// What a change expects to find as the user's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Held {
+    /// The user holds no record (a creation).
+    Nothing,
+    /// Exactly this pass at this version: what a decision judged on the whole record expects
+    /// (a sign-in, whose answer depends on the counters and the use a sign-in writes).
+    Exactly(RecordStamp),
+    /// This pass at whatever version: what a decision judged only on what a pass never changes
+    /// (its id, holder, start and end) expects, so that writes of sign-ins meanwhile cannot hold
+    /// it off (SPEC 6.7): the replacement of an expired pass, an opted-in replacement.
+    Pass(PassId),
+}
+
+impl Held {
+    /// Whether a user whose stored record is `stored` (`None`: no record) meets this
+    /// expectation. A store that checks expectations in its own code, rather than in a
+    /// statement's `WHERE`, calls this so every store reads an expectation alike.
+    #[must_use]
+    pub fn holds(&self, stored: Option<RecordStamp>) -> bool {
+        match (self, stored) {
+            (Self::Nothing, None) => true,
+            (Self::Exactly(expected), Some(stored)) => *expected == stored,
+            (Self::Pass(pass), Some(stored)) => *pass == stored.pass,
+            (Self::Nothing, Some(_)) | (Self::Exactly(_) | Self::Pass(_), None) => false,
+        }
+    }
+}
+
+/// What a record change expects to find stored: the policy at the version its decision read,
+/// and the user's record as [`Held`] says. A decision is judged under the policy too, so it
+/// commits only if the policy did not change (SPEC 6.5): a sign-in judged under a policy that
+/// was replaced meanwhile is judged again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Expected {
     /// The policy's version, or `None` when no policy was stored.
     pub policy: Option<Version>,
-    /// The user's record, or `None` when the user had none.
-    pub record: Option<RecordStamp>,
+    /// The user's record.
+    pub record: Held,
 }
 
 impl Expected {
     /// An expectation.
     #[must_use]
-    pub const fn new(policy: Option<Version>, record: Option<RecordStamp>) -> Self {
+    pub const fn new(policy: Option<Version>, record: Held) -> Self {
         Self { policy, record }
     }
 }
@@ -152,24 +178,144 @@ impl Loaded {
         Self { policy, record }
     }
 
-    /// What a write committing a decision judged on this read must expect.
+    /// What a change judged on the whole of this read must expect: the policy's version and
+    /// exactly the record read ([`Held::Exactly`]), or no record ([`Held::Nothing`]).
     #[must_use]
     pub fn expected(&self) -> Expected {
         Expected {
             policy: self.policy.as_ref().map(|p| p.version),
-            record: self.record.as_ref().map(Versioned::stamp),
+            record: self
+                .record
+                .as_ref()
+                .map_or(Held::Nothing, |r| Held::Exactly(r.stamp())),
         }
     }
 }
 
-/// The result of a conditional write.
+/// A change to the store, applied only if what it expects is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// `user`'s record becomes `record` (inserted, or replacing the one stored), if the stored
+    /// policy and record are what `expected` says. `record` belongs to `user`; a store refuses
+    /// one held by somebody else as a conflict.
+    Put {
+        /// Whose record.
+        user: UserId,
+        /// What must be stored for the change to apply.
+        expected: Expected,
+        /// The new record.
+        record: TemporaryAccessPass,
+    },
+    /// `user`'s record is deleted, if it is the pass `pass`, at whatever version and under
+    /// whatever policy: how a deletion commits (SPEC 5.7, 6.7). A deletion is judged on what a
+    /// pass never changes, so the pass id is the whole of what it read, and a stream of
+    /// sign-ins writing the record cannot hold off its revocation.
+    Remove {
+        /// Whose record.
+        user: UserId,
+        /// The pass to delete.
+        pass: PassId,
+    },
+    /// No record changes; the change's events commit if `user`'s record is the pass `pass`, at
+    /// whatever version and under whatever policy: how a registration commits (SPEC 5.5, 6.7),
+    /// judged on the grant and on the pass behind it being stored.
+    Keep {
+        /// Whose record.
+        user: UserId,
+        /// The pass that must still be stored.
+        pass: PassId,
+    },
+    /// The policy becomes `policy`, if the stored policy's version is `expected` (`None`: no
+    /// policy is stored).
+    Policy {
+        /// The version the decision read.
+        expected: Option<Version>,
+        /// The new policy.
+        policy: Policy,
+    },
+}
+
+impl Change {
+    /// The user whose record the change expects, if it expects one (not [`Change::Policy`]).
+    #[must_use]
+    pub const fn user(&self) -> Option<&UserId> {
+        match self {
+            Self::Put { user, .. } | Self::Remove { user, .. } | Self::Keep { user, .. } => {
+                Some(user)
+            }
+            Self::Policy { .. } => None,
+        }
+    }
+}
+
+/// A change with the audit events that record it (SPEC 7.1). A store applies both in one
+/// atomic write, or neither: no committed change lacks its events, and no event exists for a
+/// change that did not commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Commit {
+    /// The change.
+    pub change: Change,
+    /// Its events, in the order they are numbered in the outbox.
+    pub events: Vec<Event>,
+}
+
+impl Commit {
+    /// `change`, recorded by `events`.
+    #[must_use]
+    pub const fn new(change: Change, events: Vec<Event>) -> Self {
+        Self { change, events }
+    }
+
+    /// [`Change::Put`] without events.
+    #[must_use]
+    pub const fn put(user: UserId, expected: Expected, record: TemporaryAccessPass) -> Self {
+        Self::new(
+            Change::Put {
+                user,
+                expected,
+                record,
+            },
+            Vec::new(),
+        )
+    }
+
+    /// [`Change::Remove`] without events.
+    #[must_use]
+    pub const fn remove(user: UserId, pass: PassId) -> Self {
+        Self::new(Change::Remove { user, pass }, Vec::new())
+    }
+
+    /// [`Change::Keep`] without events.
+    #[must_use]
+    pub const fn keep(user: UserId, pass: PassId) -> Self {
+        Self::new(Change::Keep { user, pass }, Vec::new())
+    }
+
+    /// [`Change::Policy`] without events.
+    #[must_use]
+    pub const fn policy(expected: Option<Version>, policy: Policy) -> Self {
+        Self::new(Change::Policy { expected, policy }, Vec::new())
+    }
+
+    /// The same change, recorded by `events`.
+    #[must_use]
+    pub fn with_events(mut self, events: Vec<Event>) -> Self {
+        self.events = events;
+        self
+    }
+}
+
+/// The result of a conditional change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[must_use]
 #[non_exhaustive]
 pub enum Write {
-    /// Written: the value now has this version (for a deletion, the version it had).
+    /// Applied: the value now has this version (for a deletion, the version it had; for a
+    /// [`Change::Keep`], the record's version, unchanged).
     Written(Version),
-    /// The expectation did not hold; nothing was written.
+    /// The expectation did not hold; nothing was written, no event included.
     Conflict,
 }
 
@@ -188,40 +334,134 @@ impl Write {
     }
 }
 
-/// Storage for pass records (one per user) and the tenant policy.
+/// An event's number in the outbox: numbers grow in commit order and are never reused, also
+/// after the events before them were pruned (SPEC 7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Sequence(u64);
+
+impl Sequence {
+    /// Before every event: [`Store::read_events`] after it reads from the oldest event kept.
+    pub const START: Self = Self(0);
+
+    /// Wraps a sequence number.
+    #[must_use]
+    pub const fn new(n: u64) -> Self {
+        Self(n)
+    }
+
+    /// The number.
+    #[must_use]
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The next number (saturating).
+    #[must_use]
+    pub const fn next(self) -> Self {
+        Self(self.0.saturating_add(1))
+    }
+
+    /// The number as SQL databases keep it, or `None` beyond `i64::MAX`.
+    #[must_use]
+    pub fn to_i64(self) -> Option<i64> {
+        i64::try_from(self.0).ok()
+    }
+
+    /// A number read back from a signed 64-bit column, or `None` for a negative one.
+    #[must_use]
+    pub fn from_i64(n: i64) -> Option<Self> {
+        u64::try_from(n).ok().map(Self)
+    }
+}
+
+impl fmt::Display for Sequence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// An event as the outbox keeps it: its number, in commit order, and the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recorded {
+    /// Its number.
+    pub sequence: Sequence,
+    /// The event.
+    pub event: Event,
+}
+
+impl Recorded {
+    /// An event with its number.
+    #[must_use]
+    pub const fn new(sequence: Sequence, event: Event) -> Self {
+        Self { sequence, event }
+    }
+}
+
+/// How [`Store::transact`] hands a read to the engine: it judges the read and returns the
+/// commit of its decision, or `None` when the decision writes nothing (a refusal that judged no
+/// code, a read). Called at least once per `transact`; a later call supersedes the earlier
+/// ones, and the store commits what the last call returned, or nothing if it returned `None`.
+pub type Decide<'a> = dyn FnMut(Loaded) -> Option<Commit> + 'a;
+
+/// [`Decide`] for [`AsyncStore::transact`]: the same, and `Send`, since the store's future
+/// holds it across its awaits.
+pub type DecideSend<'a> = dyn FnMut(Loaded) -> Option<Commit> + Send + 'a;
+
+/// Storage for pass records (one per user), the tenant policy, and the outbox of audit events.
 ///
 /// Every method takes `&self`: a store is shared between threads and must do its own locking or
 /// rely on its database's transactions. With the `test-support` feature, the `conformance`
 /// module checks an implementation against everything below, races included.
 ///
-/// # Conditional writes only
+/// # Conditional changes only
 ///
-/// [`Store::write`] replaces, inserts or deletes a user's record, and only if the stored policy
-/// version and the user's record are exactly what [`Expected`] says (compare-and-swap).
-/// [`Store::write_policy`] does the same for the policy. [`Store::remove`] deletes a record only
-/// if it is still the pass a deletion was judged on. There is no unconditional write.
+/// [`Store::commit`] applies a [`Change`] only if what it expects is stored: the exact record
+/// a decision read ([`Held::Exactly`]), the pass whatever its version ([`Held::Pass`],
+/// [`Change::Remove`], [`Change::Keep`]), no record ([`Held::Nothing`]), the policy at the
+/// version read. There is no unconditional write.
+///
+/// # The outbox (SPEC 7.1)
+///
+/// A [`Commit`] carries the audit events of its change. The store writes them in the same
+/// atomic write as the change, numbered by a [`Sequence`] that grows in commit order (a
+/// counter that every committing write takes in turn, under the same lock or in the same
+/// transaction), or writes neither. [`Store::read_events`] reads them back in order;
+/// [`Store::prune_events`] forgets the oldest, when the host says so: how long the outbox keeps
+/// events is the host's choice, made once its readers have read them.
+///
+/// # Holding a record (SPEC 6.7)
+///
+/// [`Store::transact`] runs one decision about one user: read, judge, commit. Its default
+/// reads and commits without holding anything, so its commit may conflict with a write that
+/// landed in between, and the engine then runs the decision again, a bounded number of times.
+/// A store that can hold the user's record (a row lock, a write transaction, a mutex) should
+/// override it so that the decision is judged on a record nobody can change until it
+/// commits: then no stream of attempts, however fast, makes a legitimate operation give up.
+/// It may first judge on a read without the hold, so that decisions that write nothing (a
+/// refusal, SPEC 6.5) never wait, and take the hold only for a decision that writes.
 ///
 /// # What a store may get wrong, and what it must never
 ///
 /// A store **may** lose a record (a crash, an eviction): the user simply has no pass and an
-/// administrator issues a new one. It **may** refuse a write it could have taken (report a
+/// administrator issues a new one. It **may** refuse a change it could have taken (report a
 /// [`Write::Conflict`] or an error): the engine reads again and decides again a bounded number
-/// of times, then denies, which is safe. It **must never** accept a write whose expectation no
-/// longer holds: a record that is not the expected pass at the expected version, an insert for a
-/// user who already has a record, or a policy that changed. Accepting a stale write is how a
+/// of times, then denies, which is safe. It **must never** accept a change whose expectation no
+/// longer holds: a record that is not the expected pass at the expected version, an insert for
+/// a user who already has a record, or a policy that changed. Accepting a stale write is how a
 /// one-time pass gets redeemed twice, a burst of guesses gets past the attempt limit, or a
 /// sign-in lands under a policy that was already disabled; it is a vulnerability, not a glitch.
-/// Never implement a conditional write as a read followed by an unconditional write.
+/// Never implement a conditional write as a read followed by an unconditional write. It must
+/// never commit a change without its events, nor events without their change.
 ///
-/// Versions must change on every write and never repeat for a live value; no stored value has
-/// [`Version::NEVER`].
+/// Versions must change on every write and never repeat for a live value.
 pub trait Store: Send + Sync {
     /// The store's own failure (connection lost, disk full...). The engine denies on any error.
     type Error: core::error::Error + Send + Sync + 'static;
 
     /// The policy and `user`'s record, read together. A store that can read both in one round
     /// trip or under one lock should; reading them one after the other is correct too, because
-    /// every write checks both again.
+    /// every change checks both again.
     ///
     /// # Errors
     ///
@@ -235,63 +475,61 @@ pub trait Store: Send + Sync {
     /// The store's error.
     fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error>;
 
-    /// Sets `user`'s record to `record` (`None` deletes it) if and only if the stored policy's
-    /// version is `expected.policy` and `user`'s record is `expected.record` (`None`: the user
-    /// has no record). `record`, when given, belongs to `user` and may carry another pass id
-    /// than the one replaced. Returns the record's new version ([`Version::FIRST`] for a record
-    /// that did not exist, the version removed for a deletion), or [`Write::Conflict`] without
-    /// changing anything. Deleting a record that is expected absent is a conflict.
+    /// Applies `commit.change` and appends `commit.events` to the outbox, in one atomic write,
+    /// if and only if what the change expects is stored. Returns [`Write::Written`] with the
+    /// version the change's value has now (see [`Write`]), or [`Write::Conflict`] without
+    /// changing anything.
     ///
     /// # Errors
     ///
     /// The store's error.
-    fn write(
+    fn commit(&self, commit: &Commit) -> Result<Write, Self::Error>;
+
+    /// Reads `user`'s record and the policy, hands the read to `decide`, and commits what it
+    /// returns ([`Decide`]); `Ok(None)` when the last decision wrote nothing. The default reads
+    /// and commits without holding the record: a store that can hold it overrides this (see
+    /// the trait's docs).
+    ///
+    /// # Errors
+    ///
+    /// The store's error.
+    fn transact(
         &self,
         user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, Self::Error>;
+        decide: &mut Decide<'_>,
+    ) -> Result<Option<Write>, Self::Error> {
+        let read = self.load(user)?;
+        decide(read).map(|commit| self.commit(&commit)).transpose()
+    }
 
-    /// Stores `policy` if and only if the stored policy's version is `expected` (`None`: no
-    /// policy is stored). Returns the new version, or [`Write::Conflict`].
+    /// Up to `limit` events of the outbox numbered after `after`, in order. An event is read
+    /// again until the reader moves past it (at least once).
     ///
     /// # Errors
     ///
     /// The store's error.
-    fn write_policy(
-        &self,
-        expected: Option<Version>,
-        policy: &Policy,
-    ) -> Result<Write, Self::Error>;
+    fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, Self::Error>;
 
-    /// Deletes `user`'s record if and only if it is the pass `pass`, at whatever version and
-    /// whatever the policy's. Returns the version it removed, or [`Write::Conflict`] without
-    /// changing anything when `user` holds no record or another pass.
-    ///
-    /// This is how a deletion commits (SPEC 5.7). A deletion is judged on what a pass never
-    /// changes (its id, holder and end), so the pass id is the whole of what it read: a
-    /// sign-in that wrote the record meanwhile (a use, a wrong code) leaves the judgement
-    /// true, and a stream of sign-ins with a stolen code cannot hold off its revocation, as
-    /// it would if the deletion had to meet the exact version it read. Unlike the other writes,
-    /// a removal of the stored pass should not be refused: the conformance suite's deletion
-    /// races allow it one attempt.
+    /// Forgets the events numbered before `before`; returns how many. Numbers are never reused.
     ///
     /// # Errors
     ///
     /// The store's error.
-    fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Self::Error>;
+    fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error>;
 }
 
-/// [`Store`] for async hosts: the same reads and the same conditional writes, each returning a
+/// [`Store`] for async hosts: the same reads, conditional changes and outbox, each returning a
 /// future. [`crate::AsyncEngine`] runs the engine's plans over it exactly as [`crate::Engine`]
 /// runs them over a [`Store`]; everything [`Store`] says a store may and must never do holds
 /// here word for word, and the conformance suite checks an implementation through the async
 /// driver (`testing::conformance::tasks`, feature `test-support-tokio`).
 ///
 /// The futures are `Send`, so an engine call can run on any executor thread; the crate itself
-/// depends on no runtime. A write's future must either complete the conditional write or fail:
-/// if it is dropped before completing, the write may or may not have landed, and the engine's
-/// caller sees no decision (fails closed).
+/// depends on no runtime. A commit's future must either complete the change or fail: if it is
+/// dropped before completing, the change may or may not have landed (with its events, or
+/// without them both), and the engine's caller sees no decision (fails closed). A store that
+/// holds a record across awaits ([`AsyncStore::transact`]) must release it when its future is
+/// dropped.
 pub trait AsyncStore: Send + Sync {
     /// The store's own failure (connection lost, timeout...). The engine denies on any error.
     type Error: core::error::Error + Send + Sync + 'static;
@@ -304,29 +542,36 @@ pub trait AsyncStore: Send + Sync {
         &self,
     ) -> impl Future<Output = Result<Option<Versioned<Policy>>, Self::Error>> + Send;
 
-    /// As [`Store::write`]: sets `user`'s record to `record` if and only if the stored policy's
-    /// version and `user`'s record are what `expected` says.
-    fn write(
+    /// As [`Store::commit`].
+    fn commit(&self, commit: &Commit) -> impl Future<Output = Result<Write, Self::Error>> + Send;
+
+    /// As [`Store::transact`]; the default reads and commits without holding the record.
+    fn transact(
         &self,
         user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> impl Future<Output = Result<Write, Self::Error>> + Send;
+        decide: &mut DecideSend<'_>,
+    ) -> impl Future<Output = Result<Option<Write>, Self::Error>> + Send {
+        async move {
+            let read = self.load(user).await?;
+            match decide(read) {
+                Some(commit) => self.commit(&commit).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    }
 
-    /// As [`Store::write_policy`].
-    fn write_policy(
+    /// As [`Store::read_events`].
+    fn read_events(
         &self,
-        expected: Option<Version>,
-        policy: &Policy,
-    ) -> impl Future<Output = Result<Write, Self::Error>> + Send;
+        after: Sequence,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Recorded>, Self::Error>> + Send;
 
-    /// As [`Store::remove`]: deletes `user`'s record if and only if it is the pass `pass`, at
-    /// whatever version.
-    fn remove(
+    /// As [`Store::prune_events`].
+    fn prune_events(
         &self,
-        user: &UserId,
-        pass: PassId,
-    ) -> impl Future<Output = Result<Write, Self::Error>> + Send;
+        before: Sequence,
+    ) -> impl Future<Output = Result<u64, Self::Error>> + Send;
 }
 
 /// `Store` and `AsyncStore` for a pointer to one, forwarding every call: an engine can borrow a
@@ -345,25 +590,28 @@ macro_rules! forward {
                 (**self).load_policy()
             }
 
-            fn write(
+            fn commit(&self, commit: &Commit) -> Result<Write, Self::Error> {
+                (**self).commit(commit)
+            }
+
+            fn transact(
                 &self,
                 user: &UserId,
-                expected: &Expected,
-                record: Option<&TemporaryAccessPass>,
-            ) -> Result<Write, Self::Error> {
-                (**self).write(user, expected, record)
+                decide: &mut Decide<'_>,
+            ) -> Result<Option<Write>, Self::Error> {
+                (**self).transact(user, decide)
             }
 
-            fn write_policy(
+            fn read_events(
                 &self,
-                expected: Option<Version>,
-                policy: &Policy,
-            ) -> Result<Write, Self::Error> {
-                (**self).write_policy(expected, policy)
+                after: Sequence,
+                limit: usize,
+            ) -> Result<Vec<Recorded>, Self::Error> {
+                (**self).read_events(after, limit)
             }
 
-            fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Self::Error> {
-                (**self).remove(user, pass)
+            fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error> {
+                (**self).prune_events(before)
             }
         }
 
@@ -384,29 +632,34 @@ macro_rules! forward {
                 (**self).load_policy()
             }
 
-            fn write(
+            fn commit(
                 &self,
-                user: &UserId,
-                expected: &Expected,
-                record: Option<&TemporaryAccessPass>,
+                commit: &Commit,
             ) -> impl Future<Output = Result<Write, Self::Error>> + Send {
-                (**self).write(user, expected, record)
+                (**self).commit(commit)
             }
 
-            fn write_policy(
-                &self,
-                expected: Option<Version>,
-                policy: &Policy,
-            ) -> impl Future<Output = Result<Write, Self::Error>> + Send {
-                (**self).write_policy(expected, policy)
-            }
-
-            fn remove(
+            fn transact(
                 &self,
                 user: &UserId,
-                pass: PassId,
-            ) -> impl Future<Output = Result<Write, Self::Error>> + Send {
-                (**self).remove(user, pass)
+                decide: &mut DecideSend<'_>,
+            ) -> impl Future<Output = Result<Option<Write>, Self::Error>> + Send {
+                (**self).transact(user, decide)
+            }
+
+            fn read_events(
+                &self,
+                after: Sequence,
+                limit: usize,
+            ) -> impl Future<Output = Result<Vec<Recorded>, Self::Error>> + Send {
+                (**self).read_events(after, limit)
+            }
+
+            fn prune_events(
+                &self,
+                before: Sequence,
+            ) -> impl Future<Output = Result<u64, Self::Error>> + Send {
+                (**self).prune_events(before)
             }
         }
     )*};

@@ -12,7 +12,7 @@ use crate::config::EngineConfig;
 use crate::create::{CreateError, CreateRequest, CreatedPass};
 use crate::ids::PassId;
 use crate::plan::{
-    Attempts, Create, Delete, Io, NewSettings, OfferPlan, Plan, ReadPolicy, Redeem, Register,
+    Attempts, Create, Delete, NewSettings, OfferPlan, Plan, ReadPolicy, Redeem, Register,
     UpdatePolicy, View,
 };
 use crate::policy::{Policy, PolicySettings, PolicyUpdate, UpdatePolicyError};
@@ -82,13 +82,17 @@ pub struct AsyncEngine<C, S> {
 
 impl<C: Clock, S: AsyncStore> AsyncEngine<C, S> {
     /// As [`Engine`](super::Engine)'s: the same [`Attempts`], each store call awaited.
-    async fn run<P: Plan>(
+    async fn run<P: Plan + Send>(
         &self,
         plan: P,
-    ) -> Result<P::Output, EngineError<P::Rejection, S::Error>> {
-        let attempts = Attempts::new(plan, self.clock.now(), self.config.max_attempts);
+    ) -> Result<P::Output, EngineError<P::Rejection, S::Error>>
+    where
+        P::Output: Send,
+        P::Rejection: Send,
+    {
+        let attempts = Attempts::new(plan, self.clock.now(), &self.config);
         carry_out!(self.store, attempts, await)
     }
 
-    operations!(async, await);
+    operations!(async, await, Send);
 }

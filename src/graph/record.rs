@@ -155,9 +155,9 @@ impl<'de> Deserialize<'de> for TemporaryAccessPass {
     }
 }
 
-/// RFC 3339 to the nanosecond: the storage form keeps instants exactly as they were decided,
+/// RFC 3339 to the nanosecond: the storage forms keep instants exactly as they were decided,
 /// unlike Graph's output, which stops at 100 ns.
-mod exact {
+pub(super) mod exact {
     use alloc::string::String;
 
     use serde::de::Error as _;
@@ -168,15 +168,20 @@ mod exact {
 
     use crate::graph::rfc3339::parse;
 
-    pub(super) fn serialize<S: Serializer>(t: &UtcDateTime, s: S) -> Result<S::Ok, S::Error> {
+    pub(in crate::graph) fn serialize<S: Serializer>(
+        t: &UtcDateTime,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_str(&t.format(&Rfc3339).map_err(S::Error::custom)?)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<UtcDateTime, D::Error> {
+    pub(in crate::graph) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<UtcDateTime, D::Error> {
         parse(&String::deserialize(d)?).map_err(D::Error::custom)
     }
 
-    pub(super) mod option {
+    pub(in crate::graph) mod option {
         use alloc::string::String;
 
         use serde::de::Error as _;
@@ -187,7 +192,7 @@ mod exact {
             clippy::ref_option,
             reason = "serde's `with` hands the field by reference"
         )]
-        pub(in super::super) fn serialize<S: Serializer>(
+        pub(in crate::graph) fn serialize<S: Serializer>(
             t: &Option<UtcDateTime>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
@@ -197,7 +202,7 @@ mod exact {
             }
         }
 
-        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+        pub(in crate::graph) fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<UtcDateTime>, D::Error> {
             Option::<String>::deserialize(d)?

@@ -226,9 +226,10 @@ pub struct Redemption {
     pub outcome: Result<Grant, RedeemRefusal>,
     /// The record to store in place of the one judged, through a compare-and-swap on the pass
     /// id and version that were read (and the policy version). There is one for every attempt
-    /// judged on a record: a grant records the use, a wrong code counts, and a refusal on an
-    /// unusable pass writes the record back unchanged so that it too was judged on what is
-    /// stored. `None` only when there was no record (no pass) or the client can't use a pass.
+    /// whose code was judged: a grant records the use (and consumes a one-time pass), a wrong
+    /// code counts. `None` for a refusal that judged no code (no pass, a pass not usable now,
+    /// locked included, a client that can't use a pass): it changes nothing, so it writes
+    /// nothing (SPEC 6.5), and no stream of such attempts costs the store a write.
     pub write: Option<TemporaryAccessPass>,
     /// Who signed in, or tried.
     pub user: UserId,
@@ -244,16 +245,18 @@ pub struct Redemption {
 /// does the same work whether the user holds a pass or not, and whatever state the pass is in:
 /// without a record it judges a dummy of the user's own (never matching, never stored), every
 /// usability condition is evaluated, the code is always digested and compared in constant time,
-/// and the record's next state is computed for both a right and a wrong code before one is
-/// kept. The answer: no pass; a pass not usable now, with its [`Usability`], without judging the
-/// code (a locked pass reveals nothing about it); a wrong code, counted towards the lock; or a
-/// grant, which resets the count and records the use (a one-time pass is then used).
+/// and the record's next state is computed whatever the outcome before it is kept or dropped.
+/// The answer: no pass; a pass not usable now, with its [`Usability`], without judging the code
+/// (a locked pass reveals nothing about it) and with nothing to write; a wrong code, counted
+/// towards the lock; or a grant, which resets the count and records the use (a one-time pass
+/// is then used).
 ///
 /// # Committing
 ///
-/// A host must not act on [`Redemption::outcome`] before [`Redemption::write`] lands: write it
-/// with a compare-and-swap on the pass id and version (and the policy version) that were read
-/// and, on a conflict, read again and decide again. That is what makes concurrent attempts count
+/// A host must not act on [`Redemption::outcome`] before [`Redemption::write`] lands, when there
+/// is one: write it with a compare-and-swap on the pass id and version (and the policy version)
+/// that were read and, on a conflict, read again and decide again. A refusal without a write is
+/// final as it is: it judged no code and changed nothing. That is what makes concurrent attempts count
 /// as one after another: a burst of guesses gets no more judged tries than the limit, and a pass
 /// deleted meanwhile grants nothing (SPEC 6.5). [`crate::Engine`] does exactly this.
 pub fn redeem(ctx: &RedeemContext<'_>, typed: &str, now: UtcDateTime) -> Redemption {
@@ -332,7 +335,8 @@ pub fn redeem(ctx: &RedeemContext<'_>, typed: &str, now: UtcDateTime) -> Redempt
         } else {
             Err(refusal)
         },
-        write: real.then_some(next),
+        // Only a judged code changes the record; every other refusal leaves it as it is.
+        write: (real && usable).then_some(next),
         user: user.id().clone(),
         pass,
         at: now,

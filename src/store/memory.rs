@@ -4,6 +4,7 @@
 //! same cache lines.
 
 use alloc::boxed::Box;
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::convert::Infallible;
@@ -14,9 +15,13 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{AsyncStore, Expected, Loaded, RecordStamp, Store, Version, Versioned, Write};
-use crate::ids::{PassId, UserId};
-use crate::pass::{Detached, TemporaryAccessPass};
+use super::{
+    AsyncStore, Change, Commit, Decide, DecideSend, Loaded, RecordStamp, Recorded, Sequence, Store,
+    Version, Versioned, Write,
+};
+use crate::event::Event;
+use crate::ids::UserId;
+use crate::pass::Detached;
 use crate::policy::Policy;
 
 /// A stored record: its version and its fields without the holder, whose id is the map's key.
@@ -66,6 +71,28 @@ pub struct InMemoryStore {
     route: RandomState,
     shards: Box<[Padded]>,
     policy: Mutex<Option<Versioned<Policy>>>,
+    outbox: Mutex<Outbox>,
+}
+
+/// The audit events committed so far, in commit order (SPEC 7.1). A change appends its events
+/// while it still holds the lock under which it committed (a shard's, or every shard's for the
+/// policy), so the numbers follow the order in which changes landed.
+#[derive(Default)]
+struct Outbox {
+    /// The number the next event gets, less one.
+    last: Sequence,
+    /// The events kept, numbered consecutively up to `last`.
+    events: VecDeque<Recorded>,
+}
+
+impl Outbox {
+    fn append(&mut self, events: &[Event]) {
+        for event in events {
+            self.last = self.last.next();
+            self.events
+                .push_back(Recorded::new(self.last, event.clone()));
+        }
+    }
 }
 
 impl Default for InMemoryStore {
@@ -90,6 +117,7 @@ impl InMemoryStore {
             route: RandomState::new(),
             shards: (0..shards.max(1)).map(|_| Padded::default()).collect(),
             policy: Mutex::new(None),
+            outbox: Mutex::new(Outbox::default()),
         }
     }
 
@@ -135,26 +163,44 @@ impl InMemoryStore {
         self.len() == 0
     }
 
-    /// The policy of `version` as a copy this thread owns, or the current policy if `version`
-    /// was replaced meanwhile (then the write that follows conflicts, and the caller reads
-    /// again).
-    fn snapshot(&self, version: Version) -> Option<Versioned<Policy>> {
-        SNAPSHOT.with(|cell| {
-            if let Some((store, snapshot)) = &*cell.borrow()
-                && *store == self.id
-                && snapshot.version == version
-            {
-                return Some(snapshot.clone());
+    /// The policy of `version` from this thread's copy, if the copy is of that version. Takes
+    /// no lock, so it may be called under a shard's.
+    fn cached_policy(&self, version: Version) -> Option<Versioned<Policy>> {
+        SNAPSHOT.with(|cell| match &*cell.borrow() {
+            Some((store, snapshot)) if *store == self.id && snapshot.version == version => {
+                Some(snapshot.clone())
             }
-            let current = self
-                .policy
+            Some(_) | None => None,
+        })
+    }
+
+    /// The current policy, copied for this thread. Locks the policy, never a shard: call it
+    /// without holding one (a policy change takes the policy's lock, then every shard's).
+    fn refresh_policy(&self) -> Option<Versioned<Policy>> {
+        let current = self
+            .policy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|p| Versioned::new(p.version, p.value.unshared()));
+        SNAPSHOT.with(|cell| *cell.borrow_mut() = current.clone().map(|p| (self.id, p)));
+        current
+    }
+
+    /// The policy of `version`, or the current policy if `version` was replaced meanwhile (then
+    /// the change that follows conflicts, and the caller reads again).
+    fn snapshot(&self, version: Version) -> Option<Versioned<Policy>> {
+        self.cached_policy(version)
+            .or_else(|| self.refresh_policy())
+    }
+
+    fn append(&self, events: &[Event]) {
+        if !events.is_empty() {
+            self.outbox
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .as_ref()
-                .map(|p| Versioned::new(p.version, p.value.unshared()));
-            *cell.borrow_mut() = current.clone().map(|p| (self.id, p));
-            current
-        })
+                .append(events);
+        }
     }
 
     fn shard(&self, user: &UserId) -> MutexGuard<'_, Shard> {
@@ -184,6 +230,119 @@ impl fmt::Debug for InMemoryStore {
     }
 }
 
+/// How many times [`InMemoryStore`]'s `transact` finds the policy replaced between reading it
+/// and holding the shard before it gives the hold up and reads and commits as the default does.
+/// Only a stream of policy changes can get there; the engine then judges again.
+const HOLD_TRIES: u32 = 64;
+
+/// Applies a record change to the shard holding `user`'s record, whose lock the caller holds,
+/// and appends its events: the whole of a record change, decided under one lock.
+fn apply(store: &InMemoryStore, shard: &mut Shard, commit: &Commit) -> Write {
+    let stored = |shard: &Shard, user: &UserId| {
+        shard
+            .passes
+            .get(user)
+            .map(|entry| RecordStamp::new(*entry.pass.id(), entry.version))
+    };
+    let written = match &commit.change {
+        Change::Put {
+            user,
+            expected,
+            record,
+        } => {
+            let now = stored(shard, user);
+            if record.user() != user
+                || shard.policy != expected.policy
+                || !expected.record.holds(now)
+            {
+                Write::Conflict
+            } else {
+                let version = now.map_or(Version::FIRST, |stamp| stamp.version.next());
+                let entry = Entry {
+                    version,
+                    pass: Detached::of(record),
+                };
+                match (now, shard.passes.get_mut(user)) {
+                    (Some(stamp), _) if version == stamp.version => Write::Conflict,
+                    (_, Some(stored)) => {
+                        **stored = entry;
+                        Write::Written(version)
+                    }
+                    (_, None) => {
+                        shard.passes.insert(user.clone(), Box::new(entry));
+                        Write::Written(version)
+                    }
+                }
+            }
+        }
+        Change::Remove { user, pass } => match stored(shard, user) {
+            Some(stamp) if stamp.pass == *pass => {
+                shard.passes.remove(user);
+                Write::Written(stamp.version)
+            }
+            Some(_) | None => Write::Conflict,
+        },
+        Change::Keep { user, pass } => match stored(shard, user) {
+            Some(stamp) if stamp.pass == *pass => Write::Written(stamp.version),
+            Some(_) | None => Write::Conflict,
+        },
+        // Not a record change: `commit` applies it under every shard's lock.
+        Change::Policy { .. } => Write::Conflict,
+    };
+    if let Write::Written(_) = written {
+        store.append(&commit.events);
+    }
+    written
+}
+
+impl InMemoryStore {
+    fn commit_policy(&self, expected: Option<Version>, policy: &Policy, events: &[Event]) -> Write {
+        // The snapshot, then every shard, always in this order: readers see the old policy or
+        // the new one everywhere, and two policy writers can't deadlock.
+        let mut snapshot = self.policy.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = snapshot.as_ref().map(|p| p.version);
+        if current != expected {
+            return Write::Conflict;
+        }
+        let next = current.map_or(Version::FIRST, Version::next);
+        if Some(next) == current {
+            return Write::Conflict;
+        }
+        let mut shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(lock).collect();
+        *snapshot = Some(Versioned::new(next, policy.unshared()));
+        for shard in &mut shards {
+            shard.policy = Some(next);
+        }
+        self.append(events);
+        Write::Written(next)
+    }
+
+    fn read_outbox(&self, after: Sequence, limit: usize) -> Vec<Recorded> {
+        let outbox = self.outbox.lock().unwrap_or_else(PoisonError::into_inner);
+        // Numbers are consecutive from the front: the first to read is at a computed index.
+        let first = outbox.events.front().map_or(0, |r| r.sequence.get());
+        let skip = after.get().saturating_add(1).saturating_sub(first);
+        let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+        outbox
+            .events
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    fn prune_outbox(&self, before: Sequence) -> u64 {
+        let mut outbox = self.outbox.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut pruned = 0_u64;
+        while outbox.events.front().is_some_and(|r| r.sequence < before) {
+            outbox.events.pop_front();
+            pruned = pruned.saturating_add(1);
+        }
+        pruned
+    }
+}
+
 impl Store for InMemoryStore {
     type Error = Infallible;
 
@@ -206,92 +365,66 @@ impl Store for InMemoryStore {
             .clone())
     }
 
-    fn write(
+    fn commit(&self, commit: &Commit) -> Result<Write, Infallible> {
+        Ok(match &commit.change {
+            Change::Policy { expected, policy } => {
+                self.commit_policy(*expected, policy, &commit.events)
+            }
+            Change::Put { user, .. } | Change::Remove { user, .. } | Change::Keep { user, .. } => {
+                apply(self, &mut self.shard(user), commit)
+            }
+        })
+    }
+
+    /// Holds the user's shard while `decide` judges the read and while its change commits, so
+    /// the change never conflicts: attempts on one user are judged one after another, and
+    /// other users' shards are not held up.
+    fn transact(
         &self,
         user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, Infallible> {
-        let mut shard = self.shard(user);
-        let policy_now = shard.policy;
-        let record_now = shard
-            .passes
-            .get(user)
-            .map(|entry| RecordStamp::new(*entry.pass.id(), entry.version));
-        if policy_now != expected.policy || record_now != expected.record {
-            return Ok(Write::Conflict);
-        }
-        Ok(match (record, record_now) {
-            (Some(new), _) if new.user() != user => Write::Conflict,
-            (Some(new), Some(stamp)) => {
-                let next = stamp.version.next();
-                match shard.passes.get_mut(user) {
-                    Some(entry) if next != stamp.version => {
-                        **entry = Entry {
-                            version: next,
-                            pass: Detached::of(new),
-                        };
-                        Write::Written(next)
-                    }
-                    Some(_) | None => Write::Conflict,
+        decide: &mut Decide<'_>,
+    ) -> Result<Option<Write>, Infallible> {
+        for _ in 0..HOLD_TRIES {
+            let mut shard = self.shard(user);
+            let policy = shard.policy.map(|version| self.cached_policy(version));
+            let policy = match policy {
+                None => None,
+                Some(Some(policy)) => Some(policy),
+                Some(None) => {
+                    // This thread's copy is of another version: copy the current one, which
+                    // locks the policy, so not while holding the shard.
+                    drop(shard);
+                    self.refresh_policy();
+                    continue;
                 }
-            }
-            (Some(new), None) => {
-                shard.passes.insert(
-                    new.user().clone(),
-                    Box::new(Entry {
-                        version: Version::FIRST,
-                        pass: Detached::of(new),
-                    }),
-                );
-                Write::Written(Version::FIRST)
-            }
-            (None, Some(stamp)) => {
-                shard.passes.remove(user);
-                Write::Written(stamp.version)
-            }
-            (None, None) => Write::Conflict,
-        })
+            };
+            let record = shard.passes.get_key_value(user).map(|(holder, entry)| {
+                Versioned::new(entry.version, entry.pass.attach(holder.clone()))
+            });
+            let Some(commit) = decide(Loaded::new(policy, record)) else {
+                return Ok(None);
+            };
+            return Ok(Some(match commit.change.user() {
+                Some(changed) if changed == user => apply(self, &mut shard, &commit),
+                // A policy change, or another user's record: not this shard's to apply.
+                Some(_) | None => {
+                    drop(shard);
+                    Store::commit(self, &commit)?
+                }
+            }));
+        }
+        let read = Store::load(self, user)?;
+        decide(read)
+            .map(|commit| Store::commit(self, &commit))
+            .transpose()
     }
 
-    fn write_policy(
-        &self,
-        expected: Option<Version>,
-        policy: &Policy,
-    ) -> Result<Write, Infallible> {
-        // The snapshot, then every shard, always in this order: readers see the old policy or
-        // the new one everywhere, and two policy writers can't deadlock.
-        let mut snapshot = self.policy.lock().unwrap_or_else(PoisonError::into_inner);
-        let current = snapshot.as_ref().map(|p| p.version);
-        if current != expected {
-            return Ok(Write::Conflict);
-        }
-        let next = current.map_or(Version::FIRST, Version::next);
-        if Some(next) == current {
-            return Ok(Write::Conflict);
-        }
-        let mut shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(lock).collect();
-        *snapshot = Some(Versioned::new(next, policy.unshared()));
-        for shard in &mut shards {
-            shard.policy = Some(next);
-        }
-        Ok(Write::Written(next))
+    fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, Infallible> {
+        Ok(self.read_outbox(after, limit))
     }
 
-    fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Infallible> {
-        let mut shard = self.shard(user);
-        let stored = shard
-            .passes
-            .get(user)
-            .filter(|entry| *entry.pass.id() == pass)
-            .map(|entry| entry.version);
-        Ok(match stored {
-            Some(version) => {
-                shard.passes.remove(user);
-                Write::Written(version)
-            }
-            None => Write::Conflict,
-        })
+    fn prune_events(&self, before: Sequence) -> Result<u64, Infallible> {
+        Ok(self.prune_outbox(before))
     }
 }
 
@@ -310,28 +443,30 @@ impl AsyncStore for InMemoryStore {
         core::future::ready(Store::load_policy(self))
     }
 
-    fn write(
-        &self,
-        user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> impl Future<Output = Result<Write, Infallible>> + Send {
-        core::future::ready(Store::write(self, user, expected, record))
+    fn commit(&self, commit: &Commit) -> impl Future<Output = Result<Write, Infallible>> + Send {
+        core::future::ready(Store::commit(self, commit))
     }
 
-    fn write_policy(
-        &self,
-        expected: Option<Version>,
-        policy: &Policy,
-    ) -> impl Future<Output = Result<Write, Infallible>> + Send {
-        core::future::ready(Store::write_policy(self, expected, policy))
-    }
-
-    fn remove(
+    fn transact(
         &self,
         user: &UserId,
-        pass: PassId,
-    ) -> impl Future<Output = Result<Write, Infallible>> + Send {
-        core::future::ready(Store::remove(self, user, pass))
+        decide: &mut DecideSend<'_>,
+    ) -> impl Future<Output = Result<Option<Write>, Infallible>> + Send {
+        core::future::ready(Store::transact(self, user, decide))
+    }
+
+    fn read_events(
+        &self,
+        after: Sequence,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Recorded>, Infallible>> + Send {
+        core::future::ready(Store::read_events(self, after, limit))
+    }
+
+    fn prune_events(
+        &self,
+        before: Sequence,
+    ) -> impl Future<Output = Result<u64, Infallible>> + Send {
+        core::future::ready(Store::prune_events(self, before))
     }
 }

@@ -83,10 +83,13 @@ fn ok<T, E: Debug>(what: &str, r: Result<T, E>) -> T {
     r.unwrap_or_else(|e| panic!("store error during {what}: {e:?}"))
 }
 
-/// The sequential guarantees: create-only inserts, compare-and-swap writes on the pass id and
-/// version, the policy version in every expectation, versions that change on every write,
-/// removals that land on the pass they name and nothing else, and the policy's own
-/// compare-and-swap.
+/// The sequential guarantees: create-only inserts, compare-and-swap changes on the pass id and
+/// version or on the pass id alone, the policy version in every record expectation, versions
+/// that change on every write, removals and keeps that land on the pass they name and nothing
+/// else, the policy's own compare-and-swap, and the outbox: each landed change's events once,
+/// in commit order, none for a conflict, reads after a number up to a limit, and pruning.
+/// The outbox check prunes the events before its own: run it on a store (or tenant) of its
+/// own.
 ///
 /// # Panics
 ///
@@ -94,7 +97,9 @@ fn ok<T, E: Debug>(what: &str, r: Result<T, E>) -> T {
 pub fn check_store<S: Store>(store: &S) {
     sequential::check_records(store);
     sequential::check_removal(store);
+    sequential::check_keep(store);
     sequential::check_policy(store);
+    sequential::check_outbox(store);
 }
 
 /// An engine over `store` with an enabled, all-users policy and a fixed clock.

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use temporary_access_pass::{
     Clock, CreateError, CreateRequest, DigestKey, DirectoryRole, Effect, Engine, EngineConfig,
-    EngineError, Event, InMemoryStore, IncludeTarget, ManualClock, PassId, Pepper, Policy,
-    PolicySettings, PolicyState, Principal, RedeemRefusal, TemporaryAccessPass, UserId,
+    EngineError, Event, InMemoryStore, IncludeTarget, ManualClock, Pepper, Policy, PolicySettings,
+    PolicyState, Principal, RedeemRefusal, TemporaryAccessPass, UserId,
 };
 
 use temporary_access_pass::admin::ViewError;
@@ -17,7 +17,9 @@ use temporary_access_pass::policy::UpdatePolicyError;
 
 use temporary_access_pass::signin::{PasswordlessMethod, RegistrationError};
 
-use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
+use temporary_access_pass::store::{
+    Change, Commit, Loaded, Recorded, Sequence, Store, Version, Versioned, Write,
+};
 use time::{Duration, UtcDateTime};
 
 use crate::support::{CREATED, Hooked, admin, browser, engine, engine_pass, ga, member, uid};
@@ -256,16 +258,6 @@ struct Faulty {
     conflict_instead: bool,
 }
 
-impl Faulty {
-    fn write(&self) -> Result<Write, Down> {
-        if self.conflict_instead {
-            Ok(Write::Conflict)
-        } else {
-            Err(Down)
-        }
-    }
-}
-
 impl Store for Faulty {
     type Error = Down;
     fn load(&self, user: &UserId) -> Result<Loaded, Down> {
@@ -274,19 +266,18 @@ impl Store for Faulty {
     fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Down> {
         Ok(self.inner.load_policy().unwrap())
     }
-    fn write(
-        &self,
-        _: &UserId,
-        _: &Expected,
-        _: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, Down> {
-        self.write()
+    fn commit(&self, _: &Commit) -> Result<Write, Down> {
+        if self.conflict_instead {
+            Ok(Write::Conflict)
+        } else {
+            Err(Down)
+        }
     }
-    fn write_policy(&self, _: Option<Version>, _: &Policy) -> Result<Write, Down> {
-        self.write()
+    fn read_events(&self, _: Sequence, _: usize) -> Result<Vec<Recorded>, Down> {
+        Err(Down)
     }
-    fn remove(&self, _: &UserId, _: PassId) -> Result<Write, Down> {
-        self.write()
+    fn prune_events(&self, _: Sequence) -> Result<u64, Down> {
+        Err(Down)
     }
 }
 
@@ -303,9 +294,11 @@ fn faulty_with_one_time_pass(conflict_instead: bool) -> (Faulty, String, Princip
         .record
         .unwrap()
         .value;
-    let _ = inner.write_policy(None, &seeded.policy().unwrap()).unwrap();
-    let expected = inner.load(user.id()).unwrap().expected();
-    let _ = inner.write(user.id(), &expected, Some(&record)).unwrap();
+    let _ = inner
+        .commit(&Commit::policy(None, seeded.policy().unwrap()))
+        .unwrap();
+    let read = inner.load(user.id()).unwrap();
+    let _ = crate::support::put_read(&inner, &read, &record);
     (
         Faulty {
             inner,
@@ -424,17 +417,24 @@ fn spec_1_5_and_6_5_two_concurrent_policy_changes_both_take_effect() {
     // Between the change's read and its write, another administrator's change lands: the
     // change is applied again to what is stored now, and both survive.
     let raced = std::sync::Arc::new(AtomicU32::new(0));
-    let store = Hooked::new().on_policy({
+    let store = Hooked::new().on_commit({
         let raced = raced.clone();
-        move |inner, expected| {
-            if expected.is_some() && raced.fetch_add(1, Ordering::SeqCst) == 0 {
+        move |inner, commit| {
+            if let Change::Policy {
+                expected: Some(_), ..
+            } = commit.change
+                && raced.fetch_add(1, Ordering::SeqCst) == 0
+            {
                 let stored = inner.load_policy().unwrap().unwrap();
                 let other = Policy::new(stored.value.settings().default_length(12)).unwrap();
                 assert!(matches!(
-                    inner.write_policy(Some(stored.version), &other).unwrap(),
+                    inner
+                        .commit(&Commit::policy(Some(stored.version), other))
+                        .unwrap(),
                     Write::Written(_)
                 ));
             }
+            commit
         }
     });
     let clock = ManualClock::new(CREATED);
@@ -475,18 +475,19 @@ fn spec_5_5_and_6_5_a_registration_judged_before_a_deletion_landed_is_judged_aga
     let clock = ManualClock::new(CREATED);
     let user = member("u");
     let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let store = Hooked::new().on_write({
+    let store = Hooked::new().on_commit({
         let armed = armed.clone();
-        move |inner, holder, expected, record| {
-            if armed.swap(false, Ordering::SeqCst) {
-                // An administrator's deletion lands between the check's read and its write.
-                let stored = inner.load(holder).unwrap().expected();
+        move |inner, commit| {
+            if let Change::Keep { user, pass } = &commit.change
+                && armed.swap(false, Ordering::SeqCst)
+            {
+                // An administrator's deletion lands between the check's read and its commit.
                 assert!(matches!(
-                    inner.write(holder, &stored, None).unwrap(),
+                    inner.commit(&Commit::remove(user.clone(), *pass)).unwrap(),
                     Write::Written(_)
                 ));
             }
-            (expected, record)
+            commit
         }
     });
     let engine = open_engine(
@@ -504,8 +505,8 @@ fn spec_5_5_and_6_5_a_registration_judged_before_a_deletion_landed_is_judged_aga
         .outcome
         .unwrap();
     armed.store(true, Ordering::SeqCst);
-    // Read: the pass is there, the window open: allowed. Write: the deletion landed first, so
-    // the write expecting the pass conflicts; judged again, on no pass: refused.
+    // Read: the pass is there, the window open: allowed. Commit: the deletion landed first, so
+    // the commit expecting the pass conflicts; judged again, on no pass: refused.
     assert!(matches!(
         engine.register(&user, &grant, PasswordlessMethod::Fido2SecurityKey),
         Err(EngineError::Rejected(RegistrationError::PassRemoved))
@@ -523,9 +524,12 @@ fn spec_5_7_and_6_5_sign_ins_landing_between_a_deletions_read_and_write_cannot_h
     let user = member("u");
     let code = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let sign_ins = std::sync::Arc::new(AtomicU32::new(0));
-    let store = Hooked::new().on_remove({
+    let store = Hooked::new().on_commit({
         let (code, sign_ins, user) = (code.clone(), sign_ins.clone(), user.clone());
-        move |inner, holder, pass| {
+        move |inner, commit| {
+            let Change::Remove { user: holder, .. } = &commit.change else {
+                return commit;
+            };
             let read = inner.load(holder).unwrap();
             let policy = read.policy.as_ref().unwrap().value.clone();
             let record = read.record.as_ref().map(|r| r.value.clone());
@@ -535,11 +539,11 @@ fn spec_5_7_and_6_5_sign_ins_landing_between_a_deletions_read_and_write_cannot_h
             assert!(signed_in.outcome.is_ok(), "the stolen code signs in");
             let used = signed_in.write.expect("a grant writes the use");
             assert!(matches!(
-                inner.write(holder, &read.expected(), Some(&used)).unwrap(),
+                crate::support::put_read(inner, &read, &used),
                 Write::Written(_)
             ));
             sign_ins.fetch_add(1, Ordering::SeqCst);
-            pass
+            commit
         }
     });
     let engine = open_engine(
@@ -573,17 +577,19 @@ fn spec_5_7_and_6_5_a_deletion_judged_on_a_pass_that_was_replaced_is_judged_agai
     let clock = ManualClock::new(CREATED);
     let user = member("u");
     let replacement = std::sync::Arc::new(std::sync::Mutex::new(None::<TemporaryAccessPass>));
-    let store = Hooked::new().on_remove({
+    let store = Hooked::new().on_commit({
         let replacement = replacement.clone();
-        move |inner, holder, pass| {
-            if let Some(next) = replacement.lock().unwrap().take() {
+        move |inner, commit| {
+            if let Change::Remove { user: holder, .. } = &commit.change
+                && let Some(next) = replacement.lock().unwrap().take()
+            {
                 let read = inner.load(holder).unwrap();
                 assert!(matches!(
-                    inner.write(holder, &read.expected(), Some(&next)).unwrap(),
+                    crate::support::put_read(inner, &read, &next),
                     Write::Written(_)
                 ));
             }
-            pass
+            commit
         }
     });
     let engine = open_engine(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use temporary_access_pass::hazmat::RecordParts;
 use temporary_access_pass::signin::{Client, NotOffered, PasswordlessMethod, RedeemRefusal};
-use temporary_access_pass::store::Store;
+use temporary_access_pass::store::{Change, Store};
 use temporary_access_pass::testing::model::{
     CheckConfig, CreateRefusal, EngineHost, Forbidden, Granted, Host, Issued, Mismatch,
     PolicyRefusal, RegisterRefusal, Removed, Viewed, check,
@@ -45,13 +45,13 @@ fn the_engine_over_a_single_lock_store_agrees_with_the_model() {
 
 /// A store that loses one field of every record it writes, as a schema missing a column would.
 fn forgetting(forget: fn(&mut RecordParts)) -> crate::support::Hooked {
-    crate::support::Hooked::new().on_write(move |_, _, expected, record| {
-        let record = record.map(|r| {
-            let mut parts = r.into_parts();
+    crate::support::Hooked::new().on_commit(move |_, mut commit| {
+        if let Change::Put { record, .. } = &mut commit.change {
+            let mut parts = record.clone().into_parts();
             forget(&mut parts);
-            TemporaryAccessPass::from_parts(parts).unwrap()
-        });
-        (expected, record)
+            *record = TemporaryAccessPass::from_parts(parts).unwrap();
+        }
+        commit
     })
 }
 

@@ -220,9 +220,8 @@ fn spec_5_3_a_one_time_pass_is_consumed_a_multi_use_pass_is_not() {
         }))
     );
     assert_eq!(
-        second.write.as_ref(),
-        Some(&consumed),
-        "a refusal writes the record back unchanged, to commit what it was judged on (SPEC 6.5)"
+        second.write, None,
+        "a refusal that judged no code writes nothing (SPEC 6.5)"
     );
 
     let (code, multi) = pass_for(&user, CreateRequest::new().is_usable_once(false));
@@ -429,8 +428,9 @@ fn spec_6_2_without_a_pass_every_code_is_refused_and_nothing_is_written() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
-    /// SPEC 6.5: for a supported client and a stored record, every answer comes with the write
-    /// that commits it, and the write is exactly what the answer says happened.
+    /// SPEC 6.5: for a supported client and a stored record, every answer that judged the code
+    /// comes with the write that commits it, and the write is exactly what the answer says
+    /// happened; a refusal that judged no code comes with none.
     #[test]
     fn spec_6_5_every_judged_attempt_returns_the_write_that_commits_it(
         once in any::<bool>(),
@@ -463,8 +463,14 @@ proptest! {
         let typed = if right { code.as_str() } else { "wrong code" };
         let lockout = Lockout::default();
         let r = redeem(&RedeemContext::new(&policy, key(), &user, Some(&record), browser()).lockout(lockout), typed, now);
-        let write = r.write.expect("a judged attempt always has a write");
         let usability = record.usability(&policy, &user, now);
+        if let Err(RedeemRefusal::Unusable(u)) = r.outcome {
+            prop_assert_eq!(u, usability);
+            prop_assert!(!u.is_usable());
+            prop_assert!(r.write.is_none(), "a refusal that judged no code writes nothing");
+            return Ok(());
+        }
+        let write = r.write.expect("a judged attempt always has a write");
         match r.outcome {
             Ok(grant) => {
                 prop_assert!(right && usability.is_usable());
@@ -488,11 +494,6 @@ proptest! {
                 } else {
                     prop_assert_eq!(write.locked_until(), record.locked_until());
                 }
-            }
-            Err(RedeemRefusal::Unusable(u)) => {
-                prop_assert_eq!(u, usability);
-                prop_assert!(!u.is_usable());
-                prop_assert_eq!(&write, &record, "a refusal writes the record back unchanged");
             }
             Err(other) => prop_assert!(false, "unexpected {other:?}"),
         }

@@ -67,11 +67,17 @@ fn in_memory_store_debug_prints_no_contents() {
         &mut TestRng(4),
     )
     .unwrap();
-    let expected = temporary_access_pass::store::Expected::new(None, None);
+    let expected = temporary_access_pass::store::Expected::new(
+        None,
+        temporary_access_pass::store::Held::Nothing,
+    );
+    let commit = temporary_access_pass::store::Commit::put(
+        user.id().clone(),
+        expected,
+        issued.record.clone(),
+    );
     assert!(matches!(
-        store
-            .write(user.id(), &expected, Some(&issued.record))
-            .unwrap(),
+        store.commit(&commit).unwrap(),
         temporary_access_pass::store::Write::Written(_)
     ));
     assert_eq!(store.len(), 1);
@@ -87,10 +93,13 @@ fn in_memory_store_debug_prints_no_contents() {
 /// Stores that are wrong on purpose: the suite must catch each of them.
 mod broken_stores {
     use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::Mutex;
 
-    use temporary_access_pass::store::{Expected, Store};
-
+    use temporary_access_pass::store::{
+        Change, Commit, Held, Loaded, Recorded, Sequence, Store, Versioned, Write,
+    };
     use temporary_access_pass::testing::conformance;
+    use temporary_access_pass::{InMemoryStore, Policy, UserId};
 
     /// Which part of the expectation the store ignores (it reads what is stored and pretends
     /// that was expected: a read followed by a write).
@@ -103,13 +112,19 @@ mod broken_stores {
     /// A store that reads what is stored and pretends that was expected: a read followed by
     /// a write.
     fn lax(ignores: Ignores) -> crate::support::Hooked {
-        crate::support::Hooked::new().on_write(move |inner, user, expected, record| {
-            let now = inner.load(user).unwrap().expected();
-            let lax = match ignores {
-                Ignores::PolicyVersion => Expected::new(now.policy, expected.record),
-                Ignores::RecordVersion => Expected::new(expected.policy, now.record),
-            };
-            (lax, record)
+        crate::support::Hooked::new().on_commit(move |inner, mut commit| {
+            if let Change::Put { user, expected, .. } = &mut commit.change {
+                let now = inner.load(user).unwrap().expected();
+                match ignores {
+                    Ignores::PolicyVersion => expected.policy = now.policy,
+                    Ignores::RecordVersion => {
+                        if let Held::Exactly(_) = expected.record {
+                            expected.record = now.record;
+                        }
+                    }
+                }
+            }
+            commit
         })
     }
 
@@ -133,12 +148,13 @@ mod broken_stores {
 
     #[test]
     fn the_suite_catches_a_store_that_removes_whichever_pass_is_stored() {
-        let store = crate::support::Hooked::new().on_remove(|inner, user, named| {
-            inner
-                .load(user)
-                .unwrap()
-                .record
-                .map_or(named, |stored| *stored.value.id())
+        let store = crate::support::Hooked::new().on_commit(|inner, mut commit| {
+            if let Change::Remove { user, pass } = &mut commit.change
+                && let Some(stored) = inner.load(user).unwrap().record
+            {
+                *pass = *stored.value.id();
+            }
+            commit
         });
         assert!(fails(|| conformance::check_store(&store)));
     }
@@ -150,25 +166,89 @@ mod broken_stores {
         let store = lax(Ignores::PolicyVersion);
         assert!(fails(|| conformance::race_policy_change(&store, 5)));
     }
+
+    #[test]
+    fn the_suite_catches_a_store_that_commits_changes_without_their_events() {
+        // SPEC 7.1: the change lands, its audit events are lost.
+        let store = crate::support::Hooked::new()
+            .on_commit(|_, commit| commit.clone().with_events(Vec::new()));
+        assert!(fails(|| conformance::check_store(&store)));
+    }
+
+    /// A store that appends a change's events before it knows whether the change lands, in an
+    /// outbox beside the records: events for changes that never committed (SPEC 7.1).
+    #[derive(Default)]
+    struct EventsFirst {
+        inner: InMemoryStore,
+        outbox: Mutex<Vec<Recorded>>,
+    }
+
+    impl Store for EventsFirst {
+        type Error = std::convert::Infallible;
+        fn load(&self, user: &UserId) -> Result<Loaded, Self::Error> {
+            self.inner.load(user)
+        }
+        fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
+            self.inner.load_policy()
+        }
+        fn commit(&self, commit: &Commit) -> Result<Write, Self::Error> {
+            let mut outbox = self.outbox.lock().unwrap();
+            for event in &commit.events {
+                let next = outbox.last().map_or(Sequence::START, |r| r.sequence).next();
+                outbox.push(Recorded::new(next, event.clone()));
+            }
+            self.inner.commit(&commit.clone().with_events(Vec::new()))
+        }
+        fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, Self::Error> {
+            let outbox = self.outbox.lock().unwrap();
+            Ok(outbox
+                .iter()
+                .filter(|r| r.sequence > after)
+                .take(limit)
+                .cloned()
+                .collect())
+        }
+        fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error> {
+            let mut outbox = self.outbox.lock().unwrap();
+            let len = outbox.len();
+            outbox.retain(|r| r.sequence >= before);
+            Ok(u64::try_from(len - outbox.len()).unwrap())
+        }
+    }
+
+    #[test]
+    fn the_suite_catches_a_store_that_commits_events_without_their_changes() {
+        assert!(fails(|| conformance::check_store(&EventsFirst::default())));
+    }
+
+    #[test]
+    fn the_in_memory_store_passes_where_the_broken_ones_fail() {
+        // The checks above fail for the fault, not for the wrapper.
+        assert!(!fails(|| conformance::check_store(
+            &crate::support::Hooked::new()
+        )));
+    }
 }
 
-/// The sharded store answers every sequence of operations as a plain store behind one lock does.
+/// The sharded store answers every sequence of operations as a plain store behind one lock does,
+/// its outbox included.
 mod against_a_single_lock_reference {
     use std::collections::HashMap;
     use std::sync::Mutex;
 
     use temporary_access_pass::store::{
-        Expected, Loaded, RecordStamp, Store, Version, Versioned, Write,
+        Change, Commit, Expected, Held, Loaded, RecordStamp, Recorded, Sequence, Store, Version,
+        Versioned, Write,
     };
     use temporary_access_pass::testing::proptest::prelude::*;
     use temporary_access_pass::{
-        CreateContext, CreateRequest, DirectoryRole, InMemoryStore, PassId, Policy, PolicySettings,
-        PolicyState, TemporaryAccessPass, UserId, create,
+        CreateContext, CreateRequest, DirectoryRole, Event, InMemoryStore, PassId, Policy,
+        PolicySettings, PolicyState, TemporaryAccessPass, UserId, create,
     };
 
     use crate::support::{CREATED, TestRng, admin, key, member, open_policy};
 
-    /// The obvious store: one mutex over a map and the policy.
+    /// The obvious store: one mutex over a map, the policy and the outbox.
     #[derive(Default)]
     struct Reference(Mutex<State>);
 
@@ -176,6 +256,54 @@ mod against_a_single_lock_reference {
     struct State {
         policy: Option<Versioned<Policy>>,
         records: HashMap<UserId, Versioned<TemporaryAccessPass>>,
+        events: Vec<Recorded>,
+        last: u64,
+    }
+
+    impl State {
+        fn apply(&mut self, change: &Change) -> Write {
+            let policy_now = self.policy.as_ref().map(|p| p.version);
+            match change {
+                Change::Put {
+                    user,
+                    expected,
+                    record,
+                } => {
+                    let now = self.records.get(user).map(Versioned::stamp);
+                    if record.user() != user
+                        || expected.policy != policy_now
+                        || !expected.record.holds(now)
+                    {
+                        return Write::Conflict;
+                    }
+                    let v = now.map_or(Version::FIRST, |s| s.version.next());
+                    self.records
+                        .insert(user.clone(), Versioned::new(v, record.clone()));
+                    Write::Written(v)
+                }
+                Change::Remove { user, pass } => match self.records.get(user) {
+                    Some(stored) if stored.value.id() == pass => {
+                        let v = stored.version;
+                        self.records.remove(user);
+                        Write::Written(v)
+                    }
+                    Some(_) | None => Write::Conflict,
+                },
+                Change::Keep { user, pass } => match self.records.get(user) {
+                    Some(stored) if stored.value.id() == pass => Write::Written(stored.version),
+                    Some(_) | None => Write::Conflict,
+                },
+                Change::Policy { expected, policy } => {
+                    if policy_now != *expected {
+                        return Write::Conflict;
+                    }
+                    let v = expected.map_or(Version::FIRST, Version::next);
+                    self.policy = Some(Versioned::new(v, policy.clone()));
+                    Write::Written(v)
+                }
+                _ => Write::Conflict,
+            }
+        }
     }
 
     impl Store for Reference {
@@ -187,119 +315,120 @@ mod against_a_single_lock_reference {
         fn load_policy(&self) -> Result<Option<Versioned<Policy>>, Self::Error> {
             Ok(self.0.lock().unwrap().policy.clone())
         }
-        fn write(
-            &self,
-            user: &UserId,
-            expected: &Expected,
-            record: Option<&TemporaryAccessPass>,
-        ) -> Result<Write, Self::Error> {
+        fn commit(&self, commit: &Commit) -> Result<Write, Self::Error> {
             let mut s = self.0.lock().unwrap();
-            let now = Expected::new(
-                s.policy.as_ref().map(|p| p.version),
-                s.records.get(user).map(Versioned::stamp),
-            );
-            if now != *expected || record.is_some_and(|r| r.user() != user) {
-                return Ok(Write::Conflict);
+            let written = s.apply(&commit.change);
+            if let Write::Written(_) = written {
+                for event in &commit.events {
+                    s.last += 1;
+                    let n = s.last;
+                    s.events
+                        .push(Recorded::new(Sequence::new(n), event.clone()));
+                }
             }
-            Ok(match (record, now.record) {
-                (Some(r), Some(old)) => {
-                    let v = old.version.next();
-                    s.records.insert(user.clone(), Versioned::new(v, r.clone()));
-                    Write::Written(v)
-                }
-                (Some(r), None) => {
-                    s.records
-                        .insert(user.clone(), Versioned::new(Version::FIRST, r.clone()));
-                    Write::Written(Version::FIRST)
-                }
-                (None, Some(old)) => {
-                    s.records.remove(user);
-                    Write::Written(old.version)
-                }
-                (None, None) => Write::Conflict,
-            })
+            Ok(written)
         }
-        fn write_policy(
-            &self,
-            expected: Option<Version>,
-            policy: &Policy,
-        ) -> Result<Write, Self::Error> {
-            let mut s = self.0.lock().unwrap();
-            if s.policy.as_ref().map(|p| p.version) != expected {
-                return Ok(Write::Conflict);
-            }
-            let v = expected.map_or(Version::FIRST, Version::next);
-            s.policy = Some(Versioned::new(v, policy.clone()));
-            Ok(Write::Written(v))
+        fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, Self::Error> {
+            let s = self.0.lock().unwrap();
+            Ok(s.events
+                .iter()
+                .filter(|r| r.sequence > after)
+                .take(limit)
+                .cloned()
+                .collect())
         }
-        fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Self::Error> {
+        fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error> {
             let mut s = self.0.lock().unwrap();
-            match s.records.get(user) {
-                Some(stored) if *stored.value.id() == pass => {
-                    let version = stored.version;
-                    s.records.remove(user);
-                    Ok(Write::Written(version))
-                }
-                Some(_) | None => Ok(Write::Conflict),
-            }
+            let len = s.events.len();
+            s.events.retain(|r| r.sequence >= before);
+            Ok(u64::try_from(len - s.events.len()).unwrap())
         }
     }
 
     #[derive(Debug, Clone)]
     enum Op {
-        /// Write a fresh record for user `u`, expecting what is stored (or something stale).
+        /// Put a fresh record for user `u`, expecting the record exactly (`by_pass` false) or
+        /// by its pass id, stale or not, with `events` markers.
         Put {
             u: usize,
+            by_pass: bool,
             stale: u8,
-        },
-        /// Delete user `u`'s record, expecting what is stored (or something stale).
-        Delete {
-            u: usize,
-            stale: u8,
-        },
-        /// Change the policy, expecting its version (or a stale one).
-        Policy {
-            enabled: bool,
-            stale: bool,
+            events: u8,
         },
         /// Delete user `u`'s record by its pass id (or another), whatever its version.
         Remove {
             u: usize,
             other: bool,
+            events: u8,
+        },
+        /// Keep user `u`'s pass (or another), with `events` markers.
+        Keep {
+            u: usize,
+            other: bool,
+            events: u8,
+        },
+        /// Change the policy, expecting its version (or a stale one).
+        Policy {
+            enabled: bool,
+            stale: bool,
+            events: u8,
+        },
+        /// A decision held by `transact`: put a fresh record over whatever is read.
+        Transact {
+            u: usize,
+            writes: bool,
         },
         Load {
             u: usize,
+        },
+        /// Read the outbox after a number, up to a limit.
+        ReadEvents {
+            after: u64,
+            limit: usize,
+        },
+        /// Prune the outbox before a number.
+        Prune {
+            before: u64,
         },
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            4 => (0_usize..4, 0_u8..4).prop_map(|(u, stale)| Op::Put { u, stale }),
-            2 => (0_usize..4, 0_u8..4).prop_map(|(u, stale)| Op::Delete { u, stale }),
-            2 => (0_usize..4, any::<bool>()).prop_map(|(u, other)| Op::Remove { u, other }),
-            1 => (any::<bool>(), prop::bool::weighted(0.3))
-                .prop_map(|(enabled, stale)| Op::Policy { enabled, stale }),
+            4 => (0_usize..4, any::<bool>(), 0_u8..4, 0_u8..3)
+                .prop_map(|(u, by_pass, stale, events)| Op::Put { u, by_pass, stale, events }),
+            2 => (0_usize..4, any::<bool>(), 0_u8..3)
+                .prop_map(|(u, other, events)| Op::Remove { u, other, events }),
+            1 => (0_usize..4, any::<bool>(), 0_u8..3)
+                .prop_map(|(u, other, events)| Op::Keep { u, other, events }),
+            1 => (any::<bool>(), prop::bool::weighted(0.3), 0_u8..2)
+                .prop_map(|(enabled, stale, events)| Op::Policy { enabled, stale, events }),
+            2 => (0_usize..4, any::<bool>()).prop_map(|(u, writes)| Op::Transact { u, writes }),
             2 => (0_usize..4).prop_map(|u| Op::Load { u }),
+            1 => (0_u64..30, 0_usize..8).prop_map(|(after, limit)| Op::ReadEvents { after, limit }),
+            1 => (0_u64..30).prop_map(|before| Op::Prune { before }),
         ]
     }
 
-    /// `stale`: 0 expects what is stored; 1 a wrong version; 2 a wrong pass id; 3 a wrong
-    /// policy version.
-    fn spoil(mut e: Expected, stale: u8) -> Expected {
-        match stale {
-            1 => {
-                e.record = Some(e.record.map_or(
-                    RecordStamp::new(PassId::from_bytes([1; 16]), Version::FIRST),
-                    |r| RecordStamp::new(r.pass, r.version.next()),
-                ));
-            }
-            2 => {
-                e.record = e
-                    .record
-                    .map(|r| RecordStamp::new(PassId::from_bytes([2; 16]), r.version));
-            }
-            3 => e.policy = Some(e.policy.map_or(Version::FIRST, Version::next)),
-            _ => {}
+    /// `stale`: 0 expects what is stored; 1 a wrong version (or a record when there is none);
+    /// 2 a wrong pass id; 3 a wrong policy version.
+    fn spoil(mut e: Expected, stale: u8, by_pass: bool) -> Expected {
+        let stored = match e.record {
+            Held::Exactly(stamp) => Some(stamp),
+            _ => None,
+        };
+        e.record = match (stale, stored) {
+            (1, None) => Held::Exactly(RecordStamp::new(
+                PassId::from_bytes([1; 16]),
+                Version::FIRST,
+            )),
+            (1, Some(s)) if !by_pass => Held::Exactly(RecordStamp::new(s.pass, s.version.next())),
+            (2, Some(_)) => Held::Pass(PassId::from_bytes([2; 16])),
+            (_, Some(s)) if by_pass => Held::Pass(s.pass),
+            (_, Some(s)) => Held::Exactly(s),
+            (_, None) => Held::Nothing,
+        };
+        if stale == 3 {
+            e.policy = Some(e.policy.map_or(Version::FIRST, Version::next));
         }
         e
     }
@@ -317,6 +446,31 @@ mod against_a_single_lock_reference {
         .record
     }
 
+    fn markers(user: &UserId, step: usize, n: u8) -> Vec<Event> {
+        (0..n)
+            .map(|i| Event::SessionsRevoked {
+                user: user.clone(),
+                pass: PassId::from_bytes([u8::try_from(step % 200).unwrap() + i; 16]),
+                at: CREATED,
+            })
+            .collect()
+    }
+
+    /// The decision an `Op::Transact` makes: over whatever it reads, a fresh record when
+    /// `writes`, expecting exactly that read.
+    fn decide(
+        user: &UserId,
+        record: &TemporaryAccessPass,
+        writes: bool,
+        read: &Loaded,
+        step: usize,
+    ) -> Option<Commit> {
+        writes.then(|| {
+            Commit::put(user.clone(), read.expected(), record.clone())
+                .with_events(markers(user, step, 1))
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -328,49 +482,64 @@ mod against_a_single_lock_reference {
             let sharded = InMemoryStore::with_shards(shards);
             let reference = Reference::default();
             let users: Vec<UserId> = (0..4).map(|i| crate::support::uid(&format!("user-{i}"))).collect();
+            let both = |commit: &Commit| (sharded.commit(commit).unwrap(), reference.commit(commit).unwrap());
             for (step, op) in ops.iter().enumerate() {
                 let seed = u64::try_from(step).unwrap();
                 match op {
-                    Op::Put { u, stale } => {
+                    Op::Put { u, by_pass, stale, events } => {
                         let user = &users[*u];
-                        let expected = spoil(reference.load(user).unwrap().expected(), *stale);
-                        let r = record(user, seed);
-                        prop_assert_eq!(
-                            sharded.write(user, &expected, Some(&r)).unwrap(),
-                            reference.write(user, &expected, Some(&r)).unwrap()
-                        );
+                        let expected = spoil(reference.load(user).unwrap().expected(), *stale, *by_pass);
+                        let commit = Commit::put(user.clone(), expected, record(user, seed))
+                            .with_events(markers(user, step, *events));
+                        let (a, b) = both(&commit);
+                        prop_assert_eq!(a, b);
                     }
-                    Op::Delete { u, stale } => {
-                        let user = &users[*u];
-                        let expected = spoil(reference.load(user).unwrap().expected(), *stale);
-                        prop_assert_eq!(
-                            sharded.write(user, &expected, None).unwrap(),
-                            reference.write(user, &expected, None).unwrap()
-                        );
-                    }
-                    Op::Remove { u, other } => {
+                    Op::Remove { u, other, events } | Op::Keep { u, other, events } => {
                         let user = &users[*u];
                         let stored = reference.load(user).unwrap().record.map(|r| *r.value.id());
                         let pass = match stored {
                             Some(pass) if !*other => pass,
                             Some(_) | None => PassId::from_bytes([3; 16]),
                         };
-                        prop_assert_eq!(
-                            sharded.remove(user, pass).unwrap(),
-                            reference.remove(user, pass).unwrap()
-                        );
+                        let commit = match op {
+                            Op::Remove { .. } => Commit::remove(user.clone(), pass),
+                            _ => Commit::keep(user.clone(), pass),
+                        }
+                        .with_events(markers(user, step, *events));
+                        let (a, b) = both(&commit);
+                        prop_assert_eq!(a, b);
                     }
-                    Op::Policy { enabled, stale } => {
+                    Op::Policy { enabled, stale, events } => {
                         let current = reference.load_policy().unwrap().map(|p| p.version);
                         let expected = if *stale { Some(current.map_or(Version::FIRST, Version::next)) } else { current };
                         let policy = Policy::new(PolicySettings::new().state(if *enabled { PolicyState::Enabled } else { PolicyState::Disabled })).unwrap();
-                        prop_assert_eq!(
-                            sharded.write_policy(expected, &policy).unwrap(),
-                            reference.write_policy(expected, &policy).unwrap()
-                        );
+                        let commit = Commit::policy(expected, policy).with_events(markers(&users[0], step, *events));
+                        let (a, b) = both(&commit);
+                        prop_assert_eq!(a, b);
+                    }
+                    Op::Transact { u, writes } => {
+                        let user = &users[*u];
+                        let r = record(user, seed);
+                        let a = sharded.transact(user, &mut |read| decide(user, &r, *writes, &read, step)).unwrap();
+                        let b = reference.transact(user, &mut |read| decide(user, &r, *writes, &read, step)).unwrap();
+                        prop_assert_eq!(a, b);
                     }
                     Op::Load { u } => {
                         prop_assert_eq!(sharded.load(&users[*u]).unwrap(), reference.load(&users[*u]).unwrap());
+                    }
+                    Op::ReadEvents { after, limit } => {
+                        let after = Sequence::new(*after);
+                        prop_assert_eq!(
+                            sharded.read_events(after, *limit).unwrap(),
+                            reference.read_events(after, *limit).unwrap()
+                        );
+                    }
+                    Op::Prune { before } => {
+                        let before = Sequence::new(*before);
+                        prop_assert_eq!(
+                            sharded.prune_events(before).unwrap(),
+                            reference.prune_events(before).unwrap()
+                        );
                     }
                 }
                 prop_assert_eq!(sharded.load_policy().unwrap(), reference.load_policy().unwrap());
@@ -379,6 +548,10 @@ mod against_a_single_lock_reference {
                 prop_assert_eq!(sharded.load(user).unwrap(), reference.load(user).unwrap());
             }
             prop_assert_eq!(sharded.len(), reference.0.lock().unwrap().records.len());
+            prop_assert_eq!(
+                sharded.read_events(Sequence::START, usize::MAX).unwrap(),
+                reference.read_events(Sequence::START, usize::MAX).unwrap()
+            );
         }
     }
 }

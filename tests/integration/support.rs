@@ -5,10 +5,10 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use temporary_access_pass::signin::{Client, Redemption};
-use temporary_access_pass::store::Store;
+use temporary_access_pass::store::{Commit, Recorded, Sequence, Store, Write};
 use temporary_access_pass::{
     CreateContext, CreateError, CreateRequest, CreatedPass, DigestKey, DirectoryRole, Engine,
-    EngineConfig, GroupId, InMemoryStore, IncludeTarget, ManualClock, PassId, Pepper, Policy,
+    EngineConfig, GroupId, InMemoryStore, IncludeTarget, ManualClock, Pepper, Policy,
     PolicySettings, PolicyState, Principal, RedeemContext, SignInRequest, TemporaryAccessPass,
     UserId, create, redeem,
 };
@@ -193,86 +193,34 @@ impl rand_core::TryRng for FailingRng {
 }
 impl rand_core::TryCryptoRng for FailingRng {}
 
-/// What a [`Hooked`] store does before a record write: it may change the expectation and the
-/// record (a store wrong on purpose), or let another write land first (a race, made
-/// deterministic).
-type WriteHook = dyn Fn(
-        &InMemoryStore,
-        &UserId,
-        temporary_access_pass::store::Expected,
-        Option<TemporaryAccessPass>,
-    ) -> (
-        temporary_access_pass::store::Expected,
-        Option<TemporaryAccessPass>,
-    ) + Send
-    + Sync;
+/// What a [`Hooked`] store does before a commit: it may change the commit (a store wrong on
+/// purpose), or let another change land first (a race, made deterministic).
+type CommitHook = dyn Fn(&InMemoryStore, Commit) -> Commit + Send + Sync;
 
-/// What a [`Hooked`] store does before a policy write.
-type PolicyHook =
-    dyn Fn(&InMemoryStore, Option<temporary_access_pass::store::Version>) + Send + Sync;
-
-/// What a [`Hooked`] store does before a deletion: it may name another pass (a store wrong on
-/// purpose), or let another write land first.
-type RemoveHook = dyn Fn(&InMemoryStore, &UserId, PassId) -> PassId + Send + Sync;
-
-/// An in-memory store whose writes go through hooks first: the one wrapper the tests use to
-/// make a store that is wrong on purpose, or to put another write between an operation's read
-/// and its write.
+/// An in-memory store whose commits go through a hook first: the one wrapper the tests use to
+/// make a store that is wrong on purpose, or to put another change between an operation's read
+/// and its commit. It holds nothing while an operation decides (the trait's default
+/// `transact`), so those changes can land in between.
 pub(crate) struct Hooked {
     pub(crate) inner: InMemoryStore,
-    write: Box<WriteHook>,
-    policy: Box<PolicyHook>,
-    remove: Box<RemoveHook>,
+    hook: Box<CommitHook>,
 }
 
 impl Hooked {
-    /// A store whose hooks change nothing.
+    /// A store whose hook changes nothing.
     pub(crate) fn new() -> Self {
         Self {
             inner: InMemoryStore::new(),
-            write: Box::new(|_, _, expected, record| (expected, record)),
-            policy: Box::new(|_, _| {}),
-            remove: Box::new(|_, _, pass| pass),
+            hook: Box::new(|_, commit| commit),
         }
     }
 
-    /// Deletions go through `hook`.
-    pub(crate) fn on_remove(
+    /// Commits go through `hook`.
+    pub(crate) fn on_commit(
         mut self,
-        hook: impl Fn(&InMemoryStore, &UserId, PassId) -> PassId + Send + Sync + 'static,
+        hook: impl Fn(&InMemoryStore, Commit) -> Commit + Send + Sync + 'static,
     ) -> Self {
-        self.remove = Box::new(hook);
-        self
-    }
-
-    /// Record writes go through `hook`.
-    pub(crate) fn on_write(
-        mut self,
-        hook: impl Fn(
-            &InMemoryStore,
-            &UserId,
-            temporary_access_pass::store::Expected,
-            Option<TemporaryAccessPass>,
-        ) -> (
-            temporary_access_pass::store::Expected,
-            Option<TemporaryAccessPass>,
-        ) + Send
-        + Sync
-        + 'static,
-    ) -> Self {
-        self.write = Box::new(hook);
-        self
-    }
-
-    /// Policy writes call `hook` first.
-    pub(crate) fn on_policy(
-        mut self,
-        hook: impl Fn(&InMemoryStore, Option<temporary_access_pass::store::Version>)
-        + Send
-        + Sync
-        + 'static,
-    ) -> Self {
-        self.policy = Box::new(hook);
+        self.hook = Box::new(hook);
         self
     }
 }
@@ -290,31 +238,31 @@ impl Store for Hooked {
         self.inner.load_policy()
     }
 
-    fn write(
-        &self,
-        user: &UserId,
-        expected: &temporary_access_pass::store::Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<temporary_access_pass::store::Write, Self::Error> {
-        let (expected, record) = (self.write)(&self.inner, user, *expected, record.cloned());
-        self.inner.write(user, &expected, record.as_ref())
+    fn commit(&self, commit: &Commit) -> Result<Write, Self::Error> {
+        let commit = (self.hook)(&self.inner, commit.clone());
+        self.inner.commit(&commit)
     }
 
-    fn write_policy(
-        &self,
-        expected: Option<temporary_access_pass::store::Version>,
-        policy: &Policy,
-    ) -> Result<temporary_access_pass::store::Write, Self::Error> {
-        (self.policy)(&self.inner, expected);
-        self.inner.write_policy(expected, policy)
+    fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, Self::Error> {
+        self.inner.read_events(after, limit)
     }
 
-    fn remove(
-        &self,
-        user: &UserId,
-        pass: PassId,
-    ) -> Result<temporary_access_pass::store::Write, Self::Error> {
-        let pass = (self.remove)(&self.inner, user, pass);
-        self.inner.remove(user, pass)
+    fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error> {
+        self.inner.prune_events(before)
     }
+}
+
+/// Commits `record` for its holder on `store`, expecting what `read` holds (the change a
+/// sign-in judged on that read makes): a change landing from outside an operation.
+pub(crate) fn put_read(
+    store: &impl Store<Error = std::convert::Infallible>,
+    read: &temporary_access_pass::store::Loaded,
+    record: &TemporaryAccessPass,
+) -> Write {
+    let Ok(written) = store.commit(&Commit::put(
+        record.user().clone(),
+        read.expected(),
+        record.clone(),
+    ));
+    written
 }

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use temporary_access_pass::store::{
-    AsyncStore, Expected, Loaded, Store, Version, Versioned, Write,
+    AsyncStore, Commit, DecideSend, Loaded, Recorded, Sequence, Store, Versioned, Write,
 };
-use temporary_access_pass::{PassId, Policy, TemporaryAccessPass, UserId};
+use temporary_access_pass::{Policy, UserId};
 
 /// Why a call on a blocking thread failed: the store's own error, or the thread's task.
 #[derive(Debug, thiserror::Error)]
@@ -53,27 +53,36 @@ impl<S: Store + 'static> AsyncStore for Blocking<S> {
         on_blocking_thread(&self.0, Store::load_policy).await
     }
 
-    async fn write(
+    async fn commit(&self, commit: &Commit) -> Result<Write, Self::Error> {
+        let commit = commit.clone();
+        on_blocking_thread(&self.0, move |s| s.commit(&commit)).await
+    }
+
+    /// The store's own `transact`, which holds SQLite's write lock while the engine decides
+    /// (SPEC 6.7): it borrows the engine's decision, so it runs on this worker thread, which
+    /// tokio hands over to blocking work for the while (`block_in_place`). On a current-thread
+    /// runtime, which has no other worker to hand over to, it runs in place.
+    async fn transact(
         &self,
         user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, Self::Error> {
-        let (user, expected, record) = (user.clone(), *expected, record.cloned());
-        on_blocking_thread(&self.0, move |s| s.write(&user, &expected, record.as_ref())).await
+        decide: &mut DecideSend<'_>,
+    ) -> Result<Option<Write>, Self::Error> {
+        let mut run = || self.0.transact(user, decide).map_err(BlockingError::Store);
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(run),
+            _ => run(),
+        }
     }
 
-    async fn write_policy(
+    async fn read_events(
         &self,
-        expected: Option<Version>,
-        policy: &Policy,
-    ) -> Result<Write, Self::Error> {
-        let policy = policy.clone();
-        on_blocking_thread(&self.0, move |s| s.write_policy(expected, &policy)).await
+        after: Sequence,
+        limit: usize,
+    ) -> Result<Vec<Recorded>, Self::Error> {
+        on_blocking_thread(&self.0, move |s| s.read_events(after, limit)).await
     }
 
-    async fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, Self::Error> {
-        let user = user.clone();
-        on_blocking_thread(&self.0, move |s| s.remove(&user, pass)).await
+    async fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error> {
+        on_blocking_thread(&self.0, move |s| s.prune_events(before)).await
     }
 }

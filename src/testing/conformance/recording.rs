@@ -11,11 +11,13 @@ use std::sync::{Barrier, Mutex};
 use super::burst::BURST;
 use super::{NOW, lock};
 use crate::engine::EngineError;
-use crate::ids::{PassId, UserId};
+use crate::ids::UserId;
 use crate::pass::TemporaryAccessPass;
 use crate::policy::Policy;
 use crate::signin::{RedeemRefusal, Redemption};
-use crate::store::{Expected, Loaded, RecordStamp, Store, Version, Versioned, Write};
+use crate::store::{
+    Change, Commit, Held, Loaded, RecordStamp, Recorded, Sequence, Store, Version, Versioned, Write,
+};
 use crate::usability::{BlockCause, Usability};
 
 /// A record write that landed, with the record's part of the expectation it met.
@@ -72,35 +74,31 @@ impl Log {
         take_ticket(&self.hold_writes)
     }
 
-    /// Logs a deletion of `pass` if it landed: it took the record at the version it
-    /// reports, which the replay places in the chain like any other write's expectation.
-    pub(super) fn removed(&self, pass: PassId, written: Write) {
-        if let Write::Written(version) = written {
-            lock(&self.landed).push(Landed::Removed {
-                expected: Some(RecordStamp::new(pass, version)),
-            });
-        }
-    }
-
-    /// Logs a record write if it landed.
-    pub(super) fn written(
-        &self,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-        written: Write,
-    ) {
-        if let Write::Written(version) = written {
-            lock(&self.landed).push(match record {
-                Some(record) => Landed::Replaced {
-                    expected: expected.record,
-                    version,
-                    record: record.clone(),
+    /// Logs a record change if it landed. A sign-in's expects exactly the record it read, and
+    /// a deletion took the record at the version it reports: the replay places each in the
+    /// chain by that stamp. Other changes (a creation, a replacement) have none, and are off
+    /// the chain if a race ever lands one.
+    pub(super) fn committed(&self, commit: &Commit, written: Write) {
+        let Write::Written(version) = written else {
+            return;
+        };
+        let landed = match &commit.change {
+            Change::Put {
+                expected, record, ..
+            } => Landed::Replaced {
+                expected: match expected.record {
+                    Held::Exactly(stamp) => Some(stamp),
+                    _ => None,
                 },
-                None => Landed::Removed {
-                    expected: expected.record,
-                },
-            });
-        }
+                version,
+                record: record.clone(),
+            },
+            Change::Remove { pass, .. } => Landed::Removed {
+                expected: Some(RecordStamp::new(*pass, version)),
+            },
+            _ => return,
+        };
+        lock(&self.landed).push(landed);
     }
 }
 
@@ -151,38 +149,34 @@ impl<S: Store> Store for Recording<'_, S> {
         self.inner.load_policy()
     }
 
-    fn write(
-        &self,
-        user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, S::Error> {
-        if self.log.hold_write() {
+    fn commit(&self, commit: &Commit) -> Result<Write, S::Error> {
+        let record_change = commit.change.user().is_some();
+        if record_change && self.log.hold_write() {
             // Decided, not yet written: the coordinator acts, then lets the write go.
             self.parked.wait();
             self.released.wait();
         }
-        let written = self.inner.write(user, expected, record)?;
-        self.log.written(expected, record, written);
+        let written = self.inner.commit(commit)?;
+        self.log.committed(commit, written);
         Ok(written)
     }
 
-    fn write_policy(&self, expected: Option<Version>, policy: &Policy) -> Result<Write, S::Error> {
-        self.inner.write_policy(expected, policy)
+    // `transact` is the trait's default on purpose: the races test the store's conditional
+    // changes, each attempt reading, deciding and committing without a hold, as an engine
+    // over a store without one would.
+
+    fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, S::Error> {
+        self.inner.read_events(after, limit)
     }
 
-    fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, S::Error> {
-        let written = self.inner.remove(user, pass)?;
-        self.log.removed(pass, written);
-        Ok(written)
+    fn prune_events(&self, before: Sequence) -> Result<u64, S::Error> {
+        self.inner.prune_events(before)
     }
 }
 
 /// What one step of the history did to the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Step {
-    /// A refusal on an unusable (here: locked) pass, written back unchanged.
-    Unchanged,
     /// A wrong code, counted.
     Failure,
     /// A grant, recorded.
@@ -228,15 +222,13 @@ pub(super) fn replay(
             Landed::Replaced {
                 version, record, ..
             } => {
-                // With the clock standing still, a pass is either locked (then the only legal
-                // write is the refusal, unchanged) or usable (then a failure or a grant).
+                // With the clock standing still, a pass is either locked (then nothing may be
+                // written: a refusal judges no code, SPEC 6.5) or usable (then a failure or a
+                // grant).
                 let step = if locked {
-                    if record != *prev {
-                        return Err(format!(
-                            "round {round}: write {version} judged an attempt on a locked record"
-                        ));
-                    }
-                    Step::Unchanged
+                    return Err(format!(
+                        "round {round}: write {version} landed on a locked record: a refusal wrote, or an attempt was judged"
+                    ));
                 } else if record.failed_attempts() == prev.failed_attempts().saturating_add(1)
                     && record.used_at() == prev.used_at()
                 {
@@ -315,20 +307,15 @@ impl Answers {
         self.other.extend(other.other);
     }
 
-    /// Each answer matches one landed write of its kind, and nothing else was answered.
+    /// Each judged answer matches one landed write of its kind, refusals as locked wrote
+    /// nothing, and nothing else was answered.
     pub(super) fn match_history(&self, round: u32, steps: &[Step]) -> Result<(), String> {
         let of = |kind| steps.iter().filter(|s| **s == kind).count();
-        let expected = (of(Step::Success), of(Step::Failure), of(Step::Unchanged));
-        if (self.grants, self.wrong, self.locked) != expected || !self.other.is_empty() {
+        let expected = (of(Step::Success), of(Step::Failure));
+        if (self.grants, self.wrong) != expected || !self.other.is_empty() {
             return Err(format!(
-                "round {round}: answered {} grants, {} wrong codes, {} locked (and {:?}), but the landed writes hold {} grants, {} failures, {} refusals",
-                self.grants,
-                self.wrong,
-                self.locked,
-                self.other,
-                expected.0,
-                expected.1,
-                expected.2
+                "round {round}: answered {} grants, {} wrong codes (and {} locked, {:?}), but the landed writes hold {} grants, {} failures",
+                self.grants, self.wrong, self.locked, self.other, expected.0, expected.1,
             ));
         }
         Ok(())

@@ -1,33 +1,39 @@
-//! The sequential guarantees of a store: every write is conditional on the policy version and
-//! the user's record (a removal on the pass id), versions change on every write, and nothing
-//! else is touched.
+//! The sequential guarantees of a store: every change is conditional on what it expects (the
+//! policy version, and the user's record exactly, by its pass id, or absent), versions change
+//! on every write, nothing else is touched, and the events of a change commit with it and
+//! only with it, numbered in commit order.
 
-use super::{ok, record_for, unique_user};
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::{NOW, ok, record_for, unique_user};
+use crate::event::Event;
 use crate::ids::{PassId, UserId};
-use crate::pass::{DUMMY_PASS_ID, TemporaryAccessPass};
+use crate::pass::TemporaryAccessPass;
 use crate::policy::{Policy, PolicySettings, PolicyState};
-use crate::store::{Expected, RecordStamp, Store, Version, Write};
+use crate::store::{Commit, Expected, Held, RecordStamp, Sequence, Store, Version, Write};
 
-/// Writes `record` for its holder, expecting `record_now`, under the policy version stored now.
-fn put<S: Store>(
-    store: &S,
-    user: &UserId,
-    record_now: Option<RecordStamp>,
-    record: Option<&TemporaryAccessPass>,
-) -> Write {
+/// Puts `record` for `user`, expecting `held`, under the policy version stored now.
+fn put<S: Store>(store: &S, user: &UserId, held: Held, record: &TemporaryAccessPass) -> Write {
     let policy = ok("load", store.load(user)).policy.map(|p| p.version);
     ok(
-        "write",
-        store.write(user, &Expected::new(policy, record_now), record),
+        "commit",
+        store.commit(&Commit::put(
+            user.clone(),
+            Expected::new(policy, held),
+            record.clone(),
+        )),
     )
 }
 
-#[expect(
-    clippy::unnecessary_wraps,
-    reason = "an expectation's record part is an option; every caller passes it as one"
-)]
-fn stamp(record: &TemporaryAccessPass, version: Version) -> Option<RecordStamp> {
-    Some(RecordStamp::new(*record.id(), version))
+fn exactly(record: &TemporaryAccessPass, version: Version) -> Held {
+    Held::Exactly(RecordStamp::new(*record.id(), version))
+}
+
+fn stored<S: Store>(store: &S, user: &UserId) -> Option<(TemporaryAccessPass, Version)> {
+    ok("load", store.load(user))
+        .record
+        .map(|r| (r.value, r.version))
 }
 
 #[expect(
@@ -40,44 +46,36 @@ pub(super) fn check_records<S: Store>(store: &S) {
     let id = user.id();
     let first = record_for(&user, &policy);
 
-    assert!(
-        ok("load", store.load(id)).record.is_none(),
-        "a new user has no record"
-    );
-    let Write::Written(v1) = put(store, id, None, Some(&first)) else {
+    assert!(stored(store, id).is_none(), "a new user has no record");
+    let Write::Written(v1) = put(store, id, Held::Nothing, &first) else {
         panic!("an insert for a user without a record must succeed");
     };
     assert_eq!(
-        put(store, id, None, Some(&first)),
+        put(store, id, Held::Nothing, &first),
         Write::Conflict,
         "an insert must be create-only"
     );
-    let read = ok("load", store.load(id))
-        .record
-        .expect("the inserted record");
-    assert_eq!(read.version, v1, "load returns the version written");
-    assert_eq!(read.value, first, "load returns the record written");
+    assert_eq!(
+        stored(store, id),
+        Some((first.clone(), v1)),
+        "load returns the record and the version written"
+    );
 
     // Compare-and-swap on the version.
     let wrong_version = Version::new(v1.get().wrapping_add(7));
     assert_eq!(
-        put(store, id, stamp(&first, wrong_version), Some(&first)),
+        put(store, id, exactly(&first, wrong_version), &first),
         Write::Conflict,
-        "a write expecting a wrong version must conflict"
+        "a change expecting a wrong version must conflict"
     );
-    let Write::Written(v2) = put(store, id, stamp(&first, v1), Some(&first)) else {
-        panic!("a write expecting the current version must succeed");
+    let Write::Written(v2) = put(store, id, exactly(&first, v1), &first) else {
+        panic!("a change expecting the current version must succeed");
     };
     assert_ne!(v2, v1, "a write must change the version");
     assert_eq!(
-        put(store, id, stamp(&first, v1), Some(&first)),
+        put(store, id, exactly(&first, v1), &first),
         Write::Conflict,
         "a stale version must never be accepted"
-    );
-    assert_eq!(
-        put(store, id, stamp(&first, v1), None),
-        Write::Conflict,
-        "a deletion expecting a stale version must conflict"
     );
 
     // Compare-and-swap on the pass id: a new pass replacing the old one.
@@ -86,241 +84,257 @@ pub(super) fn check_records<S: Store>(store: &S) {
         put(
             store,
             id,
-            Some(RecordStamp::new(PassId::from_bytes([0xee; 16]), v2)),
-            Some(&second)
+            Held::Exactly(RecordStamp::new(PassId::from_bytes([0xee; 16]), v2)),
+            &second
         ),
         Write::Conflict,
-        "a write expecting another pass id must conflict"
+        "a change expecting another pass id must conflict"
     );
-    let Write::Written(v3) = put(store, id, stamp(&first, v2), Some(&second)) else {
+    let Write::Written(v3) = put(store, id, exactly(&first, v2), &second) else {
         panic!("replacing one pass with another must succeed");
     };
-    let read = ok("load", store.load(id))
-        .record
-        .expect("the replaced record");
-    assert_eq!((read.value, read.version), (second.clone(), v3));
+    assert_eq!(stored(store, id), Some((second.clone(), v3)));
+
+    // On the pass id whatever its version (SPEC 6.7): a replacement judged only on what a pass
+    // never changes lands after any number of writes to the record.
     assert_eq!(
-        put(store, id, stamp(&first, v3), None),
+        put(store, id, Held::Pass(*first.id()), &second),
         Write::Conflict,
-        "a deletion naming the old pass id must conflict"
+        "a change expecting a pass that was replaced must conflict"
+    );
+    let Write::Written(v4) = put(store, id, exactly(&second, v3), &second) else {
+        panic!("a change expecting the current version must succeed");
+    };
+    let third = record_for(&user, &policy);
+    let Write::Written(v5) = put(store, id, Held::Pass(*second.id()), &third) else {
+        panic!("a change expecting the stored pass, at any version, must succeed");
+    };
+    assert!(
+        v5 != v4 && v5 != v3,
+        "a change on the pass id must change the version too"
+    );
+    assert_eq!(
+        stored(store, id),
+        Some((third.clone(), v5)),
+        "load returns the replacement and the version the change reported"
+    );
+    assert_eq!(
+        put(store, id, Held::Pass(*second.id()), &third),
+        Write::Conflict,
+        "the replaced pass's id must no longer match"
+    );
+    assert_eq!(
+        put(store, id, Held::Nothing, &third),
+        Write::Conflict,
+        "an insert over a stored record must conflict"
     );
 
-    // The policy is part of every expectation.
+    // The policy is part of every record expectation.
     let policy_now = ok("load", store.load(id)).policy.map(|p| p.version);
-    for stale in [
-        Some(Version::NEVER),
-        Some(policy_now.map_or(Version::FIRST, Version::next)),
-    ] {
-        for record in [Some(&second), None] {
+    let stale = policy_now.map_or(Version::FIRST, Version::next);
+    for held in [exactly(&third, v5), Held::Pass(*third.id())] {
+        // Another version, and "no policy" when one is stored.
+        for expected in [Some(stale), policy_now.map_or(Some(stale), |_| None)] {
             assert_eq!(
                 ok(
-                    "write",
-                    store.write(id, &Expected::new(stale, stamp(&second, v3)), record)
+                    "commit",
+                    store.commit(&Commit::put(
+                        id.clone(),
+                        Expected::new(expected, held),
+                        third.clone()
+                    ))
                 ),
                 Write::Conflict,
-                "a write expecting another policy version must conflict"
+                "a change expecting another policy version must conflict"
             );
         }
     }
-    if policy_now.is_some() {
-        assert_eq!(
-            ok(
-                "write",
-                store.write(id, &Expected::new(None, stamp(&second, v3)), Some(&second))
-            ),
-            Write::Conflict,
-            "expecting no policy when one is stored must conflict"
-        );
-    }
+    let newcomer = unique_user("newcomer");
+    assert_eq!(
+        ok(
+            "commit",
+            store.commit(&Commit::put(
+                newcomer.id().clone(),
+                Expected::new(Some(stale), Held::Nothing),
+                record_for(&newcomer, &policy)
+            ))
+        ),
+        Write::Conflict,
+        "an insert expecting another policy version must conflict"
+    );
+    assert!(stored(store, newcomer.id()).is_none());
 
     // A record is only ever written under its own holder.
     let stranger = unique_user("stranger");
     assert_eq!(
-        put(store, stranger.id(), None, Some(&second)),
+        put(store, stranger.id(), Held::Nothing, &third),
         Write::Conflict,
         "a record must never be stored under another user"
     );
-    assert!(ok("load", store.load(stranger.id())).record.is_none());
-
-    // Delete, then the slot is free again, and the old expectation stays dead.
-    assert!(matches!(
-        put(store, id, stamp(&second, v3), None),
-        Write::Written(_)
-    ));
-    assert!(ok("load", store.load(id)).record.is_none(), "deleted");
+    assert!(stored(store, stranger.id()).is_none());
     assert_eq!(
-        put(store, id, stamp(&second, v3), None),
-        Write::Conflict,
-        "deleting twice must conflict"
-    );
-    assert_eq!(
-        put(store, id, None, None),
-        Write::Conflict,
-        "deleting a record expected absent must conflict"
-    );
-    assert_eq!(
-        put(store, id, stamp(&second, v3), Some(&second)),
-        Write::Conflict,
-        "a write on a deleted record must conflict"
-    );
-    let third = record_for(&user, &policy);
-    assert!(matches!(
-        put(store, id, None, Some(&third)),
-        Write::Written(_)
-    ));
-    let read = ok("load", store.load(id))
-        .record
-        .expect("the re-inserted record");
-    assert_eq!(
-        put(
-            store,
-            id,
-            Some(RecordStamp::new(*second.id(), read.version)),
-            Some(&third)
-        ),
-        Write::Conflict,
-        "an expectation on a deleted pass must not match its successor"
-    );
-
-    // An expectation of `Version::NEVER` (what the engine sends for a user without a pass)
-    // never holds, whether or not the user has a record.
-    for pass in [*third.id(), DUMMY_PASS_ID] {
-        assert_eq!(
-            put(
-                store,
-                id,
-                Some(RecordStamp::new(pass, Version::NEVER)),
-                Some(&third)
-            ),
-            Write::Conflict,
-            "a write expecting Version::NEVER must conflict"
-        );
-    }
-    assert!(matches!(
-        put(store, id, Some(read.stamp()), None),
-        Write::Written(_)
-    ));
-    let nobody = unique_user("nobody");
-    assert_eq!(
-        put(
-            store,
-            nobody.id(),
-            Some(RecordStamp::new(DUMMY_PASS_ID, Version::NEVER)),
-            Some(&record_for(&nobody, &policy))
-        ),
-        Write::Conflict,
-        "a write expecting Version::NEVER for a user without a record must conflict"
-    );
-    assert!(
-        ok("load", store.load(nobody.id())).record.is_none(),
-        "a conflicting write stores nothing"
+        stored(store, id),
+        Some((third, v5)),
+        "conflicting changes change nothing"
     );
 
     // Other users are untouched by all of this.
-    assert!(
-        ok("load", store.load(unique_user("never").id()))
-            .record
-            .is_none()
-    );
+    assert!(stored(store, unique_user("never").id()).is_none());
 }
 
-/// [`Store::remove`]: a deletion lands on the pass it names at whatever version and under
-/// whatever policy, and on nothing else.
+/// [`crate::store::Change::Remove`]: a deletion lands on the pass it names at whatever version
+/// and under whatever policy, and on nothing else.
 pub(super) fn check_removal<S: Store>(store: &S) {
     let policy = Policy::default();
     let user = unique_user("removal");
     let id = user.id();
     let first = record_for(&user, &policy);
+    let remove = |pass: PassId| ok("remove", store.commit(&Commit::remove(id.clone(), pass)));
     assert_eq!(
-        ok("remove", store.remove(id, *first.id())),
+        remove(*first.id()),
         Write::Conflict,
         "removing from a user without a record must conflict"
     );
-    let Write::Written(v1) = put(store, id, None, Some(&first)) else {
+    let Write::Written(v1) = put(store, id, Held::Nothing, &first) else {
         panic!("an insert for a user without a record must succeed");
     };
-    let Write::Written(v2) = put(store, id, stamp(&first, v1), Some(&first)) else {
-        panic!("a write expecting the current version must succeed");
+    let Write::Written(v2) = put(store, id, exactly(&first, v1), &first) else {
+        panic!("a change expecting the current version must succeed");
     };
     assert_eq!(
-        ok("remove", store.remove(id, PassId::from_bytes([0xee; 16]))),
+        remove(PassId::from_bytes([0xee; 16])),
         Write::Conflict,
         "removing another pass id must conflict"
     );
     let stranger = unique_user("removal-stranger");
     assert_eq!(
-        ok("remove", store.remove(stranger.id(), *first.id())),
+        ok(
+            "remove",
+            store.commit(&Commit::remove(stranger.id().clone(), *first.id()))
+        ),
         Write::Conflict,
         "removing a pass under another user must conflict"
     );
     assert_eq!(
-        ok("load", store.load(id)).record.map(|r| r.stamp()),
-        stamp(&first, v2),
+        stored(store, id),
+        Some((first.clone(), v2)),
         "a conflicting removal changes nothing"
     );
 
     // The version and the policy are not part of it: after another write and a policy
     // change, the pass is still the one named.
-    let Write::Written(v3) = put(store, id, stamp(&first, v2), Some(&first)) else {
-        panic!("a write expecting the current version must succeed");
+    let Write::Written(v3) = put(store, id, exactly(&first, v2), &first) else {
+        panic!("a change expecting the current version must succeed");
     };
     let current = ok("load policy", store.load_policy()).map(|v| v.version);
-    let Write::Written(_) = ok("write policy", store.write_policy(current, &policy)) else {
+    let Write::Written(_) = ok(
+        "commit policy",
+        store.commit(&Commit::policy(current, policy.clone())),
+    ) else {
         panic!("writing the policy at its current version must succeed");
     };
     assert_eq!(
-        ok("remove", store.remove(id, *first.id())),
+        remove(*first.id()),
         Write::Written(v3),
         "removing the stored pass must land and report the version it removed"
     );
-    assert!(ok("load", store.load(id)).record.is_none(), "removed");
+    assert!(stored(store, id).is_none(), "removed");
     assert_eq!(
-        ok("remove", store.remove(id, *first.id())),
+        remove(*first.id()),
         Write::Conflict,
         "removing twice must conflict"
     );
 
     // A removal naming a pass that was replaced never takes its successor.
-    let Write::Written(_) = put(store, id, None, Some(&first)) else {
+    let Write::Written(v) = put(store, id, Held::Nothing, &first) else {
         panic!("an insert for a user without a record must succeed");
     };
     let second = record_for(&user, &policy);
-    let read = ok("load", store.load(id))
-        .record
-        .expect("the inserted record");
-    let Write::Written(v) = put(store, id, Some(read.stamp()), Some(&second)) else {
+    let Write::Written(v) = put(store, id, exactly(&first, v), &second) else {
         panic!("replacing one pass with another must succeed");
     };
     assert_eq!(
-        ok("remove", store.remove(id, *first.id())),
+        remove(*first.id()),
         Write::Conflict,
         "removing a pass that was replaced must conflict"
     );
     assert_eq!(
-        ok("load", store.load(id)).record.map(|r| r.stamp()),
-        stamp(&second, v),
+        stored(store, id),
+        Some((second.clone(), v)),
         "and its successor stays"
     );
+    assert_eq!(remove(*second.id()), Write::Written(v));
+}
+
+/// [`crate::store::Change::Keep`]: lands, changing nothing, only while the pass named is
+/// stored, at whatever version and under whatever policy.
+pub(super) fn check_keep<S: Store>(store: &S) {
+    let policy = Policy::default();
+    let user = unique_user("keep");
+    let id = user.id();
+    let first = record_for(&user, &policy);
+    let keep = |pass: PassId| ok("keep", store.commit(&Commit::keep(id.clone(), pass)));
     assert_eq!(
-        ok("remove", store.remove(id, *second.id())),
-        Write::Written(v)
+        keep(*first.id()),
+        Write::Conflict,
+        "keeping a pass of a user without a record must conflict"
     );
+    let Write::Written(v1) = put(store, id, Held::Nothing, &first) else {
+        panic!("an insert for a user without a record must succeed");
+    };
+    let Write::Written(v2) = put(store, id, exactly(&first, v1), &first) else {
+        panic!("a change expecting the current version must succeed");
+    };
+    assert_eq!(
+        keep(*first.id()),
+        Write::Written(v2),
+        "keeping the stored pass must land, at the version stored"
+    );
+    assert_eq!(
+        stored(store, id),
+        Some((first.clone(), v2)),
+        "keeping changes neither the record nor its version"
+    );
+    assert_eq!(
+        keep(PassId::from_bytes([0xee; 16])),
+        Write::Conflict,
+        "keeping another pass must conflict"
+    );
+    assert_eq!(remove_and(store, id, &first), Write::Written(v2));
+    assert_eq!(
+        keep(*first.id()),
+        Write::Conflict,
+        "keeping a deleted pass must conflict"
+    );
+}
+
+fn remove_and<S: Store>(store: &S, user: &UserId, record: &TemporaryAccessPass) -> Write {
+    ok(
+        "remove",
+        store.commit(&Commit::remove(user.clone(), *record.id())),
+    )
 }
 
 pub(super) fn check_policy<S: Store>(store: &S) {
     let policy = Policy::default();
     let current = ok("load policy", store.load_policy()).map(|v| v.version);
-    let Write::Written(p1) = ok("write policy", store.write_policy(current, &policy)) else {
+    let write = |expected, policy: &Policy| {
+        ok(
+            "commit policy",
+            store.commit(&Commit::policy(expected, policy.clone())),
+        )
+    };
+    let Write::Written(p1) = write(current, &policy) else {
         panic!("writing the policy at its current version must succeed");
     };
     assert_eq!(
-        ok("write policy", store.write_policy(current, &policy)),
+        write(current, &policy),
         Write::Conflict,
         "a stale policy version must never be accepted"
     );
     let enabled =
         Policy::new(PolicySettings::new().state(PolicyState::Enabled)).expect("a valid policy");
-    let Write::Written(p2) = ok("write policy", store.write_policy(Some(p1), &enabled)) else {
+    let Write::Written(p2) = write(Some(p1), &enabled) else {
         panic!("writing the policy at its current version must succeed");
     };
     assert_ne!(p1, p2);
@@ -334,8 +348,211 @@ pub(super) fn check_policy<S: Store>(store: &S) {
         "load reads the same policy as load_policy"
     );
     assert_eq!(
-        ok("write policy", store.write_policy(None, &policy)),
+        write(None, &policy),
         Write::Conflict,
         "`None` must mean: only if no policy is stored"
+    );
+}
+
+/// An event only this check writes: the `n`th marker of `user`.
+fn marker(user: &UserId, n: u8) -> Event {
+    Event::SessionsRevoked {
+        user: user.clone(),
+        pass: PassId::from_bytes([n; 16]),
+        at: NOW,
+    }
+}
+
+/// The markers of `user` in the outbox, with their numbers, in the order read.
+fn markers<S: Store>(store: &S, user: &UserId, after: Sequence) -> Vec<(Sequence, u8)> {
+    let mut found = Vec::new();
+    let mut cursor = after;
+    loop {
+        let page = ok("read events", store.read_events(cursor, 64));
+        let Some(last) = page.last() else {
+            return found;
+        };
+        assert!(page.len() <= 64, "read_events must respect its limit");
+        for recorded in &page {
+            assert!(
+                recorded.sequence > cursor,
+                "events must come in increasing order, after the number asked for"
+            );
+            cursor = recorded.sequence;
+            if let Event::SessionsRevoked { user: u, pass, .. } = &recorded.event
+                && u == user
+            {
+                found.push((recorded.sequence, pass.as_bytes()[0]));
+            }
+        }
+        cursor = last.sequence;
+    }
+}
+
+/// The outbox (SPEC 7.1): every change that lands appends its events, in order, numbered above
+/// everything before; a change that conflicts appends nothing; reading honours `after` and
+/// `limit`; pruning forgets only what is before the number given, and numbers are not reused.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one linear script of the outbox's guarantees reads best in order"
+)]
+pub(super) fn check_outbox<S: Store>(store: &S) {
+    let policy = Policy::default();
+    let user = unique_user("outbox");
+    let id = user.id();
+    let record = record_for(&user, &policy);
+    let start = ok(
+        "read events",
+        store.read_events(Sequence::START, usize::MAX),
+    )
+    .last()
+    .map_or(Sequence::START, |r| r.sequence);
+    let policy_now = ok("load policy", store.load_policy()).map(|p| p.version);
+    let with = |commit: Commit, markers: &[u8]| {
+        let events = markers.iter().map(|n| marker(id, *n)).collect();
+        ok("commit", store.commit(&commit.with_events(events)))
+    };
+
+    // Landed changes of every kind append their events; conflicting ones append none.
+    let Write::Written(v1) = with(
+        Commit::put(
+            id.clone(),
+            Expected::new(policy_now, Held::Nothing),
+            record.clone(),
+        ),
+        &[1, 2],
+    ) else {
+        panic!("an insert for a user without a record must succeed");
+    };
+    assert_eq!(
+        with(
+            Commit::put(
+                id.clone(),
+                Expected::new(policy_now, Held::Nothing),
+                record.clone()
+            ),
+            &[90]
+        ),
+        Write::Conflict
+    );
+    let Write::Written(v2) = with(
+        Commit::put(
+            id.clone(),
+            Expected::new(policy_now, exactly(&record, v1)),
+            record.clone(),
+        ),
+        &[3],
+    ) else {
+        panic!("a change expecting the current version must succeed");
+    };
+    assert_eq!(
+        with(
+            Commit::put(
+                id.clone(),
+                Expected::new(policy_now, exactly(&record, v1)),
+                record.clone()
+            ),
+            &[91]
+        ),
+        Write::Conflict
+    );
+    assert_eq!(
+        with(Commit::keep(id.clone(), *record.id()), &[4]),
+        Write::Written(v2)
+    );
+    assert_eq!(
+        with(
+            Commit::keep(id.clone(), PassId::from_bytes([0xee; 16])),
+            &[92]
+        ),
+        Write::Conflict
+    );
+    let Write::Written(_) = with(Commit::policy(policy_now, policy.clone()), &[5]) else {
+        panic!("writing the policy at its current version must succeed");
+    };
+    assert_eq!(
+        with(Commit::policy(policy_now, policy), &[93]),
+        Write::Conflict
+    );
+    assert_eq!(
+        with(Commit::remove(id.clone(), *record.id()), &[6, 7]),
+        Write::Written(v2)
+    );
+    assert_eq!(
+        with(Commit::remove(id.clone(), *record.id()), &[94]),
+        Write::Conflict
+    );
+    assert!(
+        stored(store, id).is_none(),
+        "the record is gone with its events"
+    );
+
+    let found = markers(store, id, start);
+    assert_eq!(
+        found.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5, 6, 7],
+        "the events of every landed change, once each, in commit order, and none of a conflict"
+    );
+
+    // `after` and `limit`.
+    let number = |i: usize| found.get(i).map_or(Sequence::START, |(s, _)| *s);
+    let (first, second, last) = (number(0), number(1), number(6));
+    let one = ok("read events", store.read_events(first, 1));
+    assert_eq!(
+        one.iter().map(|r| r.sequence).collect::<Vec<_>>(),
+        vec![second],
+        "a limit of 1 reads one event, and reading after an event's number starts with the next"
+    );
+    assert!(
+        ok("read events", store.read_events(first, 0)).is_empty(),
+        "a limit of 0 reads nothing"
+    );
+    assert!(
+        ok("read events", store.read_events(last, usize::MAX))
+            .iter()
+            .all(|r| r.sequence > last),
+        "nothing at or before the number asked for"
+    );
+
+    // Pruning forgets what is before the number given, and only that.
+    let pruned = ok("prune events", store.prune_events(second));
+    assert!(
+        pruned >= 1,
+        "pruning before the second marker forgets the first"
+    );
+    let left = markers(store, id, Sequence::START);
+    assert_eq!(
+        left.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+        vec![2, 3, 4, 5, 6, 7],
+        "pruning forgets the events before the number, and keeps the rest"
+    );
+    assert_eq!(
+        ok("prune events", store.prune_events(second)),
+        0,
+        "pruning again before the same number forgets nothing more"
+    );
+
+    // Numbers are never reused: the next event is numbered after every event so far, pruned
+    // ones included.
+    let after = unique_user("outbox-after");
+    let next = record_for(&after, &Policy::default());
+    let policy_now = ok("load policy", store.load_policy()).map(|p| p.version);
+    let Write::Written(_) = ok(
+        "commit",
+        store.commit(
+            &Commit::put(
+                after.id().clone(),
+                Expected::new(policy_now, Held::Nothing),
+                next,
+            )
+            .with_events(vec![marker(after.id(), 8)]),
+        ),
+    ) else {
+        panic!("an insert for a user without a record must succeed");
+    };
+    let latest = markers(store, after.id(), Sequence::START);
+    assert!(
+        matches!(latest.as_slice(), [(n, 8)] if *n > last),
+        "a new event is numbered after every earlier one, pruned ones included: {latest:?}"
     );
 }

@@ -44,11 +44,10 @@ use crate::clock::ManualClock;
 use crate::config::EngineConfig;
 use crate::create::CreateRequest;
 use crate::engine::AsyncEngine;
-use crate::ids::{PassId, UserId};
-use crate::pass::TemporaryAccessPass;
+use crate::ids::UserId;
 use crate::policy::{Policy, PolicyState};
 use crate::signin::{Client, SignInRequest};
-use crate::store::{AsyncStore, Expected, Loaded, Store, Version, Versioned, Write};
+use crate::store::{AsyncStore, Commit, Loaded, Recorded, Sequence, Store, Versioned, Write};
 
 /// Fails at once on a runtime that would run the tasks one at a time: nothing would race.
 fn multi_threaded(race: &str) {
@@ -108,23 +107,18 @@ impl<S: AsyncStore> Store for Blocking<S> {
         self.runtime.block_on(self.store.load_policy())
     }
 
-    fn write(
-        &self,
-        user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, S::Error> {
-        self.runtime
-            .block_on(self.store.write(user, expected, record))
+    fn commit(&self, commit: &Commit) -> Result<Write, S::Error> {
+        self.runtime.block_on(self.store.commit(commit))
     }
 
-    fn write_policy(&self, expected: Option<Version>, policy: &Policy) -> Result<Write, S::Error> {
-        self.runtime
-            .block_on(self.store.write_policy(expected, policy))
+    // `transact` is the trait's default: the sequential checks commit through `commit`.
+
+    fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, S::Error> {
+        self.runtime.block_on(self.store.read_events(after, limit))
     }
 
-    fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, S::Error> {
-        self.runtime.block_on(self.store.remove(user, pass))
+    fn prune_events(&self, before: Sequence) -> Result<u64, S::Error> {
+        self.runtime.block_on(self.store.prune_events(before))
     }
 }
 
@@ -169,34 +163,29 @@ impl<S: AsyncStore> AsyncStore for Recording<S> {
         self.inner.load_policy()
     }
 
-    async fn write(
-        &self,
-        user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, S::Error> {
-        if self.log.hold_write() {
+    async fn commit(&self, commit: &Commit) -> Result<Write, S::Error> {
+        if commit.change.user().is_some() && self.log.hold_write() {
             // Decided, not yet written: the coordinator acts, then lets the write go.
             let _leader = self.parked.wait().await;
             let _leader = self.released.wait().await;
         }
-        let written = self.inner.write(user, expected, record).await?;
-        self.log.written(expected, record, written);
+        let written = self.inner.commit(commit).await?;
+        self.log.committed(commit, written);
         Ok(written)
     }
 
-    fn write_policy(
+    // `transact` is the trait's default on purpose, as in the thread races' wrapper.
+
+    fn read_events(
         &self,
-        expected: Option<Version>,
-        policy: &Policy,
-    ) -> impl Future<Output = Result<Write, S::Error>> + Send {
-        self.inner.write_policy(expected, policy)
+        after: Sequence,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Recorded>, S::Error>> + Send {
+        self.inner.read_events(after, limit)
     }
 
-    async fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, S::Error> {
-        let written = self.inner.remove(user, pass).await?;
-        self.log.removed(pass, written);
-        Ok(written)
+    fn prune_events(&self, before: Sequence) -> impl Future<Output = Result<u64, S::Error>> + Send {
+        self.inner.prune_events(before)
     }
 }
 

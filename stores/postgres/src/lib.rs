@@ -9,16 +9,26 @@
 //! - A [`PgStore`] is one tenant's view of the tables: every row carries a `tenant` column and
 //!   every statement names it. A multi-tenant host makes one `PgStore` per tenant over one pool.
 //! - A read is one statement that returns the policy and the user's record together (one
-//!   snapshot). A write is one conditional statement (`INSERT ... WHERE <policy version> ON
-//!   CONFLICT DO NOTHING`, or `UPDATE`/`DELETE ... WHERE tenant = $1 AND user_id = $2 AND
-//!   pass_id = $3 AND version = $4 AND <policy version>`, or for a deletion, judged on the pass
-//!   id alone, `DELETE ... WHERE tenant = $1 AND user_id = $2 AND pass_id = $3 RETURNING
-//!   version`) whose row count decides: one row is a write, none a conflict. There is no transaction left open between statements, and no
+//!   snapshot). A change is one conditional statement (`INSERT ... WHERE <policy version> ON
+//!   CONFLICT DO NOTHING`, `UPDATE ... WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
+//!   [AND version = $4] AND <policy version>`, or a deletion's `DELETE ... WHERE tenant = $1
+//!   AND user_id = $2 AND pass_id = $3`), whose returned row decides: one row is a write, none
+//!   a conflict. Its audit events are inserted by the same statement (data-modifying `WITH`
+//!   clauses), numbered from the tenant's row of `tap_outbox_head`, whose lock orders them by
+//!   commit: a change and its events commit together or not at all. There is no
 //!   read-then-write.
+//! - A decision that writes ([`AsyncStore::transact`]) commits in a transaction that first
+//!   takes a transaction-scoped advisory lock on the user (`pg_advisory_xact_lock`); if what it
+//!   read changed meanwhile, it is judged again under that lock, so no stream of attempts makes
+//!   it give up. A decision that writes nothing (a refusal) is one read: no lock, no
+//!   transaction id, nothing written to the WAL. The statements of each transaction are
+//!   pipelined: a write costs the same round trips as a read and one statement.
 //! - Every failure (the pool has no connection, the connection is lost, a statement fails, a
 //!   stored document breaks the crate's rules) is a [`PgError`], and the engine denies on it. A
-//!   write whose connection is lost after the statement was sent may or may not have committed:
-//!   the engine reports the error, never a decision.
+//!   write whose connection is lost after the statement was sent may or may not have committed
+//!   (with its events, or neither): the engine reports the error, never a decision. A
+//!   connection whose transaction did not end cleanly (an error, a future dropped midway) is
+//!   closed rather than returned to the pool, which ends the transaction and frees its lock.
 //!
 //! ```no_run
 //! use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper, SystemClock};
@@ -36,11 +46,15 @@
 //! ```
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use temporary_access_pass::store::{AsyncStore, Expected, Loaded, Version, Versioned, Write};
-use temporary_access_pass::{PassId, Policy, TemporaryAccessPass, UserId};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use futures_util::future::join4;
+use temporary_access_pass::store::{
+    AsyncStore, Change, Commit, DecideSend, Held, Loaded, Recorded, Sequence, Version, Versioned,
+    Write,
+};
+use temporary_access_pass::{Policy, UserId};
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
@@ -49,9 +63,11 @@ pub use tokio_postgres;
 
 /// The schema, one migration per version: the schema table, the policy (one row per tenant)
 /// and the pass records (one row per tenant and user, with the pass id and a version that
-/// changes on every write). Documents are Graph's JSON (the policy) and the crate's strict
-/// storage form (the record), kept as text.
-pub const MIGRATIONS: &[&str] = &["
+/// changes on every write); then the outbox (one row per tenant and event, numbered from the
+/// tenant's row of `tap_outbox_head`). Documents are Graph's JSON (the policy) and the crate's
+/// strict storage forms (the record, the event), kept as text.
+pub const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE tap_policy (
         tenant   text   PRIMARY KEY,
         version  bigint NOT NULL CHECK (version > 0),
@@ -64,7 +80,19 @@ pub const MIGRATIONS: &[&str] = &["
         version bigint NOT NULL CHECK (version > 0),
         record  text   NOT NULL,
         PRIMARY KEY (tenant, user_id)
-    );"];
+    );",
+    "
+    CREATE TABLE tap_outbox_head (
+        tenant text   PRIMARY KEY,
+        last   bigint NOT NULL CHECK (last > 0)
+    );
+    CREATE TABLE tap_events (
+        tenant text   NOT NULL,
+        seq    bigint NOT NULL CHECK (seq > 0),
+        event  text   NOT NULL,
+        PRIMARY KEY (tenant, seq)
+    );",
+];
 
 /// The advisory lock key [`migrate`] holds while it migrates (an arbitrary constant).
 const MIGRATION_LOCK: i64 = 0x7461_705f_7067; // "tap_pg"
@@ -163,8 +191,8 @@ pub async fn migrate(pool: &Pool) -> Result<(), PgError> {
     Ok(())
 }
 
-/// One tenant's pass records and policy in a PostgreSQL database shared by any number of
-/// service instances. Cheap to clone (the pool is shared).
+/// One tenant's pass records, policy and outbox in a PostgreSQL database shared by any number
+/// of service instances. Cheap to clone (the pool is shared).
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
@@ -211,13 +239,6 @@ impl PgStore {
     pub const fn pool(&self) -> &Pool {
         &self.pool
     }
-
-    /// Runs one statement (prepared once per connection) and returns how many rows it changed.
-    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, PgError> {
-        let client = self.pool.get().await?;
-        let statement = client.prepare_cached(sql).await?;
-        Ok(client.execute(&statement, params).await?)
-    }
 }
 
 fn version_of(v: i64) -> Result<Version, PgError> {
@@ -229,10 +250,10 @@ fn sql_version(v: Version) -> Result<i64, PgError> {
         .ok_or_else(|| PgError::Corrupt(format!("version {v} too large for a 64-bit column")))
 }
 
-/// `Written(next)` when exactly one row changed, `Conflict` when none did.
-fn one_row(changed: u64, next: Version) -> Result<Write, PgError> {
-    Write::from_changed_rows(changed, next)
-        .ok_or_else(|| PgError::Corrupt(format!("{changed} rows changed where one was expected")))
+fn sql_sequence(s: Sequence) -> i64 {
+    // Beyond i64::MAX there is nothing stored: reading after it reads nothing, pruning before
+    // it prunes everything.
+    s.to_i64().unwrap_or(i64::MAX)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(
@@ -257,40 +278,253 @@ const LOAD: &str = "
 
 const LOAD_POLICY: &str = "SELECT version, document FROM tap_policy WHERE tenant = $1";
 
-/// Each record write checks the policy version with `IS NOT DISTINCT FROM`, so that "no
+/// The user's lock for a decision that writes: transaction-scoped, so it ends with the
+/// transaction whatever happens. Tenants and user ids hold no control character, so U+001F
+/// separates them without ambiguity; two users whose keys collide only wait for each other.
+const LOCK_USER: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 0))";
+
+/// `changed`, a conditional statement returning the version it left (its row, or none), with
+/// the statement that appends its events (parameter `$events`, a `text[]`) in the same
+/// statement: the events are numbered from the tenant's `tap_outbox_head` row, whose lock,
+/// held to the commit, orders the numbers as the commits. No event is written without the row,
+/// nor the row without its events.
+fn with_events(changed: &str, events: usize) -> String {
+    format!(
+        "WITH changed AS ({changed}),
+         head AS (
+             INSERT INTO tap_outbox_head AS h (tenant, last)
+             SELECT $1, cardinality(${events}::text[]) FROM changed
+             WHERE cardinality(${events}::text[]) > 0
+             ON CONFLICT (tenant) DO UPDATE SET last = h.last + EXCLUDED.last
+             RETURNING last),
+         appended AS (
+             INSERT INTO tap_events (tenant, seq, event)
+             SELECT $1, head.last - cardinality(${events}::text[]) + e.ord, e.doc
+             FROM head, unnest(${events}::text[]) WITH ORDINALITY AS e(doc, ord))
+         SELECT version FROM changed"
+    )
+}
+
+/// The policy version a record change was judged under, `IS NOT DISTINCT FROM` so that "no
 /// policy stored" (NULL) matches an expectation of none.
-const REPLACE: &str = "
-    UPDATE tap_passes SET pass_id = $3, version = $4, record = $5
-    WHERE tenant = $1 AND user_id = $2 AND pass_id = $6 AND version = $7
-      AND (SELECT version FROM tap_policy WHERE tenant = $1) IS NOT DISTINCT FROM $8";
+macro_rules! policy_is {
+    ($n:literal) => {
+        concat!(
+            "(SELECT version FROM tap_policy WHERE tenant = $1) IS NOT DISTINCT FROM $",
+            $n,
+            "::bigint"
+        )
+    };
+}
 
-const INSERT: &str = "
-    INSERT INTO tap_passes (tenant, user_id, pass_id, version, record)
-    SELECT $1, $2, $3, 1, $4
-    WHERE (SELECT version FROM tap_policy WHERE tenant = $1) IS NOT DISTINCT FROM $5::bigint
-    ON CONFLICT (tenant, user_id) DO NOTHING";
+/// A new record: `$3` pass id, `$4` record, `$5` policy version, `$6` events.
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    with_events(
+        concat!(
+            "INSERT INTO tap_passes (tenant, user_id, pass_id, version, record)
+             SELECT $1, $2, $3, 1, $4 WHERE ",
+            policy_is!(5),
+            " ON CONFLICT (tenant, user_id) DO NOTHING RETURNING version"
+        ),
+        6,
+    )
+});
 
-const DELETE: &str = "
-    DELETE FROM tap_passes
-    WHERE tenant = $1 AND user_id = $2 AND pass_id = $3 AND version = $4
-      AND (SELECT version FROM tap_policy WHERE tenant = $1) IS NOT DISTINCT FROM $5";
+/// The exact record read replaced: `$3` new pass id, `$4` record, `$5` pass id read, `$6`
+/// version read, `$7` policy version, `$8` events.
+static REPLACE_EXACTLY: LazyLock<String> = LazyLock::new(|| {
+    with_events(
+        concat!(
+            "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4
+             WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND version = $6 AND ",
+            policy_is!(7),
+            " RETURNING version"
+        ),
+        8,
+    )
+});
 
-const REMOVE: &str = "
-    DELETE FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
-    RETURNING version";
+/// A pass replaced whatever its version: `$3` new pass id, `$4` record, `$5` pass id read, `$6`
+/// policy version, `$7` events.
+static REPLACE_PASS: LazyLock<String> = LazyLock::new(|| {
+    with_events(
+        concat!(
+            "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4
+             WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND ",
+            policy_is!(6),
+            " RETURNING version"
+        ),
+        7,
+    )
+});
 
-const INSERT_POLICY: &str = "
-    INSERT INTO tap_policy (tenant, version, document) VALUES ($1, 1, $2)
-    ON CONFLICT (tenant) DO NOTHING";
+/// A deletion, whatever the version and the policy: `$3` pass id, `$4` events.
+static REMOVE: LazyLock<String> = LazyLock::new(|| {
+    with_events(
+        "DELETE FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
+         RETURNING version",
+        4,
+    )
+});
 
-const UPDATE_POLICY: &str = "
-    UPDATE tap_policy SET version = $2, document = $3 WHERE tenant = $1 AND version = $4";
+/// The pass still stored, held against a deletion until the commit (`FOR KEY SHARE`: a
+/// sign-in's update does not wait for it): `$3` pass id, `$4` events.
+static KEEP: LazyLock<String> = LazyLock::new(|| {
+    with_events(
+        "SELECT version FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
+         FOR KEY SHARE",
+        4,
+    )
+});
 
-impl AsyncStore for PgStore {
-    type Error = PgError;
+/// The first policy: `$2` document, `$3` events.
+static INSERT_POLICY: LazyLock<String> = LazyLock::new(|| {
+    with_events(
+        "INSERT INTO tap_policy (tenant, version, document) VALUES ($1, 1, $2)
+         ON CONFLICT (tenant) DO NOTHING RETURNING version",
+        3,
+    )
+});
 
-    async fn load(&self, user: &UserId) -> Result<Loaded, PgError> {
-        let client = self.pool.get().await?;
+/// The policy replaced: `$2` document, `$3` version read, `$4` events.
+static UPDATE_POLICY: LazyLock<String> = LazyLock::new(|| {
+    with_events(
+        "UPDATE tap_policy SET version = version + 1, document = $2
+         WHERE tenant = $1 AND version = $3 RETURNING version",
+        4,
+    )
+});
+
+/// A change's statement and its parameters after the tenant.
+struct Statement {
+    sql: &'static str,
+    params: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+impl Statement {
+    /// The statement that commits `commit`, or `None` for a change this release does not know
+    /// (refused as a conflict) or a record held by another user than the change names.
+    fn of(commit: &Commit) -> Result<Option<Self>, PgError> {
+        let events: Vec<String> = commit
+            .events
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?;
+        let (sql, mut params): (&'static str, Vec<Box<dyn ToSql + Sync + Send>>) =
+            match &commit.change {
+                Change::Put {
+                    user,
+                    expected,
+                    record,
+                } => {
+                    if record.user() != user {
+                        return Ok(None);
+                    }
+                    let policy = expected.policy.map(sql_version).transpose()?;
+                    let head: Vec<Box<dyn ToSql + Sync + Send>> = vec![
+                        Box::new(user.as_str().to_owned()),
+                        Box::new(record.id().to_string()),
+                        Box::new(serde_json::to_string(record)?),
+                    ];
+                    match expected.record {
+                        Held::Nothing => (INSERT.as_str(), push(head, [Box::new(policy)])),
+                        Held::Exactly(stamp) => (
+                            REPLACE_EXACTLY.as_str(),
+                            push(
+                                head,
+                                [
+                                    Box::new(stamp.pass.to_string()),
+                                    Box::new(sql_version(stamp.version)?),
+                                    Box::new(policy),
+                                ],
+                            ),
+                        ),
+                        Held::Pass(pass) => (
+                            REPLACE_PASS.as_str(),
+                            push(head, [Box::new(pass.to_string()), Box::new(policy)]),
+                        ),
+                        _ => return Ok(None),
+                    }
+                }
+                Change::Remove { user, pass } => (
+                    REMOVE.as_str(),
+                    vec![
+                        Box::new(user.as_str().to_owned()),
+                        Box::new(pass.to_string()),
+                    ],
+                ),
+                Change::Keep { user, pass } => (
+                    KEEP.as_str(),
+                    vec![
+                        Box::new(user.as_str().to_owned()),
+                        Box::new(pass.to_string()),
+                    ],
+                ),
+                Change::Policy { expected, policy } => {
+                    let document = serde_json::to_string(policy)?;
+                    match expected {
+                        None => (INSERT_POLICY.as_str(), vec![Box::new(document)]),
+                        Some(v) => (
+                            UPDATE_POLICY.as_str(),
+                            vec![Box::new(document), Box::new(sql_version(*v)?)],
+                        ),
+                    }
+                }
+                _ => return Ok(None),
+            };
+        params.push(Box::new(events));
+        Ok(Some(Self { sql, params }))
+    }
+}
+
+fn push<const N: usize>(
+    mut head: Vec<Box<dyn ToSql + Sync + Send>>,
+    tail: [Box<dyn ToSql + Sync + Send>; N],
+) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    head.extend(tail);
+    head
+}
+
+/// What a change's statement returned: the version it left, or none (a conflict).
+fn written(row: Option<&tokio_postgres::Row>) -> Result<Write, PgError> {
+    match row {
+        Some(row) => Ok(Write::Written(version_of(row.try_get(0)?)?)),
+        None => Ok(Write::Conflict),
+    }
+}
+
+/// A pooled connection inside a transaction this store opened. Unless the transaction ended
+/// cleanly ([`HeldConnection::finish`]), dropping it closes the connection instead of returning it to
+/// the pool: the server then rolls the transaction back and frees its lock, and no later user
+/// of the pool inherits an open transaction.
+struct HeldConnection {
+    client: Option<Object>,
+}
+
+impl HeldConnection {
+    fn client(&self) -> &Object {
+        // Present until `finish` consumes `self`.
+        self.client
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("taken only by finish"))
+    }
+
+    /// The transaction ended (committed, or rolled back by the server): back to the pool.
+    fn finish(mut self) {
+        drop(self.client.take());
+    }
+}
+
+impl Drop for HeldConnection {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop(Object::take(client));
+        }
+    }
+}
+
+impl PgStore {
+    async fn load_on(&self, client: &Object, user: &UserId) -> Result<Loaded, PgError> {
         let statement = client.prepare_cached(LOAD).await?;
         let row = client
             .query_one(&statement, &[&&*self.tenant, &user.as_str()])
@@ -299,6 +533,33 @@ impl AsyncStore for PgStore {
             decode(row.try_get(0)?, row.try_get(1)?)?,
             decode(row.try_get(2)?, row.try_get(3)?)?,
         ))
+    }
+
+    /// Runs `commit`'s statement on `client` (in or out of a transaction).
+    async fn apply(&self, client: &Object, commit: &Commit) -> Result<Write, PgError> {
+        let Some(statement) = Statement::of(commit)? else {
+            return Ok(Write::Conflict);
+        };
+        let prepared = client.prepare_cached(statement.sql).await?;
+        let tenant: &str = &self.tenant;
+        let params = params(&tenant, &statement);
+        written(client.query_opt(&prepared, &params).await?.as_ref())
+    }
+}
+
+/// The tenant, then the statement's own parameters.
+fn params<'a>(tenant: &'a &'a str, statement: &'a Statement) -> Vec<&'a (dyn ToSql + Sync)> {
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![tenant];
+    params.extend(statement.params.iter().map(|p| &**p as &(dyn ToSql + Sync)));
+    params
+}
+
+impl AsyncStore for PgStore {
+    type Error = PgError;
+
+    async fn load(&self, user: &UserId) -> Result<Loaded, PgError> {
+        let client = self.pool.get().await?;
+        self.load_on(&client, user).await
     }
 
     async fn load_policy(&self) -> Result<Option<Versioned<Policy>>, PgError> {
@@ -310,121 +571,105 @@ impl AsyncStore for PgStore {
         }
     }
 
-    async fn write(
+    async fn commit(&self, commit: &Commit) -> Result<Write, PgError> {
+        let client = self.pool.get().await?;
+        self.apply(&client, commit).await
+    }
+
+    /// Judges a first read without any lock or transaction: a decision that writes nothing
+    /// returns at once, having written nothing. A decision that writes commits in one
+    /// pipelined round trip (`BEGIN`, the user's advisory lock, its statement, `COMMIT`); if
+    /// what it read changed meanwhile, a second transaction takes the lock, reads, judges
+    /// again and commits, and since every write of this store's transactions holds that lock,
+    /// nothing can change the record in between.
+    async fn transact(
         &self,
         user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, PgError> {
+        decide: &mut DecideSend<'_>,
+    ) -> Result<Option<Write>, PgError> {
+        let Some(commit) = decide(self.load(user).await?) else {
+            return Ok(None);
+        };
+        let Some(statement) = Statement::of(&commit)? else {
+            return Ok(Some(Write::Conflict));
+        };
+        let held = HeldConnection {
+            client: Some(self.pool.get().await?),
+        };
+        let client = held.client();
+        let (lock, prepared) = futures_util::future::join(
+            client.prepare_cached(LOCK_USER),
+            client.prepare_cached(statement.sql),
+        )
+        .await;
+        let (lock, prepared) = (lock?, prepared?);
         let tenant: &str = &self.tenant;
-        let policy = expected.policy.map(sql_version).transpose()?;
-        match (record, expected.record) {
-            (Some(new), _) if new.user() != user => Ok(Write::Conflict),
-            (Some(new), Some(stamp)) => {
-                let next = stamp.version.next();
-                let changed = self
-                    .execute(
-                        REPLACE,
-                        &[
-                            &tenant,
-                            &user.as_str(),
-                            &new.id().to_string(),
-                            &sql_version(next)?,
-                            &serde_json::to_string(new)?,
-                            &stamp.pass.to_string(),
-                            &sql_version(stamp.version)?,
-                            &policy,
-                        ],
-                    )
-                    .await?;
-                one_row(changed, next)
-            }
-            (Some(new), None) => {
-                let changed = self
-                    .execute(
-                        INSERT,
-                        &[
-                            &tenant,
-                            &user.as_str(),
-                            &new.id().to_string(),
-                            &serde_json::to_string(new)?,
-                            &policy,
-                        ],
-                    )
-                    .await?;
-                one_row(changed, Version::FIRST)
-            }
-            (None, Some(stamp)) => {
-                let changed = self
-                    .execute(
-                        DELETE,
-                        &[
-                            &tenant,
-                            &user.as_str(),
-                            &stamp.pass.to_string(),
-                            &sql_version(stamp.version)?,
-                            &policy,
-                        ],
-                    )
-                    .await?;
-                one_row(changed, stamp.version)
-            }
-            (None, None) => Ok(Write::Conflict),
+        let params = params(&tenant, &statement);
+        let user_param: [&(dyn ToSql + Sync); 2] = [&tenant, &user.as_str()];
+        let (begun, locked, row, committed) = join4(
+            client.batch_execute("BEGIN"),
+            client.execute(&lock, &user_param),
+            client.query_opt(&prepared, &params),
+            client.batch_execute("COMMIT"),
+        )
+        .await;
+        begun?;
+        locked?;
+        let first = written(row?.as_ref())?;
+        committed?;
+        if let Write::Written(_) = first {
+            held.finish();
+            return Ok(Some(first));
         }
+        // Judged again holding the lock: nothing this store writes can land meanwhile.
+        let (begun, locked, read) = futures_util::future::join3(
+            client.batch_execute("BEGIN"),
+            client.execute(&lock, &user_param),
+            self.load_on(client, user),
+        )
+        .await;
+        begun?;
+        locked?;
+        let answer = match decide(read?) {
+            Some(commit) => Some(self.apply(client, &commit).await?),
+            None => None,
+        };
+        client.batch_execute("COMMIT").await?;
+        held.finish();
+        Ok(answer)
     }
 
-    async fn write_policy(
-        &self,
-        expected: Option<Version>,
-        policy: &Policy,
-    ) -> Result<Write, PgError> {
-        let tenant: &str = &self.tenant;
-        let document = serde_json::to_string(policy)?;
-        match expected {
-            None => {
-                let changed = self.execute(INSERT_POLICY, &[&tenant, &document]).await?;
-                one_row(changed, Version::FIRST)
-            }
-            Some(v) => {
-                let next = v.next();
-                let changed = self
-                    .execute(
-                        UPDATE_POLICY,
-                        &[&tenant, &sql_version(next)?, &document, &sql_version(v)?],
-                    )
-                    .await?;
-                one_row(changed, next)
-            }
-        }
-    }
-
-    async fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, PgError> {
-        // Whatever the version and the policy: what a deletion was judged on is the pass id.
+    async fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, PgError> {
         let client = self.pool.get().await?;
-        let statement = client.prepare_cached(REMOVE).await?;
-        let params: [&(dyn ToSql + Sync); 3] = [&&*self.tenant, &user.as_str(), &pass.to_string()];
-        match client.query_opt(&statement, &params).await? {
-            Some(row) => Ok(Write::Written(version_of(row.try_get(0)?)?)),
-            None => Ok(Write::Conflict),
-        }
+        let statement = client
+            .prepare_cached(
+                "SELECT seq, event FROM tap_events WHERE tenant = $1 AND seq > $2
+                 ORDER BY seq LIMIT $3",
+            )
+            .await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client
+            .query(&statement, &[&&*self.tenant, &sql_sequence(after), &limit])
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let seq: i64 = row.try_get(0)?;
+                let sequence = Sequence::from_i64(seq)
+                    .ok_or_else(|| PgError::Corrupt(format!("negative sequence {seq}")))?;
+                let event: String = row.try_get(1)?;
+                Ok(Recorded::new(sequence, serde_json::from_str(&event)?))
+            })
+            .collect()
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::{PgError, Version, Write, one_row};
-
-    #[test]
-    fn a_conditional_write_changing_no_row_is_a_conflict_not_an_error() {
-        assert_eq!(one_row(0, Version::FIRST).unwrap(), Write::Conflict);
-        assert_eq!(
-            one_row(1, Version::FIRST).unwrap(),
-            Write::Written(Version::FIRST)
-        );
-        assert!(matches!(
-            one_row(2, Version::FIRST),
-            Err(PgError::Corrupt(_))
-        ));
+    async fn prune_events(&self, before: Sequence) -> Result<u64, PgError> {
+        let client = self.pool.get().await?;
+        let statement = client
+            .prepare_cached("DELETE FROM tap_events WHERE tenant = $1 AND seq < $2")
+            .await?;
+        Ok(client
+            .execute(&statement, &[&&*self.tenant, &sql_sequence(before)])
+            .await?)
     }
 }
 

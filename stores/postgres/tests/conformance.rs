@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use support::{Scratch, admin_execute};
 use temporary_access_pass::signin::Client;
-use temporary_access_pass::store::{AsyncStore, Expected};
+use temporary_access_pass::store::AsyncStore;
 use temporary_access_pass::testing::conformance::tasks;
 use temporary_access_pass::{
     AsyncEngine, CreateRequest, DirectoryRole, EngineConfig, EngineError, IncludeTarget, Pepper,
@@ -127,7 +127,7 @@ async fn a_database_migrated_by_a_newer_release_is_refused() {
             error,
             PgError::Schema {
                 found: 99,
-                supported: 1
+                supported: 2
             }
         ),
         "{error}"
@@ -299,31 +299,154 @@ async fn a_stored_document_that_breaks_the_rules_is_an_error_and_the_engine_deni
     );
 }
 
+/// The row's physical identity: its version of the tuple (`ctid`), the transaction that wrote
+/// it (`xmin`) and the one that last locked it (`xmax`). Any write or row lock changes one.
+async fn row_identity(scratch: &Scratch, user: &str) -> (String, String, String) {
+    let client = support::admin_client().await;
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT ctid::text, xmin::text, xmax::text FROM {}.tap_passes WHERE user_id = $1",
+                scratch.name
+            ),
+            &[&user],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_probe_for_a_user_without_a_pass_never_lands() {
-    // What the engine sends for a user without a pass (SPEC 6.2): a write expecting a version
-    // no row has. It costs the statement a real write costs and changes nothing.
-    use temporary_access_pass::store::{RecordStamp, Version, Write};
-    let scratch = Scratch::new("probe").await;
+async fn spec_6_5_refused_attempts_write_nothing_and_lock_nothing() {
+    // A locked pass, then 100 more attempts, right code and wrong: each is refused without
+    // judging the code, so none may write the row, lock it, or append an event.
+    use temporary_access_pass::store::Sequence;
+    let scratch = Scratch::new("refusals").await;
     let store = scratch.store(2, "contoso").await;
     let engine = engine(store.clone());
     let _ = engine.update_policy(&admin(), &all_users()).await.unwrap();
-    let policy = store.load_policy().await.unwrap().map(|p| p.version);
     let chris = Principal::member(UserId::new("chris@contoso.com").unwrap());
     let created = engine
         .create(&admin(), &chris, &CreateRequest::new(), &mut SysRng)
         .await
         .unwrap();
-    let stamp = RecordStamp::new(*created.record.id(), Version::NEVER);
-    let written = store
-        .write(
-            chris.id(),
-            &Expected::new(policy, Some(stamp)),
-            Some(&created.record),
-        )
+    let code = created.passcode.expose_secret().to_owned();
+    let browser = SignInRequest::new(Client::Browser);
+    for _ in 0..10 {
+        let refused = engine.redeem(&chris, "wrong code", browser).await.unwrap();
+        assert!(refused.outcome.is_err());
+    }
+    let before = row_identity(&scratch, "chris@contoso.com").await;
+    let events = store
+        .read_events(Sequence::START, usize::MAX)
         .await
         .unwrap();
-    assert_eq!(written, Write::Conflict);
+    for attempt in 0..100 {
+        let typed = if attempt % 2 == 0 {
+            code.as_str()
+        } else {
+            "wrong"
+        };
+        let refused = engine.redeem(&chris, typed, browser).await.unwrap();
+        assert!(
+            matches!(
+                refused.outcome,
+                Err(temporary_access_pass::RedeemRefusal::Unusable(_))
+            ),
+            "{:?}",
+            refused.outcome
+        );
+        assert!(refused.write.is_none());
+    }
+    assert_eq!(
+        row_identity(&scratch, "chris@contoso.com").await,
+        before,
+        "no refused attempt wrote or locked the row"
+    );
+    assert_eq!(
+        store
+            .read_events(Sequence::START, usize::MAX)
+            .await
+            .unwrap(),
+        events,
+        "no refused attempt appended an event"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_dropped_while_it_holds_a_transaction_leaves_no_transaction_in_the_pool() {
+    // A sign-in that writes waits for the user's advisory lock, which another session holds;
+    // its future is dropped there (a cancelled request). Its connection must not go back to
+    // the pool inside an open transaction: the next operations on the pool work, and no
+    // session of the store's is left idle in a transaction.
+    let scratch = Scratch::new("dropped").await;
+    let engine = Arc::new(engine(scratch.store(1, "contoso").await));
+    let _ = engine.update_policy(&admin(), &all_users()).await.unwrap();
+    let chris = Principal::member(UserId::new("chris@contoso.com").unwrap());
+    let created = engine
+        .create(&admin(), &chris, &CreateRequest::new(), &mut SysRng)
+        .await
+        .unwrap();
+    let code = created.passcode.expose_secret().to_owned();
+    let mut holder = support::admin_client().await;
+    let hold = holder.transaction().await.unwrap();
+    hold.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('contoso' || chr(31) || 'chris@contoso.com', 0))",
+        &[],
+    )
+    .await
+    .unwrap();
+    let browser = SignInRequest::new(Client::Browser);
+    let sign_in = tokio::spawn({
+        let (engine, chris, code) = (engine.clone(), chris.clone(), code.clone());
+        async move { engine.redeem(&chris, &code, browser).await }
+    });
+    let watcher = support::admin_client().await;
+    let mut waited = false;
+    for _ in 0..200 {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE application_name = $1 AND wait_event = 'advisory'",
+                &[&scratch.name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            waited = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(waited, "the sign-in never waited on the user's lock");
+    sign_in.abort();
+    assert!(sign_in.await.unwrap_err().is_cancelled());
+    hold.rollback().await.unwrap();
+
+    // The pool (one connection) serves the next sign-in: granted, on a fresh connection.
+    let granted = engine.redeem(&chris, &code, browser).await.unwrap();
+    assert!(granted.outcome.is_ok(), "{:?}", granted.outcome);
+    let mut left = i64::MAX;
+    for _ in 0..200 {
+        left = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE application_name = $1 AND state LIKE 'idle in transaction%'",
+                &[&scratch.name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        left, 0,
+        "a session of the store was left inside a transaction"
+    );
 }
 
 /// The harness kit's model check through `AsyncEngine` on the real server: a tenant of its own

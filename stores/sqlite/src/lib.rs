@@ -2,13 +2,18 @@
 //! one SQLite file, with the conditional writes the crate's [`Store`] trait asks for.
 //!
 //! - Records are rows of `tap_passes` with a version column, one per user; the policy is the
-//!   one row of `tap_policy`, kept as Graph's JSON. [`SqliteStore::open`] creates both (the
-//!   schema is [`SCHEMA`]).
-//! - Every write is one statement in a write transaction taken up front (`BEGIN IMMEDIATE`): an
-//!   `INSERT ... WHERE <policy version> ... ON CONFLICT DO NOTHING`, or an `UPDATE`/`DELETE ...
-//!   WHERE user_id = ? AND pass_id = ? AND version = ? AND <policy version>` (a deletion, judged
-//!   on the pass id alone: `DELETE ... WHERE user_id = ? AND pass_id = ? RETURNING version`),
-//!   and exactly one changed row is a write, none a conflict. There is no read-then-write.
+//!   one row of `tap_policy`, kept as Graph's JSON; the outbox is `tap_events`, one row per
+//!   audit event, numbered in commit order. [`SqliteStore::open`] creates them (the schema is
+//!   [`SCHEMA`]) or brings a file of an older schema up to date.
+//! - Every change is one conditional statement in a write transaction taken up front (`BEGIN
+//!   IMMEDIATE`), with its events inserted in the same transaction: an `INSERT ... WHERE
+//!   <policy version> ... ON CONFLICT DO NOTHING`, an `UPDATE ... WHERE user_id = ? AND
+//!   pass_id = ? [AND version = ?] AND <policy version>`, or a deletion's `DELETE ... WHERE
+//!   user_id = ? AND pass_id = ? RETURNING version`; exactly one changed row is a write, none
+//!   a conflict. There is no read-then-write.
+//! - A decision that writes is judged again under the write lock when its first commit meets
+//!   a conflict ([`Store::transact`]), so no stream of attempts makes it give up; a decision
+//!   that writes nothing (a refusal) takes no lock at all and writes nothing to the file.
 //! - The database runs in WAL mode with `synchronous=FULL`: a committed write (a one-time pass
 //!   consumed, a wrong code counted) survives a power loss. A connection that finds the
 //!   database locked waits in short steps for up to about ten seconds.
@@ -38,11 +43,15 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use temporary_access_pass::store::{Expected, Loaded, Store, Version, Versioned, Write};
-use temporary_access_pass::{PassId, Policy, TemporaryAccessPass, UserId};
+use temporary_access_pass::store::{
+    Change, Commit, Decide, Expected, Held, Loaded, Recorded, Sequence, Store, Version, Versioned,
+    Write,
+};
+use temporary_access_pass::{Event, Policy, TemporaryAccessPass, UserId};
 
-/// The store's schema: pass records with their version, one row per user, and the policy row.
-/// [`SqliteStore::open`] applies it; `user_version` says which schema a file holds.
+/// The store's schema: pass records with their version, one row per user, the policy row, and
+/// the outbox of audit events. [`SqliteStore::open`] applies it to a new file;
+/// `user_version` says which schema a file holds.
 pub const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS tap_passes (
         user_id TEXT PRIMARY KEY,
@@ -55,10 +64,22 @@ pub const SCHEMA: &str = "
         version  INTEGER NOT NULL CHECK (version > 0),
         document TEXT NOT NULL
     );
-    PRAGMA user_version = 1;";
+    CREATE TABLE IF NOT EXISTS tap_events (
+        seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+        event TEXT NOT NULL
+    );
+    PRAGMA user_version = 2;";
+
+/// What brings a file of schema 1 (records and policy, no outbox) to [`SCHEMA_VERSION`].
+const SCHEMA_1_TO_2: &str = "
+    CREATE TABLE tap_events (
+        seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+        event TEXT NOT NULL
+    );
+    PRAGMA user_version = 2;";
 
 /// The schema version [`SCHEMA`] writes to `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Why the store could not read or write. The engine denies on any of them.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +96,7 @@ pub enum SqliteError {
     Corrupt(String),
     /// The file holds another schema than this version of the store writes: opened by a newer
     /// release, or not a pass database at all.
-    #[error("the database's schema version is {found}: this store reads 0 (new) or {supported}")]
+    #[error("the database's schema version is {found}: this store reads 0 (new) to {supported}")]
     Schema {
         /// The file's `PRAGMA user_version`.
         found: i64,
@@ -114,13 +135,14 @@ fn wait_for_the_lock(retries: i32) -> bool {
 }
 
 impl SqliteStore {
-    /// Opens the database at `path`, creating the file and the schema if needed. Several
-    /// stores, in one process or several, may open the same file.
+    /// Opens the database at `path`, creating the file and the schema if needed, and bringing
+    /// a file of an older schema up to date. Several stores, in one process or several, may
+    /// open the same file.
     ///
     /// # Errors
     ///
     /// [`SqliteError::Sqlite`] when the file can't be opened or the schema applied;
-    /// [`SqliteError::Schema`] when it holds another schema version.
+    /// [`SqliteError::Schema`] when it holds a newer schema version.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SqliteError> {
         let store = Self {
             path: path.as_ref().to_path_buf(),
@@ -132,6 +154,7 @@ impl SqliteStore {
             let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             match found {
                 0 => tx.execute_batch(SCHEMA)?,
+                1 => tx.execute_batch(SCHEMA_1_TO_2)?,
                 SCHEMA_VERSION => {}
                 found => {
                     return Err(SqliteError::Schema {
@@ -183,8 +206,8 @@ impl SqliteStore {
     }
 
     /// Runs `f` in a write transaction taken up front (`BEGIN IMMEDIATE`), so the rows it
-    /// checks are the latest committed ones, and commits it when `f` succeeds (an error rolls
-    /// it back).
+    /// checks are the latest committed ones and nobody else writes until it ends, and commits
+    /// it when `f` succeeds (an error rolls it back).
     fn in_write_transaction<T>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, SqliteError>,
@@ -195,12 +218,6 @@ impl SqliteStore {
             tx.commit()?;
             Ok(result)
         })
-    }
-
-    /// Runs one conditional statement in a write transaction and returns how many rows it
-    /// changed.
-    fn conditional(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, SqliteError> {
-        self.in_write_transaction(|tx| Ok(tx.prepare_cached(sql)?.execute(params)?))
     }
 
     /// A pragma's value on a connection of this store, as text (for checks and diagnostics).
@@ -231,8 +248,10 @@ fn sql_version(v: Version) -> Result<i64, SqliteError> {
         .ok_or_else(|| SqliteError::Corrupt(format!("version {v} too large for a 64-bit column")))
 }
 
-fn sql_policy_version(v: Option<Version>) -> Result<Option<i64>, SqliteError> {
-    v.map(sql_version).transpose()
+fn sql_sequence(s: Sequence) -> i64 {
+    // Beyond i64::MAX there is nothing stored: reading after it reads nothing, pruning before
+    // it prunes everything.
+    s.to_i64().unwrap_or(i64::MAX)
 }
 
 /// `Written(next)` when exactly one row changed, `Conflict` when none did.
@@ -245,41 +264,189 @@ fn one_row(changed: usize, next: Version) -> Result<Write, SqliteError> {
         })
 }
 
+/// The version a statement's `RETURNING version` gave, or a conflict when it returned no row.
+fn returned(version: Option<i64>) -> Result<Write, SqliteError> {
+    version.map_or(Ok(Write::Conflict), |v| Ok(Write::Written(version_of(v)?)))
+}
+
 /// The policy's version, compared with `IS` so that "no policy" (NULL) matches NULL.
 const POLICY_IS: &str = "(SELECT version FROM tap_policy WHERE id = 1) IS";
 
 type Row = (Option<i64>, Option<String>, Option<i64>, Option<String>);
 
+/// The policy and `user`'s record, in one statement, so one snapshot.
+fn load_on(conn: &Connection, user: &UserId) -> Result<Loaded, SqliteError> {
+    let row: Row = conn
+        .prepare_cached(
+            "SELECT p.version, p.document, r.version, r.record
+             FROM (SELECT 1)
+             LEFT JOIN tap_policy p ON p.id = 1
+             LEFT JOIN tap_passes r ON r.user_id = ?1",
+        )?
+        .query_row(params![user.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    let policy = match (row.0, row.1) {
+        // The document is Graph's JSON; decoding validates it like any policy.
+        (Some(v), Some(json)) => Some(Versioned::new(version_of(v)?, serde_json::from_str(&json)?)),
+        _ => None,
+    };
+    let record = match (row.2, row.3) {
+        (Some(v), Some(json)) => Some(Versioned::new(version_of(v)?, serde_json::from_str(&json)?)),
+        _ => None,
+    };
+    Ok(Loaded::new(policy, record))
+}
+
+/// A record put, conditional on `expected`.
+fn put(
+    tx: &rusqlite::Transaction<'_>,
+    user: &UserId,
+    expected: &Expected,
+    record: &TemporaryAccessPass,
+) -> Result<Write, SqliteError> {
+    let policy = expected.policy.map(sql_version).transpose()?;
+    let json = serde_json::to_string(record)?;
+    Ok(match expected.record {
+        _ if record.user() != user => Write::Conflict,
+        Held::Nothing => {
+            let changed = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO tap_passes (user_id, pass_id, version, record)
+                     SELECT ?1, ?2, 1, ?3 WHERE {POLICY_IS} ?4
+                     ON CONFLICT (user_id) DO NOTHING"
+                ))?
+                .execute(params![
+                    user.as_str(),
+                    record.id().to_string(),
+                    json,
+                    policy
+                ])?;
+            one_row(changed, Version::FIRST)?
+        }
+        Held::Exactly(stamp) => {
+            let changed = tx
+                .prepare_cached(&format!(
+                    "UPDATE tap_passes SET pass_id = ?1, version = ?2, record = ?3
+                     WHERE user_id = ?4 AND pass_id = ?5 AND version = ?6
+                       AND {POLICY_IS} ?7"
+                ))?
+                .execute(params![
+                    record.id().to_string(),
+                    sql_version(stamp.version.next())?,
+                    json,
+                    user.as_str(),
+                    stamp.pass.to_string(),
+                    sql_version(stamp.version)?,
+                    policy,
+                ])?;
+            one_row(changed, stamp.version.next())?
+        }
+        Held::Pass(pass) => returned(
+            tx.prepare_cached(&format!(
+                "UPDATE tap_passes SET pass_id = ?1, version = version + 1, record = ?2
+                 WHERE user_id = ?3 AND pass_id = ?4 AND {POLICY_IS} ?5
+                 RETURNING version"
+            ))?
+            .query_row(
+                params![
+                    record.id().to_string(),
+                    json,
+                    user.as_str(),
+                    pass.to_string(),
+                    policy
+                ],
+                |r| r.get(0),
+            )
+            .optional()?,
+        )?,
+        // An expectation this release does not know: refused, nothing written.
+        _ => Write::Conflict,
+    })
+}
+
+/// The policy, conditional on the version read.
+fn put_policy(
+    tx: &rusqlite::Transaction<'_>,
+    expected: Option<Version>,
+    policy: &Policy,
+) -> Result<Write, SqliteError> {
+    let json = serde_json::to_string(policy)?;
+    Ok(match expected {
+        None => {
+            let changed = tx
+                .prepare_cached(
+                    "INSERT INTO tap_policy (id, version, document) VALUES (1, 1, ?1)
+                     ON CONFLICT (id) DO NOTHING",
+                )?
+                .execute(params![json])?;
+            one_row(changed, Version::FIRST)?
+        }
+        Some(v) => {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE tap_policy SET version = ?1, document = ?2
+                     WHERE id = 1 AND version = ?3",
+                )?
+                .execute(params![sql_version(v.next())?, json, sql_version(v)?])?;
+            one_row(changed, v.next())?
+        }
+    })
+}
+
+/// Applies `commit` in the write transaction `tx`: its conditional statement, and its events
+/// if the statement changed the row it expected.
+fn apply(tx: &rusqlite::Transaction<'_>, commit: &Commit) -> Result<Write, SqliteError> {
+    let written = match &commit.change {
+        Change::Put {
+            user,
+            expected,
+            record,
+        } => put(tx, user, expected, record)?,
+        // Whatever the version and the policy: what a deletion was judged on is the pass id.
+        Change::Remove { user, pass } => returned(
+            tx.prepare_cached(
+                "DELETE FROM tap_passes WHERE user_id = ?1 AND pass_id = ?2 RETURNING version",
+            )?
+            .query_row(params![user.as_str(), pass.to_string()], |r| r.get(0))
+            .optional()?,
+        )?,
+        // The write lock is held until the transaction ends: the pass stays what this read.
+        Change::Keep { user, pass } => returned(
+            tx.prepare_cached(
+                "SELECT version FROM tap_passes WHERE user_id = ?1 AND pass_id = ?2",
+            )?
+            .query_row(params![user.as_str(), pass.to_string()], |r| r.get(0))
+            .optional()?,
+        )?,
+        Change::Policy { expected, policy } => put_policy(tx, *expected, policy)?,
+        // A change this release does not know: refused, nothing written.
+        _ => Write::Conflict,
+    };
+    if let Write::Written(_) = written {
+        append(tx, &commit.events)?;
+    }
+    Ok(written)
+}
+
+/// Appends `events` to the outbox. `AUTOINCREMENT` numbers them above every number ever
+/// used, and the write lock makes the numbers follow the order of commits.
+fn append(tx: &rusqlite::Transaction<'_>, events: &[Event]) -> Result<(), SqliteError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut insert = tx.prepare_cached("INSERT INTO tap_events (event) VALUES (?1)")?;
+    for event in events {
+        insert.execute(params![serde_json::to_string(event)?])?;
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     type Error = SqliteError;
 
     fn load(&self, user: &UserId) -> Result<Loaded, SqliteError> {
-        // One statement, one snapshot: the policy and the record as they were together.
-        let row: Row = self.with(|c| {
-            Ok(c.prepare_cached(
-                "SELECT p.version, p.document, r.version, r.record
-                 FROM (SELECT 1)
-                 LEFT JOIN tap_policy p ON p.id = 1
-                 LEFT JOIN tap_passes r ON r.user_id = ?1",
-            )?
-            .query_row(params![user.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?)
-        })?;
-        let policy = match (row.0, row.1) {
-            // The document is Graph's JSON; decoding validates it like any policy.
-            (Some(v), Some(json)) => {
-                Some(Versioned::new(version_of(v)?, serde_json::from_str(&json)?))
-            }
-            _ => None,
-        };
-        let record = match (row.2, row.3) {
-            (Some(v), Some(json)) => {
-                Some(Versioned::new(version_of(v)?, serde_json::from_str(&json)?))
-            }
-            _ => None,
-        };
-        Ok(Loaded::new(policy, record))
+        self.with(|c| load_on(c, user))
     }
 
     fn load_policy(&self) -> Result<Option<Versioned<Policy>>, SqliteError> {
@@ -294,106 +461,61 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    fn write(
+    fn commit(&self, commit: &Commit) -> Result<Write, SqliteError> {
+        self.in_write_transaction(|tx| apply(tx, commit))
+    }
+
+    /// Judges a first read without any lock: a decision that writes nothing (a refusal, a
+    /// read) returns at once and writes nothing. A decision that writes takes the write lock
+    /// (`BEGIN IMMEDIATE`) and commits; if what it read changed meanwhile, it is judged again
+    /// on what is stored now, still under the lock, so its commit cannot conflict.
+    fn transact(
         &self,
         user: &UserId,
-        expected: &Expected,
-        record: Option<&TemporaryAccessPass>,
-    ) -> Result<Write, SqliteError> {
-        let policy = sql_policy_version(expected.policy)?;
-        match (record, expected.record) {
-            (Some(new), _) if new.user() != user => Ok(Write::Conflict),
-            (Some(new), Some(stamp)) => {
-                let next = stamp.version.next();
-                let changed = self.conditional(
-                    &format!(
-                        "UPDATE tap_passes SET pass_id = ?1, version = ?2, record = ?3
-                         WHERE user_id = ?4 AND pass_id = ?5 AND version = ?6 AND {POLICY_IS} ?7"
-                    ),
-                    params![
-                        new.id().to_string(),
-                        sql_version(next)?,
-                        serde_json::to_string(new)?,
-                        user.as_str(),
-                        stamp.pass.to_string(),
-                        sql_version(stamp.version)?,
-                        policy,
-                    ],
-                )?;
-                one_row(changed, next)
+        decide: &mut Decide<'_>,
+    ) -> Result<Option<Write>, SqliteError> {
+        let Some(commit) = decide(self.load(user)?) else {
+            return Ok(None);
+        };
+        self.in_write_transaction(|tx| {
+            let written = apply(tx, &commit)?;
+            if let Write::Written(_) = written {
+                return Ok(Some(written));
             }
-            (Some(new), None) => {
-                let changed = self.conditional(
-                    &format!(
-                        "INSERT INTO tap_passes (user_id, pass_id, version, record)
-                         SELECT ?1, ?2, 1, ?3 WHERE {POLICY_IS} ?4
-                         ON CONFLICT (user_id) DO NOTHING"
-                    ),
-                    params![
-                        user.as_str(),
-                        new.id().to_string(),
-                        serde_json::to_string(new)?,
-                        policy
-                    ],
-                )?;
-                one_row(changed, Version::FIRST)
-            }
-            (None, Some(stamp)) => {
-                let changed = self.conditional(
-                    &format!(
-                        "DELETE FROM tap_passes
-                         WHERE user_id = ?1 AND pass_id = ?2 AND version = ?3 AND {POLICY_IS} ?4"
-                    ),
-                    params![
-                        user.as_str(),
-                        stamp.pass.to_string(),
-                        sql_version(stamp.version)?,
-                        policy
-                    ],
-                )?;
-                one_row(changed, stamp.version)
-            }
-            (None, None) => Ok(Write::Conflict),
-        }
+            // Nobody else writes until this transaction ends: judge what is stored now.
+            decide(load_on(tx, user)?)
+                .map(|commit| apply(tx, &commit))
+                .transpose()
+        })
     }
 
-    fn write_policy(
-        &self,
-        expected: Option<Version>,
-        policy: &Policy,
-    ) -> Result<Write, SqliteError> {
-        let json = serde_json::to_string(policy)?;
-        match expected {
-            None => {
-                let changed = self.conditional(
-                    "INSERT INTO tap_policy (id, version, document) VALUES (1, 1, ?1)
-                     ON CONFLICT (id) DO NOTHING",
-                    params![json],
-                )?;
-                one_row(changed, Version::FIRST)
-            }
-            Some(v) => {
-                let next = v.next();
-                let changed = self.conditional(
-                    "UPDATE tap_policy SET version = ?1, document = ?2 WHERE id = 1 AND version = ?3",
-                    params![sql_version(next)?, json, sql_version(v)?],
-                )?;
-                one_row(changed, next)
-            }
-        }
-    }
-
-    fn remove(&self, user: &UserId, pass: PassId) -> Result<Write, SqliteError> {
-        // Whatever the version and the policy: what a deletion was judged on is the pass id.
-        let removed: Option<i64> = self.in_write_transaction(|tx| {
-            Ok(tx
-                .prepare_cached(
-                    "DELETE FROM tap_passes WHERE user_id = ?1 AND pass_id = ?2 RETURNING version",
-                )?
-                .query_row(params![user.as_str(), pass.to_string()], |r| r.get(0))
-                .optional()?)
+    fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, SqliteError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(i64, String)> = self.with(|c| {
+            Ok(c.prepare_cached(
+                "SELECT seq, event FROM tap_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?
+            .query_map(params![sql_sequence(after), limit], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?)
         })?;
-        removed.map_or(Ok(Write::Conflict), |v| Ok(Write::Written(version_of(v)?)))
+        rows.into_iter()
+            .map(|(seq, json)| {
+                let sequence = Sequence::from_i64(seq)
+                    .ok_or_else(|| SqliteError::Corrupt(format!("negative sequence {seq}")))?;
+                Ok(Recorded::new(sequence, serde_json::from_str(&json)?))
+            })
+            .collect()
+    }
+
+    fn prune_events(&self, before: Sequence) -> Result<u64, SqliteError> {
+        let pruned = self.in_write_transaction(|tx| {
+            Ok(tx
+                .prepare_cached("DELETE FROM tap_events WHERE seq < ?1")?
+                .execute(params![sql_sequence(before)])?)
+        })?;
+        Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
     }
 }
 

@@ -15,6 +15,14 @@ impl<C: Clock + ?Sized> Clock for &C {
     }
 }
 
+/// A clock shared by engines and tasks that own a share of it.
+#[cfg(target_has_atomic = "ptr")]
+impl<C: Clock + ?Sized> Clock for alloc::sync::Arc<C> {
+    fn now(&self) -> UtcDateTime {
+        (**self).now()
+    }
+}
+
 #[cfg(feature = "std")]
 pub use std_clocks::{ManualClock, SystemClock};
 

@@ -50,6 +50,30 @@ pub enum IdError {
         /// The character's code point.
         code_point: u32,
     },
+    /// The identifier held a default-ignorable code point (Unicode's
+    /// `Default_Ignorable_Code_Point`: a variation selector, a Hangul filler, a combining
+    /// grapheme joiner...), which renders as nothing, so two ids that differ by it look alike.
+    #[error(
+        "{kind} id holds U+{code_point:04X}, a default-ignorable code point that shows as nothing: only visible characters are allowed"
+    )]
+    DefaultIgnorable {
+        /// Which kind of identifier (`"user"` or `"group"`).
+        kind: &'static str,
+        /// The character's code point.
+        code_point: u32,
+    },
+    /// The identifier held a line or paragraph separator (U+2028, U+2029), a space other than
+    /// the ASCII one (a no-break space U+00A0, an ideographic space U+3000...), or the blank
+    /// Braille pattern U+2800: each breaks a log line or shows as a plain space.
+    #[error(
+        "{kind} id holds U+{code_point:04X}, a separator or blank that is not the ASCII space: only visible characters and U+0020 are allowed"
+    )]
+    Separator {
+        /// Which kind of identifier (`"user"` or `"group"`).
+        kind: &'static str,
+        /// The character's code point.
+        code_point: u32,
+    },
 }
 
 /// The code points of Unicode's general category Cf (format characters), as of Unicode 15.1:
@@ -78,12 +102,70 @@ const FORMAT_CHARACTERS: [(u32, u32); 21] = [
     (0xE0020, 0xE007F),
 ];
 
-/// True for a format character (Unicode category Cf).
-fn is_format(c: char) -> bool {
+/// Unicode's `Default_Ignorable_Code_Point` property, as of Unicode 15.1
+/// (`DerivedCoreProperties.txt`): inclusive ranges, sorted. Most of category Cf is in it too;
+/// those are refused as format characters first.
+const DEFAULT_IGNORABLE: [(u32, u32); 17] = [
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+];
+
+/// Separators and blanks other than the ASCII space, as of Unicode 15.1: category Zs less
+/// U+0020, Zl (U+2028), Zp (U+2029), and U+2800 BRAILLE PATTERN BLANK, a symbol that shows as
+/// a space. Inclusive ranges, sorted.
+const SEPARATORS: [(u32, u32); 8] = [
+    (0x00A0, 0x00A0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x2800, 0x2800),
+    (0x3000, 0x3000),
+];
+
+fn in_table(table: &[(u32, u32)], c: char) -> bool {
     let c = u32::from(c);
-    FORMAT_CHARACTERS
+    table
         .iter()
         .any(|&(first, last)| (first..=last).contains(&c))
+}
+
+/// True for a format character (Unicode category Cf).
+fn is_format(c: char) -> bool {
+    in_table(&FORMAT_CHARACTERS, c)
+}
+
+/// Why `c` may not stand in an id, if it may not: a control, a format character, a
+/// default-ignorable code point, or a separator or blank other than the ASCII space.
+fn refused(kind: &'static str, c: char) -> Option<IdError> {
+    let code_point = u32::from(c);
+    if c.is_control() {
+        Some(IdError::ControlCharacter { kind })
+    } else if is_format(c) {
+        Some(IdError::FormatCharacter { kind, code_point })
+    } else if in_table(&DEFAULT_IGNORABLE, c) {
+        Some(IdError::DefaultIgnorable { kind, code_point })
+    } else if in_table(&SEPARATORS, c) {
+        Some(IdError::Separator { kind, code_point })
+    } else {
+        None
+    }
 }
 
 /// The longest user or group id accepted, in bytes (a UPN is at most 113 characters in Entra ID;
@@ -104,16 +186,14 @@ fn check_id(kind: &'static str, id: &str) -> Result<(), IdError> {
             max: MAX_ID_LEN,
         });
     }
+    // A control character anywhere is named first, as it always was; then the first other
+    // character refused.
     if id.chars().any(char::is_control) {
         return Err(IdError::ControlCharacter { kind });
     }
-    if let Some(c) = id.chars().find(|c| is_format(*c)) {
-        return Err(IdError::FormatCharacter {
-            kind,
-            code_point: u32::from(c),
-        });
-    }
-    Ok(())
+    id.chars()
+        .find_map(|c| refused(kind, c))
+        .map_or(Ok(()), Err)
 }
 
 macro_rules! string_id {
@@ -143,15 +223,18 @@ macro_rules! string_id {
             /// an object id is 36).
             pub const MAX_LEN: usize = MAX_ID_LEN;
 
-            /// Checks and wraps an identifier: 1 to [`Self::MAX_LEN`] bytes, no control characters
-            /// and no invisible format characters (Unicode category Cf).
+            /// Checks and wraps an identifier: 1 to [`Self::MAX_LEN`] bytes, no control characters,
+            /// no invisible format characters (Unicode category Cf), no default-ignorable code
+            /// points, and no separators or blanks but the ASCII space: nothing that breaks a
+            /// log line or lets two ids that differ look alike.
             ///
             /// Identifiers are compared exactly (case-sensitively); a host that uses UPNs should
             /// normalize them before building ids.
             ///
             /// # Errors
             ///
-            /// [`IdError`] when the id is empty, too long, or holds a control or format character.
+            /// [`IdError`] when the id is empty, too long, or holds a character refused above,
+            /// naming it.
             pub fn new(id: &str) -> Result<Self, IdError> {
                 check_id($kind, id)?;
                 Ok(Self(Arc::from(id)))
@@ -340,13 +423,135 @@ mod tests {
         // Visible non-ASCII text stays allowed.
         assert!(UserId::new("zoë@contoso.com").is_ok());
         assert!(UserId::new("用户@contoso.com").is_ok());
-        assert!(
-            UserId::new("user-\u{200A}").is_ok(),
-            "a hair space is Zs, not Cf"
+        assert!(UserId::new("a b").is_ok(), "the ASCII space is allowed");
+        // The tables are sorted and their ranges well formed.
+        for table in [&FORMAT_CHARACTERS[..], &DEFAULT_IGNORABLE, &SEPARATORS] {
+            assert!(table.windows(2).all(|w| w[0].1 < w[1].0));
+            assert!(table.iter().all(|(a, b)| a <= b));
+        }
+    }
+
+    #[test]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one table of refused characters, each with its error"
+    )]
+    fn ids_refuse_separators_spaces_and_default_ignorables() {
+        // Each was accepted before: they break a log line or make two ids look alike.
+        for (text, error) in [
+            (
+                "a\u{2028}b",
+                IdError::Separator {
+                    kind: "user",
+                    code_point: 0x2028,
+                },
+            ),
+            (
+                "a\u{2029}b",
+                IdError::Separator {
+                    kind: "user",
+                    code_point: 0x2029,
+                },
+            ),
+            (
+                "a\u{A0}b",
+                IdError::Separator {
+                    kind: "user",
+                    code_point: 0xA0,
+                },
+            ),
+            (
+                "a\u{3000}b",
+                IdError::Separator {
+                    kind: "user",
+                    code_point: 0x3000,
+                },
+            ),
+            (
+                "user-\u{200A}",
+                IdError::Separator {
+                    kind: "user",
+                    code_point: 0x200A,
+                },
+            ),
+            (
+                "a\u{2800}b",
+                IdError::Separator {
+                    kind: "user",
+                    code_point: 0x2800,
+                },
+            ),
+            (
+                "a\u{3164}b",
+                IdError::DefaultIgnorable {
+                    kind: "user",
+                    code_point: 0x3164,
+                },
+            ),
+            (
+                "a\u{115F}b",
+                IdError::DefaultIgnorable {
+                    kind: "user",
+                    code_point: 0x115F,
+                },
+            ),
+            (
+                "a\u{34F}b",
+                IdError::DefaultIgnorable {
+                    kind: "user",
+                    code_point: 0x34F,
+                },
+            ),
+            (
+                "a\u{180B}b",
+                IdError::DefaultIgnorable {
+                    kind: "user",
+                    code_point: 0x180B,
+                },
+            ),
+            (
+                "a\u{FE0F}b",
+                IdError::DefaultIgnorable {
+                    kind: "user",
+                    code_point: 0xFE0F,
+                },
+            ),
+            (
+                "a\u{E0100}b",
+                IdError::DefaultIgnorable {
+                    kind: "user",
+                    code_point: 0xE0100,
+                },
+            ),
+        ] {
+            assert_eq!(UserId::new(text), Err(error), "{text:?}");
+        }
+        assert_eq!(
+            GroupId::new("g\u{3164}").unwrap_err().to_string(),
+            "group id holds U+3164, a default-ignorable code point that shows as nothing: only visible characters are allowed"
         );
-        // The table is sorted and its ranges are well formed.
-        assert!(FORMAT_CHARACTERS.windows(2).all(|w| w[0].1 < w[1].0));
-        assert!(FORMAT_CHARACTERS.iter().all(|(a, b)| a <= b));
+        assert_eq!(
+            UserId::new("a\u{A0}b").unwrap_err().to_string(),
+            "user id holds U+00A0, a separator or blank that is not the ASCII space: only visible characters and U+0020 are allowed"
+        );
+        // Cf characters that are also default-ignorable keep their own, older error.
+        assert_eq!(
+            UserId::new("a\u{200B}b"),
+            Err(IdError::FormatCharacter {
+                kind: "user",
+                code_point: 0x200B
+            })
+        );
+        // Visible neighbours of the refused ones stay allowed.
+        for ok in [
+            "a\u{2801}b",
+            "a\u{3163}b",
+            "a\u{FE10}b",
+            "a\u{1161}b",
+            "a\u{2027}b",
+        ] {
+            assert!(UserId::new(ok).is_ok(), "{ok:?}");
+        }
     }
 
     #[test]

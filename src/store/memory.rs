@@ -231,8 +231,8 @@ impl fmt::Debug for InMemoryStore {
 }
 
 /// How many times [`InMemoryStore`]'s `transact` finds the policy replaced between reading it
-/// and holding the shard before it gives the hold up and reads and commits as the default does.
-/// Only a stream of policy changes can get there; the engine then judges again.
+/// and holding the shard before it answers a conflict (the engine then judges again). Only a
+/// stream of policy changes can get there.
 const HOLD_TRIES: u32 = 64;
 
 /// Applies a record change to the shard holding `user`'s record, whose lock the caller holds,
@@ -376,47 +376,59 @@ impl Store for InMemoryStore {
         })
     }
 
-    /// Holds the user's shard while `decide` judges the read and while its change commits, so
-    /// the change never conflicts: attempts on one user are judged one after another, and
-    /// other users' shards are not held up.
+    /// Judges a first read without holding anything: a decision that writes nothing (a
+    /// refusal, a read) returns at once. A decision that writes takes the user's shard and
+    /// commits; if what it read changed meanwhile, it is judged again on what is stored now,
+    /// still holding the shard, so its change cannot conflict: attempts on one user are judged
+    /// one after another, and other users' shards are not held up.
     fn transact(
         &self,
         user: &UserId,
         decide: &mut Decide<'_>,
     ) -> Result<Option<Write>, Infallible> {
+        let Some(mut pending) = decide(Store::load(self, user)?) else {
+            return Ok(None);
+        };
         for _ in 0..HOLD_TRIES {
+            if pending.change.user() != Some(user) {
+                // A policy change, or another user's record: not this shard's to hold.
+                return Ok(Some(Store::commit(self, &pending)?));
+            }
             let mut shard = self.shard(user);
+            let written = apply(self, &mut shard, &pending);
+            if let Write::Written(_) = written {
+                return Ok(Some(written));
+            }
             let policy = shard.policy.map(|version| self.cached_policy(version));
             let policy = match policy {
                 None => None,
                 Some(Some(policy)) => Some(policy),
                 Some(None) => {
                     // This thread's copy is of another version: copy the current one, which
-                    // locks the policy, so not while holding the shard.
+                    // locks the policy, so not while holding the shard, and judge again.
                     drop(shard);
-                    self.refresh_policy();
+                    let _ = self.refresh_policy();
+                    match decide(Store::load(self, user)?) {
+                        Some(commit) => pending = commit,
+                        None => return Ok(None),
+                    }
                     continue;
                 }
             };
             let record = shard.passes.get_key_value(user).map(|(holder, entry)| {
                 Versioned::new(entry.version, entry.pass.attach(holder.clone()))
             });
+            // Holding the shard: nobody can change what this decision reads.
             let Some(commit) = decide(Loaded::new(policy, record)) else {
                 return Ok(None);
             };
-            return Ok(Some(match commit.change.user() {
-                Some(changed) if changed == user => apply(self, &mut shard, &commit),
-                // A policy change, or another user's record: not this shard's to apply.
-                Some(_) | None => {
-                    drop(shard);
-                    Store::commit(self, &commit)?
-                }
-            }));
+            if commit.change.user() == Some(user) {
+                return Ok(Some(apply(self, &mut shard, &commit)));
+            }
+            drop(shard);
+            return Ok(Some(Store::commit(self, &commit)?));
         }
-        let read = Store::load(self, user)?;
-        decide(read)
-            .map(|commit| Store::commit(self, &commit))
-            .transpose()
+        Ok(Some(Write::Conflict))
     }
 
     fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, Infallible> {

@@ -285,10 +285,14 @@ pub fn run_all<S: Store>(store: &S) {
     race_policy_change(store, 200);
 }
 
+mod attack;
 mod burst;
 mod recording;
+mod refusals;
 mod rounds;
 mod sequential;
 #[cfg(feature = "test-support-tokio")]
 pub mod tasks;
+pub use attack::{Attack, AttackReport, Operation, OperationReport, Slow, race_under_attack};
 pub use burst::{BURST, race_burst, race_burst_wrong_codes, race_delete, race_policy_change};
+pub use refusals::check_refusals_write_nothing;

@@ -17,6 +17,8 @@
 mod support;
 
 mod admin;
+#[cfg(feature = "test-support")]
+mod availability;
 mod clock;
 mod create;
 mod digest;

@@ -5,7 +5,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    reason = "tests: a failed set-up is a failed test"
+    clippy::print_stdout,
+    reason = "tests: a failed set-up is a failed test, and the attack's report is printed"
 )]
 
 mod support;
@@ -479,4 +480,23 @@ fn the_async_engine_over_postgresql_agrees_with_the_model() {
     if let Err(mismatch) = result {
         panic!("{mismatch}");
     }
+}
+
+/// SPEC 6.7: 30 trials of each legitimate operation while 16 attacker tasks stream wrong codes
+/// and the stolen right one, every read 1 ms slower: none gives up for contention.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_stream_of_attempts_makes_a_legitimate_operation_give_up() {
+    let (_scratch, store) = store("attack").await;
+    let attack = temporary_access_pass::testing::conformance::Attack::new().trials(30);
+    let report = tasks::race_under_attack(store, &attack).await;
+    println!("{report}");
+    assert_eq!(report.contention(), 0);
+}
+
+/// SPEC 6.5: 100 refused attempts in every state that refuses without judging the code ask
+/// for no write, move no record and append no event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refusals_that_judge_no_code_write_nothing() {
+    let (_scratch, store) = store("refused").await;
+    tasks::check_refusals_write_nothing(store, 100).await;
 }

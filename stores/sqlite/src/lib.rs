@@ -106,9 +106,16 @@ pub enum SqliteError {
 }
 
 /// A store backed by one SQLite file.
+///
+/// Writers of this process queue for SQLite's write lock behind a fair lock of the store's
+/// own, first come first served, instead of each polling SQLite for it: under a stream of
+/// writes (a burst of sign-ins) an operation waits its turn rather than losing every race for
+/// the lock to whoever polls at the right moment. Writers in other processes still meet at
+/// SQLite's own lock, and wait for it as [`SqliteStore::open`] says.
 pub struct SqliteStore {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    writers: parking_lot::FairMutex<()>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -147,6 +154,7 @@ impl SqliteStore {
         let store = Self {
             path: path.as_ref().to_path_buf(),
             idle: Mutex::new(Vec::new()),
+            writers: parking_lot::FairMutex::new(()),
         };
         // Checked and applied in one write transaction, so two processes opening a new file at
         // once both see the schema whole.
@@ -213,6 +221,7 @@ impl SqliteStore {
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, SqliteError>,
     ) -> Result<T, SqliteError> {
         self.with(|c| {
+            let _turn = self.writers.lock();
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let result = f(&tx)?;
             tx.commit()?;

@@ -3,7 +3,8 @@
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
-    reason = "tests: a failed set-up is a failed test"
+    clippy::print_stdout,
+    reason = "tests: a failed set-up is a failed test, and the attack's report is printed"
 )]
 
 use std::path::Path;
@@ -223,4 +224,112 @@ fn the_engine_over_sqlite_agrees_with_the_model() {
     if let Err(mismatch) = result {
         panic!("{mismatch}");
     }
+}
+
+/// SPEC 6.7: 30 trials of each legitimate operation while 16 attackers stream wrong codes and
+/// the stolen right one, every read 1 ms slower: none gives up for contention.
+#[test]
+fn no_stream_of_attempts_makes_a_legitimate_operation_give_up() {
+    let (_dir, store) = fresh();
+    let report = conformance::race_under_attack(&store, &conformance::Attack::new().trials(30));
+    println!("{report}");
+    assert_eq!(report.contention(), 0);
+}
+
+/// SPEC 6.5: 100 refused attempts in every state that refuses without judging the code ask
+/// for no write, move no record and append no event.
+#[test]
+fn refusals_that_judge_no_code_write_nothing() {
+    let (_dir, store) = fresh();
+    conformance::check_refusals_write_nothing(&store, 100);
+}
+
+/// SPEC 6.5 on disk: 100 attempts on a locked pass, right code and wrong, leave the write-ahead
+/// log as it was, byte for byte in size (each commit would append its pages and fsync).
+#[test]
+fn attempts_on_a_locked_pass_do_not_grow_the_write_ahead_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passes.db");
+    let clock = ManualClock::new(utc_datetime!(2021-03-11 08:00:00));
+    let engine = engine_on(&path, &clock);
+    let admin = Principal::member(UserId::new("ga@contoso.com").unwrap())
+        .role(DirectoryRole::GlobalAdministrator);
+    let chris = Principal::member(UserId::new("chris@contoso.com").unwrap());
+    let all_users = PolicySettings::new()
+        .state(PolicyState::Enabled)
+        .include_target(IncludeTarget::AllUsers);
+    let _ = engine.update_policy(&admin, &all_users).unwrap();
+    let code = engine
+        .create(&admin, &chris, &CreateRequest::new(), &mut SysRng)
+        .unwrap()
+        .passcode
+        .expose_secret()
+        .to_owned();
+    let browser = SignInRequest::new(Client::Browser);
+    for _ in 0..10 {
+        assert!(
+            engine
+                .redeem(&chris, "wrong", browser)
+                .unwrap()
+                .outcome
+                .is_err()
+        );
+    }
+    let wal = dir.path().join("passes.db-wal");
+    let before = std::fs::metadata(&wal).unwrap().len();
+    assert!(before > 0, "the setting-up writes went through the log");
+    for attempt in 0..100 {
+        let typed = if attempt % 2 == 0 {
+            code.as_str()
+        } else {
+            "wrong"
+        };
+        let refused = engine.redeem(&chris, typed, browser).unwrap();
+        assert!(refused.outcome.is_err() && refused.write.is_none());
+    }
+    assert_eq!(
+        std::fs::metadata(&wal).unwrap().len(),
+        before,
+        "refused attempts wrote to the log"
+    );
+    // The check can fail: one more wrong code after the lock lifts is counted, and written.
+    let _ = clock.advance(temporary_access_pass::time::Duration::minutes(2));
+    assert!(
+        engine
+            .redeem(&chris, "wrong", browser)
+            .unwrap()
+            .write
+            .is_some()
+    );
+    assert!(std::fs::metadata(&wal).unwrap().len() > before);
+}
+
+/// A file of schema 1 (before the outbox) is brought up to date when opened, its data kept.
+#[test]
+fn a_file_of_the_previous_schema_gains_the_outbox_and_keeps_its_data() {
+    use temporary_access_pass::store::{Sequence, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passes.db");
+    let document = serde_json::to_string(&Policy::default()).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(&format!(
+            "CREATE TABLE tap_passes (user_id TEXT PRIMARY KEY, pass_id TEXT NOT NULL,
+                 version INTEGER NOT NULL CHECK (version > 0), record TEXT NOT NULL);
+             CREATE TABLE tap_policy (id INTEGER PRIMARY KEY CHECK (id = 1),
+                 version INTEGER NOT NULL CHECK (version > 0), document TEXT NOT NULL);
+             INSERT INTO tap_policy VALUES (1, 3, '{document}');
+             PRAGMA user_version = 1;"
+        ))
+        .unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store.pragma("user_version").unwrap(),
+        SCHEMA_VERSION.to_string()
+    );
+    let policy = store.load_policy().unwrap().unwrap();
+    assert_eq!(policy.version.get(), 3, "the data is kept");
+    assert!(store.read_events(Sequence::START, 10).unwrap().is_empty());
+    conformance::check_store(&store);
 }

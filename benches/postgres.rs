@@ -1,7 +1,7 @@
-//! Redemption through `AsyncEngine` on the PostgreSQL store, beside the round trips it is made
-//! of (issue 11, BENCHMARKS.md): a bare `SELECT 1` and one conditional `UPDATE` of one row, each
-//! on a pooled connection, at 1 and at 8 concurrent clients. Latencies are per operation;
-//! p50 and p99 over every operation of the run.
+//! Redemption and creation through `AsyncEngine` on the PostgreSQL store, beside the round trips
+//! they are made of (issues 11, 16, 17, BENCHMARKS.md): a bare `SELECT 1` and one conditional
+//! `UPDATE` of one row, each on a pooled connection, at 1 and at 8 concurrent clients, with the
+//! outbox off and on. Latencies are per operation; p50 and p99 over every operation of the run.
 //!
 //! ```text
 //! TAP_PG_URL="host=127.0.0.1 user=postgres dbname=test" \
@@ -84,7 +84,7 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
 fn report(what: &str, clients: usize, sorted: &[Duration], wall: Duration) -> Duration {
     let p50 = quantile(sorted, 0.50);
     println!(
-        "{what:>44} | {clients:>2} clients | p50 {:>7.1} µs | p99 {:>7.1} µs | {:>7.0} ops/s",
+        "{what:>56} | {clients:>2} clients | p50 {:>7.1} µs | p99 {:>7.1} µs | {:>7.0} ops/s",
         p50.as_secs_f64() * 1e6,
         quantile(sorted, 0.99).as_secs_f64() * 1e6,
         sorted.len() as f64 / wall.as_secs_f64()
@@ -133,26 +133,45 @@ async fn conditional_update(pool: &Pool, clients: usize, per_client: usize) -> D
     )
 }
 
-async fn redeem(pool: &Pool, clients: usize, per_client: usize) -> Duration {
-    let store = PgStore::new(pool.clone(), "bench").unwrap();
+/// An engine on its own tenant, with the outbox on or off, under an enabled all-users policy
+/// whose lockout never engages.
+async fn bench_engine(pool: &Pool, outbox: bool) -> Arc<AsyncEngine<SystemClock, PgStore>> {
+    let tenant = if outbox { "bench-outbox" } else { "bench" };
+    let store = PgStore::new(pool.clone(), tenant).unwrap();
     let config = EngineConfig::new(Pepper::new(&[0x42; 32]).unwrap())
-        .lockout(Lockout::new(1000, time::Duration::MINUTE).unwrap());
+        .lockout(Lockout::new(1000, time::Duration::MINUTE).unwrap())
+        .outbox(outbox);
     let engine = Arc::new(AsyncEngine::new(SystemClock::new(), store, config));
-    let admin = Principal::member(UserId::new("admin@contoso.com").unwrap())
-        .role(DirectoryRole::GlobalAdministrator);
     let settings = PolicySettings::new()
         .state(PolicyState::Enabled)
         .include_target(IncludeTarget::AllUsers);
     if !engine.policy().await.unwrap().is_enabled() {
-        let _ = engine.update_policy(&admin, &settings).await.unwrap();
+        let _ = engine
+            .update_policy(&admin_principal(), &settings)
+            .await
+            .unwrap();
     }
+    engine
+}
+
+fn admin_principal() -> Principal {
+    Principal::member(UserId::new("admin@contoso.com").unwrap())
+        .role(DirectoryRole::GlobalAdministrator)
+}
+
+fn with_outbox(what: &str, outbox: bool) -> String {
+    format!("{what}, outbox {}", if outbox { "on" } else { "off" })
+}
+
+async fn redeem(pool: &Pool, clients: usize, per_client: usize, outbox: bool) -> Duration {
+    let engine = bench_engine(pool, outbox).await;
     let mut users = Vec::new();
     for k in 0..clients {
         let user =
             Principal::member(UserId::new(&format!("user-{clients}-{k}@contoso.com")).unwrap());
         let request = CreateRequest::new().is_usable_once(false);
         let created = engine
-            .create(&admin, &user, &request, &mut SysRng)
+            .create(&admin_principal(), &user, &request, &mut SysRng)
             .await
             .unwrap();
         users.push((user, created.passcode.expose_secret().to_owned()));
@@ -172,7 +191,32 @@ async fn redeem(pool: &Pool, clients: usize, per_client: usize) -> Duration {
     })
     .await;
     report(
-        "AsyncEngine redeem (right code, multi-use)",
+        &with_outbox("AsyncEngine redeem (right code, multi-use)", outbox),
+        clients,
+        &times,
+        start.elapsed(),
+    )
+}
+
+async fn create(pool: &Pool, clients: usize, per_client: usize, outbox: bool) -> Duration {
+    let engine = bench_engine(pool, outbox).await;
+    let start = Instant::now();
+    let times = measure(clients, per_client, move |client, i| {
+        let engine = engine.clone();
+        async move {
+            let user = Principal::member(
+                UserId::new(&format!("new-{clients}-{client}-{i}@contoso.com")).unwrap(),
+            );
+            let request = CreateRequest::new();
+            let created = engine
+                .create(&admin_principal(), &user, &request, &mut SysRng)
+                .await;
+            assert!(created.is_ok());
+        }
+    })
+    .await;
+    report(
+        &with_outbox("AsyncEngine create (a new user's pass)", outbox),
         clients,
         &times,
         start.elapsed(),
@@ -205,13 +249,16 @@ async fn main() {
         // Each client updates its own row, the version it set last time.
         admin(&format!("UPDATE {schema}.bench_rows SET version = 0")).await;
         let update = conditional_update(&pool, clients, per_client).await;
-        let redeem = redeem(&pool, clients, per_client).await;
-        println!(
-            "{:>44} | {clients:>2} clients | redeem p50 = {:.2}x SELECT 1, {:.2}x the conditional UPDATE",
-            "",
-            redeem.as_secs_f64() / select.as_secs_f64(),
-            redeem.as_secs_f64() / update.as_secs_f64()
-        );
+        for outbox in [false, true] {
+            let redeemed = redeem(&pool, clients, per_client, outbox).await;
+            let _created = create(&pool, clients, per_client, outbox).await;
+            println!(
+                "{:>56} | {clients:>2} clients | redeem p50 = {:.2}x SELECT 1, {:.2}x the conditional UPDATE",
+                with_outbox("", outbox),
+                redeemed.as_secs_f64() / select.as_secs_f64(),
+                redeemed.as_secs_f64() / update.as_secs_f64()
+            );
+        }
     }
     admin(&format!("DROP SCHEMA {schema} CASCADE")).await;
 }

@@ -14,7 +14,9 @@
 //!   counters, the digest scheme, salt and digest in hex; never the code), and
 //!   [`Versioned`](crate::store::Versioned) values carry their version.
 //! - [`Event`](crate::Event) has a strict storage form, the one a store's outbox keeps
-//!   (`{"event": "passIssued", ...}`, instants exact to the nanosecond; never a code).
+//!   (`{"event": "passIssued", ...}`, instants exact to the nanosecond; never a code), and
+//!   each event of an outbox reads as Graph's [`DirectoryAudit`] (SPEC 7.4), listed in a
+//!   [`DirectoryAuditList`].
 //!
 //! Times are RFC 3339: any offset is accepted and normalized to UTC. Output is in UTC with a
 //! `Z` and at most 7 fractional digits, Graph's 100 ns precision ([`rfc3339`]). Unknown fields
@@ -49,6 +51,7 @@ use alloc::string::String;
 use crate::ids::IdError;
 use crate::policy::PolicyError;
 
+mod audit;
 mod event;
 mod ids;
 mod pass;
@@ -56,6 +59,10 @@ mod policy;
 mod record;
 pub mod rfc3339;
 
+pub use audit::{
+    AppIdentity, AuditActivityInitiator, DirectoryAudit, DirectoryAuditList, KeyValue,
+    ModifiedProperty, TargetResource, UserIdentity, audit_id, audit_sequence,
+};
 pub use pass::{MethodUsabilityReason, PassDocument, PassList};
 pub use policy::{PolicyDocument, StateDocument, TargetDocument, TargetType};
 

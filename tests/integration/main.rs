@@ -17,6 +17,8 @@
 mod support;
 
 mod admin;
+#[cfg(all(feature = "serde", feature = "test-support"))]
+mod audit;
 #[cfg(feature = "test-support")]
 mod availability;
 mod clock;

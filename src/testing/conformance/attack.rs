@@ -388,7 +388,7 @@ impl<S> Slow<S> {
     }
 
     /// The latency.
-    pub(super) const fn latency(&self) -> Duration {
+    pub const fn latency(&self) -> Duration {
         self.latency
     }
 }

@@ -17,12 +17,12 @@
 //!   clauses), numbered from the tenant's row of `tap_outbox_head`, whose lock orders them by
 //!   commit: a change and its events commit together or not at all. There is no
 //!   read-then-write.
-//! - A decision that writes ([`AsyncStore::transact`]) commits in a transaction that first
-//!   takes a transaction-scoped advisory lock on the user (`pg_advisory_xact_lock`); if what it
-//!   read changed meanwhile, it is judged again under that lock, so no stream of attempts makes
-//!   it give up. A decision that writes nothing (a refusal) is one read: no lock, no
-//!   transaction id, nothing written to the WAL. The statements of each transaction are
-//!   pipelined: a write costs the same round trips as a read and one statement.
+//! - A decision that writes ([`AsyncStore::transact`]) commits in one statement; if what it read
+//!   changed meanwhile, it is judged again in a transaction holding the user (a
+//!   transaction-scoped advisory lock, `pg_advisory_xact_lock`, and the row's `FOR UPDATE`), so
+//!   no stream of attempts makes it give up. A decision that writes nothing (a refusal) is one
+//!   read: no lock, no transaction id, nothing written to the WAL. Uncontended, a write costs
+//!   what it did before: a read and one statement.
 //! - Every failure (the pool has no connection, the connection is lost, a statement fails, a
 //!   stored document breaks the crate's rules) is a [`PgError`], and the engine denies on it. A
 //!   write whose connection is lost after the statement was sent may or may not have committed
@@ -278,31 +278,45 @@ const LOAD: &str = "
 
 const LOAD_POLICY: &str = "SELECT version, document FROM tap_policy WHERE tenant = $1";
 
-/// The user's lock for a decision that writes: transaction-scoped, so it ends with the
+/// The user's lock for a decision judged again: transaction-scoped, so it ends with the
 /// transaction whatever happens. Tenants and user ids hold no control character, so U+001F
 /// separates them without ambiguity; two users whose keys collide only wait for each other.
 const LOCK_USER: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 0))";
 
-/// `changed`, a conditional statement returning the version it left (its row, or none), with
-/// the statement that appends its events (parameter `$events`, a `text[]`) in the same
-/// statement: the events are numbered from the tenant's `tap_outbox_head` row, whose lock,
-/// held to the commit, orders the numbers as the commits. No event is written without the row,
-/// nor the row without its events.
-fn with_events(changed: &str, events: usize) -> String {
-    format!(
-        "WITH changed AS ({changed}),
-         head AS (
-             INSERT INTO tap_outbox_head AS h (tenant, last)
-             SELECT $1, cardinality(${events}::text[]) FROM changed
-             WHERE cardinality(${events}::text[]) > 0
-             ON CONFLICT (tenant) DO UPDATE SET last = h.last + EXCLUDED.last
-             RETURNING last),
-         appended AS (
-             INSERT INTO tap_events (tenant, seq, event)
-             SELECT $1, head.last - cardinality(${events}::text[]) + e.ord, e.doc
-             FROM head, unnest(${events}::text[]) WITH ORDINALITY AS e(doc, ord))
-         SELECT version FROM changed"
-    )
+/// The user's row, held until the transaction ends: every statement that would change it
+/// waits, and then finds what it expected gone.
+const LOCK_ROW: &str = "SELECT 1 FROM tap_passes WHERE tenant = $1 AND user_id = $2 FOR UPDATE";
+
+/// A change's statement, without events and with them.
+struct Sql {
+    /// `changed` alone: a conditional statement returning the version it left (its row, or
+    /// none).
+    plain: String,
+    /// `changed` with the statement that appends its events (the last parameter, a `text[]`)
+    /// in the same statement: the events are numbered from the tenant's `tap_outbox_head` row,
+    /// whose lock, held to the commit, orders the numbers as the commits. No event is written
+    /// without the row, nor the row without its events.
+    with_events: String,
+}
+
+/// The statements of `changed`, whose events, when it has some, are parameter `$events`.
+fn statements(changed: &str, events: usize) -> Sql {
+    Sql {
+        plain: changed.to_owned(),
+        with_events: format!(
+            "WITH changed AS ({changed}),
+             head AS (
+                 INSERT INTO tap_outbox_head AS h (tenant, last)
+                 SELECT $1, cardinality(${events}::text[]) FROM changed
+                 ON CONFLICT (tenant) DO UPDATE SET last = h.last + EXCLUDED.last
+                 RETURNING last),
+             appended AS (
+                 INSERT INTO tap_events (tenant, seq, event)
+                 SELECT $1, head.last - cardinality(${events}::text[]) + e.ord, e.doc
+                 FROM head, unnest(${events}::text[]) WITH ORDINALITY AS e(doc, ord))
+             SELECT version FROM changed"
+        ),
+    }
 }
 
 /// The policy version a record change was judged under, `IS NOT DISTINCT FROM` so that "no
@@ -318,8 +332,8 @@ macro_rules! policy_is {
 }
 
 /// A new record: `$3` pass id, `$4` record, `$5` policy version, `$6` events.
-static INSERT: LazyLock<String> = LazyLock::new(|| {
-    with_events(
+static INSERT: LazyLock<Sql> = LazyLock::new(|| {
+    statements(
         concat!(
             "INSERT INTO tap_passes (tenant, user_id, pass_id, version, record)
              SELECT $1, $2, $3, 1, $4 WHERE ",
@@ -332,8 +346,8 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
 
 /// The exact record read replaced: `$3` new pass id, `$4` record, `$5` pass id read, `$6`
 /// version read, `$7` policy version, `$8` events.
-static REPLACE_EXACTLY: LazyLock<String> = LazyLock::new(|| {
-    with_events(
+static REPLACE_EXACTLY: LazyLock<Sql> = LazyLock::new(|| {
+    statements(
         concat!(
             "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4
              WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND version = $6 AND ",
@@ -346,8 +360,8 @@ static REPLACE_EXACTLY: LazyLock<String> = LazyLock::new(|| {
 
 /// A pass replaced whatever its version: `$3` new pass id, `$4` record, `$5` pass id read, `$6`
 /// policy version, `$7` events.
-static REPLACE_PASS: LazyLock<String> = LazyLock::new(|| {
-    with_events(
+static REPLACE_PASS: LazyLock<Sql> = LazyLock::new(|| {
+    statements(
         concat!(
             "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4
              WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND ",
@@ -359,8 +373,8 @@ static REPLACE_PASS: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// A deletion, whatever the version and the policy: `$3` pass id, `$4` events.
-static REMOVE: LazyLock<String> = LazyLock::new(|| {
-    with_events(
+static REMOVE: LazyLock<Sql> = LazyLock::new(|| {
+    statements(
         "DELETE FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
          RETURNING version",
         4,
@@ -369,8 +383,8 @@ static REMOVE: LazyLock<String> = LazyLock::new(|| {
 
 /// The pass still stored, held against a deletion until the commit (`FOR KEY SHARE`: a
 /// sign-in's update does not wait for it): `$3` pass id, `$4` events.
-static KEEP: LazyLock<String> = LazyLock::new(|| {
-    with_events(
+static KEEP: LazyLock<Sql> = LazyLock::new(|| {
+    statements(
         "SELECT version FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
          FOR KEY SHARE",
         4,
@@ -378,8 +392,8 @@ static KEEP: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The first policy: `$2` document, `$3` events.
-static INSERT_POLICY: LazyLock<String> = LazyLock::new(|| {
-    with_events(
+static INSERT_POLICY: LazyLock<Sql> = LazyLock::new(|| {
+    statements(
         "INSERT INTO tap_policy (tenant, version, document) VALUES ($1, 1, $2)
          ON CONFLICT (tenant) DO NOTHING RETURNING version",
         3,
@@ -387,8 +401,8 @@ static INSERT_POLICY: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The policy replaced: `$2` document, `$3` version read, `$4` events.
-static UPDATE_POLICY: LazyLock<String> = LazyLock::new(|| {
-    with_events(
+static UPDATE_POLICY: LazyLock<Sql> = LazyLock::new(|| {
+    statements(
         "UPDATE tap_policy SET version = version + 1, document = $2
          WHERE tenant = $1 AND version = $3 RETURNING version",
         4,
@@ -401,6 +415,11 @@ struct Statement {
     params: Vec<Box<dyn ToSql + Sync + Send>>,
 }
 
+/// `sql`'s plain statement for a change without events, the one that appends them otherwise.
+fn pick(sql: &'static Sql, events: bool) -> &'static str {
+    if events { &sql.with_events } else { &sql.plain }
+}
+
 impl Statement {
     /// The statement that commits `commit`, or `None` for a change this release does not know
     /// (refused as a conflict) or a record held by another user than the change names.
@@ -410,7 +429,8 @@ impl Statement {
             .iter()
             .map(serde_json::to_string)
             .collect::<Result<_, _>>()?;
-        let (sql, mut params): (&'static str, Vec<Box<dyn ToSql + Sync + Send>>) =
+        let evented = !events.is_empty();
+        let (sql, mut params): (&'static Sql, Vec<Box<dyn ToSql + Sync + Send>>) =
             match &commit.change {
                 Change::Put {
                     user,
@@ -427,9 +447,9 @@ impl Statement {
                         Box::new(serde_json::to_string(record)?),
                     ];
                     match expected.record {
-                        Held::Nothing => (INSERT.as_str(), push(head, [Box::new(policy)])),
+                        Held::Nothing => (&INSERT, push(head, [Box::new(policy)])),
                         Held::Exactly(stamp) => (
-                            REPLACE_EXACTLY.as_str(),
+                            &REPLACE_EXACTLY,
                             push(
                                 head,
                                 [
@@ -440,21 +460,21 @@ impl Statement {
                             ),
                         ),
                         Held::Pass(pass) => (
-                            REPLACE_PASS.as_str(),
+                            &REPLACE_PASS,
                             push(head, [Box::new(pass.to_string()), Box::new(policy)]),
                         ),
                         _ => return Ok(None),
                     }
                 }
                 Change::Remove { user, pass } => (
-                    REMOVE.as_str(),
+                    &REMOVE,
                     vec![
                         Box::new(user.as_str().to_owned()),
                         Box::new(pass.to_string()),
                     ],
                 ),
                 Change::Keep { user, pass } => (
-                    KEEP.as_str(),
+                    &KEEP,
                     vec![
                         Box::new(user.as_str().to_owned()),
                         Box::new(pass.to_string()),
@@ -463,17 +483,22 @@ impl Statement {
                 Change::Policy { expected, policy } => {
                     let document = serde_json::to_string(policy)?;
                     match expected {
-                        None => (INSERT_POLICY.as_str(), vec![Box::new(document)]),
+                        None => (&INSERT_POLICY, vec![Box::new(document)]),
                         Some(v) => (
-                            UPDATE_POLICY.as_str(),
+                            &UPDATE_POLICY,
                             vec![Box::new(document), Box::new(sql_version(*v)?)],
                         ),
                     }
                 }
                 _ => return Ok(None),
             };
-        params.push(Box::new(events));
-        Ok(Some(Self { sql, params }))
+        if evented {
+            params.push(Box::new(events));
+        }
+        Ok(Some(Self {
+            sql: pick(sql, evented),
+            params,
+        }))
     }
 }
 
@@ -578,10 +603,13 @@ impl AsyncStore for PgStore {
 
     /// Judges a first read without any lock or transaction: a decision that writes nothing
     /// returns at once, having written nothing. A decision that writes commits in one
-    /// pipelined round trip (`BEGIN`, the user's advisory lock, its statement, `COMMIT`); if
-    /// what it read changed meanwhile, a second transaction takes the lock, reads, judges
-    /// again and commits, and since every write of this store's transactions holds that lock,
-    /// nothing can change the record in between.
+    /// statement, as [`AsyncStore::commit`] does. If what it read changed meanwhile, it is
+    /// judged again in a transaction that holds the user: the user's advisory lock (so that
+    /// decisions about a user without a row queue too) and the row's own lock (`FOR UPDATE`,
+    /// so that no other statement can change it), then a fresh read, the decision, its
+    /// statement and `COMMIT`. Nothing can change the record in between, so its change cannot
+    /// conflict; only a policy change landing meanwhile can, and the engine then judges again.
+    /// The statements of each step are pipelined.
     async fn transact(
         &self,
         user: &UserId,
@@ -590,48 +618,50 @@ impl AsyncStore for PgStore {
         let Some(commit) = decide(self.load(user).await?) else {
             return Ok(None);
         };
-        let Some(statement) = Statement::of(&commit)? else {
-            return Ok(Some(Write::Conflict));
-        };
-        let held = HeldConnection {
-            client: Some(self.pool.get().await?),
-        };
-        let client = held.client();
-        let (lock, prepared) = futures_util::future::join(
-            client.prepare_cached(LOCK_USER),
-            client.prepare_cached(statement.sql),
-        )
-        .await;
-        let (lock, prepared) = (lock?, prepared?);
-        let tenant: &str = &self.tenant;
-        let params = params(&tenant, &statement);
-        let user_param: [&(dyn ToSql + Sync); 2] = [&tenant, &user.as_str()];
-        let (begun, locked, row, committed) = join4(
-            client.batch_execute("BEGIN"),
-            client.execute(&lock, &user_param),
-            client.query_opt(&prepared, &params),
-            client.batch_execute("COMMIT"),
-        )
-        .await;
-        begun?;
-        locked?;
-        let first = written(row?.as_ref())?;
-        committed?;
+        let client = self.pool.get().await?;
+        let first = self.apply(&client, &commit).await?;
         if let Write::Written(_) = first {
-            held.finish();
             return Ok(Some(first));
         }
-        // Judged again holding the lock: nothing this store writes can land meanwhile.
-        let (begun, locked, read) = futures_util::future::join3(
+        let held = HeldConnection {
+            client: Some(client),
+        };
+        let client = held.client();
+        let (lock_user, lock_row) = futures_util::future::join(
+            client.prepare_cached(LOCK_USER),
+            client.prepare_cached(LOCK_ROW),
+        )
+        .await;
+        let (lock_user, lock_row) = (lock_user?, lock_row?);
+        let tenant: &str = &self.tenant;
+        let user_param: [&(dyn ToSql + Sync); 2] = [&tenant, &user.as_str()];
+        let (begun, user_locked, row_locked, read) = join4(
             client.batch_execute("BEGIN"),
-            client.execute(&lock, &user_param),
+            client.execute(&lock_user, &user_param),
+            client.execute(&lock_row, &user_param),
             self.load_on(client, user),
         )
         .await;
         begun?;
-        locked?;
+        user_locked?;
+        row_locked?;
         let answer = match decide(read?) {
-            Some(commit) => Some(self.apply(client, &commit).await?),
+            Some(commit) => match Statement::of(&commit)? {
+                Some(statement) => {
+                    let prepared = client.prepare_cached(statement.sql).await?;
+                    let params = params(&tenant, &statement);
+                    let (row, committed) = futures_util::future::join(
+                        client.query_opt(&prepared, &params),
+                        client.batch_execute("COMMIT"),
+                    )
+                    .await;
+                    let written = written(row?.as_ref())?;
+                    committed?;
+                    held.finish();
+                    return Ok(Some(written));
+                }
+                None => Some(Write::Conflict),
+            },
             None => None,
         };
         client.batch_execute("COMMIT").await?;

@@ -374,12 +374,34 @@ async fn spec_6_5_refused_attempts_write_nothing_and_lock_nothing() {
     );
 }
 
+/// Waits until a session of `scratch`'s pool waits on `event` (`pg_stat_activity.wait_event`).
+async fn wait_for(scratch: &Scratch, event: &str) {
+    let watcher = support::admin_client().await;
+    for _ in 0..400 {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE application_name = $1 AND wait_event = $2",
+                &[&scratch.name, &event],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no session of the store waited on {event}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decision_dropped_while_it_holds_a_transaction_leaves_no_transaction_in_the_pool() {
-    // A sign-in that writes waits for the user's advisory lock, which another session holds;
-    // its future is dropped there (a cancelled request). Its connection must not go back to
-    // the pool inside an open transaction: the next operations on the pool work, and no
-    // session of the store's is left idle in a transaction.
+    // A sign-in's first statement meets a write that landed after its read (another session's,
+    // held open, then committed): it is judged again in a transaction holding the user, whose
+    // advisory lock a third session holds. Its future is dropped there (a cancelled request).
+    // Its connection must not go back to the pool inside an open transaction: the next
+    // operations on the pool work, and no session of the store's is left in a transaction.
     let scratch = Scratch::new("dropped").await;
     let engine = Arc::new(engine(scratch.store(1, "contoso").await));
     let _ = engine.update_policy(&admin(), &all_users()).await.unwrap();
@@ -389,45 +411,44 @@ async fn a_decision_dropped_while_it_holds_a_transaction_leaves_no_transaction_i
         .await
         .unwrap();
     let code = created.passcode.expose_secret().to_owned();
-    let mut holder = support::admin_client().await;
-    let hold = holder.transaction().await.unwrap();
-    hold.execute(
+    let mut locker = support::admin_client().await;
+    let lock = locker.transaction().await.unwrap();
+    lock.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended('contoso' || chr(31) || 'chris@contoso.com', 0))",
         &[],
     )
     .await
     .unwrap();
+    let mut writer = support::admin_client().await;
+    let write = writer.transaction().await.unwrap();
+    write
+        .execute(
+            &format!(
+                "UPDATE {}.tap_passes SET version = version + 1 WHERE user_id = 'chris@contoso.com'",
+                scratch.name
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
     let browser = SignInRequest::new(Client::Browser);
     let sign_in = tokio::spawn({
         let (engine, chris, code) = (engine.clone(), chris.clone(), code.clone());
         async move { engine.redeem(&chris, &code, browser).await }
     });
-    let watcher = support::admin_client().await;
-    let mut waited = false;
-    for _ in 0..200 {
-        let waiting: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE application_name = $1 AND wait_event = 'advisory'",
-                &[&scratch.name],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            waited = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert!(waited, "the sign-in never waited on the user's lock");
+    // The first statement waits for the other write, which then lands: a conflict.
+    wait_for(&scratch, "transactionid").await;
+    write.commit().await.unwrap();
+    // Judged again: the transaction waits for the user's lock.
+    wait_for(&scratch, "advisory").await;
     sign_in.abort();
     assert!(sign_in.await.unwrap_err().is_cancelled());
-    hold.rollback().await.unwrap();
+    lock.rollback().await.unwrap();
 
     // The pool (one connection) serves the next sign-in: granted, on a fresh connection.
     let granted = engine.redeem(&chris, &code, browser).await.unwrap();
     assert!(granted.outcome.is_ok(), "{:?}", granted.outcome);
+    let watcher = support::admin_client().await;
     let mut left = i64::MAX;
     for _ in 0..200 {
         left = watcher

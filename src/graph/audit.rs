@@ -1,0 +1,534 @@
+//! Audit events as Microsoft Graph's `directoryAudit` resources (SPEC 7.4), and the list
+//! response of `GET /auditLogs/directoryAudits`.
+//!
+//! Each event of a store's outbox ([`Recorded`]) becomes one document, worded as Microsoft
+//! Entra words its own audit entries where it has one for the activity:
+//!
+//! | event | `activityDisplayName` | `category` | `loggedByService` | `operationType` | `result` |
+//! |---|---|---|---|---|---|
+//! | `PassIssued` | Admin registered security info | `UserManagement` | Authentication Methods | Add | success |
+//! | `PassReplaced` | Admin deleted security info | `UserManagement` | Authentication Methods | Delete | success |
+//! | `PassDeleted` | Admin (or User) deleted security info | `UserManagement` | Authentication Methods | Delete | success |
+//! | `SessionsRevoked` | Invalidate all refresh tokens for user | `UserManagement` | Core Directory | Update | success |
+//! | `PolicyChanged` | Authentication Methods Policy Update | `ApplicationManagement` | Authentication Methods | Update | success |
+//! | `SignInSucceeded` | Sign in with temporary access pass | `UserManagement` | Authentication Methods | Update | success |
+//! | `SignInFailed` | Sign in with temporary access pass | `UserManagement` | Authentication Methods | Update | failure |
+//! | `PassLocked` | Temporary access pass locked | `UserManagement` | Authentication Methods | Update | success |
+//! | `PassOffered`, `PassNotOffered` | Offer temporary access pass | `UserManagement` | Authentication Methods | Update | success, failure |
+//!
+//! `resultReason` says what happened in words (a creation: "Admin registered temporary access
+//! pass method for user", as Entra writes it). `initiatedBy.user` is who acted (the
+//! administrator, or the user signing in); `targetResources` holds the user (`type` "User"), or
+//! the policy (`type` "Policy") for a policy change; `additionalDetails` holds the pass id, its
+//! window, lifetime and one-time flag where the event has them. No document holds a code or a
+//! digest: events never do.
+//!
+//! `id` is a GUID (version 8, RFC 9562's custom layout) that carries the event's number in its
+//! last 62 bits, so it is unique and stable; `correlationId` is the pass id, so the events of a
+//! pass's life correlate.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+use time::UtcDateTime;
+
+use super::rfc3339;
+use crate::event::Event;
+use crate::ids::{PassId, UserId};
+use crate::store::{Recorded, Sequence};
+
+/// `directoryAudit`: one audit entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DirectoryAudit {
+    /// A GUID, unique per entry.
+    pub id: String,
+    /// The resource category targeted (`UserManagement`, `ApplicationManagement`...).
+    pub category: String,
+    /// A GUID correlating entries of one flow: here, the pass id.
+    pub correlation_id: Option<String>,
+    /// `success`, `failure`, `timeout` or `unknownFutureValue`.
+    pub result: String,
+    /// Why, in words.
+    pub result_reason: String,
+    /// The activity's name.
+    pub activity_display_name: String,
+    /// When, in UTC.
+    #[serde(with = "rfc3339")]
+    pub activity_date_time: UtcDateTime,
+    /// The service that logged it.
+    pub logged_by_service: String,
+    /// `Add`, `Assign`, `Update`, `Unassign` or `Delete`. (One of Graph's own samples leaves
+    /// it out; it is then read as empty.)
+    #[serde(default)]
+    pub operation_type: String,
+    /// Who acted.
+    pub initiated_by: AuditActivityInitiator,
+    /// What was acted on.
+    pub target_resources: Vec<TargetResource>,
+    /// Details as key and value.
+    pub additional_details: Vec<KeyValue>,
+}
+
+/// `auditActivityInitiator`: a user or an app.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuditActivityInitiator {
+    /// The user who acted, if a user did.
+    pub user: Option<UserIdentity>,
+    /// The app that acted, if an app did.
+    pub app: Option<AppIdentity>,
+}
+
+/// `userIdentity`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct UserIdentity {
+    /// The user's id.
+    pub id: Option<String>,
+    /// The user's display name.
+    pub display_name: Option<String>,
+    /// The user's principal name.
+    pub user_principal_name: Option<String>,
+    /// The address the activity came from.
+    pub ip_address: Option<String>,
+}
+
+/// `appIdentity`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct AppIdentity {
+    /// The app's id.
+    pub app_id: Option<String>,
+    /// The app's display name.
+    pub display_name: Option<String>,
+    /// Its service principal's id.
+    pub service_principal_id: Option<String>,
+    /// Its service principal's name.
+    pub service_principal_name: Option<String>,
+}
+
+/// `targetResource`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct TargetResource {
+    /// The resource's id.
+    pub id: Option<String>,
+    /// Its display name.
+    pub display_name: Option<String>,
+    /// `User`, `Device`, `Directory`, `App`, `Role`, `Group`, `Policy` or `Other`. (One of
+    /// Graph's own samples spells the key `Type`; both are read.)
+    #[serde(rename = "type", alias = "Type")]
+    pub kind: Option<String>,
+    /// The user principal name, for a user.
+    pub user_principal_name: Option<String>,
+    /// The group type, for a group.
+    pub group_type: Option<String>,
+    /// The properties the activity changed.
+    #[serde(default)]
+    pub modified_properties: Vec<ModifiedProperty>,
+}
+
+/// `modifiedProperty`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ModifiedProperty {
+    /// The property's name.
+    pub display_name: Option<String>,
+    /// Its value before.
+    pub old_value: Option<String>,
+    /// Its value after.
+    pub new_value: Option<String>,
+}
+
+/// `keyValue`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct KeyValue {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+impl KeyValue {
+    /// A pair.
+    #[must_use]
+    pub fn new(key: &str, value: impl Into<String>) -> Self {
+        Self {
+            key: key.to_string(),
+            value: value.into(),
+        }
+    }
+}
+
+/// The response of `GET /auditLogs/directoryAudits`: a page of entries, and the link to the
+/// next page when there may be one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DirectoryAuditList {
+    /// `@odata.context`.
+    #[serde(rename = "@odata.context")]
+    pub context: String,
+    /// The entries, in the order they were committed.
+    pub value: Vec<DirectoryAudit>,
+    /// `@odata.nextLink`: the same request for the entries after this page's last.
+    #[serde(
+        rename = "@odata.nextLink",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_link: Option<String>,
+}
+
+impl DirectoryAuditList {
+    /// Graph's `@odata.context` for the list.
+    pub const CONTEXT: &'static str =
+        "https://graph.microsoft.com/v1.0/$metadata#auditLogs/directoryAudits";
+
+    /// A page of `entries`; `next_link` when more may follow.
+    #[must_use]
+    pub fn new(entries: Vec<DirectoryAudit>, next_link: Option<String>) -> Self {
+        Self {
+            context: Self::CONTEXT.to_string(),
+            value: entries,
+            next_link,
+        }
+    }
+}
+
+/// The GUID of the entry numbered `sequence`: version 8, its last 62 bits the number.
+#[must_use]
+pub fn audit_id(sequence: Sequence) -> String {
+    let n = sequence.get() & ((1 << 62) - 1);
+    let high = (n >> 48) | 0x8000;
+    format!(
+        "7461702d-0000-8000-{high:04x}-{:012x}",
+        n & 0xffff_ffff_ffff
+    )
+}
+
+/// The number of the entry whose id is `id`, if it is one [`audit_id`] makes.
+#[must_use]
+pub fn audit_sequence(id: &str) -> Option<Sequence> {
+    let rest = id.strip_prefix("7461702d-0000-8000-")?;
+    let (high, low) = rest.split_once('-')?;
+    if high.len() != 4 || low.len() != 12 {
+        return None;
+    }
+    let high = u64::from_str_radix(high, 16).ok()?;
+    let low = u64::from_str_radix(low, 16).ok()?;
+    (high & 0xc000 == 0x8000).then(|| Sequence::new(((high & 0x3fff) << 48) | low))
+}
+
+/// An instant as Graph writes it; beyond year 9999, which no pass reaches, as `time` does.
+fn when(t: UtcDateTime) -> String {
+    rfc3339::format(t).unwrap_or_else(|_| t.to_string())
+}
+
+fn user(id: &UserId) -> UserIdentity {
+    UserIdentity {
+        id: Some(id.as_str().to_string()),
+        display_name: None,
+        user_principal_name: Some(id.as_str().to_string()),
+        ip_address: None,
+    }
+}
+
+fn target_user(id: &UserId) -> TargetResource {
+    TargetResource {
+        id: Some(id.as_str().to_string()),
+        display_name: None,
+        kind: Some("User".to_string()),
+        user_principal_name: Some(id.as_str().to_string()),
+        group_type: None,
+        modified_properties: Vec::new(),
+    }
+}
+
+/// What differs from one event to the next; the rest is the same for every entry.
+struct Entry {
+    activity: &'static str,
+    category: &'static str,
+    service: &'static str,
+    operation: &'static str,
+    success: bool,
+    reason: String,
+    at: UtcDateTime,
+    by: UserId,
+    target: TargetResource,
+    pass: Option<PassId>,
+    details: Vec<KeyValue>,
+}
+
+const METHODS: &str = "Authentication Methods";
+const USERS: &str = "UserManagement";
+
+#[expect(
+    clippy::too_many_lines,
+    reason = "one arm per event, each a row of the module's table"
+)]
+fn entry(event: &Event) -> Entry {
+    let pass_details =
+        |pass: &PassId| vec![KeyValue::new("temporaryAccessPassId", pass.to_string())];
+    match event {
+        Event::PassIssued {
+            pass,
+            user,
+            by,
+            at,
+            start,
+            end,
+            is_usable_once,
+        } => Entry {
+            activity: "Admin registered security info",
+            category: USERS,
+            service: METHODS,
+            operation: "Add",
+            success: true,
+            reason: "Admin registered temporary access pass method for user".to_string(),
+            at: *at,
+            by: by.clone(),
+            target: target_user(user),
+            pass: Some(*pass),
+            details: {
+                let lifetime = end
+                    .unix_timestamp()
+                    .checked_sub(start.unix_timestamp())
+                    .and_then(|seconds| seconds.checked_div(60))
+                    .unwrap_or(0);
+                let mut d = pass_details(pass);
+                d.push(KeyValue::new("startDateTime", when(*start)));
+                d.push(KeyValue::new("lifetimeInMinutes", lifetime.to_string()));
+                d.push(KeyValue::new("isUsableOnce", is_usable_once.to_string()));
+                d
+            },
+        },
+        Event::PassReplaced {
+            old,
+            new,
+            user,
+            at,
+            old_was_valid,
+        } => Entry {
+            activity: "Admin deleted security info",
+            category: USERS,
+            service: METHODS,
+            operation: "Delete",
+            success: true,
+            reason: if *old_was_valid {
+                "Admin replaced the valid temporary access pass method for user".to_string()
+            } else {
+                "Admin replaced the expired temporary access pass method for user".to_string()
+            },
+            at: *at,
+            by: user.clone(),
+            target: target_user(user),
+            pass: Some(*old),
+            details: {
+                let mut d = pass_details(old);
+                d.push(KeyValue::new("replacedBy", new.to_string()));
+                d
+            },
+        },
+        Event::PassDeleted {
+            pass,
+            user,
+            by,
+            at,
+            was_valid,
+        } => {
+            let own = by == user;
+            Entry {
+                activity: if own {
+                    "User deleted security info"
+                } else {
+                    "Admin deleted security info"
+                },
+                category: USERS,
+                service: METHODS,
+                operation: "Delete",
+                success: true,
+                reason: if own {
+                    "User deleted temporary access pass method".to_string()
+                } else {
+                    "Admin deleted temporary access pass method for user".to_string()
+                },
+                at: *at,
+                by: by.clone(),
+                target: target_user(user),
+                pass: Some(*pass),
+                details: {
+                    let mut d = pass_details(pass);
+                    d.push(KeyValue::new("wasValid", was_valid.to_string()));
+                    d
+                },
+            }
+        }
+        Event::SessionsRevoked { user, pass, at } => Entry {
+            activity: "Invalidate all refresh tokens for user",
+            category: USERS,
+            service: "Core Directory",
+            operation: "Update",
+            success: true,
+            reason: "Sessions revoked: a valid temporary access pass was removed".to_string(),
+            at: *at,
+            by: user.clone(),
+            target: target_user(user),
+            pass: Some(*pass),
+            details: pass_details(pass),
+        },
+        Event::PolicyChanged { by, at, enabled } => Entry {
+            activity: "Authentication Methods Policy Update",
+            category: "ApplicationManagement",
+            service: METHODS,
+            operation: "Update",
+            success: true,
+            reason: format!(
+                "Temporary Access Pass policy updated: {}",
+                if *enabled { "enabled" } else { "disabled" }
+            ),
+            at: *at,
+            by: by.clone(),
+            target: TargetResource {
+                id: Some(super::POLICY_ID.to_string()),
+                display_name: Some("Temporary Access Pass".to_string()),
+                kind: Some("Policy".to_string()),
+                ..TargetResource::default()
+            },
+            pass: None,
+            details: vec![KeyValue::new(
+                "state",
+                if *enabled { "enabled" } else { "disabled" },
+            )],
+        },
+        Event::SignInSucceeded {
+            user,
+            pass,
+            is_usable_once,
+            at,
+        } => Entry {
+            activity: "Sign in with temporary access pass",
+            category: USERS,
+            service: METHODS,
+            operation: "Update",
+            success: true,
+            reason: if *is_usable_once {
+                "User signed in with a one-time temporary access pass, now used".to_string()
+            } else {
+                "User signed in with temporary access pass".to_string()
+            },
+            at: *at,
+            by: user.clone(),
+            target: target_user(user),
+            pass: Some(*pass),
+            details: {
+                let mut d = pass_details(pass);
+                d.push(KeyValue::new("isUsableOnce", is_usable_once.to_string()));
+                d
+            },
+        },
+        Event::SignInFailed {
+            user,
+            pass,
+            reason,
+            at,
+        } => Entry {
+            activity: "Sign in with temporary access pass",
+            category: USERS,
+            service: METHODS,
+            operation: "Update",
+            success: false,
+            reason: reason.to_string(),
+            at: *at,
+            by: user.clone(),
+            target: target_user(user),
+            pass: *pass,
+            details: pass.as_ref().map_or_else(Vec::new, pass_details),
+        },
+        Event::PassLocked {
+            user,
+            pass,
+            until,
+            failed_attempts,
+            at,
+        } => Entry {
+            activity: "Temporary access pass locked",
+            category: USERS,
+            service: METHODS,
+            operation: "Update",
+            success: true,
+            reason: format!(
+                "Locked after {failed_attempts} consecutive wrong codes, until {}",
+                when(*until)
+            ),
+            at: *at,
+            by: user.clone(),
+            target: target_user(user),
+            pass: Some(*pass),
+            details: {
+                let mut d = pass_details(pass);
+                d.push(KeyValue::new("lockedUntil", when(*until)));
+                d.push(KeyValue::new("failedAttempts", failed_attempts.to_string()));
+                d
+            },
+        },
+        Event::PassOffered { user, pass, at } => Entry {
+            activity: "Offer temporary access pass",
+            category: USERS,
+            service: METHODS,
+            operation: "Update",
+            success: true,
+            reason: "The sign-in page offered the temporary access pass".to_string(),
+            at: *at,
+            by: user.clone(),
+            target: target_user(user),
+            pass: *pass,
+            details: pass.as_ref().map_or_else(Vec::new, pass_details),
+        },
+        Event::PassNotOffered { user, reason, at } => Entry {
+            activity: "Offer temporary access pass",
+            category: USERS,
+            service: METHODS,
+            operation: "Update",
+            success: false,
+            reason: reason.to_string(),
+            at: *at,
+            by: user.clone(),
+            target: target_user(user),
+            pass: None,
+            details: Vec::new(),
+        },
+    }
+}
+
+impl From<&Recorded> for DirectoryAudit {
+    fn from(recorded: &Recorded) -> Self {
+        let e = entry(&recorded.event);
+        Self {
+            id: audit_id(recorded.sequence),
+            category: e.category.to_string(),
+            correlation_id: e.pass.map(|p| p.to_string()),
+            result: if e.success { "success" } else { "failure" }.to_string(),
+            result_reason: e.reason,
+            activity_display_name: e.activity.to_string(),
+            activity_date_time: e.at,
+            logged_by_service: e.service.to_string(),
+            operation_type: e.operation.to_string(),
+            initiated_by: AuditActivityInitiator {
+                user: Some(user(&e.by)),
+                app: None,
+            },
+            target_resources: vec![e.target],
+            additional_details: e.details,
+        }
+    }
+}

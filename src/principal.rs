@@ -45,6 +45,12 @@ pub enum DirectoryRole {
     UserExperienceSuccessManager,
     /// Usage Summary Reports Reader (a limited role).
     UsageSummaryReportsReader,
+    /// Security Reader: may read audit logs (SPEC 7.4); nothing on passes, and its holders
+    /// count as administrators.
+    SecurityReader,
+    /// Security Administrator: may read audit logs (SPEC 7.4); nothing on passes, and its
+    /// holders count as administrators.
+    SecurityAdministrator,
     /// Any other administrator role. It grants nothing here, and its holders count as
     /// administrators (not members), so an Authentication Administrator can't act on them:
     /// an unknown role fails closed.
@@ -53,7 +59,7 @@ pub enum DirectoryRole {
 
 impl DirectoryRole {
     /// Every role, strongest first as the product lists them, then the limited ones.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 15] = [
         Self::GlobalAdministrator,
         Self::PrivilegedAuthenticationAdministrator,
         Self::AuthenticationAdministrator,
@@ -66,6 +72,8 @@ impl DirectoryRole {
         Self::ReportsReader,
         Self::UserExperienceSuccessManager,
         Self::UsageSummaryReportsReader,
+        Self::SecurityReader,
+        Self::SecurityAdministrator,
         Self::OtherAdministrator,
     ];
 
@@ -93,6 +101,8 @@ impl DirectoryRole {
             Self::ReportsReader => "Reports Reader",
             Self::UserExperienceSuccessManager => "User Experience Success Manager",
             Self::UsageSummaryReportsReader => "Usage Summary Reports Reader",
+            Self::SecurityReader => "Security Reader",
+            Self::SecurityAdministrator => "Security Administrator",
             Self::OtherAdministrator => "other administrator role",
         }
     }
@@ -132,6 +142,33 @@ impl DirectoryRole {
         )
     }
 
+    /// True for the roles that may read the audit log (SPEC 7.4): the built-in roles Microsoft
+    /// Graph lists for `GET /auditLogs/directoryAudits` (Reports Reader, Security Reader,
+    /// Security Administrator), and the Global Administrator and Global Reader, who may read
+    /// everything a tenant's reports hold. The administrators who manage passes may not, unless
+    /// they hold one of these roles too: whoever issues passes does not read the trail of them.
+    #[must_use]
+    pub const fn may_read_audit_logs(self) -> bool {
+        match self {
+            Self::GlobalAdministrator
+            | Self::GlobalReader
+            | Self::ReportsReader
+            | Self::SecurityReader
+            | Self::SecurityAdministrator => true,
+            // Named one by one: a role added later reads nothing until it is placed here.
+            Self::PrivilegedAuthenticationAdministrator
+            | Self::AuthenticationAdministrator
+            | Self::AuthenticationPolicyAdministrator
+            | Self::DirectoryReaders
+            | Self::GuestInviter
+            | Self::MessageCenterReader
+            | Self::PasswordAdministrator
+            | Self::UserExperienceSuccessManager
+            | Self::UsageSummaryReportsReader
+            | Self::OtherAdministrator => false,
+        }
+    }
+
     /// Whether this role grants `action` on the pass of a target of class `target` (someone
     /// other than the holder; SPEC 3.2, 3.3).
     #[must_use]
@@ -149,6 +186,8 @@ impl DirectoryRole {
             | Self::ReportsReader
             | Self::UserExperienceSuccessManager
             | Self::UsageSummaryReportsReader
+            | Self::SecurityReader
+            | Self::SecurityAdministrator
             | Self::OtherAdministrator => false,
         }
     }
@@ -161,7 +200,7 @@ impl DirectoryRole {
             Self::AuthenticationAdministrator => 2,
             Self::AuthenticationPolicyAdministrator => 3,
             Self::GlobalReader => 4,
-            Self::OtherAdministrator => 5,
+            Self::SecurityAdministrator | Self::SecurityReader | Self::OtherAdministrator => 5,
             Self::DirectoryReaders
             | Self::GuestInviter
             | Self::MessageCenterReader

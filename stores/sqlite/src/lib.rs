@@ -15,8 +15,10 @@
 //!   a conflict ([`Store::transact`]), so no stream of attempts makes it give up; a decision
 //!   that writes nothing (a refusal) takes no lock at all and writes nothing to the file.
 //! - The database runs in WAL mode with `synchronous=FULL`: a committed write (a one-time pass
-//!   consumed, a wrong code counted) survives a power loss. A connection that finds the
-//!   database locked waits in short steps for up to about ten seconds.
+//!   consumed, a wrong code counted) survives a power loss. This process's writers queue for
+//!   the write lock first come first served; a connection that finds the database locked by
+//!   another process waits in SQLite's sleeps, never spinning, up to the busy timeout
+//!   ([`SqliteOptions`], 5 seconds by default), then fails with [`SqliteError::Busy`].
 //! - Connections are pooled per store and opened on demand, so threads (and async tasks run on
 //!   blocking threads) each get one.
 //!
@@ -94,6 +96,10 @@ pub enum SqliteError {
     /// A stored value is out of the store's own rules (a negative version, two rows changed).
     #[error("the database holds what this store never writes: {0}")]
     Corrupt(String),
+    /// The database stayed locked by other writers for longer than the store's busy timeout
+    /// ([`SqliteStore::open_with`]): nothing was read or written.
+    #[error("the database stayed locked for {0:?}, the store's busy timeout")]
+    Busy(Duration),
     /// The file holds another schema than this version of the store writes: opened by a newer
     /// release, or not a pass database at all.
     #[error("the database's schema version is {found}: this store reads 0 (new) to {supported}")]
@@ -116,6 +122,43 @@ pub struct SqliteStore {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     writers: parking_lot::FairMutex<()>,
+    busy_timeout: Duration,
+}
+
+/// How a [`SqliteStore`] waits for a database other writers hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// The longest a call waits for the write lock, first in this process's queue, then for
+    /// SQLite's own lock (held by another process), before it fails with
+    /// [`SqliteError::Busy`]. SQLite waits in sleeps of growing length, never spinning.
+    pub busy_timeout: Duration,
+}
+
+impl SqliteOptions {
+    /// The default busy timeout: 5 seconds.
+    pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// The defaults.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
+        }
+    }
+
+    /// Sets the busy timeout.
+    #[must_use]
+    pub const fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl fmt::Debug for SqliteStore {
@@ -124,21 +167,6 @@ impl fmt::Debug for SqliteStore {
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
-}
-
-/// SQLite's busy handler: another connection holds the write lock; wait a little and try again,
-/// for up to about ten seconds. SQLite's own `busy_timeout` sleeps in steps of up to 100 ms, far
-/// longer than a write holds the lock here (one small transaction), so under contention it
-/// would leave the database idle most of the time.
-fn wait_for_the_lock(retries: i32) -> bool {
-    const YIELDS: i32 = 64;
-    const MAX_RETRIES: i32 = 100_000;
-    if retries < YIELDS {
-        std::thread::yield_now();
-    } else {
-        std::thread::sleep(Duration::from_micros(100));
-    }
-    retries < MAX_RETRIES
 }
 
 impl SqliteStore {
@@ -151,10 +179,21 @@ impl SqliteStore {
     /// [`SqliteError::Sqlite`] when the file can't be opened or the schema applied;
     /// [`SqliteError::Schema`] when it holds a newer schema version.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SqliteError> {
+        Self::open_with(path, SqliteOptions::new())
+    }
+
+    /// As [`SqliteStore::open`], with `options`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SqliteStore::open`]; [`SqliteError::Busy`] when another process holds the file
+    /// locked past the busy timeout.
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, SqliteError> {
         let store = Self {
             path: path.as_ref().to_path_buf(),
             idle: Mutex::new(Vec::new()),
             writers: parking_lot::FairMutex::new(()),
+            busy_timeout: options.busy_timeout,
         };
         // Checked and applied in one write transaction, so two processes opening a new file at
         // once both see the schema whole.
@@ -183,8 +222,10 @@ impl SqliteStore {
     }
 
     fn connect(&self) -> Result<Connection, SqliteError> {
-        let mut conn = Connection::open(&self.path)?;
-        conn.busy_handler(Some(wait_for_the_lock))?;
+        let conn = Connection::open(&self.path)?;
+        // SQLite's own handler: it sleeps (1, 2, 5... up to 100 ms at a time), it does not
+        // spin, and it gives up after the timeout. This process's writers queue before it.
+        conn.busy_timeout(self.busy_timeout)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         Ok(conn)
@@ -221,8 +262,13 @@ impl SqliteStore {
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, SqliteError>,
     ) -> Result<T, SqliteError> {
         self.with(|c| {
-            let _turn = self.writers.lock();
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let _turn = self
+                .writers
+                .try_lock_for(self.busy_timeout)
+                .ok_or(SqliteError::Busy(self.busy_timeout))?;
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| busy_or(e, self.busy_timeout))?;
             let result = f(&tx)?;
             tx.commit()?;
             Ok(result)
@@ -245,6 +291,16 @@ impl SqliteStore {
                 other => format!("{other:?}"),
             })?)
         })
+    }
+}
+
+/// SQLite's "database is locked" as [`SqliteError::Busy`]; anything else as it is.
+fn busy_or(error: rusqlite::Error, timeout: Duration) -> SqliteError {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            SqliteError::Busy(timeout)
+        }
+        _ => SqliteError::Sqlite(error),
     }
 }
 

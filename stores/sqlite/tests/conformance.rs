@@ -333,3 +333,37 @@ fn a_file_of_the_previous_schema_gains_the_outbox_and_keeps_its_data() {
     assert!(store.read_events(Sequence::START, 10).unwrap().is_empty());
     conformance::check_store(&store);
 }
+
+/// A file another process holds locked: a write waits the busy timeout, then fails with
+/// `SqliteError::Busy` (the engine denies), and a read still answers (WAL).
+#[test]
+fn a_locked_file_fails_with_busy_after_the_busy_timeout() {
+    use std::time::{Duration, Instant};
+    use temporary_access_pass::store::{Commit, Store};
+    use temporary_access_pass_sqlite::SqliteOptions;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passes.db");
+    let timeout = Duration::from_millis(300);
+    let store = SqliteStore::open_with(&path, SqliteOptions::new().busy_timeout(timeout)).unwrap();
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    #[allow(clippy::disallowed_methods, reason = "the test times the wait")]
+    let started = Instant::now();
+    let result = store.commit(&Commit::policy(None, Policy::default()));
+    let waited = started.elapsed();
+    assert!(
+        matches!(result, Err(SqliteError::Busy(t)) if t == timeout),
+        "{result:?}"
+    );
+    assert!(
+        waited >= timeout && waited < timeout + Duration::from_secs(2),
+        "waited {waited:?}"
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert!(
+        store
+            .commit(&Commit::policy(None, Policy::default()))
+            .is_ok()
+    );
+}

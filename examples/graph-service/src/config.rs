@@ -1,49 +1,39 @@
-//! Starting the service from its environment, as the binary does.
+//! The service's settings, read from its environment, each with a safe default.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `TAP_LISTEN` | `127.0.0.1:8080` | `host:port` to listen on (a name is resolved) |
+//! | `TAP_DATABASE_URL` | | a PostgreSQL connection string naming `dbname` and `user`: the PostgreSQL store |
+//! | `TAP_TENANT` | `default` | the tenant in the PostgreSQL store |
+//! | `TAP_DATABASE_POOL` | `16` | PostgreSQL connections |
+//! | `TAP_SQLITE_PATH` | `tap.db` | without `TAP_DATABASE_URL`: the SQLite file |
+//! | `TAP_STORE_TIMEOUT` | `5s` | the longest a store call may take: PostgreSQL's pool wait, connect and statement timeouts, SQLite's busy timeout; past it, 503 |
+//! | `TAP_PEPPER_FILE` | required | a file of at least 32 secret bytes that keys the digests |
+//! | `TAP_DIRECTORY_FILE` | required | the users, a JSON list of principals |
+//! | `TAP_AUTHENTICATOR` | `jwt` | `jwt` (Entra access tokens) or `bearer-tokens` (the demonstration's static tokens) |
+//! | `TAP_JWT_ISSUER` | with `jwt` | the `iss` tokens must carry (`https://login.microsoftonline.com/{tenant}/v2.0`) |
+//! | `TAP_JWT_AUDIENCE` | with `jwt` | the `aud` tokens must carry (the service's application id URI or client id) |
+//! | `TAP_JWKS_URL` or `TAP_JWKS_FILE` | with `jwt` | the issuer's signing keys: fetched and cached, or read once |
+//! | `TAP_JWKS_REFRESH` | `1h` | how often the fetched keys are refreshed (an unknown `kid` refetches at most once a minute) |
+//! | `TAP_TOKENS_FILE` | with `bearer-tokens` | the SHA-256 of each bearer token, with its principal |
+//! | `TAP_TLS_CERT_FILE`, `TAP_TLS_KEY_FILE` | | PEM certificate chain and key: serve HTTPS (rustls) |
+//! | `TAP_MAX_CONNECTIONS` | `1024` | open connections; past it, new ones are closed at once |
+//! | `TAP_HEADER_TIMEOUT` | `10s` | to send a request's headers, and the longest an idle keep-alive connection stays open |
+//! | `TAP_BODY_TIMEOUT` | `10s` | to send a request's body |
+//! | `TAP_REQUEST_TIMEOUT` | `30s` | to answer a request (408 past it) |
+//! | `TAP_BODY_LIMIT` | `16KiB` | request bodies; past it, 413 |
+//! | `TAP_SIGN_IN_RATE` | `10/s` | sign-ins per source address, per second |
+//! | `TAP_SIGN_IN_BURST` | `20` | sign-ins per source address allowed at once |
+//! | `TAP_SHUTDOWN_GRACE` | `20s` | on SIGTERM or SIGINT, how long in-flight requests may finish |
+//! | `TAP_PUBLIC_URL` | `http(s)://` and the bound address | the service's address as callers reach it (behind a proxy, the proxy's), for `@odata.nextLink` |
+//! | `TAP_LOG` | `info` | the log filter (`tracing` directives) |
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::time::Duration;
 
-use temporary_access_pass::store::AsyncStore;
-use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper, SystemClock};
-use temporary_access_pass_postgres::{PgStore, migrate, pool};
-use temporary_access_pass_sqlite::SqliteStore;
-
-use crate::blocking::Blocking;
-use crate::identity::{Authenticator, BearerTokens, FileError, StaticDirectory};
-use crate::{App, Directory, router};
-
-/// What the binary reads from its environment.
-///
-/// | variable | meaning |
-/// |---|---|
-/// | `TAP_LISTEN` | the address to listen on (default `127.0.0.1:8080`) |
-/// | `TAP_DATABASE_URL` | a PostgreSQL connection string: the PostgreSQL store |
-/// | `TAP_TENANT` | the tenant in the PostgreSQL store (default `default`) |
-/// | `TAP_SQLITE_PATH` | without `TAP_DATABASE_URL`: the SQLite file (default `tap.db`) |
-/// | `TAP_PEPPER_FILE` | a file of at least 32 secret bytes that keys the digests (required) |
-/// | `TAP_DIRECTORY_FILE` | the users, a JSON list of principals (required) |
-/// | `TAP_TOKENS_FILE` | the bearer tokens, as SHA-256 digests with their principals (required) |
-/// | `TAP_AUTHENTICATOR` | `bearer-tokens` (the default); `test-headers` is refused |
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Where to listen.
-    pub listen: SocketAddr,
-    /// The PostgreSQL store, when given.
-    pub database_url: Option<String>,
-    /// The PostgreSQL store's tenant.
-    pub tenant: String,
-    /// The SQLite file otherwise.
-    pub sqlite_path: PathBuf,
-    /// The pepper's file.
-    pub pepper_file: PathBuf,
-    /// The directory's file.
-    pub directory_file: PathBuf,
-    /// The tokens' file.
-    pub tokens_file: PathBuf,
-    /// The authenticator asked for.
-    pub authenticator: String,
-}
+use crate::identity::FileError;
 
 /// Why the service did not start.
 #[derive(Debug, thiserror::Error)]
@@ -82,36 +72,204 @@ pub enum StartError {
     /// The SQLite store could not start.
     #[error("SQLite: {0}")]
     Sqlite(#[from] temporary_access_pass_sqlite::SqliteError),
+    /// The signing keys could not be had.
+    #[error("the token signing keys: {0}")]
+    Keys(String),
+    /// The TLS certificate or key is refused.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// Listening or serving failed.
     #[error("serving: {0}")]
     Serve(#[from] std::io::Error),
+}
+
+/// Where the signing keys of access tokens come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwksSource {
+    /// Fetched from a URL (the issuer's `jwks_uri`), cached and refreshed.
+    Url(String),
+    /// Read once from a file.
+    File(PathBuf),
+}
+
+/// How callers are authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthSettings {
+    /// Entra access tokens (JWT), checked against the issuer's keys.
+    Jwt {
+        /// The `iss` required.
+        issuer: String,
+        /// The `aud` required.
+        audience: String,
+        /// The keys.
+        keys: JwksSource,
+        /// How often fetched keys are refreshed.
+        refresh: Duration,
+    },
+    /// The demonstration's static bearer tokens, as SHA-256 digests in a file.
+    BearerTokens(PathBuf),
+}
+
+/// The limits of the HTTP server, and of each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// To send a request's headers; also how long an idle keep-alive connection stays open.
+    pub header_timeout: Duration,
+    /// To send a request's body.
+    pub body_timeout: Duration,
+    /// To answer a request.
+    pub request_timeout: Duration,
+    /// Request bodies at most, in bytes.
+    pub body_limit: usize,
+    /// The longest a store call may take.
+    pub store_timeout: Duration,
+    /// Sign-ins per source address and second.
+    pub sign_in_rate: NonZeroU32,
+    /// Sign-ins per source address allowed at once.
+    pub sign_in_burst: NonZeroU32,
+    /// On SIGTERM or SIGINT, how long in-flight requests may finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            body_limit: 16 * 1024,
+            store_timeout: Duration::from_secs(5),
+            sign_in_rate: NonZeroU32::MIN.saturating_add(9),
+            sign_in_burst: NonZeroU32::MIN.saturating_add(19),
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// What the binary reads from its environment (the module's table).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Where to listen, as given (`host:port`).
+    pub listen: String,
+    /// The PostgreSQL store, when given.
+    pub database_url: Option<String>,
+    /// The PostgreSQL store's tenant.
+    pub tenant: String,
+    /// PostgreSQL connections.
+    pub database_pool: usize,
+    /// The SQLite file otherwise.
+    pub sqlite_path: PathBuf,
+    /// The pepper's file.
+    pub pepper_file: PathBuf,
+    /// The directory's file.
+    pub directory_file: PathBuf,
+    /// How callers are authenticated.
+    pub auth: AuthSettings,
+    /// The TLS certificate chain and key, when the service serves HTTPS itself.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// The limits.
+    pub limits: Limits,
+    /// The service's address as callers reach it.
+    pub public_url: Option<String>,
+    /// The log filter.
+    pub log: String,
 }
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn required(name: &str) -> Result<PathBuf, StartError> {
-    var(name)
-        .map(PathBuf::from)
-        .ok_or_else(|| StartError::Environment(format!("{name} is required")))
+fn required(name: &str) -> Result<String, StartError> {
+    var(name).ok_or_else(|| StartError::Environment(format!("{name} is required")))
 }
 
-fn read(path: &PathBuf) -> Result<Vec<u8>, StartError> {
-    std::fs::read(path).map_err(|error| StartError::Read {
-        path: path.clone(),
-        error,
+fn duration(name: &str, default: Duration) -> Result<Duration, StartError> {
+    duration_of(name, var(name), default)
+}
+
+fn duration_of(
+    name: &str,
+    text: Option<String>,
+    default: Duration,
+) -> Result<Duration, StartError> {
+    text.map_or(Ok(default), |text| {
+        humantime::parse_duration(&text)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                StartError::Environment(format!(
+                    "{name}={text}: a positive duration such as 10s, 500ms or 2m"
+                ))
+            })
     })
 }
 
-fn read_json<T>(
-    path: &PathBuf,
-    parse: impl FnOnce(&str) -> Result<T, FileError>,
-) -> Result<T, StartError> {
-    let text = String::from_utf8_lossy(&read(path)?).into_owned();
-    parse(&text).map_err(|error| StartError::File {
-        path: path.clone(),
-        error,
+fn number<T: std::str::FromStr>(name: &str, default: T, what: &str) -> Result<T, StartError> {
+    var(name).map_or(Ok(default), |text| {
+        text.parse()
+            .map_err(|_| StartError::Environment(format!("{name}={text}: {what}")))
+    })
+}
+
+fn size(name: &str, default: usize) -> Result<usize, StartError> {
+    size_of(name, var(name), default)
+}
+
+/// A size such as `16KiB`, `1MiB` or `4096`.
+fn size_of(name: &str, text: Option<String>, default: usize) -> Result<usize, StartError> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    let (digits, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text.as_str(), ""), |i| text.split_at(i));
+    let factor: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1024,
+        "MiB" => 1024 * 1024,
+        _ => 0,
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            StartError::Environment(format!("{name}={text}: a size such as 16KiB, 1MiB or 4096"))
+        })
+}
+
+fn rate(name: &str, default: NonZeroU32) -> Result<NonZeroU32, StartError> {
+    rate_of(name, var(name), default)
+}
+
+/// A rate such as `10/s` or `600/m`, as whole requests per second (at least 1).
+fn rate_of(
+    name: &str,
+    text: Option<String>,
+    default: NonZeroU32,
+) -> Result<NonZeroU32, StartError> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    let parsed = text.split_once('/').and_then(|(n, per)| {
+        let n: u32 = n.parse().ok()?;
+        let per_second = match per {
+            "s" => n,
+            "m" => n.div_ceil(60),
+            _ => return None,
+        };
+        NonZeroU32::new(per_second)
+    });
+    parsed.ok_or_else(|| {
+        StartError::Environment(format!("{name}={text}: a rate such as 10/s or 600/m"))
     })
 }
 
@@ -120,79 +278,145 @@ impl Config {
     ///
     /// # Errors
     ///
-    /// [`StartError::Environment`] for a missing or malformed variable.
+    /// [`StartError::Environment`] for a missing or malformed variable, naming it and what it
+    /// takes.
     pub fn from_env() -> Result<Self, StartError> {
-        let listen = var("TAP_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-        Ok(Self {
-            listen: listen
-                .parse()
-                .map_err(|e| StartError::Environment(format!("TAP_LISTEN={listen}: {e}")))?,
-            database_url: var("TAP_DATABASE_URL"),
-            tenant: var("TAP_TENANT").unwrap_or_else(|| "default".to_owned()),
-            sqlite_path: var("TAP_SQLITE_PATH").map_or_else(|| "tap.db".into(), PathBuf::from),
-            pepper_file: required("TAP_PEPPER_FILE")?,
-            directory_file: required("TAP_DIRECTORY_FILE")?,
-            tokens_file: required("TAP_TOKENS_FILE")?,
-            authenticator: var("TAP_AUTHENTICATOR").unwrap_or_else(|| "bearer-tokens".to_owned()),
-        })
-    }
-
-    /// Builds the service and serves until interrupted (Ctrl-C).
-    ///
-    /// # Errors
-    ///
-    /// [`StartError`]: the test-header authenticator, an unreadable file, a store that does
-    /// not open, an address that can't be bound.
-    pub async fn start(self) -> Result<(), StartError> {
-        let authenticator = match self.authenticator.as_str() {
-            "bearer-tokens" => read_json(&self.tokens_file, BearerTokens::from_json)?,
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_connections: number(
+                "TAP_MAX_CONNECTIONS",
+                defaults.max_connections,
+                "a number of connections",
+            )?,
+            header_timeout: duration("TAP_HEADER_TIMEOUT", defaults.header_timeout)?,
+            body_timeout: duration("TAP_BODY_TIMEOUT", defaults.body_timeout)?,
+            request_timeout: duration("TAP_REQUEST_TIMEOUT", defaults.request_timeout)?,
+            body_limit: size("TAP_BODY_LIMIT", defaults.body_limit)?,
+            store_timeout: duration("TAP_STORE_TIMEOUT", defaults.store_timeout)?,
+            sign_in_rate: rate("TAP_SIGN_IN_RATE", defaults.sign_in_rate)?,
+            sign_in_burst: number(
+                "TAP_SIGN_IN_BURST",
+                defaults.sign_in_burst,
+                "a number of sign-ins, at least 1",
+            )?,
+            shutdown_grace: duration("TAP_SHUTDOWN_GRACE", defaults.shutdown_grace)?,
+        };
+        if limits.max_connections == 0 {
+            return Err(StartError::Environment(
+                "TAP_MAX_CONNECTIONS=0: at least one connection".into(),
+            ));
+        }
+        let auth = match var("TAP_AUTHENTICATOR").as_deref().unwrap_or("jwt") {
+            "jwt" => AuthSettings::Jwt {
+                issuer: required("TAP_JWT_ISSUER")?,
+                audience: required("TAP_JWT_AUDIENCE")?,
+                keys: match (var("TAP_JWKS_URL"), var("TAP_JWKS_FILE")) {
+                    (Some(url), None) => JwksSource::Url(url),
+                    (None, Some(file)) => JwksSource::File(file.into()),
+                    _ => {
+                        return Err(StartError::Environment(
+                            "TAP_AUTHENTICATOR=jwt needs one of TAP_JWKS_URL and TAP_JWKS_FILE"
+                                .into(),
+                        ));
+                    }
+                },
+                refresh: duration("TAP_JWKS_REFRESH", Duration::from_secs(3600))?,
+            },
+            "bearer-tokens" => AuthSettings::BearerTokens(required("TAP_TOKENS_FILE")?.into()),
             "test-headers" => return Err(StartError::TestAuthenticator),
             other => {
                 return Err(StartError::Environment(format!(
-                    "TAP_AUTHENTICATOR={other}: bearer-tokens is the one this service offers"
+                    "TAP_AUTHENTICATOR={other}: jwt or bearer-tokens"
                 )));
             }
         };
-        let directory = read_json(&self.directory_file, StaticDirectory::from_json)?;
-        let config = EngineConfig::new(Pepper::new(&read(&self.pepper_file)?)?);
-        if let Some(url) = &self.database_url {
-            let url = url
-                .parse()
-                .map_err(|e| StartError::Environment(format!("TAP_DATABASE_URL: {e}")))?;
-            let pool = pool(url, 16)?;
-            migrate(&pool).await?;
-            let store = PgStore::new(pool, &self.tenant)?;
-            eprintln!("store: PostgreSQL, tenant {:?}", self.tenant);
-            self.serve(store, config, authenticator, directory).await
-        } else {
-            let store = Blocking::new(SqliteStore::open(&self.sqlite_path)?);
-            eprintln!("store: SQLite, {}", self.sqlite_path.display());
-            self.serve(store, config, authenticator, directory).await
-        }
+        let tls = match (var("TAP_TLS_CERT_FILE"), var("TAP_TLS_KEY_FILE")) {
+            (Some(cert), Some(key)) => Some((cert.into(), key.into())),
+            (None, None) => None,
+            _ => {
+                return Err(StartError::Environment(
+                    "TAP_TLS_CERT_FILE and TAP_TLS_KEY_FILE go together".into(),
+                ));
+            }
+        };
+        Ok(Self {
+            listen: var("TAP_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            database_url: var("TAP_DATABASE_URL"),
+            tenant: var("TAP_TENANT").unwrap_or_else(|| "default".to_owned()),
+            database_pool: number("TAP_DATABASE_POOL", 16, "a number of connections")?,
+            sqlite_path: var("TAP_SQLITE_PATH").map_or_else(|| "tap.db".into(), PathBuf::from),
+            pepper_file: required("TAP_PEPPER_FILE")?.into(),
+            directory_file: required("TAP_DIRECTORY_FILE")?.into(),
+            auth,
+            tls,
+            limits,
+            public_url: var("TAP_PUBLIC_URL"),
+            log: var("TAP_LOG").unwrap_or_else(|| "info".to_owned()),
+        })
     }
 
-    async fn serve<S: AsyncStore + 'static>(
-        &self,
-        store: S,
-        config: EngineConfig,
-        authenticator: impl Authenticator,
-        directory: impl Directory,
-    ) -> Result<(), StartError> {
-        if authenticator.trusts_the_request() {
-            return Err(StartError::TestAuthenticator);
+    /// The address to listen on: `TAP_LISTEN` resolved (a host name is looked up; the first
+    /// address wins).
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::Environment`] when it is not `host:port` or does not resolve.
+    pub async fn listen_address(&self) -> Result<SocketAddr, StartError> {
+        let bad = |why: String| {
+            StartError::Environment(format!(
+                "TAP_LISTEN={}: {why}; host:port, such as 127.0.0.1:8080 or localhost:8080",
+                self.listen
+            ))
+        };
+        if !self.listen.contains(':') {
+            return Err(bad("no port".into()));
         }
-        let app = Arc::new(App {
-            engine: AsyncEngine::new(SystemClock::new(), store, config),
-            authenticator,
-            directory,
-        });
-        let listener = tokio::net::TcpListener::bind(self.listen).await?;
-        eprintln!("listening on http://{}", listener.local_addr()?);
-        axum::serve(listener, router(app))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
-        Ok(())
+        tokio::net::lookup_host(&self.listen)
+            .await
+            .map_err(|e| bad(e.to_string()))?
+            .next()
+            .ok_or_else(|| bad("resolves to no address".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+
+    use super::{duration_of, rate_of, size_of};
+
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "the parsers take the variable's Option"
+    )]
+    fn some(text: &str) -> Option<String> {
+        Some(text.to_owned())
+    }
+
+    #[test]
+    fn sizes_rates_and_durations_parse_and_refuse_with_the_variable_named() {
+        assert_eq!(size_of("TAP_BODY_LIMIT", some("16KiB"), 1).unwrap(), 16384);
+        assert_eq!(size_of("TAP_BODY_LIMIT", some("1MiB"), 1).unwrap(), 1 << 20);
+        assert_eq!(size_of("TAP_BODY_LIMIT", None, 7).unwrap(), 7);
+        let e = size_of("TAP_BODY_LIMIT", some("12 bananas"), 1).unwrap_err();
+        assert!(
+            e.to_string().starts_with("TAP_BODY_LIMIT=12 bananas:"),
+            "{e}"
+        );
+        assert!(size_of("TAP_BODY_LIMIT", some("0"), 1).is_err());
+        assert_eq!(
+            rate_of("R", some("600/m"), NonZeroU32::MIN).unwrap().get(),
+            10
+        );
+        assert_eq!(rate_of("R", some("7/s"), NonZeroU32::MIN).unwrap().get(), 7);
+        assert!(rate_of("R", some("0/s"), NonZeroU32::MIN).is_err());
+        assert!(rate_of("R", some("5/h"), NonZeroU32::MIN).is_err());
+        assert_eq!(
+            duration_of("D", some("250ms"), Duration::ZERO).unwrap(),
+            Duration::from_millis(250)
+        );
+        assert!(duration_of("D", some("0s"), Duration::ZERO).is_err());
+        assert!(duration_of("D", some("soon"), Duration::ZERO).is_err());
     }
 }

@@ -12,14 +12,66 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use temporary_access_pass::{DirectoryRole, GroupId, Principal, UserId};
 
-/// Why a request's caller is not known.
+/// Why a request's caller is not known: a 401, whose `WWW-Authenticate` says whether a token
+/// came and was refused (RFC 6750's `invalid_token`) or none came at all.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Unauthenticated(pub &'static str);
+#[error("{message}")]
+#[non_exhaustive]
+pub struct Unauthenticated {
+    /// Why, for the caller (never the token).
+    pub message: String,
+    /// Whether a token came with the request.
+    pub token_given: bool,
+}
 
-/// Who makes a request. A production host validates the bearer token Microsoft Entra ID issued
-/// (signature against the tenant's cached signing keys, audience, expiry) and reads the
-/// caller's roles and groups from its claims.
+impl Unauthenticated {
+    /// No credential came with the request.
+    #[must_use]
+    pub fn missing(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            token_given: false,
+        }
+    }
+
+    /// The credential that came is refused.
+    #[must_use]
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            token_given: true,
+        }
+    }
+}
+
+/// The bearer token of `headers`' `Authorization` (scheme compared without case), `Ok(None)`
+/// when there is no `Authorization` header.
+///
+/// # Errors
+///
+/// [`Unauthenticated`] when the header is there but is not a bearer token.
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Unauthenticated> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| Unauthenticated::invalid("the Authorization header is not text"))?;
+    match text.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(Unauthenticated::invalid(
+            "the Authorization header must be: Bearer <token>",
+        )),
+    }
+}
+
+/// Who makes a request. In production, [`crate::jwt::JwtAuthenticator`]: the bearer token
+/// Microsoft Entra ID issued, its signature checked against the issuer's keys, its issuer,
+/// audience and times checked, the caller's roles and groups read from its claims.
 pub trait Authenticator: Send + Sync + 'static {
     /// The caller of a request with these headers.
     fn authenticate(
@@ -184,13 +236,9 @@ fn parse_digest(hex: &str) -> Option<[u8; 32]> {
 
 impl Authenticator for BearerTokens {
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, Unauthenticated> {
-        let token = headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(Unauthenticated(
-                "an Authorization: Bearer token is required",
-            ))?;
+        let token = bearer(headers)?.ok_or_else(|| {
+            Unauthenticated::missing("an Authorization: Bearer token is required")
+        })?;
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         // Every entry is compared, whichever matches.
         let mut found = None;
@@ -201,7 +249,7 @@ impl Authenticator for BearerTokens {
         }
         found
             .cloned()
-            .ok_or(Unauthenticated("the bearer token is not valid"))
+            .ok_or_else(|| Unauthenticated::invalid("the bearer token is not valid"))
     }
 }
 
@@ -221,12 +269,13 @@ impl Authenticator for TestHeaders {
         let text = headers
             .get(TEST_PRINCIPAL_HEADER)
             .and_then(|v| v.to_str().ok())
-            .ok_or(Unauthenticated("no x-test-principal header"))?;
-        let document: PrincipalDocument = serde_json::from_str(text)
-            .map_err(|_| Unauthenticated("x-test-principal is not a principal document"))?;
+            .ok_or_else(|| Unauthenticated::missing("no x-test-principal header"))?;
+        let document: PrincipalDocument = serde_json::from_str(text).map_err(|_| {
+            Unauthenticated::invalid("x-test-principal is not a principal document")
+        })?;
         document
             .principal()
-            .map_err(|_| Unauthenticated("x-test-principal names an invalid id"))
+            .map_err(|_| Unauthenticated::invalid("x-test-principal names an invalid id"))
     }
 
     fn trusts_the_request(&self) -> bool {

@@ -9,6 +9,7 @@
     reason = "tests: a failed step is a failed test"
 )]
 
+mod common;
 #[path = "../../../stores/postgres/tests/support/mod.rs"]
 mod support;
 
@@ -23,7 +24,7 @@ use temporary_access_pass_graph_service::blocking::Blocking;
 use temporary_access_pass_graph_service::identity::{
     Authenticator, BearerTokens, StaticDirectory, TEST_PRINCIPAL_HEADER, TestHeaders,
 };
-use temporary_access_pass_graph_service::{App, POLICY_PATH, router};
+use temporary_access_pass_graph_service::{App, POLICY_PATH, serve as serve_until};
 use temporary_access_pass_sqlite::SqliteStore;
 
 const GA: &str = r#"{"id": "ga@contoso.com", "roles": ["Global Administrator"]}"#;
@@ -42,17 +43,18 @@ struct Server {
 async fn serve<S: AsyncStore + 'static>(store: S) -> Server {
     let pepper = Pepper::new(b"the service's pepper, from its key vault").unwrap();
     let directory = StaticDirectory::from_json(include_str!("../demo/directory.json")).unwrap();
-    let app = Arc::new(App {
-        engine: AsyncEngine::new(SystemClock::new(), store, EngineConfig::new(pepper)),
-        authenticator: TestHeaders,
+    let app = App::new(
+        AsyncEngine::new(SystemClock::new(), store, EngineConfig::new(pepper)),
+        TestHeaders,
         directory,
-    });
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(app)).await });
+    let app = Arc::new(app.public_url(base.clone()));
+    tokio::spawn(serve_until(listener, app, None, std::future::pending()));
     Server {
         base,
-        client: reqwest::Client::new(),
+        client: common::client(),
         errors: Vec::new(),
     }
 }
@@ -325,8 +327,23 @@ async fn the_life_of_a_pass(server: &mut Server) {
             "invalidTemporaryAccessPass",
         )
         .await;
-    assert_eq!(wrong, used, "a used pass reads as a wrong code");
-    assert_eq!(wrong, stranger, "an unknown user reads as a wrong code");
+    // What the user sees (the code and message; the ids and date are the request's own).
+    let seen = |body: &Value| {
+        (
+            body["error"]["code"].clone(),
+            body["error"]["message"].clone(),
+        )
+    };
+    assert_eq!(
+        seen(&wrong),
+        seen(&used),
+        "a used pass reads as a wrong code"
+    );
+    assert_eq!(
+        seen(&wrong),
+        seen(&stranger),
+        "an unknown user reads as a wrong code"
+    );
     server
         .refused(
             Method::POST,
@@ -389,18 +406,110 @@ async fn the_life_of_a_pass(server: &mut Server) {
     }
 }
 
+/// The audit trail of the life above, read as a Security Reader would, page by page; refused
+/// to the administrator who issued the passes and to the user.
+async fn the_audit_trail(server: &mut Server) {
+    const AUDITS: &str = "/v1.0/auditLogs/directoryAudits";
+    const READER: &str = r#"{"id": "soc@contoso.com", "roles": ["Security Reader"]}"#;
+    for caller in [HELPDESK, CHRIS] {
+        server
+            .refused(
+                Method::GET,
+                AUDITS,
+                Some(caller),
+                None,
+                StatusCode::FORBIDDEN,
+                "accessDenied",
+            )
+            .await;
+    }
+    server
+        .refused(
+            Method::GET,
+            &format!("{AUDITS}?$filter=category eq 'UserManagement'"),
+            Some(READER),
+            None,
+            StatusCode::BAD_REQUEST,
+            "badRequest",
+        )
+        .await;
+    let (status, all) = server.call(Method::GET, AUDITS, Some(READER), None).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(
+        all["@odata.context"],
+        "https://graph.microsoft.com/v1.0/$metadata#auditLogs/directoryAudits"
+    );
+    assert!(
+        all.get("@odata.nextLink").is_none(),
+        "one short page is the end"
+    );
+    let entries = all["value"].as_array().unwrap().clone();
+    let activities: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["activityDisplayName"].as_str().unwrap(),
+                e["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // The policy change, the creation, the wrong code (counted), the grant, the deletion and
+    // its revocation;
+    // refusals that wrote nothing (the used pass, the stranger, the unsupported client) are
+    // not there.
+    assert_eq!(
+        activities,
+        [
+            ("Authentication Methods Policy Update", "success"),
+            ("Admin registered security info", "success"),
+            ("Sign in with temporary access pass", "failure"),
+            ("Sign in with temporary access pass", "success"),
+            ("Admin deleted security info", "success"),
+            // The deletion ends the sessions the pass opened (SPEC 5.7).
+            ("Invalidate all refresh tokens for user", "success"),
+        ],
+        "{all:#}"
+    );
+    assert_eq!(
+        entries[1]["initiatedBy"]["user"]["userPrincipalName"],
+        "helpdesk@contoso.com"
+    );
+    assert_eq!(
+        entries[1]["targetResources"][0]["userPrincipalName"],
+        "chris@contoso.com"
+    );
+    // Two at a time, following the links, gives the same entries.
+    let mut paged = Vec::new();
+    let mut next = Some(format!("{}{AUDITS}?$top=2", server.base));
+    while let Some(url) = next.take() {
+        let path = url
+            .strip_prefix(&server.base)
+            .expect("the link is the service's own");
+        let (status, page) = server.call(Method::GET, path, Some(READER), None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        paged.extend(page["value"].as_array().unwrap().iter().cloned());
+        next = page["@odata.nextLink"].as_str().map(str::to_owned);
+        assert!(paged.len() <= entries.len(), "the links go on past the end");
+    }
+    assert_eq!(paged, entries);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_life_of_a_pass_over_http_on_postgresql() {
     let scratch = support::Scratch::new("service").await;
     let store = scratch.store(8, "contoso").await;
-    the_life_of_a_pass(&mut serve(store).await).await;
+    let mut server = serve(store).await;
+    the_life_of_a_pass(&mut server).await;
+    the_audit_trail(&mut server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_life_of_a_pass_over_http_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let store = Blocking::new(SqliteStore::open(dir.path().join("passes.db")).unwrap());
-    the_life_of_a_pass(&mut serve(store).await).await;
+    let mut server = serve(store).await;
+    the_life_of_a_pass(&mut server).await;
+    the_audit_trail(&mut server).await;
 }
 
 #[tokio::test]

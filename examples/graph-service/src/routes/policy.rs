@@ -1,0 +1,109 @@
+//! The tenant policy: `GET` and `PATCH` (SPEC 1.5).
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::Value;
+use temporary_access_pass::graph::{POLICY_ODATA_TYPE, PolicyDocument};
+use temporary_access_pass::store::AsyncStore;
+use temporary_access_pass::{DirectoryRole, Policy, PolicySettings, Principal};
+
+use super::{AppState, refuse_other_type, refuse_unknown};
+use crate::{Authenticator, Directory, GraphError};
+
+/// The properties a PATCH may name (`temporaryAccessPassAuthenticationMethodConfiguration`).
+const PROPERTIES: &[&str] = &[
+    "@odata.type",
+    "id",
+    "state",
+    "defaultLifetimeInMinutes",
+    "defaultLength",
+    "minimumLifetimeInMinutes",
+    "maximumLifetimeInMinutes",
+    "isUsableOnce",
+    "includeTargets",
+    "excludeTargets",
+];
+
+/// The properties of a target (`authenticationMethodTarget`, `excludeTarget`).
+const TARGET_PROPERTIES: &[&str] = &["@odata.type", "targetType", "id", "isRegistrationRequired"];
+
+/// Reading the policy: administrators whose role concerns authentication methods, and Global
+/// Readers (Graph's `Policy.Read.All`). Limited roles and unknown ones may not.
+fn may_read_policy(caller: &Principal) -> bool {
+    caller.roles().iter().any(|r| {
+        r.may_change_policy()
+            || matches!(
+                r,
+                DirectoryRole::GlobalReader
+                    | DirectoryRole::PrivilegedAuthenticationAdministrator
+                    | DirectoryRole::AuthenticationAdministrator
+            )
+    })
+}
+
+pub(super) async fn get<S: AsyncStore, A: Authenticator, D: Directory>(
+    State(app): AppState<S, A, D>,
+    headers: HeaderMap,
+) -> Result<Json<Policy>, GraphError> {
+    let caller = app.caller(&headers).await?;
+    if !may_read_policy(&caller) {
+        return Err(GraphError::forbidden(format!(
+            "{} may not read the authentication methods policy",
+            caller.id()
+        )));
+    }
+    let policy = app.bounded(app.engine.policy()).await?;
+    Ok(Json(policy.map_err(GraphError::read)?))
+}
+
+/// The PATCH body, checked as Graph checks it: no property the resource lacks, the resource's
+/// own `@odata.type`, targets with their own properties only.
+fn patch_document(body: Value) -> Result<PolicyDocument, GraphError> {
+    const RESOURCE: &str = "temporaryAccessPassAuthenticationMethodConfiguration";
+    refuse_unknown(&body, PROPERTIES, RESOURCE)?;
+    refuse_other_type(&body, POLICY_ODATA_TYPE)?;
+    for (field, resource, odata) in [
+        (
+            "includeTargets",
+            "authenticationMethodTarget",
+            "#microsoft.graph.authenticationMethodTarget",
+        ),
+        (
+            "excludeTargets",
+            "excludeTarget",
+            "#microsoft.graph.excludeTarget",
+        ),
+    ] {
+        if let Some(Value::Array(targets)) = body.get(field) {
+            for target in targets {
+                refuse_unknown(target, TARGET_PROPERTIES, resource)?;
+                refuse_other_type(target, odata)?;
+            }
+        }
+    }
+    serde_json::from_value(body).map_err(GraphError::bad_request)
+}
+
+pub(super) async fn patch<S: AsyncStore, A: Authenticator, D: Directory>(
+    State(app): AppState<S, A, D>,
+    headers: HeaderMap,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<StatusCode, GraphError> {
+    let caller = app.caller(&headers).await?;
+    let Json(body) = body.map_err(|e| GraphError::bad_body(&e))?;
+    let patch = patch_document(body)?;
+    // A target that breaks a rule is wrong whatever the stored policy: refused first.
+    patch
+        .apply_to(PolicySettings::default())
+        .map_err(GraphError::bad_request)?;
+    // The patch is applied to the policy each attempt reads, and commits only if that policy
+    // is still stored: two concurrent PATCHes both take effect. Its event commits with it.
+    let change = |stored: PolicySettings| patch.apply_to(stored.clone()).unwrap_or(stored);
+    let _update = app
+        .bounded(app.engine.change_policy(&caller, &change))
+        .await?
+        .map_err(GraphError::update_policy)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -26,6 +26,8 @@
 //! | `TAP_SIGN_IN_BURST` | `20` | sign-ins per source address allowed at once |
 //! | `TAP_SHUTDOWN_GRACE` | `20s` | on SIGTERM or SIGINT, how long in-flight requests may finish |
 //! | `TAP_PUBLIC_URL` | `http(s)://` and the bound address | the service's address as callers reach it (behind a proxy, the proxy's), for `@odata.nextLink` |
+//! | `TAP_WEBAUTHN_ORIGIN` | `http(s)://localhost:<port>` on loopback, else the bound address | the origin the onboarding page is served from: passkeys are registered for it |
+//! | `TAP_WEBAUTHN_RP_ID` | the origin's host | the relying party id (a registrable suffix of the origin's host, such as `contoso.com`) |
 //! | `TAP_LOG` | `info` | the log filter (`tracing` directives) |
 
 use std::net::SocketAddr;
@@ -178,6 +180,10 @@ pub struct Config {
     pub limits: Limits,
     /// The service's address as callers reach it.
     pub public_url: Option<String>,
+    /// The onboarding page's origin.
+    pub webauthn_origin: Option<String>,
+    /// The relying party id.
+    pub webauthn_rp_id: Option<String>,
     /// The log filter.
     pub log: String,
 }
@@ -351,6 +357,8 @@ impl Config {
             tls,
             limits,
             public_url: var("TAP_PUBLIC_URL"),
+            webauthn_origin: var("TAP_WEBAUTHN_ORIGIN"),
+            webauthn_rp_id: var("TAP_WEBAUTHN_RP_ID"),
             log: var("TAP_LOG").unwrap_or_else(|| "info".to_owned()),
         })
     }

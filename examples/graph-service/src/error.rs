@@ -156,6 +156,42 @@ impl GraphError {
         Self::new(StatusCode::FORBIDDEN, "accessDenied", message)
     }
 
+    /// 409: the resource exists already.
+    #[must_use]
+    pub fn conflict(message: impl Display) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// 401: a passkey's answer was refused.
+    #[must_use]
+    pub fn passkey_refused() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalidPasskey",
+            "the passkey's answer was refused",
+        )
+    }
+
+    /// 503 with `Retry-After`: the service is at a limit of its own.
+    #[must_use]
+    pub fn busy(message: impl Display) -> Self {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serviceNotAvailable",
+            message,
+        );
+        error.retry_after = Some(1);
+        error
+    }
+
+    /// A refused or failed registration check (SPEC 5.5, 8.1).
+    #[must_use]
+    pub fn registration<E: Display>(
+        error: EngineError<temporary_access_pass::signin::RegistrationError, E>,
+    ) -> Self {
+        Self::engine(error, Self::forbidden)
+    }
+
     /// 429: a source sent sign-ins faster than the limit; `Retry-After` says when to try again.
     #[must_use]
     pub fn too_many(retry_after: Duration) -> Self {

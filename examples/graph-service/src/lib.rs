@@ -29,6 +29,7 @@ mod error;
 pub mod identity;
 pub mod jwt;
 mod metrics;
+pub mod onboarding;
 mod routes;
 pub mod startup;
 pub mod telemetry;
@@ -37,8 +38,10 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::sync::Arc;
 use temporary_access_pass::store::AsyncStore;
-use temporary_access_pass::{AsyncEngine, Principal, SystemClock};
+
+use temporary_access_pass::{AsyncEngine, Clock, Principal, SystemClock};
 
 pub use config::{Config, Limits, StartError};
 pub use error::GraphError;
@@ -49,10 +52,19 @@ pub use routes::{
 };
 pub use startup::{run, serve};
 
-/// The service: the engine, the host's two plug-ins, its limits and its metrics.
+/// The clock the service's engine reads: the system's in production, one a test sets.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// The system clock, shared.
+#[must_use]
+pub fn system_clock() -> SharedClock {
+    Arc::new(SystemClock::new())
+}
+
+/// The service: the engine, the host's two plug-ins, onboarding, its limits and its metrics.
 pub struct App<S, A, D> {
     /// The engine over the store.
-    pub engine: AsyncEngine<SystemClock, S>,
+    pub engine: AsyncEngine<SharedClock, S>,
     /// Who calls.
     pub authenticator: A,
     /// Who the users are.
@@ -61,6 +73,8 @@ pub struct App<S, A, D> {
     pub limits: Limits,
     /// The metrics.
     pub metrics: Metrics,
+    /// The passkey onboarding: the relying party, the ceremonies, the keys (SPEC 8).
+    pub onboarding: onboarding::Onboarding,
     /// The service's address as callers reach it (`https://tap.contoso.com`), which the
     /// audit log's `@odata.nextLink` starts with; empty, the link is a path.
     pub public_url: String,
@@ -81,11 +95,13 @@ fn sign_in_limiter(limits: &Limits) -> DefaultKeyedRateLimiter<IpAddr> {
 
 impl<S: AsyncStore, A: Authenticator, D: Directory> App<S, A, D> {
     /// The service over `engine`, with `authenticator` and `directory`, the default limits and
-    /// fresh metrics.
+    /// fresh metrics, and onboarding for pages served from `http://localhost` with keys kept in
+    /// memory.
     #[must_use]
-    pub fn new(engine: AsyncEngine<SystemClock, S>, authenticator: A, directory: D) -> Self {
+    pub fn new(engine: AsyncEngine<SharedClock, S>, authenticator: A, directory: D) -> Self {
         let limits = Limits::default();
         Self {
+            onboarding: onboarding::Onboarding::localhost(),
             engine,
             authenticator,
             directory,
@@ -101,6 +117,13 @@ impl<S: AsyncStore, A: Authenticator, D: Directory> App<S, A, D> {
     pub fn limits(mut self, limits: Limits) -> Self {
         self.sign_ins = sign_in_limiter(&limits);
         self.limits = limits;
+        self
+    }
+
+    /// Sets the passkey onboarding (its relying party and where keys are kept).
+    #[must_use]
+    pub fn onboarding(mut self, onboarding: onboarding::Onboarding) -> Self {
+        self.onboarding = onboarding;
         self
     }
 

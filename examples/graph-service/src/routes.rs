@@ -11,6 +11,7 @@
 
 mod audit;
 mod health;
+mod onboarding;
 mod passes;
 mod policy;
 mod signin;
@@ -70,8 +71,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", PASSES),
     ("GET", PASS),
     ("DELETE", PASS),
+    ("GET", "/v1.0/users/{id}/authentication/fido2Methods"),
     ("GET", "/v1.0/auditLogs/directoryAudits"),
     ("POST", "/signIn/temporaryAccessPass"),
+    ("GET", "/onboarding"),
+    ("GET", "/onboarding.js"),
+    ("GET", "/onboarding.css"),
+    ("POST", "/webauthn/registration/options"),
+    ("POST", "/webauthn/registration"),
+    ("POST", "/webauthn/authentication/options"),
+    ("POST", "/webauthn/authentication"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),
@@ -101,12 +110,35 @@ where
             get(passes::get_one::<S, A, D>).delete(passes::delete_one::<S, A, D>),
         )
         .route(
+            "/v1.0/users/{id}/authentication/fido2Methods",
+            get(onboarding::fido2_methods::<S, A, D>),
+        )
+        .route(
             "/v1.0/auditLogs/directoryAudits",
             get(audit::list::<S, A, D>),
         )
         .route(
             "/signIn/temporaryAccessPass",
             post(signin::sign_in::<S, A, D>),
+        )
+        .route("/onboarding", get(onboarding::page))
+        .route("/onboarding.js", get(onboarding::script))
+        .route("/onboarding.css", get(onboarding::style))
+        .route(
+            "/webauthn/registration/options",
+            post(onboarding::registration_options::<S, A, D>),
+        )
+        .route(
+            "/webauthn/registration",
+            post(onboarding::register::<S, A, D>),
+        )
+        .route(
+            "/webauthn/authentication/options",
+            post(onboarding::authentication_options::<S, A, D>),
+        )
+        .route(
+            "/webauthn/authentication",
+            post(onboarding::authenticate::<S, A, D>),
         )
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready::<S, A, D>))

@@ -26,7 +26,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use temporary_access_pass::store::AsyncStore;
-use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper, SystemClock};
+use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper};
 use temporary_access_pass_postgres::{PgStore, migrate};
 use temporary_access_pass_sqlite::{SqliteOptions, SqliteStore};
 use tokio::net::{TcpListener, TcpStream};
@@ -40,7 +40,8 @@ use crate::identity::{
     Authenticator, BearerTokens, Directory, FileError, StaticDirectory, Unauthenticated,
 };
 use crate::jwt::JwtAuthenticator;
-use crate::{App, Metrics, router};
+use crate::onboarding::{Onboarding, PgCredentials, SqliteCredentials, WebauthnSettings};
+use crate::{App, Metrics, router, system_clock};
 
 fn read(path: &Path) -> Result<Vec<u8>, StartError> {
     std::fs::read(path).map_err(|error| StartError::Read {
@@ -281,19 +282,40 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         .map(|(cert, key)| tls_acceptor(cert, key))
         .transpose()?;
     let limits = config.limits;
+    // Bound first: the public URL and the WebAuthn origin default to the bound port.
+    let listener = TcpListener::bind(address).await?;
+    let local = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{local}"));
+    let webauthn = webauthn_settings(&config, scheme, local)?;
+    tracing::info!(origin = %webauthn.origin, rp_id = %webauthn.rp_id, "passkeys");
+    let listening = Listening {
+        listener,
+        tls,
+        public_url,
+    };
     if let Some(url) = &config.database_url {
         let pg = postgres_config(url, limits.store_timeout)?;
         tracing::info!(store = "postgresql", target = %postgres_target(&pg, &config.tenant), "the store");
         let pool = postgres_pool(pg, config.database_pool, limits.store_timeout)?;
         migrate(&pool).await?;
         let store = PgStore::new(pool.clone(), &config.tenant)?;
+        let credentials = PgCredentials::new(pool.clone(), &config.tenant)
+            .await
+            .map_err(|e| StartError::Environment(e.to_string()))?;
+        let onboarding =
+            Onboarding::new(webauthn, Arc::new(credentials)).map_err(StartError::Environment)?;
         let app = App::new(
-            AsyncEngine::new(SystemClock::new(), store, engine),
+            AsyncEngine::new(system_clock(), store, engine),
             authenticator,
             directory,
         )
-        .limits(limits);
-        listen_and_serve(address, app, tls, config.public_url.clone()).await?;
+        .limits(limits)
+        .onboarding(onboarding);
+        serve_until_signalled(listening, app).await?;
         pool.close();
         tracing::info!("the PostgreSQL pool is closed");
     } else {
@@ -302,33 +324,70 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             &config.sqlite_path,
             SqliteOptions::default().busy_timeout(limits.store_timeout),
         )?;
+        let credentials = SqliteCredentials::open(&config.sqlite_path, limits.store_timeout)
+            .map_err(|e| StartError::Environment(e.to_string()))?;
+        let onboarding =
+            Onboarding::new(webauthn, Arc::new(credentials)).map_err(StartError::Environment)?;
         let app = App::new(
-            AsyncEngine::new(SystemClock::new(), Blocking::new(store), engine),
+            AsyncEngine::new(system_clock(), Blocking::new(store), engine),
             authenticator,
             directory,
         )
-        .limits(limits);
-        listen_and_serve(address, app, tls, config.public_url.clone()).await?;
+        .limits(limits)
+        .onboarding(onboarding);
+        serve_until_signalled(listening, app).await?;
         tracing::info!("the SQLite store is closed");
     }
     Ok(())
 }
 
-async fn listen_and_serve<S, A, D>(
-    address: SocketAddr,
-    app: App<S, A, D>,
+/// The WebAuthn relying party of `config`: `TAP_WEBAUTHN_ORIGIN` (by default the bound
+/// address, as `localhost` when it is a loopback address: browsers refuse IP addresses as RP
+/// IDs), its host the RP ID unless `TAP_WEBAUTHN_RP_ID` says otherwise.
+fn webauthn_settings(
+    config: &Config,
+    scheme: &str,
+    local: SocketAddr,
+) -> Result<WebauthnSettings, StartError> {
+    let origin = config.webauthn_origin.clone().unwrap_or_else(|| {
+        if local.ip().is_loopback() {
+            format!("{scheme}://localhost:{}", local.port())
+        } else {
+            format!("{scheme}://{local}")
+        }
+    });
+    let mut settings = WebauthnSettings::for_origin(&origin)
+        .map_err(|e| StartError::Environment(format!("TAP_WEBAUTHN_ORIGIN={e}")))?;
+    if let Some(rp_id) = &config.webauthn_rp_id {
+        settings.rp_id.clone_from(rp_id);
+    }
+    Ok(settings)
+}
+
+/// A bound listener, with what serving on it needs.
+struct Listening {
+    listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    public_url: Option<String>,
+    public_url: String,
+}
+
+async fn serve_until_signalled<S, A, D>(
+    listening: Listening,
+    app: App<S, A, D>,
 ) -> Result<(), StartError>
 where
     S: AsyncStore + 'static,
     A: Authenticator,
     D: Directory,
 {
-    let listener = TcpListener::bind(address).await?;
+    let Listening {
+        listener,
+        tls,
+        public_url,
+    } = listening;
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let app = app.public_url(public_url.unwrap_or_else(|| format!("{scheme}://{local}")));
+    let app = app.public_url(public_url);
     // Listening for signals before saying so: a SIGTERM right after the line still counts.
     let stop = shutdown_signal()?;
     tracing::info!(address = %local, scheme, "listening");

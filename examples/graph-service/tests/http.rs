@@ -19,7 +19,7 @@ use axum::http::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use temporary_access_pass::store::AsyncStore;
-use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper, SystemClock};
+use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper};
 use temporary_access_pass_graph_service::blocking::Blocking;
 use temporary_access_pass_graph_service::identity::{
     Authenticator, BearerTokens, StaticDirectory, TEST_PRINCIPAL_HEADER, TestHeaders,
@@ -44,7 +44,11 @@ async fn serve<S: AsyncStore + 'static>(store: S) -> Server {
     let pepper = Pepper::new(b"the service's pepper, from its key vault").unwrap();
     let directory = StaticDirectory::from_json(include_str!("../demo/directory.json")).unwrap();
     let app = App::new(
-        AsyncEngine::new(SystemClock::new(), store, EngineConfig::new(pepper)),
+        AsyncEngine::new(
+            temporary_access_pass_graph_service::system_clock(),
+            store,
+            EngineConfig::new(pepper),
+        ),
         TestHeaders,
         directory,
     );

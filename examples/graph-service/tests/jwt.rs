@@ -51,7 +51,7 @@ fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
 
 fn rsa_key(kid: &str) -> Key {
     use rsa::pkcs1::EncodeRsaPrivateKey as _;
-    let private = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
     Key {
         encoding: EncodingKey::from_rsa_der(private.to_pkcs1_der().unwrap().as_bytes()),
         alg: Algorithm::RS256,
@@ -146,7 +146,7 @@ fn forgeries(good: &Key, other: &Key) -> Vec<(&'static str, String)> {
     let confused = encode(
         &hs,
         &claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR]),
-        &EncodingKey::from_secret(secret.as_bytes()).unwrap(),
+        &EncodingKey::from_secret(secret.as_bytes()),
     )
     .unwrap();
     // Signed by a key that is not the issuer's, under the issuer's kid.

@@ -16,7 +16,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::Value;
 use temporary_access_pass::store::InMemoryStore;
-use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper, SystemClock};
+use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper};
 use temporary_access_pass_graph_service::identity::{StaticDirectory, TestHeaders};
 use temporary_access_pass_graph_service::{App, ROUTES, router};
 use tower::ServiceExt as _;
@@ -41,7 +41,7 @@ async fn answer(method: &str, path: &str) -> (StatusCode, String) {
     let pepper = Pepper::new(b"the service's pepper, from its key vault").unwrap();
     let app = App::new(
         AsyncEngine::new(
-            SystemClock::new(),
+            temporary_access_pass_graph_service::system_clock(),
             InMemoryStore::new(),
             EngineConfig::new(pepper),
         ),

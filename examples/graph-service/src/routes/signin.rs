@@ -1,6 +1,7 @@
 //! The sign-in page's route: a code typed for a user (SPEC 5.3), limited per source address.
 //! Its refusals are the one message users see (SPEC 6.2); why, exactly, goes to the log, and
-//! the outcomes that change the pass (a grant, a counted wrong code, a lock) to the outbox.
+//! the outcomes that change the pass (a grant, a counted wrong code, a lock) to the outbox. A
+//! grant opens a registration session (SPEC 8.1), its id in a cookie.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -14,7 +15,12 @@ use temporary_access_pass::store::AsyncStore;
 use temporary_access_pass::time::UtcDateTime;
 use temporary_access_pass::{Principal, SignInRequest, UserId};
 
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse as _, Response};
+use temporary_access_pass::Clock as _;
+
 use super::AppState;
+use crate::onboarding::SESSION_COOKIE;
 use crate::{Authenticator, Directory, GraphError};
 
 /// The sign-in page's request.
@@ -93,7 +99,7 @@ fn malformed(rejection: &JsonRejection) -> GraphError {
 
 /// The source a rate is kept for: the peer address (a service behind a proxy sees the proxy's,
 /// and limits it as a whole: see the README).
-fn source(peer: Option<&Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
+pub(super) fn source(peer: Option<&Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
     peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.0.ip())
 }
 
@@ -101,7 +107,7 @@ pub(super) async fn sign_in<S: AsyncStore, A: Authenticator, D: Directory>(
     State(app): AppState<S, A, D>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Result<Json<SignInBody>, JsonRejection>,
-) -> Result<Json<SignedIn>, GraphError> {
+) -> Result<Response, GraphError> {
     if let Err(wait) = app.sign_in_allowed(source(peer.as_ref())) {
         app.metrics.sign_in("throttled");
         return Err(GraphError::too_many(wait));
@@ -128,7 +134,18 @@ pub(super) async fn sign_in<S: AsyncStore, A: Authenticator, D: Directory>(
     match redemption.outcome {
         Ok(grant) => {
             app.metrics.sign_in("granted");
-            Ok(Json(SignedIn {
+            // The registration session of SPEC 8.1, bound to this grant, for its window.
+            let now = app.engine.clock().now();
+            let seconds = grant
+                .registration_until
+                .unix_timestamp()
+                .saturating_sub(now.unix_timestamp())
+                .max(0);
+            let session = app
+                .onboarding
+                .open(grant.clone(), now)
+                .map_err(GraphError::busy)?;
+            let mut response = Json(SignedIn {
                 user_id: grant.user.as_str().to_owned(),
                 pass_id: grant.pass.to_string(),
                 is_usable_once: grant.is_usable_once,
@@ -137,7 +154,14 @@ pub(super) async fn sign_in<S: AsyncStore, A: Authenticator, D: Directory>(
                     NextStep::RegisterSsprMethod => "registerSsprMethod",
                     _ => "registerMethods",
                 },
-            }))
+            })
+            .into_response();
+            if let Some(cookie) =
+                super::onboarding::set_cookie(&app, SESSION_COOKIE, &session, seconds)
+            {
+                response.headers_mut().insert(SET_COOKIE, cookie);
+            }
+            Ok(response)
         }
         Err(refusal) => {
             let outcome = match refusal {

@@ -20,9 +20,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 use temporary_access_pass::store::AsyncStore;
-use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper, SystemClock};
+use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper};
 use temporary_access_pass_graph_service::identity::{Authenticator, StaticDirectory};
-use temporary_access_pass_graph_service::{App, Limits, serve};
+use temporary_access_pass_graph_service::onboarding::Onboarding;
+use temporary_access_pass_graph_service::{App, Limits, SharedClock, serve, system_clock};
 use tokio::sync::oneshot;
 
 pub const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo");
@@ -51,19 +52,34 @@ pub async fn start<S: AsyncStore + 'static, A: Authenticator>(
     authenticator: A,
     limits: Limits,
 ) -> Running<S, A> {
+    start_with(store, authenticator, limits, system_clock(), |_| None).await
+}
+
+/// As [`start`], with the engine reading `clock`, and the onboarding `onboarding` makes for
+/// the origin it is given (`http://localhost:<port>`), or the default when it makes none.
+pub async fn start_with<S: AsyncStore + 'static, A: Authenticator>(
+    store: S,
+    authenticator: A,
+    limits: Limits,
+    clock: SharedClock,
+    onboarding: impl FnOnce(&str) -> Option<Onboarding>,
+) -> Running<S, A> {
     let pepper = Pepper::new(b"the service's pepper, from its key vault").unwrap();
     let directory = StaticDirectory::from_json(include_str!("../../demo/directory.json")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = Arc::new(
-        App::new(
-            AsyncEngine::new(SystemClock::new(), store, EngineConfig::new(pepper)),
-            authenticator,
-            directory,
-        )
-        .limits(limits)
-        .public_url(base.clone()),
-    );
+    let address = listener.local_addr().unwrap();
+    let base = format!("http://{address}");
+    let mut app = App::new(
+        AsyncEngine::new(clock, store, EngineConfig::new(pepper)),
+        authenticator,
+        directory,
+    )
+    .limits(limits)
+    .public_url(base.clone());
+    if let Some(onboarding) = onboarding(&format!("http://localhost:{}", address.port())) {
+        app = app.onboarding(onboarding);
+    }
+    let app = Arc::new(app);
     let (stop, stopped) = oneshot::channel::<()>();
     let served = tokio::spawn(serve(listener, app.clone(), None, async move {
         let _ = stopped.await;

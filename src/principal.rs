@@ -467,13 +467,15 @@ mod tests {
             DirectoryRole::PrivilegedAuthenticationAdministrator,
             DirectoryRole::AuthenticationPolicyAdministrator,
             DirectoryRole::GlobalReader,
+            DirectoryRole::SecurityReader,
+            DirectoryRole::SecurityAdministrator,
             DirectoryRole::OtherAdministrator,
         ] {
             assert!(!r.is_limited(), "{r}");
         }
         assert_eq!(
             DirectoryRole::ALL.len(),
-            limited.len() + 5,
+            limited.len() + 7,
             "every role is in one list"
         );
         for r in DirectoryRole::ALL {

@@ -18,6 +18,7 @@ RELEASE = os.path.join(ROOT, "target", "release")
 SIGN_IN_USERS = 1000
 FRESH_PER_THREAD = 80000
 PG_URL = os.environ.get("TAP_PG_URL", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+QUIET = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
 
 
 def free_port():
@@ -96,7 +97,7 @@ def run_one(server, store, workload, connections, seconds, work):
         env["TAP_SQLITE_PATH"] = os.path.join(work, f"bench-{secrets.token_hex(4)}.db")
     else:
         schema = f"tap_bench_{secrets.token_hex(4)}"
-        subprocess.run(["psql", PG_URL, "-qc", f"CREATE SCHEMA {schema}"], check=True)
+        subprocess.run(["psql", PG_URL, "-qc", f"CREATE SCHEMA {schema}"], check=True, env=QUIET)
         env["TAP_DATABASE_URL"] = f"{PG_URL} options='-c search_path={schema}'"
         env["TAP_TENANT"] = "bench"
     service = os.path.join(RELEASE, "temporary-access-pass-graph-service")
@@ -132,7 +133,7 @@ def run_one(server, store, workload, connections, seconds, work):
             process.terminate()
             process.wait()
         if schema:
-            subprocess.run(["psql", PG_URL, "-qc", f"DROP SCHEMA {schema} CASCADE"], check=True)
+            subprocess.run(["psql", PG_URL, "-qc", f"DROP SCHEMA {schema} CASCADE"], check=True, env=QUIET)
 
 
 def prepare(base, codes):

@@ -79,9 +79,9 @@ pub trait Authenticator: Send + Sync + 'static {
         headers: &HeaderMap,
     ) -> impl Future<Output = Result<Principal, Unauthenticated>> + Send;
 
-    /// True for an authenticator that believes what the request says about its caller: the
-    /// service refuses to start with one ([`crate::Config::start`]); only tests build a router
-    /// with it directly.
+    /// True for an authenticator that believes what the request says about its caller. The
+    /// binary cannot run one: [`crate::Config::from_env`] refuses `TAP_AUTHENTICATOR=test-headers`
+    /// and [`crate::startup::AnyAuthenticator`] has no such variant; only tests serve one.
     fn trusts_the_request(&self) -> bool {
         false
     }

@@ -4,11 +4,13 @@
 //! [`Directory`] the host plugs in, and what a service needs around them in production:
 //! limits and timeouts on every connection and request, a graceful shutdown, store timeouts,
 //! Graph's error body on every error, Entra access tokens, a JSON request log, health checks
-//! and Prometheus metrics.
+//! and Prometheus metrics; and the step a pass exists for, a passkey registered in its window
+//! ([`onboarding`], SPEC 8).
 //!
 //! The files follow the usual layout of an axum service: [`config`] (the environment),
 //! [`telemetry`] (the log), [`startup`] (build, serve, shut down), `routes` (one file per
-//! resource), [`identity`] and [`jwt`] (who calls), `error` (Graph's error body).
+//! resource), [`identity`] and [`jwt`] (who calls), `error` (Graph's error body),
+//! [`onboarding`] (passkeys).
 //!
 //! Routes (the Graph ones under `/v1.0`, as Graph's; [`ROUTES`] lists them all, and
 //! `openapi.json` describes them):
@@ -18,8 +20,12 @@
 //! | `GET`, `PATCH /v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass` | the tenant policy |
 //! | `POST`, `GET /v1.0/users/{id}/authentication/temporaryAccessPassMethods` | create a pass (the code, once), list the user's pass |
 //! | `GET`, `DELETE /v1.0/users/{id}/authentication/temporaryAccessPassMethods/{passId}` | view, delete |
+//! | `GET /v1.0/users/{id}/authentication/fido2Methods` | the user's passkeys and security keys (SPEC 8.2) |
 //! | `GET /v1.0/auditLogs/directoryAudits` | the audit trail, from the store's outbox (SPEC 7.4) |
-//! | `POST /signIn/temporaryAccessPass` | sign in with a code (not a Graph route: the sign-in page's) |
+//! | `POST /signIn/temporaryAccessPass` | sign in with a code (not a Graph route: the sign-in page's); a grant opens a registration session |
+//! | `GET /onboarding` (and its `.js`, `.css`) | the onboarding page: a pass, a security key, a sign-in with it |
+//! | `POST /webauthn/registration/options`, `POST /webauthn/registration` | register a passkey inside the window (SPEC 8.1, 8.3) |
+//! | `POST /webauthn/authentication/options`, `POST /webauthn/authentication` | sign in with the passkey, no pass needed |
 //! | `GET /health/live`, `GET /health/ready` | the process answers; the store answers too |
 //! | `GET /metrics` | Prometheus metrics |
 

@@ -140,6 +140,20 @@ async fn every_error_has_graphs_body_and_status_whatever_made_it() {
         "invalidRequest",
     );
 
+    // Past the connection's header buffer (64 KiB), hyper itself answers 431, bare.
+    let huge = "c".repeat(70 * 1024);
+    let response = raw(
+        &address,
+        &request(
+            "GET",
+            &policy,
+            &[("x-test-principal", GA), ("x-padding", &huge)],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(response.status, 431, "{}", response.head);
+
     // The body: too large (stated, or streamed in chunks), not JSON, malformed JSON.
     let large = format!("{{\"state\": \"{}\"}}", "x".repeat(20 * 1024));
     graph_error(

@@ -447,6 +447,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_audit_log_readers_are_exactly_the_five_roles_microsoft_lists() {
+        // docs/spec.md, the reading of SPEC 7.4: written out, not derived from the code.
+        let readers = [
+            DirectoryRole::GlobalAdministrator,
+            DirectoryRole::GlobalReader,
+            DirectoryRole::ReportsReader,
+            DirectoryRole::SecurityReader,
+            DirectoryRole::SecurityAdministrator,
+        ];
+        for r in DirectoryRole::ALL {
+            assert_eq!(r.may_read_audit_logs(), readers.contains(&r), "{r}");
+        }
+    }
+
+    #[test]
     fn limited_roles_are_exactly_the_spec_list() {
         // The spec's list (SPEC 3.2), written out: not derived from the code it checks.
         let limited = [

@@ -413,30 +413,22 @@ where
     D: Directory,
 {
     let limits = app.limits;
-    let metrics = app.metrics.clone();
-    let router = router(app);
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let mut refusals_logged_at = None;
+    let mut accepting = Accepting {
+        slots: Arc::new(Semaphore::new(limits.max_connections)),
+        metrics: app.metrics.clone(),
+        router: router(app),
+        tls,
+        limits,
+        refusals_logged_at: None,
+    };
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = shutdown.as_mut() => break,
         };
-        accept(
-            accepted,
-            &Accepting {
-                router: &router,
-                slots: &slots,
-                graceful: &graceful,
-                tls: tls.as_ref(),
-                limits,
-                metrics: &metrics,
-            },
-            &mut refusals_logged_at,
-        )
-        .await;
+        accepting.accept(accepted, &graceful).await;
     }
     // The connections the kernel accepted before the signal are served, not reset: the
     // listener, taken off the reactor, is drained until it would block.
@@ -455,19 +447,7 @@ where
             break;
         }
         drained = drained.saturating_add(1);
-        accept(
-            accepted,
-            &Accepting {
-                router: &router,
-                slots: &slots,
-                graceful: &graceful,
-                tls: tls.as_ref(),
-                limits,
-                metrics: &metrics,
-            },
-            &mut refusals_logged_at,
-        )
-        .await;
+        accepting.accept(accepted, &graceful).await;
     }
     drop(listener);
     let open = graceful.count();
@@ -491,43 +471,61 @@ where
     Ok(())
 }
 
-struct Accepting<'a> {
-    router: &'a Router,
-    slots: &'a Arc<Semaphore>,
-    graceful: &'a GracefulShutdown,
-    tls: Option<&'a TlsAcceptor>,
+/// What taking a connection needs: the routes, the connection slots, TLS, the limits, the
+/// metrics, and when a refusal at the cap was last logged.
+struct Accepting {
+    router: Router,
+    slots: Arc<Semaphore>,
+    tls: Option<TlsAcceptor>,
     limits: Limits,
-    metrics: &'a Metrics,
+    metrics: Metrics,
+    refusals_logged_at: Option<std::time::Instant>,
 }
 
-/// Takes one accepted connection: past the cap it is closed at once; otherwise it is served
-/// on a task of its own.
-async fn accept(
-    accepted: std::io::Result<(TcpStream, SocketAddr)>,
-    with: &Accepting<'_>,
-    refusals_logged_at: &mut Option<std::time::Instant>,
-) {
-    let (stream, peer) = match accepted {
-        Ok(accepted) => accepted,
-        Err(error) => {
-            // Out of file descriptors, most likely: wait a little rather than spin.
-            tracing::warn!(%error, "accepting a connection failed");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+impl Accepting {
+    /// Takes one accepted connection: past the cap it is closed at once; otherwise it is
+    /// served on a task of its own, watched by `graceful`.
+    async fn accept(
+        &mut self,
+        accepted: std::io::Result<(TcpStream, SocketAddr)>,
+        graceful: &GracefulShutdown,
+    ) {
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors, most likely: wait a little rather than spin.
+                tracing::warn!(%error, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return;
+            }
+        };
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+            self.metrics.refused_connection();
+            if self
+                .refusals_logged_at
+                .is_none_or(|at| at.elapsed() >= Duration::from_secs(10))
+            {
+                self.refusals_logged_at = Some(crate::telemetry::now());
+                tracing::warn!(
+                    max_connections = self.limits.max_connections,
+                    "the connection cap is reached: new connections are closed at once"
+                );
+            }
+            drop(stream);
             return;
-        }
-    };
-    let Ok(slot) = with.slots.clone().try_acquire_owned() else {
-        with.metrics.refused_connection();
-        if refusals_logged_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
-            *refusals_logged_at = Some(crate::telemetry::now());
-            tracing::warn!(
-                max_connections = with.limits.max_connections,
-                "the connection cap is reached: new connections are closed at once"
-            );
-        }
-        drop(stream);
-        return;
-    };
+        };
+        serve_connection(stream, peer, slot, self, graceful);
+    }
+}
+
+/// Serves one connection on a task of its own (TLS first, when configured), holding its slot.
+fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: tokio::sync::OwnedSemaphorePermit,
+    with: &Accepting,
+    graceful: &GracefulShutdown,
+) {
     let _ = stream.set_nodelay(true);
     let service = with
         .router
@@ -542,8 +540,8 @@ async fn accept(
         // Room for headers past the service's own limit, so it answers 431 in Graph's shape.
         .max_buf_size(crate::routes::MAX_HEADERS.saturating_mul(4).max(8192))
         .keep_alive(true);
-    let watcher = with.graceful.watcher();
-    let tls = with.tls.cloned();
+    let watcher = graceful.watcher();
+    let tls = with.tls.clone();
     let handshake_timeout = with.limits.header_timeout;
     tokio::spawn(async move {
         let _slot = slot;

@@ -135,6 +135,19 @@ impl Browser {
         .to_owned()
     }
 
+    /// Opens the page and signs Chris in with `code`.
+    async fn sign_in_with_pass(&self, origin: &webauthn_rs::prelude::Url, code: &str) {
+        self.command(
+            reqwest::Method::POST,
+            "/url",
+            Some(json!({"url": format!("{origin}onboarding")})),
+        )
+        .await;
+        self.type_into("#user", "chris@contoso.com").await;
+        self.type_into("#code", code).await;
+        self.click("#sign-in").await;
+    }
+
     async fn screenshot(&self, to: &std::path::Path) {
         let png = self
             .command(reqwest::Method::GET, "/screenshot", None)
@@ -298,16 +311,7 @@ async fn a_pass_then_a_security_key_then_a_passkey_sign_in_in_chromium() {
     let authenticator = authenticator.as_str().unwrap().to_owned();
 
     // The page: the user and the code.
-    browser
-        .command(
-            reqwest::Method::POST,
-            "/url",
-            Some(json!({"url": format!("{origin}onboarding")})),
-        )
-        .await;
-    browser.type_into("#user", "chris@contoso.com").await;
-    browser.type_into("#code", &code).await;
-    browser.click("#sign-in").await;
+    browser.sign_in_with_pass(&origin, &code).await;
     browser
         .expect_status("1-sign-in", "Signed in as chris@contoso.com")
         .await;
@@ -362,16 +366,7 @@ async fn a_pass_then_a_security_key_then_a_passkey_sign_in_in_chromium() {
     );
 
     // The pass was one-time: the page's second sign-in with it is refused, in words.
-    browser
-        .command(
-            reqwest::Method::POST,
-            "/url",
-            Some(json!({"url": format!("{origin}onboarding")})),
-        )
-        .await;
-    browser.type_into("#user", "chris@contoso.com").await;
-    browser.type_into("#code", &code).await;
-    browser.click("#sign-in").await;
+    browser.sign_in_with_pass(&origin, &code).await;
     let mut refused = String::new();
     for _ in 0..100 {
         refused = browser.text("#error").await;

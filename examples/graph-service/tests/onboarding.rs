@@ -232,6 +232,23 @@ impl<S> Flow<S> {
         list["value"].as_array().unwrap().clone()
     }
 
+    /// Chris's ceremony up to the key's answer: the policy (one-time passes or not), a pass, a
+    /// session, options, and a software key's attestation made at the page's origin.
+    async fn ceremony(&self, one_time: bool) -> Ceremony {
+        self.enable(one_time).await;
+        let (pass, code) = self.pass(CHRIS).await;
+        let session = self.sign_in(CHRIS, &code).await.unwrap();
+        let (status, options) = self.options(Some(&session), CHRIS).await;
+        assert_eq!(status, 200, "{options}");
+        let credential = Self::attest(&mut SoftPasskey::new(true), &self.origin, &options);
+        Ceremony {
+            pass,
+            code,
+            session,
+            credential,
+        }
+    }
+
     /// The software key's answer to the options of `options`, as made at `origin`.
     fn attest(key: &mut SoftPasskey, origin: &Url, options: &Value) -> RegisterPublicKeyCredential {
         let options: CreationChallengeResponse = serde_json::from_value(options.clone()).unwrap();
@@ -268,6 +285,14 @@ impl<S> Flow<S> {
             .await;
         Self::json(answer).await
     }
+}
+
+/// What [`Flow::ceremony`] leaves: the pass, its code, the session and the key's answer.
+struct Ceremony {
+    pass: String,
+    code: String,
+    session: String,
+    credential: RegisterPublicKeyCredential,
 }
 
 fn sqlite_onboarding(path: std::path::PathBuf) -> impl FnOnce(&str) -> Option<Onboarding> {
@@ -423,11 +448,12 @@ async fn an_attestation_after_the_window_is_refused_even_with_options_from_insid
 async fn a_replayed_attestation_registers_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let flow = sqlite_flow(&dir, system_clock()).await;
-    flow.enable(false).await;
-    let (_, code) = flow.pass(CHRIS).await;
-    let session = flow.sign_in(CHRIS, &code).await.unwrap();
-    let (_, options) = flow.options(Some(&session), CHRIS).await;
-    let credential = Flow::<()>::attest(&mut SoftPasskey::new(true), &flow.origin, &options);
+    let Ceremony {
+        code,
+        session,
+        credential,
+        ..
+    } = flow.ceremony(false).await;
     assert_eq!(flow.register(&session, CHRIS, &credential).await.0, 201);
     // The same answer again: its options were answered.
     let (status, replay) = flow.register(&session, CHRIS, &credential).await;
@@ -481,11 +507,12 @@ async fn another_users_session_registers_nothing() {
 async fn a_pass_deleted_mid_ceremony_revokes_the_session() {
     let dir = tempfile::tempdir().unwrap();
     let flow = sqlite_flow(&dir, system_clock()).await;
-    flow.enable(true).await;
-    let (pass, code) = flow.pass(CHRIS).await;
-    let session = flow.sign_in(CHRIS, &code).await.unwrap();
-    let (_, options) = flow.options(Some(&session), CHRIS).await;
-    let credential = Flow::<()>::attest(&mut SoftPasskey::new(true), &flow.origin, &options);
+    let Ceremony {
+        pass,
+        session,
+        credential,
+        ..
+    } = flow.ceremony(true).await;
     flow.delete(CHRIS, &pass).await;
     let (status, refused) = flow.register(&session, CHRIS, &credential).await;
     assert_eq!(status, 403, "{refused}");

@@ -130,6 +130,22 @@ async fn may_register<S: AsyncStore, A: Authenticator, D: Directory>(
     }
 }
 
+/// What both steps of a registration start with: the session of the cookie, its grant, the
+/// user named, and the engine's word that the user may still register.
+async fn registering<'h, S: AsyncStore, A: Authenticator, D: Directory>(
+    app: &App<S, A, D>,
+    headers: &'h HeaderMap,
+    user_id: &str,
+) -> Result<(&'h str, Grant, Principal), GraphError> {
+    let session =
+        cookie(headers, SESSION_COOKIE).ok_or_else(|| ceremony(&CeremonyError::NoSession))?;
+    let grant = app.onboarding.grant(session).map_err(|e| ceremony(&e))?;
+    let user = app.user(user_id).await?;
+    crate::telemetry::record_caller(user.id().as_str());
+    may_register(app, session, &user, &grant).await?;
+    Ok((session, grant, user))
+}
+
 /// The options request: who registers, and the key's name.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -166,12 +182,7 @@ pub(super) async fn registration_options<S: AsyncStore, A: Authenticator, D: Dir
     body: Result<Json<OptionsBody>, JsonRejection>,
 ) -> Result<Json<Value>, GraphError> {
     let Json(body) = body.map_err(|e| GraphError::bad_body(&e))?;
-    let session =
-        cookie(&headers, SESSION_COOKIE).ok_or_else(|| ceremony(&CeremonyError::NoSession))?;
-    let grant = app.onboarding.grant(session).map_err(|e| ceremony(&e))?;
-    let user = app.user(&body.user_id).await?;
-    crate::telemetry::record_caller(user.id().as_str());
-    may_register(&app, session, &user, &grant).await?;
+    let (session, _, user) = registering(&app, &headers, &body.user_id).await?;
     let name = display_name(body.display_name.as_deref())?;
     let existing = app
         .bounded(app.onboarding.credentials().list(user.id()))
@@ -207,12 +218,7 @@ pub(super) async fn register<S: AsyncStore, A: Authenticator, D: Directory>(
     body: Result<Json<RegisterBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Fido2Method>), GraphError> {
     let Json(body) = body.map_err(|e| GraphError::bad_body(&e))?;
-    let session =
-        cookie(&headers, SESSION_COOKIE).ok_or_else(|| ceremony(&CeremonyError::NoSession))?;
-    let grant = app.onboarding.grant(session).map_err(|e| ceremony(&e))?;
-    let user = app.user(&body.user_id).await?;
-    crate::telemetry::record_caller(user.id().as_str());
-    may_register(&app, session, &user, &grant).await?;
+    let (session, grant, user) = registering(&app, &headers, &body.user_id).await?;
     let name = display_name(body.display_name.as_deref())?;
     // The options answer once, whatever the outcome.
     let pending = app

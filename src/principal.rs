@@ -447,6 +447,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_strongest_role_is_named_whatever_the_order_roles_were_given_in() {
+        let id = UserId::new("aa@contoso.com").unwrap();
+        let weaker_first = Principal::member(id.clone())
+            .role(DirectoryRole::ReportsReader)
+            .role(DirectoryRole::SecurityReader)
+            .role(DirectoryRole::AuthenticationAdministrator);
+        assert_eq!(
+            weaker_first.strongest_role(),
+            Some(DirectoryRole::AuthenticationAdministrator)
+        );
+        let global_last = Principal::member(id)
+            .role(DirectoryRole::GlobalReader)
+            .role(DirectoryRole::GlobalAdministrator);
+        assert_eq!(
+            global_last.strongest_role(),
+            Some(DirectoryRole::GlobalAdministrator)
+        );
+        assert_eq!(
+            alloc::format!("{}", DirectoryRole::SecurityReader),
+            "Security Reader",
+            "a role displays as the product names it"
+        );
+    }
+
+    #[test]
     fn the_audit_log_readers_are_exactly_the_five_roles_microsoft_lists() {
         // docs/spec.md, the reading of SPEC 7.4: written out, not derived from the code.
         let readers = [

@@ -376,3 +376,47 @@ fn the_storage_form_of_an_event_is_strict() {
     unknown["event"] = Value::String("passMaybeIssued".into());
     assert!(serde_json::from_value::<Event>(unknown).is_err());
 }
+
+#[test]
+fn spec_7_4_a_policy_change_targets_the_policy() {
+    let at = CREATED;
+    let recorded = Recorded::new(
+        Sequence::new(7),
+        Event::PolicyChanged {
+            by: ga().id().clone(),
+            at,
+            enabled: true,
+        },
+    );
+    let json = serde_json::to_value(DirectoryAudit::from(&recorded)).unwrap();
+    assert_eq!(
+        json["activityDisplayName"],
+        "Authentication Methods Policy Update"
+    );
+    let target = &json["targetResources"][0];
+    assert_eq!(target["id"], "TemporaryAccessPass");
+    assert_eq!(target["displayName"], "Temporary Access Pass");
+    assert_eq!(target["type"], "Policy");
+    assert_eq!(json["additionalDetails"][0]["value"], "enabled");
+}
+
+#[test]
+fn spec_7_4_an_id_not_made_by_audit_id_carries_no_number() {
+    let id = audit_id(Sequence::new(0x1234_5678_9abc));
+    let (prefix, rest) = id.split_at(19);
+    let (high, low) = rest.split_at(4);
+    for other in [
+        // A part one digit too long or too short, the other right.
+        format!("{prefix}0{high}{low}"),
+        format!("{prefix}{}{low}", &high[1..]),
+        format!("{prefix}{high}{low}0"),
+        format!("{prefix}{high}{}", &low[..low.len() - 1]),
+        // The variant bits wrong.
+        format!("{prefix}4{}{low}", &high[1..]),
+        format!("{prefix}c{}{low}", &high[1..]),
+        "00000000-0000-4000-8000-000000000000".to_owned(),
+    ] {
+        assert_eq!(audit_sequence(&other), None, "{other}");
+    }
+    assert_eq!(audit_sequence(&id), Some(Sequence::new(0x1234_5678_9abc)));
+}

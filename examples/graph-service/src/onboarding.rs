@@ -42,6 +42,10 @@ pub const LOGIN_COOKIE: &str = "tap_passkey_login";
 /// How long a passkey sign-in's challenge stays open.
 pub const LOGIN_WINDOW: Duration = Duration::minutes(5);
 
+/// The most registration sessions one user has open: opening one more ends their oldest, so
+/// the holder of a multi-use pass (whose window is the pass's lifetime) cannot fill the table.
+pub const MAX_SESSIONS_PER_USER: usize = 8;
+
 /// The most ceremonies kept at once, of each kind: past it, new ones are refused (503) until
 /// old ones expire. Sessions need a right code; sign-in challenges are limited per source.
 pub const MAX_CEREMONIES: usize = 100_000;
@@ -535,6 +539,7 @@ impl CredentialStore for PgCredentials {
 /// A registration session: the grant behind it, and the options it has outstanding.
 struct Session {
     grant: Grant,
+    opened: u64,
     pending: Option<PasskeyRegistration>,
 }
 
@@ -550,6 +555,8 @@ pub struct Onboarding {
     webauthn: Webauthn,
     settings: WebauthnSettings,
     sessions: Mutex<HashMap<String, Session>>,
+    /// Sessions opened so far: the order of `Session::opened`.
+    opened: std::sync::atomic::AtomicU64,
     logins: Mutex<HashMap<String, Login>>,
     credentials: Arc<dyn CredentialStore>,
 }
@@ -633,6 +640,7 @@ impl Onboarding {
             webauthn,
             settings,
             sessions: Mutex::new(HashMap::new()),
+            opened: std::sync::atomic::AtomicU64::new(0),
             logins: Mutex::new(HashMap::new()),
             credentials,
         })
@@ -674,15 +682,31 @@ impl Onboarding {
     }
 
     /// Opens a session for `grant`; its id, for the cookie. Sessions whose window has closed
-    /// are forgotten first.
+    /// are forgotten first, and the user's oldest when they have [`MAX_SESSIONS_PER_USER`].
     ///
     /// # Errors
     ///
     /// [`CeremonyError::Full`].
     pub fn open(&self, grant: Grant, now: UtcDateTime) -> Result<String, CeremonyError> {
         let id = random_id()?;
+        let opened = self
+            .opened
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut sessions = lock(&self.sessions);
         sessions.retain(|_, s| now < s.grant.registration_until);
+        let theirs: Vec<(&String, u64)> = sessions
+            .iter()
+            .filter(|(_, s)| s.grant.user == grant.user)
+            .map(|(id, s)| (id, s.opened))
+            .collect();
+        if theirs.len() >= MAX_SESSIONS_PER_USER
+            && let Some(oldest) = theirs
+                .iter()
+                .min_by_key(|(_, o)| *o)
+                .map(|(id, _)| (*id).clone())
+        {
+            sessions.remove(&oldest);
+        }
         if sessions.len() >= MAX_CEREMONIES {
             return Err(CeremonyError::Full);
         }
@@ -690,6 +714,7 @@ impl Onboarding {
             id.clone(),
             Session {
                 grant,
+                opened,
                 pending: None,
             },
         );

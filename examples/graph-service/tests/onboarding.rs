@@ -666,3 +666,25 @@ fn graphs_list_sample_reads_as_fido2_methods() {
         assert_eq!(method.attestation_level, "attested");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_keeps_at_most_eight_sessions_the_oldest_ends_first() {
+    use temporary_access_pass_graph_service::onboarding::MAX_SESSIONS_PER_USER;
+    let dir = tempfile::tempdir().unwrap();
+    let flow = sqlite_flow(&dir, system_clock()).await;
+    flow.enable(false).await;
+    let (_, code) = flow.pass(CHRIS).await;
+    let mut sessions = Vec::new();
+    for _ in 0..=MAX_SESSIONS_PER_USER {
+        sessions.push(flow.sign_in(CHRIS, &code).await.unwrap());
+    }
+    assert_eq!(
+        flow.options(Some(&sessions[0]), CHRIS).await.0,
+        403,
+        "the oldest ended"
+    );
+    for session in &sessions[1..] {
+        assert_eq!(flow.options(Some(session), CHRIS).await.0, 200);
+    }
+    flow.running.stop().await;
+}

@@ -39,3 +39,61 @@ fn pass_ids_are_version_4_guids() {
     assert!(matches!(&text[19..20], "8" | "9" | "a" | "b"));
     assert_eq!(text.parse::<PassId>(), Ok(a));
 }
+
+/// An RNG that fills every byte with one value: all bits set, or none.
+struct Fill(u8);
+
+impl rand_core::TryRng for Fill {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(u32::from_ne_bytes([self.0; 4]))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(u64::from_ne_bytes([self.0; 8]))
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
+        dest.fill(self.0);
+        Ok(())
+    }
+}
+impl rand_core::TryCryptoRng for Fill {}
+
+#[test]
+fn pass_ids_set_the_version_and_variant_bits_whatever_the_random_bytes() {
+    for (fill, expected) in [
+        (0x00, "00000000-0000-4000-8000-000000000000"),
+        (0xff, "ffffffff-ffff-4fff-bfff-ffffffffffff"),
+    ] {
+        let id = PassId::random(&mut Fill(fill)).unwrap();
+        assert_eq!(id.to_string(), expected);
+        assert_eq!(format!("{id:?}"), format!("PassId({expected})"));
+    }
+}
+
+#[test]
+fn a_guid_parses_only_with_its_dashes_in_place() {
+    let good = "0123abcd-4567-4def-89ab-0123456789ab";
+    assert!(good.parse::<PassId>().is_ok());
+    assert_eq!(
+        good.to_uppercase().parse::<PassId>().map(|p| p.to_string()),
+        Ok(good.to_owned())
+    );
+    for bad in [
+        // A digit where a dash belongs, the dash moved one place.
+        "0123abc-d4567-4def-89ab-0123456789ab",
+        "0123abcd4-567-4def-89ab-0123456789ab",
+        // A digit where a dash belongs: 33 digits.
+        "0123abcd04567-4def-89ab-0123456789ab",
+        // A dash where a digit belongs.
+        "0123abcd-4567-4def-89ab-01234567-9ab",
+        "0123abcd-4567-4def-89ab-0123456789ag",
+    ] {
+        assert_eq!(bad.parse::<PassId>(), Err(IdError::NotAGuid), "{bad}");
+    }
+}
+
+#[test]
+fn an_id_of_the_longest_length_is_taken_and_one_byte_more_refused() {
+    assert!(UserId::new(&"x".repeat(UserId::MAX_LEN)).is_ok());
+    assert!(UserId::new(&"x".repeat(UserId::MAX_LEN + 1)).is_err());
+}

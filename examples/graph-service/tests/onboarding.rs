@@ -2,8 +2,8 @@
 //! as the user's authenticator: the whole flow on SQLite and on PostgreSQL (a pass, a session,
 //! a key, a sign-in with the key and no pass), and each edge of the ceremony: an attestation
 //! after the window (its options from inside it), a replayed attestation, another user's
-//! session, a pass deleted mid-ceremony, a one-time pass's second session, another origin;
-//! and the keys' store adding a key only while its pass is stored.
+//! session, a pass deleted mid-ceremony, a one-time pass's second session, another origin or
+//! relying party; and the keys' store adding a key only while its pass is stored.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -556,6 +556,28 @@ async fn an_attestation_made_for_another_origin_is_refused() {
     let (_, options) = flow.options(Some(&session), CHRIS).await;
     let elsewhere = Url::parse("http://localhost:1").unwrap();
     let credential = Flow::<()>::attest(&mut SoftPasskey::new(true), &elsewhere, &options);
+    let (status, refused) = flow.register(&session, CHRIS, &credential).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(flow.keys(CHRIS).await.is_empty());
+    flow.running.stop().await;
+}
+
+/// SPEC 8.3: a key made for another relying party, with this session's own challenge (a site
+/// that relays the challenge and has the key sign for itself), registers nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attestation_made_for_another_relying_party_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = sqlite_flow(&dir, system_clock()).await;
+    flow.enable(false).await;
+    let (_, code) = flow.pass(CHRIS).await;
+    let session = flow.sign_in(CHRIS, &code).await.unwrap();
+    let (_, options) = flow.options(Some(&session), CHRIS).await;
+    let ours = options["publicKey"]["rp"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(Some(ours.as_str()), flow.origin.host_str());
+    let mut theirs = options.clone();
+    theirs["publicKey"]["rp"]["id"] = json!("fabrikam.example");
+    let fabrikam = Url::parse("https://fabrikam.example").unwrap();
+    let credential = Flow::<()>::attest(&mut SoftPasskey::new(true), &fabrikam, &theirs);
     let (status, refused) = flow.register(&session, CHRIS, &credential).await;
     assert_eq!(status, 400, "{refused}");
     assert!(flow.keys(CHRIS).await.is_empty());

@@ -572,7 +572,10 @@ async fn an_attestation_made_for_another_relying_party_is_refused() {
     let (_, code) = flow.pass(CHRIS).await;
     let session = flow.sign_in(CHRIS, &code).await.unwrap();
     let (_, options) = flow.options(Some(&session), CHRIS).await;
-    let ours = options["publicKey"]["rp"]["id"].as_str().unwrap().to_owned();
+    let ours = options["publicKey"]["rp"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(Some(ours.as_str()), flow.origin.host_str());
     let mut theirs = options.clone();
     theirs["publicKey"]["rp"]["id"] = json!("fabrikam.example");

@@ -320,6 +320,7 @@ fn a_store_error_denies_the_sign_in() {
     );
     let err = engine.redeem(&user, &code, browser()).unwrap_err();
     assert!(matches!(err, EngineError::Store(Down)));
+    assert!(err.is_broken() && !err.is_rejected());
     assert_eq!(
         err.to_string(),
         "the store failed, so the operation was denied: connection refused"
@@ -351,6 +352,7 @@ fn exhausted_retries_deny_the_sign_in() {
     let engine = Engine::new(&clock, &store, config);
     let err = engine.redeem(&user, &code, browser()).unwrap_err();
     assert!(matches!(err, EngineError::Contention { attempts: 5 }));
+    assert!(err.is_broken() && !err.is_rejected());
     assert!(err.to_string().contains("denied"));
     // The pass was never consumed, and no grant escaped.
     assert_eq!(
@@ -364,6 +366,37 @@ fn exhausted_retries_deny_the_sign_in() {
             .used_at(),
         None
     );
+}
+
+/// A rule's refusal is "rejected", and only it; a failed store, a failed RNG and giving up are
+/// "broken": each denies, and only the broken ones may succeed when tried again.
+#[test]
+fn an_engine_error_is_rejected_or_broken_never_both() {
+    let broken: [EngineError<CreateError, Down>; 3] = [
+        EngineError::Store(Down),
+        EngineError::Rng(temporary_access_pass::error::RngFailure),
+        EngineError::Contention { attempts: 1 },
+    ];
+    for error in &broken {
+        assert!(error.is_broken() && !error.is_rejected(), "{error:?}");
+    }
+    // Through the engine: a member who is no administrator is refused by a rule.
+    let clock = ManualClock::new(CREATED);
+    let engine = Engine::new(
+        &clock,
+        InMemoryStore::new(),
+        EngineConfig::new(Pepper::new(&[0x77; 32]).unwrap()),
+    );
+    let refused = engine
+        .create(
+            &member("nobody"),
+            &member("v"),
+            &CreateRequest::new(),
+            &mut getrandom::SysRng,
+        )
+        .unwrap_err();
+    assert!(matches!(refused, EngineError::Rejected(_)), "{refused:?}");
+    assert!(refused.is_rejected() && !refused.is_broken());
 }
 
 #[test]

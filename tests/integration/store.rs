@@ -567,6 +567,9 @@ fn versions_and_row_counts_convert_for_sql_stores() {
     );
     assert_eq!(Version::new(7).to_i64(), Some(7));
     assert_eq!(Version::new(u64::MAX).to_i64(), None);
+    // As logs and conflict messages show it.
+    assert_eq!(Version::new(7).to_string(), "v7");
+    assert_eq!(Version::FIRST.next().to_string(), "v2");
     let next = Version::new(8);
     assert_eq!(
         Write::from_changed_rows(1, next),
@@ -574,4 +577,27 @@ fn versions_and_row_counts_convert_for_sql_stores() {
     );
     assert_eq!(Write::from_changed_rows(0, next), Some(Write::Conflict));
     assert_eq!(Write::from_changed_rows(2, next), None, "one row per user");
+}
+
+#[test]
+fn outbox_numbers_convert_for_sql_stores_and_saturate() {
+    use temporary_access_pass::store::Sequence;
+    assert_eq!(Sequence::START.get(), 0);
+    assert_eq!(Sequence::START.next(), Sequence::new(1));
+    assert_eq!(Sequence::new(u64::MAX).next(), Sequence::new(u64::MAX));
+    assert_eq!(Sequence::new(41).get(), 41);
+    assert_eq!(Sequence::new(41).to_string(), "41");
+    assert_eq!(Sequence::new(41).to_i64(), Some(41));
+    assert_eq!(
+        Sequence::new(i64::MAX.unsigned_abs()).to_i64(),
+        Some(i64::MAX)
+    );
+    assert_eq!(Sequence::new(u64::MAX).to_i64(), None);
+    assert_eq!(Sequence::from_i64(41), Some(Sequence::new(41)));
+    assert_eq!(Sequence::from_i64(0), Some(Sequence::START));
+    assert_eq!(
+        Sequence::from_i64(-1),
+        None,
+        "no store numbers an event below zero"
+    );
 }

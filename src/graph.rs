@@ -52,6 +52,7 @@ use crate::ids::IdError;
 use crate::policy::PolicyError;
 
 mod audit;
+mod client;
 mod event;
 mod ids;
 mod pass;
@@ -63,6 +64,7 @@ pub use audit::{
     AppIdentity, AuditActivityInitiator, DirectoryAudit, DirectoryAuditList, KeyValue,
     ModifiedProperty, TargetResource, UserIdentity, audit_id, audit_sequence,
 };
+pub use client::ClientDocument;
 pub use pass::{MethodUsabilityReason, PassDocument, PassList};
 pub use policy::{PolicyDocument, StateDocument, TargetDocument, TargetType};
 

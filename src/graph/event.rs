@@ -5,10 +5,11 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::UtcDateTime;
 
+use super::client::ClientDocument;
 use super::record::exact;
 use crate::event::Event;
 use crate::ids::{PassId, UserId};
-use crate::signin::{Client, NotOffered, RedeemRefusal};
+use crate::signin::{NotOffered, RedeemRefusal};
 use crate::usability::{BlockCause, Usability};
 
 #[derive(Serialize, Deserialize)]
@@ -96,17 +97,6 @@ enum EventDocument {
     },
 }
 
-#[derive(Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-enum ClientDocument {
-    Browser,
-    AuthenticatorApp,
-    NpsExtension,
-    AdfsAdapter,
-    WindowsSetup,
-    Autopilot,
-}
-
 #[derive(Serialize, Deserialize)]
 #[serde(
     tag = "cause",
@@ -186,32 +176,6 @@ enum NotOfferedDocument {
     UnsupportedClient { client: ClientDocument },
     NoPass,
     Unusable { usability: UsabilityDocument },
-}
-
-impl From<Client> for ClientDocument {
-    fn from(c: Client) -> Self {
-        match c {
-            Client::Browser => Self::Browser,
-            Client::AuthenticatorApp => Self::AuthenticatorApp,
-            Client::NpsExtension => Self::NpsExtension,
-            Client::AdfsAdapter => Self::AdfsAdapter,
-            Client::WindowsSetup => Self::WindowsSetup,
-            Client::Autopilot => Self::Autopilot,
-        }
-    }
-}
-
-impl From<ClientDocument> for Client {
-    fn from(c: ClientDocument) -> Self {
-        match c {
-            ClientDocument::Browser => Self::Browser,
-            ClientDocument::AuthenticatorApp => Self::AuthenticatorApp,
-            ClientDocument::NpsExtension => Self::NpsExtension,
-            ClientDocument::AdfsAdapter => Self::AdfsAdapter,
-            ClientDocument::WindowsSetup => Self::WindowsSetup,
-            ClientDocument::Autopilot => Self::Autopilot,
-        }
-    }
 }
 
 impl From<BlockCause> for CauseDocument {

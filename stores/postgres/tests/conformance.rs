@@ -9,7 +9,7 @@
     reason = "tests: a failed set-up is a failed test, and the attack's report is printed"
 )]
 
-mod support;
+use temporary_access_pass_testkit::postgres as support;
 
 use std::sync::Arc;
 

@@ -19,7 +19,7 @@
     reason = "a test program: it counts small fixed arrays, reports on standard output and fails by panicking"
 )]
 
-mod support;
+use temporary_access_pass_testkit::postgres as support;
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};

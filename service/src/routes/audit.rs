@@ -1,0 +1,144 @@
+//! The audit trail: `GET /v1.0/auditLogs/directoryAudits`, the store's outbox read in Graph's
+//! `directoryAudit` shape (SPEC 7.4), oldest first (commit order), `$top` entries a page
+//! (100 unless asked, at most 1,000), the next page at `@odata.nextLink`. Only the roles
+//! Microsoft lets read audit logs may call it ([`DirectoryRole::may_read_audit_logs`]).
+//!
+//! [`DirectoryRole::may_read_audit_logs`]: temporary_access_pass::DirectoryRole::may_read_audit_logs
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use temporary_access_pass::graph::{DirectoryAudit, DirectoryAuditList};
+use temporary_access_pass::store::{AsyncStore, Sequence};
+
+use super::AppState;
+use crate::http::{Caller, GraphError};
+use crate::identity::{Authenticator, Directory};
+
+/// The route.
+pub(crate) const PATH: &str = "/v1.0/auditLogs/directoryAudits";
+
+/// Entries a page when `$top` is not given.
+pub(super) const DEFAULT_TOP: usize = 100;
+
+/// The most entries a page holds.
+pub(super) const MAX_TOP: usize = 1000;
+
+/// What a request asks: how many, after which entry.
+#[derive(Debug, PartialEq, Eq)]
+struct Page {
+    top: usize,
+    after: Sequence,
+}
+
+/// Reads `$top` and `$skiptoken`; any other option (`$filter`, `$orderby`...) is refused by
+/// name, as Graph refuses what a resource does not support, rather than ignored.
+fn page(query: Option<&str>) -> Result<Page, GraphError> {
+    let mut page = Page {
+        top: DEFAULT_TOP,
+        after: Sequence::START,
+    };
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // `$` may come percent-encoded.
+        let name = name.replace("%24", "$");
+        match name.as_str() {
+            "$top" => {
+                page.top = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_TOP).contains(n))
+                    .ok_or_else(|| {
+                        GraphError::bad_request(format_args!(
+                            "$top={value}: a number from 1 to {MAX_TOP}"
+                        ))
+                    })?;
+            }
+            "$skiptoken" => {
+                page.after = value.parse().map(Sequence::new).map_err(|_| {
+                    GraphError::bad_request("$skiptoken: use the @odata.nextLink as given")
+                })?;
+            }
+            other => {
+                let shown: String = other.chars().take(32).collect();
+                return Err(GraphError::bad_request(format_args!(
+                    "the query option '{shown}' is not supported here: $top and $skiptoken are"
+                )));
+            }
+        }
+    }
+    Ok(page)
+}
+
+pub(super) async fn list<S: AsyncStore, A: Authenticator, D: Directory>(
+    State(app): AppState<S, A, D>,
+    Caller(caller): Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<DirectoryAuditList>, GraphError> {
+    if !caller.roles().iter().any(|r| r.may_read_audit_logs()) {
+        return Err(GraphError::forbidden(format!(
+            "{} may not read audit logs: Global Administrator, Global Reader, Reports Reader, \
+             Security Reader and Security Administrator may",
+            caller.id()
+        )));
+    }
+    let page = page(query.as_deref())?;
+    let recorded = app
+        .bounded(app.engine.store().read_events(page.after, page.top))
+        .await?
+        .map_err(GraphError::store)?;
+    // A full page may have a next one; a short page is the end, for now.
+    let next_link = (recorded.len() == page.top)
+        .then(|| recorded.last())
+        .flatten()
+        .map(|last| {
+            format!(
+                "{}{PATH}?$top={}&$skiptoken={}",
+                app.public_url,
+                page.top,
+                last.sequence.get()
+            )
+        });
+    let entries = recorded.iter().map(DirectoryAudit::from).collect();
+    Ok(Json(DirectoryAuditList::new(entries, next_link)))
+}
+
+#[cfg(test)]
+mod tests {
+    use temporary_access_pass::store::Sequence;
+
+    use super::{DEFAULT_TOP, MAX_TOP, Page, page};
+
+    #[test]
+    fn top_and_skiptoken_are_read_and_everything_else_is_refused_by_name() {
+        assert_eq!(
+            page(None).unwrap(),
+            Page {
+                top: DEFAULT_TOP,
+                after: Sequence::START
+            }
+        );
+        assert_eq!(
+            page(Some("$top=5&%24skiptoken=42")).unwrap(),
+            Page {
+                top: 5,
+                after: Sequence::new(42)
+            }
+        );
+        assert_eq!(page(Some(&format!("$top={MAX_TOP}"))).unwrap().top, MAX_TOP);
+        for refused in [
+            "$top=0",
+            "$top=1001",
+            "$top=x",
+            "$skiptoken=-1",
+            "$skiptoken=",
+        ] {
+            assert_eq!(
+                page(Some(refused)).unwrap_err().status.as_u16(),
+                400,
+                "{refused}"
+            );
+        }
+        let e = page(Some("$filter=activityDisplayName eq 'x'")).unwrap_err();
+        assert!(e.message.contains("'$filter'"), "{}", e.message);
+    }
+}

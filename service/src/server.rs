@@ -1,0 +1,238 @@
+//! Serving: hyper's server loop, driven here rather than by `axum::serve`, which sets neither
+//! a header timeout nor a connection cap:
+//!
+//! - at most `max_connections` connections are open; one more is closed at once (counted in
+//!   `tap_refused_connections`, logged at most every 10 s);
+//! - a connection's request headers must arrive within `header_timeout`, and an idle
+//!   keep-alive connection is closed after as long (hyper's header-read timer runs from the
+//!   end of one response to the end of the next request's headers), so a slowloris client is
+//!   cut off; a TLS handshake has as long too;
+//! - on SIGTERM or SIGINT ([`shutdown_signal`]) the listener stops (the connections the kernel
+//!   had already accepted are served first), idle connections close, in-flight requests get
+//!   up to `shutdown_grace` to finish with `Connection: close`. Each step is logged.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use temporary_access_pass::store::AsyncStore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
+
+use crate::app::App;
+use crate::clock::now;
+use crate::config::Limits;
+use crate::http::MAX_HEADERS;
+use crate::identity::{Authenticator, Directory};
+use crate::routes::router;
+use crate::telemetry::Metrics;
+
+/// A future that completes at the first SIGTERM or SIGINT, and logs which came. Listening
+/// starts now, so a signal that comes before the future is polled still counts.
+///
+/// # Errors
+///
+/// When the process can't listen for signals (it could not be stopped gracefully).
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "shutting down: no new connections");
+    })
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then shuts down gracefully (see the
+/// module). Tests call it with a shutdown of their own.
+///
+/// # Errors
+///
+/// Only the listener's own errors that are not per connection.
+pub async fn serve<S, A, D>(
+    listener: TcpListener,
+    app: Arc<App<S, A, D>>,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()>
+where
+    S: AsyncStore + 'static,
+    A: Authenticator,
+    D: Directory,
+{
+    let limits = app.limits;
+    let graceful = GracefulShutdown::new();
+    let mut accepting = Accepting {
+        slots: Arc::new(Semaphore::new(limits.max_connections)),
+        metrics: app.metrics.clone(),
+        router: router(app),
+        tls,
+        limits,
+        refusals_logged_at: None,
+    };
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.as_mut() => break,
+        };
+        accepting.accept(accepted, &graceful).await;
+    }
+    // The connections the kernel accepted before the signal are served, not reset: the
+    // listener, taken off the reactor, is drained until it would block.
+    let listener = listener.into_std()?;
+    let mut drained = 0_usize;
+    loop {
+        let accepted = match listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => Err(e),
+            Ok((stream, peer)) => stream
+                .set_nonblocking(true)
+                .and_then(|()| TcpStream::from_std(stream))
+                .map(|stream| (stream, peer)),
+        };
+        if accepted.is_err() {
+            break;
+        }
+        drained = drained.saturating_add(1);
+        accepting.accept(accepted, &graceful).await;
+    }
+    drop(listener);
+    let open = graceful.count();
+    tracing::info!(
+        open_connections = open,
+        accepted_while_stopping = drained,
+        grace_ms = limits.shutdown_grace.as_millis(),
+        "the listener is closed; finishing in-flight requests"
+    );
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_ms = limits.shutdown_grace.as_millis(),
+            "the grace ran out: the connections still open are cut"
+        );
+    } else {
+        tracing::info!("every in-flight request finished");
+    }
+    Ok(())
+}
+
+/// What taking a connection needs: the routes, the connection slots, TLS, the limits, the
+/// metrics, and when a refusal at the cap was last logged.
+struct Accepting {
+    router: Router,
+    slots: Arc<Semaphore>,
+    tls: Option<TlsAcceptor>,
+    limits: Limits,
+    metrics: Metrics,
+    refusals_logged_at: Option<std::time::Instant>,
+}
+
+impl Accepting {
+    /// Takes one accepted connection: past the cap it is closed at once; otherwise it is
+    /// served on a task of its own, watched by `graceful`.
+    async fn accept(
+        &mut self,
+        accepted: std::io::Result<(TcpStream, SocketAddr)>,
+        graceful: &GracefulShutdown,
+    ) {
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors, most likely: wait a little rather than spin.
+                tracing::warn!(%error, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return;
+            }
+        };
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+            self.metrics.refused_connection();
+            if self
+                .refusals_logged_at
+                .is_none_or(|at| at.elapsed() >= Duration::from_secs(10))
+            {
+                self.refusals_logged_at = Some(now());
+                tracing::warn!(
+                    max_connections = self.limits.max_connections,
+                    "the connection cap is reached: new connections are closed at once"
+                );
+            }
+            drop(stream);
+            return;
+        };
+        serve_connection(stream, peer, slot, self, graceful);
+    }
+}
+
+/// Serves one connection on a task of its own (TLS first, when configured), holding its slot.
+fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: tokio::sync::OwnedSemaphorePermit,
+    with: &Accepting,
+    graceful: &GracefulShutdown,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = with
+        .router
+        .clone()
+        .map_request(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(with.limits.header_timeout)
+        // Room for headers past the service's own limit, so it answers 431 in Graph's shape.
+        .max_buf_size(MAX_HEADERS.saturating_mul(4).max(8192))
+        .keep_alive(true);
+    let watcher = graceful.watcher();
+    let tls = with.tls.clone();
+    let handshake_timeout = with.limits.header_timeout;
+    tokio::spawn(async move {
+        let _slot = slot;
+        let service = TowerToHyperService::new(service);
+        let served = match tls {
+            None => {
+                watcher
+                    .watch(http.serve_connection(TokioIo::new(stream), service))
+                    .await
+            }
+            Some(acceptor) => {
+                match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        watcher
+                            .watch(http.serve_connection(TokioIo::new(stream), service))
+                            .await
+                    }
+                    Ok(Err(error)) => {
+                        tracing::debug!(%peer, %error, "a TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "a TLS handshake took too long");
+                        return;
+                    }
+                }
+            }
+        };
+        if let Err(error) = served {
+            // Timeouts and resets of clients are theirs; debug only.
+            tracing::debug!(%peer, %error, "a connection ended with an error");
+        }
+    });
+}

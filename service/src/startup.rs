@@ -1,0 +1,359 @@
+//! Building the service from its [`Config`]: its files read, its authenticator, its TLS
+//! acceptor, its store (PostgreSQL with its pool and timeouts, or SQLite), its passkey relying
+//! party; then serving it ([`crate::server`]) until a signal, and closing the store's pool.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use temporary_access_pass::store::AsyncStore;
+use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper};
+use temporary_access_pass_postgres::{PgStore, migrate};
+use temporary_access_pass_sqlite::{SqliteOptions, SqliteStore};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::app::App;
+use crate::blocking::Blocking;
+use crate::clock::system_clock;
+use crate::config::{AuthSettings, Config, JwksSource, StartError};
+use crate::identity::{
+    Authenticator, BearerTokens, Directory, FileError, StaticDirectory, Unauthenticated,
+};
+use crate::jwt::JwtAuthenticator;
+use crate::passkeys::{Onboarding, PgCredentials, SqliteCredentials, WebauthnSettings};
+use crate::server::{serve, shutdown_signal};
+
+fn read(path: &Path) -> Result<Vec<u8>, StartError> {
+    std::fs::read(path).map_err(|error| StartError::Read {
+        path: path.to_owned(),
+        error,
+    })
+}
+
+fn read_json<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, FileError>,
+) -> Result<T, StartError> {
+    let text = String::from_utf8(read(path)?).map_err(|_| StartError::Read {
+        path: path.to_owned(),
+        error: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"),
+    })?;
+    parse(&text).map_err(|error| StartError::File {
+        path: path.to_owned(),
+        error,
+    })
+}
+
+/// The authenticator the settings name.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AnyAuthenticator {
+    /// Entra access tokens.
+    Jwt(Box<JwtAuthenticator>),
+    /// The demonstration's static tokens.
+    BearerTokens(BearerTokens),
+}
+
+impl Authenticator for AnyAuthenticator {
+    async fn authenticate(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<temporary_access_pass::Principal, Unauthenticated> {
+        match self {
+            Self::Jwt(a) => a.authenticate(headers).await,
+            Self::BearerTokens(a) => a.authenticate(headers).await,
+        }
+    }
+}
+
+/// The authenticator of `settings`: for JWTs, with its keys read or fetched now.
+///
+/// # Errors
+///
+/// [`StartError::Keys`] when the keys can't be had; [`StartError::Read`] and
+/// [`StartError::File`] for the files.
+pub async fn authenticator(settings: &AuthSettings) -> Result<AnyAuthenticator, StartError> {
+    Ok(match settings {
+        AuthSettings::Jwt {
+            issuer,
+            audience,
+            keys,
+            refresh,
+        } => AnyAuthenticator::Jwt(Box::new(match keys {
+            JwksSource::File(path) => {
+                let set = serde_json::from_slice(&read(path)?)
+                    .map_err(|e| StartError::Keys(format!("{}: {e}", path.display())))?;
+                JwtAuthenticator::new(issuer, audience, set)
+            }
+            JwksSource::Url(url) => JwtAuthenticator::fetching(issuer, audience, url, *refresh)
+                .await
+                .map_err(|e| StartError::Keys(e.to_string()))?,
+        })),
+        AuthSettings::BearerTokens(path) => {
+            AnyAuthenticator::BearerTokens(read_json(path, BearerTokens::from_json)?)
+        }
+    })
+}
+
+/// The TLS acceptor of a PEM certificate chain and key (rustls, TLS 1.2 and 1.3, HTTP/1.1).
+///
+/// # Errors
+///
+/// [`StartError::Tls`], naming the file and what is wrong with it.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, StartError> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| StartError::Tls(format!("{}: {e}", cert.display())))?;
+    if chain.is_empty() {
+        return Err(StartError::Tls(format!(
+            "{}: no PEM certificate",
+            cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| StartError::Tls(format!("{}: {e}", key.display())))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StartError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| StartError::Tls(e.to_string()))?;
+    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(server)))
+}
+
+/// A PostgreSQL connection string, checked and given the store timeout: the database and the
+/// user must be named (libpq would otherwise pick the OS user's, silently an empty store);
+/// connecting, each statement (`statement_timeout`, server side) and unacknowledged writes
+/// (`tcp_user_timeout`) are bounded by `timeout`.
+///
+/// # Errors
+///
+/// [`StartError::Environment`] naming what is missing or malformed.
+pub fn postgres_config(url: &str, timeout: Duration) -> Result<tokio_postgres::Config, StartError> {
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| StartError::Environment(format!("TAP_DATABASE_URL: {e}")))?;
+    for (name, given) in [
+        ("dbname", config.get_dbname().is_some()),
+        ("user", config.get_user().is_some()),
+        ("host", !config.get_hosts().is_empty()),
+    ] {
+        if !given {
+            return Err(StartError::Environment(format!(
+                "TAP_DATABASE_URL names no {name}: name the host, the database and the user \
+                 (host=db.internal dbname=tap user=tap, or postgresql://tap@db.internal/tap), \
+                 so the service never runs silently against another database"
+            )));
+        }
+    }
+    let millis = timeout.as_millis();
+    let options = match config.get_options() {
+        Some(given) => format!("{given} -c statement_timeout={millis}"),
+        None => format!("-c statement_timeout={millis}"),
+    };
+    config
+        .options(options)
+        .connect_timeout(timeout)
+        .tcp_user_timeout(timeout)
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(30))
+        .application_name("temporary-access-pass-graph-service");
+    Ok(config)
+}
+
+/// The store's target as the startup log names it: hosts, ports, database, user, schema
+/// (`search_path` when the options set one) and tenant. Never the password.
+#[must_use]
+pub fn postgres_target(config: &tokio_postgres::Config, tenant: &str) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    let schema = config
+        .get_options()
+        .and_then(|o| o.split("search_path=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("the user's search_path");
+    format!(
+        "host={} port={} dbname={} user={} schema={schema} tenant={tenant:?}",
+        hosts.join(","),
+        if ports.is_empty() {
+            "5432".to_owned()
+        } else {
+            ports.join(",")
+        },
+        config.get_dbname().unwrap_or(""),
+        config.get_user().unwrap_or(""),
+    )
+}
+
+/// A pool of `size` connections whose every wait is bounded by `timeout`: for a connection
+/// from the pool, to make one, to check one before reuse.
+///
+/// # Errors
+///
+/// [`StartError::Environment`] when the pool can't be built.
+pub fn postgres_pool(
+    config: tokio_postgres::Config,
+    size: usize,
+    timeout: Duration,
+) -> Result<deadpool_postgres::Pool, StartError> {
+    use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+    let manager = Manager::from_config(
+        config,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size.max(1))
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .build()
+        .map_err(|e| StartError::Environment(format!("TAP_DATABASE_URL: {e}")))
+}
+
+/// Reads the configuration's files, builds the store it names, and serves until SIGTERM or
+/// SIGINT; then shuts down gracefully (see the module).
+///
+/// # Errors
+///
+/// [`StartError`]: a file that can't be read or is refused, keys that can't be had, a store
+/// that does not open, an address that can't be bound.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let address = config.listen_address().await?;
+    let authenticator = authenticator(&config.auth).await?;
+    let directory = read_json(&config.directory_file, StaticDirectory::from_json)?;
+    let engine = EngineConfig::new(Pepper::new(&read(&config.pepper_file)?)?);
+    let tls = config
+        .tls
+        .as_ref()
+        .map(|(cert, key)| tls_acceptor(cert, key))
+        .transpose()?;
+    let limits = config.limits;
+    // Bound first: the public URL and the WebAuthn origin default to the bound port.
+    let listener = TcpListener::bind(address).await?;
+    let local = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{local}"));
+    let webauthn = webauthn_settings(&config, scheme, local)?;
+    tracing::info!(origin = %webauthn.origin, rp_id = %webauthn.rp_id, "passkeys");
+    let listening = Listening {
+        listener,
+        tls,
+        public_url,
+    };
+    if let Some(url) = &config.database_url {
+        let pg = postgres_config(url, limits.store_timeout)?;
+        tracing::info!(store = "postgresql", target = %postgres_target(&pg, &config.tenant), "the store");
+        let pool = postgres_pool(pg, config.database_pool, limits.store_timeout)?;
+        migrate(&pool).await?;
+        let store = PgStore::new(pool.clone(), &config.tenant)?;
+        let credentials = PgCredentials::new(pool.clone(), &config.tenant)
+            .await
+            .map_err(|e| StartError::Environment(e.to_string()))?;
+        let onboarding =
+            Onboarding::new(webauthn, Arc::new(credentials)).map_err(StartError::Environment)?;
+        let app = App::new(
+            AsyncEngine::new(system_clock(), store, engine),
+            authenticator,
+            directory,
+        )
+        .limits(limits)
+        .onboarding(onboarding);
+        serve_until_signalled(listening, app).await?;
+        pool.close();
+        tracing::info!("the PostgreSQL pool is closed");
+    } else {
+        tracing::info!(store = "sqlite", path = %config.sqlite_path.display(), busy_timeout_ms = limits.store_timeout.as_millis(), "the store");
+        let store = SqliteStore::open_with(
+            &config.sqlite_path,
+            SqliteOptions::default().busy_timeout(limits.store_timeout),
+        )?;
+        let credentials = SqliteCredentials::open(&config.sqlite_path, limits.store_timeout)
+            .map_err(|e| StartError::Environment(e.to_string()))?;
+        let onboarding =
+            Onboarding::new(webauthn, Arc::new(credentials)).map_err(StartError::Environment)?;
+        let app = App::new(
+            AsyncEngine::new(system_clock(), Blocking::new(store), engine),
+            authenticator,
+            directory,
+        )
+        .limits(limits)
+        .onboarding(onboarding);
+        serve_until_signalled(listening, app).await?;
+        tracing::info!("the SQLite store is closed");
+    }
+    Ok(())
+}
+
+/// The WebAuthn relying party of `config`: `TAP_WEBAUTHN_ORIGIN` (by default the bound
+/// address, as `localhost` when it is a loopback address: browsers refuse IP addresses as RP
+/// IDs), its host the RP ID unless `TAP_WEBAUTHN_RP_ID` says otherwise.
+fn webauthn_settings(
+    config: &Config,
+    scheme: &str,
+    local: SocketAddr,
+) -> Result<WebauthnSettings, StartError> {
+    let origin = config.webauthn_origin.clone().unwrap_or_else(|| {
+        if local.ip().is_loopback() {
+            format!("{scheme}://localhost:{}", local.port())
+        } else {
+            format!("{scheme}://{local}")
+        }
+    });
+    let mut settings = WebauthnSettings::for_origin(&origin)
+        .map_err(|e| StartError::Environment(format!("TAP_WEBAUTHN_ORIGIN={e}")))?;
+    if let Some(rp_id) = &config.webauthn_rp_id {
+        settings.rp_id.clone_from(rp_id);
+    }
+    Ok(settings)
+}
+
+/// A bound listener, with what serving on it needs.
+struct Listening {
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    public_url: String,
+}
+
+async fn serve_until_signalled<S, A, D>(
+    listening: Listening,
+    app: App<S, A, D>,
+) -> Result<(), StartError>
+where
+    S: AsyncStore + 'static,
+    A: Authenticator,
+    D: Directory,
+{
+    let Listening {
+        listener,
+        tls,
+        public_url,
+    } = listening;
+    let local = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let app = app.public_url(public_url);
+    // Listening for signals before saying so: a SIGTERM right after the line still counts.
+    let stop = shutdown_signal()?;
+    tracing::info!(address = %local, scheme, "listening");
+    serve(listener, Arc::new(app), tls, stop).await?;
+    Ok(())
+}

@@ -1,0 +1,390 @@
+//! Entra access tokens, with keys made at test time (RSA 2048 and P-256): the claims Entra
+//! sends are read into a principal; every forged or stale token is refused, and over HTTP gets
+//! a 401 with `WWW-Authenticate: Bearer` and Graph's body; keys fetched from a JWKS URL rotate,
+//! and tokens naming made-up keys do not make the service hammer the issuer.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::too_many_lines,
+    clippy::indexing_slicing,
+    reason = "tests: a failed step is a failed test"
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use base64::Engine as _;
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode, get_current_timestamp};
+use serde_json::{Value, json};
+use temporary_access_pass::DirectoryRole;
+use temporary_access_pass::admin::UserType;
+use temporary_access_pass::store::InMemoryStore;
+use temporary_access_pass_graph_service::identity::Authenticator;
+use temporary_access_pass_graph_service::jwt::JwtAuthenticator;
+use temporary_access_pass_graph_service::{Limits, POLICY_PATH};
+use temporary_access_pass_testkit::service::{client, start};
+use tokio::sync::RwLock;
+
+const ISSUER: &str = "https://login.microsoftonline.com/7d0c4b2f-0000-4000-8000-00000000c0de/v2.0";
+const AUDIENCE: &str = "api://temporary-access-pass";
+const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+const AUTHENTICATION_ADMINISTRATOR: &str = "c4e39bd9-1100-46d3-8c65-fb160da0071f";
+const MEMBER: &str = "b79fbf4d-3ef9-4689-8143-76b194e85509";
+
+/// A signing key of the issuer's, with its `kid`.
+struct Key {
+    encoding: EncodingKey,
+    alg: Algorithm,
+    kid: String,
+}
+
+fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+fn rsa_key(kid: &str) -> Key {
+    use rsa::pkcs1::EncodeRsaPrivateKey as _;
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    Key {
+        encoding: EncodingKey::from_rsa_der(private.to_pkcs1_der().unwrap().as_bytes()),
+        alg: Algorithm::RS256,
+        kid: kid.to_owned(),
+    }
+}
+
+fn ec_key(kid: &str) -> Key {
+    use p256::pkcs8::EncodePrivateKey as _;
+    let private =
+        <p256::SecretKey as p256::elliptic_curve::Generate>::generate_from_rng(&mut rng());
+    Key {
+        encoding: EncodingKey::from_ec_der(private.to_pkcs8_der().unwrap().as_bytes()),
+        alg: Algorithm::ES256,
+        kid: kid.to_owned(),
+    }
+}
+
+impl Key {
+    fn jwk(&self) -> Jwk {
+        let mut jwk = Jwk::from_encoding_key(&self.encoding, self.alg).unwrap();
+        jwk.common.key_id = Some(self.kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        jwk
+    }
+
+    fn sign(&self, claims: &Value) -> String {
+        let mut header = Header::new(self.alg);
+        header.kid = Some(self.kid.clone());
+        encode(&header, claims, &self.encoding).unwrap()
+    }
+}
+
+fn set(keys: &[&Key]) -> JwkSet {
+    JwkSet {
+        keys: keys.iter().map(|k| k.jwk()).collect(),
+    }
+}
+
+/// The claims of an access token Entra would issue to `upn` with the roles `wids`.
+fn claims(upn: &str, wids: &[&str]) -> Value {
+    let now = get_current_timestamp();
+    json!({
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
+        "upn": upn,
+        "oid": "0f1e2d3c-0000-4000-8000-000000000001",
+        "wids": wids,
+        "groups": ["onboarding"],
+    })
+}
+
+fn bearer(token: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    headers
+}
+
+fn b64(value: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+/// Tokens a forger or a stale client would send, each with what it must be refused for.
+fn forgeries(good: &Key, other: &Key) -> Vec<(&'static str, String)> {
+    let mut expired = claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]);
+    expired["exp"] = json!(get_current_timestamp() - 3600);
+    let mut early = claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]);
+    early["nbf"] = json!(get_current_timestamp() + 3600);
+    let mut audience = claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]);
+    audience["aud"] = json!("https://graph.microsoft.com");
+    let mut issuer = claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]);
+    issuer["iss"] = json!("https://login.microsoftonline.com/another-tenant/v2.0");
+    let mut no_exp = claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]);
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let payload = b64(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR]));
+    // `alg: none`, unsigned, naming the real key.
+    let none = format!(
+        "{}.{payload}.",
+        b64(&json!({"alg": "none", "typ": "JWT", "kid": good.kid}))
+    );
+    // HS256 keyed with the public key's modulus (the classic key confusion), naming the real key.
+    let public = good.jwk();
+    let secret = match &public.algorithm {
+        jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) => rsa.n.clone(),
+        _ => unreachable!("the good key is RSA"),
+    };
+    let mut hs = Header::new(Algorithm::HS256);
+    hs.kid = Some(good.kid.clone());
+    let confused = encode(
+        &hs,
+        &claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR]),
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap();
+    // Signed by a key that is not the issuer's, under the issuer's kid.
+    let impostor = Key {
+        encoding: other.encoding.clone(),
+        alg: other.alg,
+        kid: good.kid.clone(),
+    };
+    // A good token with one claim changed after signing.
+    let signed = good.sign(&claims(
+        "helpdesk@contoso.com",
+        &[AUTHENTICATION_ADMINISTRATOR],
+    ));
+    let parts: Vec<&str> = signed.split('.').collect();
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])),
+        parts[2]
+    );
+    let mut no_kid = Header::new(Algorithm::RS256);
+    no_kid.kid = None;
+    let kidless = encode(
+        &no_kid,
+        &claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]),
+        &good.encoding,
+    )
+    .unwrap();
+    vec![
+        ("expired", good.sign(&expired)),
+        ("not valid yet", good.sign(&early)),
+        ("another audience", good.sign(&audience)),
+        ("another issuer", good.sign(&issuer)),
+        ("no exp claim", good.sign(&no_exp)),
+        ("not a signed JWT", none),
+        ("not accepted", confused),
+        (
+            "signature does not verify",
+            impostor.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])),
+        ),
+        ("signature does not verify", tampered),
+        ("names no signing key", kidless),
+        (
+            "not the issuer's",
+            other.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])),
+        ),
+        ("not a signed JWT", "not.a.jwt".to_owned()),
+    ]
+}
+
+#[tokio::test]
+async fn entra_tokens_become_principals_and_every_forgery_is_refused_for_its_reason() {
+    let rsa = rsa_key("rsa-1");
+    let ec = ec_key("ec-1");
+    let other = rsa_key("someone-else");
+    let authenticator = JwtAuthenticator::new(ISSUER, AUDIENCE, set(&[&rsa, &ec]));
+
+    let helpdesk = authenticator
+        .authenticate(&bearer(&rsa.sign(&claims(
+            "helpdesk@contoso.com",
+            &[AUTHENTICATION_ADMINISTRATOR, MEMBER],
+        ))))
+        .await
+        .unwrap();
+    assert_eq!(helpdesk.id().as_str(), "helpdesk@contoso.com");
+    assert_eq!(
+        helpdesk.roles(),
+        &[DirectoryRole::AuthenticationAdministrator]
+    );
+    assert_eq!(helpdesk.groups().len(), 1);
+    assert_eq!(helpdesk.user_type(), UserType::Member);
+    let mut guest = claims("visitor@fabrikam.com", &[]);
+    guest["acct"] = json!(1);
+    let visitor = authenticator
+        .authenticate(&bearer(&ec.sign(&guest)))
+        .await
+        .unwrap();
+    assert_eq!(visitor.user_type(), UserType::Guest);
+    assert!(visitor.roles().is_empty());
+    // A role this service does not know grants nothing and fails closed.
+    let unknown = authenticator
+        .authenticate(&bearer(&ec.sign(&claims(
+            "pra@contoso.com",
+            &["e8611ab8-c189-46e8-94e1-60213ab1f814"],
+        ))))
+        .await
+        .unwrap();
+    assert_eq!(unknown.roles(), &[DirectoryRole::OtherAdministrator]);
+    let mut by_oid = claims("x", &[]);
+    by_oid.as_object_mut().unwrap().remove("upn");
+    let oid = authenticator
+        .authenticate(&bearer(&rsa.sign(&by_oid)))
+        .await
+        .unwrap();
+    assert_eq!(oid.id().as_str(), "0f1e2d3c-0000-4000-8000-000000000001");
+
+    for (reason, token) in forgeries(&rsa, &other) {
+        let refused = authenticator
+            .authenticate(&bearer(&token))
+            .await
+            .expect_err(reason);
+        assert!(refused.token_given);
+        assert!(
+            refused.message.contains(reason),
+            "{reason}: refused with {:?}",
+            refused.message
+        );
+        assert!(
+            !refused.message.contains(&token),
+            "the message quotes the token"
+        );
+    }
+    let missing = authenticator
+        .authenticate(&HeaderMap::new())
+        .await
+        .unwrap_err();
+    assert!(!missing.token_given);
+    let mut basic = HeaderMap::new();
+    basic.insert("authorization", "Basic Z2E6cGFzc3dvcmQ=".parse().unwrap());
+    assert!(
+        authenticator
+            .authenticate(&basic)
+            .await
+            .unwrap_err()
+            .token_given
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_every_refused_token_gets_401_with_www_authenticate_and_graphs_body() {
+    let rsa = rsa_key("rsa-1");
+    let other = rsa_key("someone-else");
+    let authenticator = JwtAuthenticator::new(ISSUER, AUDIENCE, set(&[&rsa]));
+    let running = start(InMemoryStore::new(), authenticator, Limits::default()).await;
+    let http = client();
+    let policy = format!("{}/v1.0{POLICY_PATH}", running.base);
+
+    let good = rsa.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR]));
+    let response = http.get(&policy).bearer_auth(&good).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    let response = http.get(&policy).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    for (reason, token) in forgeries(&rsa, &other) {
+        let response = http.get(&policy).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(response.status(), 401, "{reason}");
+        let challenge = response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            challenge.starts_with("Bearer error=\"invalid_token\""),
+            "{reason}: {challenge}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body["error"]["code"], "InvalidAuthenticationToken",
+            "{reason}"
+        );
+    }
+    running.stop().await;
+}
+
+/// A JWKS endpoint on loopback: the set it serves can be swapped, and it counts its fetches.
+async fn jwks_endpoint(keys: Arc<RwLock<JwkSet>>, fetches: Arc<AtomicUsize>) -> String {
+    use axum::routing::get;
+    let app = axum::Router::new().route(
+        "/discovery/v2.0/keys",
+        get(move || {
+            let keys = keys.clone();
+            let fetches = fetches.clone();
+            async move {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                axum::Json(keys.read().await.clone())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/discovery/v2.0/keys",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetched_keys_rotate_and_made_up_kids_do_not_hammer_the_issuer() {
+    let first = rsa_key("2026-11");
+    let second = ec_key("2026-12");
+    let keys = Arc::new(RwLock::new(set(&[&first])));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let url = jwks_endpoint(keys.clone(), fetches.clone()).await;
+    let authenticator =
+        JwtAuthenticator::fetching(ISSUER, AUDIENCE, &url, Duration::from_secs(3600))
+            .await
+            .unwrap()
+            .min_refetch(Duration::from_millis(300));
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched at start");
+    let token = |key: &Key| bearer(&key.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])));
+    authenticator.authenticate(&token(&first)).await.unwrap();
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "a known key is not refetched"
+    );
+
+    // The issuer rotates: the new key signs, the old one is withdrawn.
+    *keys.write().await = set(&[&second]);
+    authenticator.authenticate(&token(&second)).await.unwrap();
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        2,
+        "an unknown kid refetched once"
+    );
+
+    // A stream of tokens naming keys nobody has: at most one fetch per interval.
+    for i in 0..50 {
+        let made_up = Key {
+            encoding: second.encoding.clone(),
+            alg: second.alg,
+            kid: format!("made-up-{i}"),
+        };
+        assert!(authenticator.authenticate(&token(&made_up)).await.is_err());
+    }
+    let after_stream = fetches.load(Ordering::SeqCst);
+    assert!(
+        after_stream <= 3,
+        "{after_stream} fetches for 50 made-up kids within the interval"
+    );
+    // The withdrawn key is refused once the interval allows a look.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let refused = authenticator
+        .authenticate(&token(&first))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("not the issuer's"),
+        "{}",
+        refused.message
+    );
+}

@@ -1,4 +1,10 @@
 //! Administering a user's pass: viewing it and deleting it (SPEC 3.3, 3.4, 5.7, 7.2).
+//!
+//! Two of the names here live in other files, below this one: [`CreateOptions`] with the
+//! creation that reads it (`create.rs`), and [`PassView`] in `view.rs`, since a creation
+//! returns a view as well and `create` sits below `admin` in the layers. They are re-exported
+//! here, where a host looks for them; the role matrix ([`authorize`]) likewise lives with the
+//! principals it judges.
 
 use alloc::vec::Vec;
 

@@ -5,7 +5,7 @@ use core::fmt;
 
 use crate::create::CreateOptions;
 use crate::digest::DigestKey;
-use crate::lockout::Lockout;
+use crate::signin::Lockout;
 
 /// How an engine behaves: the digest key, the creation opt-ins, the guessing limit and the
 /// retry bound.

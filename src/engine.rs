@@ -98,199 +98,6 @@ macro_rules! carry_out {
     }};
 }
 
-/// The engine's operations, one plan each, written once for both drivers: `Engine` gets them
-/// as plain methods, `AsyncEngine` as `async` ones (`operations!(async, await)`).
-macro_rules! operations {
-    ($($async:tt, $aw:tt, $send:tt)?) => {
-        /// The tenant policy: the stored one, or the seed's defaults (disabled) if none is
-        /// stored.
-        ///
-        /// # Errors
-        ///
-        /// [`EngineError::Store`].
-        pub $($async)? fn policy(&self) -> Result<Policy, EngineError<Infallible, S::Error>> {
-            self.run(ReadPolicy)$(.$aw)?
-        }
-
-        /// Changes the policy as `actor` (SPEC 1.5), committed only if the policy did not
-        /// change since it was read.
-        ///
-        /// # Errors
-        ///
-        /// [`EngineError::Rejected`] with the [`UpdatePolicyError`]; store and contention
-        /// errors.
-        pub $($async)? fn update_policy(
-            &self,
-            actor: &Principal,
-            settings: &PolicySettings,
-        ) -> Result<PolicyUpdate, EngineError<UpdatePolicyError, S::Error>> {
-            let settings = NewSettings::Given(settings);
-            self.run(UpdatePolicy { actor, settings })$(.$aw)?
-        }
-
-        /// Changes the policy as `actor` by applying `change` to the stored settings (a PATCH,
-        /// SPEC 1.5). `change` is applied to what each attempt reads and the result commits only
-        /// if the policy is still the one read, so two concurrent changes both take effect,
-        /// one after the other, rather than the later overwriting the earlier.
-        ///
-        /// # Errors
-        ///
-        /// [`EngineError::Rejected`] with the [`UpdatePolicyError`]; store and contention
-        /// errors.
-        pub $($async)? fn change_policy(
-            &self,
-            actor: &Principal,
-            change: &(dyn Fn(PolicySettings) -> PolicySettings + Sync),
-        ) -> Result<PolicyUpdate, EngineError<UpdatePolicyError, S::Error>> {
-            let settings = NewSettings::Changed(change);
-            self.run(UpdatePolicy { actor, settings })$(.$aw)?
-        }
-
-        /// Creates a pass for `target` as `actor` (SPEC 2, 3), committed only if neither the
-        /// policy nor the target's record changed since they were read.
-        ///
-        /// # Errors
-        ///
-        /// [`EngineError::Rejected`] with the [`CreateError`]; [`EngineError::Rng`]; store and
-        /// contention errors.
-        pub $($async)? fn create<R: TryCryptoRng $(+ $send)? + ?Sized>(
-            &self,
-            actor: &Principal,
-            target: &Principal,
-            request: &CreateRequest,
-            rng: &mut R,
-        ) -> Result<CreatedPass, EngineError<CreateError, S::Error>> {
-            self.run(Create::new(&self.config, actor, target, request, rng))$(.$aw)?
-        }
-
-        /// The view of `holder`'s pass for `actor` (SPEC 3.3, 3.4, 7.2), or `None` when there
-        /// is none. The permission is checked first, so a refusal does not tell whether a pass
-        /// exists.
-        ///
-        /// # Errors
-        ///
-        /// [`EngineError::Rejected`] with the [`ViewError`]; store errors.
-        pub $($async)? fn view(
-            &self,
-            actor: &Principal,
-            holder: &Principal,
-        ) -> Result<Option<PassView>, EngineError<ViewError, S::Error>> {
-            self.run(View { actor, holder })$(.$aw)?
-        }
-
-        /// Deletes `holder`'s pass as `actor` (SPEC 3, 5.7), or returns `None` when there is
-        /// none. Deleting a valid pass returns the revoke-sessions effect.
-        ///
-        /// # Errors
-        ///
-        /// [`EngineError::Rejected`] with the [`DeleteError`]; store and contention errors.
-        pub $($async)? fn delete(
-            &self,
-            actor: &Principal,
-            holder: &Principal,
-        ) -> Result<Option<Deleted>, EngineError<DeleteError, S::Error>> {
-            self.run(Delete { actor, holder, pass: None })$(.$aw)?
-        }
-
-        /// Deletes `holder`'s pass `pass` as `actor` (Graph's `DELETE .../{id}`): as
-        /// [`Engine::delete`](crate::Engine::delete), and `None` when the pass stored is another one or there is none.
-        /// The write expects the record read, so a pass that replaced `pass` meanwhile is never
-        /// deleted in its place.
-        ///
-        /// # Errors
-        ///
-        /// [`EngineError::Rejected`] with the [`DeleteError`]; store and contention errors.
-        pub $($async)? fn delete_pass(
-            &self,
-            actor: &Principal,
-            holder: &Principal,
-            pass: PassId,
-        ) -> Result<Option<Deleted>, EngineError<DeleteError, S::Error>> {
-            self.run(Delete { actor, holder, pass: Some(pass) })$(.$aw)?
-        }
-
-        /// Whether to offer `user` a pass at sign-in (SPEC 5.1, 5.2).
-        ///
-        /// # Errors
-        ///
-        /// [`EngineError::Store`].
-        pub $($async)? fn offer(
-            &self,
-            user: &Principal,
-            request: SignInRequest,
-        ) -> Result<Offer, EngineError<Infallible, S::Error>> {
-            self.run(OfferPlan { user, request })$(.$aw)?
-        }
-
-        /// Redeems `typed` for `user` (SPEC 5.3, 6.4, 6.5): verifies, checks usability, and
-        /// commits every judged attempt through one compare-and-swap on the record and the
-        /// policy it was judged on. A grant (which records the use, and consumes a one-time
-        /// pass) and a counted wrong code exist only once that write lands; on a conflict the
-        /// attempt is judged again on what is stored now, so concurrent attempts count as one
-        /// after another. The [`Redemption`] returned is the one that committed.
-        ///
-        /// A user without a pass costs a write too: one that expects a version no record has,
-        /// so it can never land (SPEC 6.2).
-        ///
-        /// # Errors
-        ///
-        /// [`EngineError::Store`] or [`EngineError::Contention`]: the sign-in is denied.
-        pub $($async)? fn redeem(
-            &self,
-            user: &Principal,
-            typed: &str,
-            request: SignInRequest,
-        ) -> Result<Redemption, EngineError<Infallible, S::Error>> {
-            self.run(Redeem::new(&self.config, user, typed, request))$(.$aw)?
-        }
-
-        /// Whether `user`, signed in with `grant`, may register `method` now (SPEC 5.5): the
-        /// grant must be the user's, the window open, and the pass behind it still stored
-        /// (deleting it revoked the sessions). The answer commits through a write of the pass
-        /// read, back unchanged, so a deletion that lands meanwhile is seen (SPEC 6.5).
-        ///
-        /// # Errors
-        ///
-        /// [`EngineError::Rejected`] with the [`RegistrationError`]; store errors.
-        pub $($async)? fn register(
-            &self,
-            user: &Principal,
-            grant: &Grant,
-            method: PasswordlessMethod,
-        ) -> Result<(), EngineError<RegistrationError, S::Error>> {
-            self.run(Register { user, grant, method })$(.$aw)?
-        }
-
-        /// An engine over `clock` and `store`.
-        #[must_use]
-        pub const fn new(clock: C, store: S, config: EngineConfig) -> Self {
-            Self {
-                clock,
-                store,
-                config,
-            }
-        }
-
-        /// The clock.
-        #[must_use]
-        pub const fn clock(&self) -> &C {
-            &self.clock
-        }
-
-        /// The store.
-        #[must_use]
-        pub const fn store(&self) -> &S {
-            &self.store
-        }
-
-        /// The configuration.
-        #[must_use]
-        pub const fn config(&self) -> &EngineConfig {
-            &self.config
-        }
-    };
-}
-
 /// Runs the pure core against a [`Clock`] and a [`Store`]: one plan per operation.
 ///
 /// Each operation reads the clock once, reads what it needs (the policy and the user's record
@@ -343,7 +150,204 @@ impl<C: Clock, S: Store> Engine<C, S> {
         carry_out!(self.store, attempts)
     }
 
-    operations!();
+    /// The tenant policy: the stored one, or the seed's defaults (disabled) if none is
+    /// stored.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub fn policy(&self) -> Result<Policy, EngineError<Infallible, S::Error>> {
+        self.run(ReadPolicy)
+    }
+
+    /// Changes the policy as `actor` (SPEC 1.5), committed only if the policy did not
+    /// change since it was read.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`UpdatePolicyError`]; store and contention
+    /// errors.
+    pub fn update_policy(
+        &self,
+        actor: &Principal,
+        settings: &PolicySettings,
+    ) -> Result<PolicyUpdate, EngineError<UpdatePolicyError, S::Error>> {
+        let settings = NewSettings::Given(settings);
+        self.run(UpdatePolicy { actor, settings })
+    }
+
+    /// Changes the policy as `actor` by applying `change` to the stored settings (a PATCH,
+    /// SPEC 1.5). `change` is applied to what each attempt reads and the result commits only
+    /// if the policy is still the one read, so two concurrent changes both take effect,
+    /// one after the other, rather than the later overwriting the earlier.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`UpdatePolicyError`]; store and contention
+    /// errors.
+    pub fn change_policy(
+        &self,
+        actor: &Principal,
+        change: &(dyn Fn(PolicySettings) -> PolicySettings + Sync),
+    ) -> Result<PolicyUpdate, EngineError<UpdatePolicyError, S::Error>> {
+        let settings = NewSettings::Changed(change);
+        self.run(UpdatePolicy { actor, settings })
+    }
+
+    /// Creates a pass for `target` as `actor` (SPEC 2, 3), committed only if neither the
+    /// policy nor the target's record changed since they were read.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`CreateError`]; [`EngineError::Rng`]; store and
+    /// contention errors.
+    pub fn create<R: TryCryptoRng + ?Sized>(
+        &self,
+        actor: &Principal,
+        target: &Principal,
+        request: &CreateRequest,
+        rng: &mut R,
+    ) -> Result<CreatedPass, EngineError<CreateError, S::Error>> {
+        self.run(Create::new(&self.config, actor, target, request, rng))
+    }
+
+    /// The view of `holder`'s pass for `actor` (SPEC 3.3, 3.4, 7.2), or `None` when there
+    /// is none. The permission is checked first, so a refusal does not tell whether a pass
+    /// exists.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`ViewError`]; store errors.
+    pub fn view(
+        &self,
+        actor: &Principal,
+        holder: &Principal,
+    ) -> Result<Option<PassView>, EngineError<ViewError, S::Error>> {
+        self.run(View { actor, holder })
+    }
+
+    /// Deletes `holder`'s pass as `actor` (SPEC 3, 5.7), or returns `None` when there is
+    /// none. Deleting a valid pass returns the revoke-sessions effect.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`DeleteError`]; store and contention errors.
+    pub fn delete(
+        &self,
+        actor: &Principal,
+        holder: &Principal,
+    ) -> Result<Option<Deleted>, EngineError<DeleteError, S::Error>> {
+        self.run(Delete {
+            actor,
+            holder,
+            pass: None,
+        })
+    }
+
+    /// Deletes `holder`'s pass `pass` as `actor` (Graph's `DELETE .../{id}`): as
+    /// [`Engine::delete`], and `None` when the pass stored is another one or there is none.
+    /// The write expects the record read, so a pass that replaced `pass` meanwhile is never
+    /// deleted in its place.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`DeleteError`]; store and contention errors.
+    pub fn delete_pass(
+        &self,
+        actor: &Principal,
+        holder: &Principal,
+        pass: PassId,
+    ) -> Result<Option<Deleted>, EngineError<DeleteError, S::Error>> {
+        self.run(Delete {
+            actor,
+            holder,
+            pass: Some(pass),
+        })
+    }
+
+    /// Whether to offer `user` a pass at sign-in (SPEC 5.1, 5.2).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub fn offer(
+        &self,
+        user: &Principal,
+        request: SignInRequest,
+    ) -> Result<Offer, EngineError<Infallible, S::Error>> {
+        self.run(OfferPlan { user, request })
+    }
+
+    /// Redeems `typed` for `user` (SPEC 5.3, 6.4, 6.5): verifies, checks usability, and
+    /// commits every judged attempt through one compare-and-swap on the record and the
+    /// policy it was judged on. A grant (which records the use, and consumes a one-time
+    /// pass) and a counted wrong code exist only once that write lands; on a conflict the
+    /// attempt is judged again on what is stored now, so concurrent attempts count as one
+    /// after another. The [`Redemption`] returned is the one that committed.
+    ///
+    /// A user without a pass costs a write too: one that expects a version no record has,
+    /// so it can never land (SPEC 6.2).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] or [`EngineError::Contention`]: the sign-in is denied.
+    pub fn redeem(
+        &self,
+        user: &Principal,
+        typed: &str,
+        request: SignInRequest,
+    ) -> Result<Redemption, EngineError<Infallible, S::Error>> {
+        self.run(Redeem::new(&self.config, user, typed, request))
+    }
+
+    /// Whether `user`, signed in with `grant`, may register `method` now (SPEC 5.5): the
+    /// grant must be the user's, the window open, and the pass behind it still stored
+    /// (deleting it revoked the sessions). The answer commits through a write of the pass
+    /// read, back unchanged, so a deletion that lands meanwhile is seen (SPEC 6.5).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Rejected`] with the [`RegistrationError`]; store errors.
+    pub fn register(
+        &self,
+        user: &Principal,
+        grant: &Grant,
+        method: PasswordlessMethod,
+    ) -> Result<(), EngineError<RegistrationError, S::Error>> {
+        self.run(Register {
+            user,
+            grant,
+            method,
+        })
+    }
+
+    /// An engine over `clock` and `store`.
+    #[must_use]
+    pub const fn new(clock: C, store: S, config: EngineConfig) -> Self {
+        Self {
+            clock,
+            store,
+            config,
+        }
+    }
+
+    /// The clock.
+    #[must_use]
+    pub const fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The store.
+    #[must_use]
+    pub const fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub const fn config(&self) -> &EngineConfig {
+        &self.config
+    }
 }
 
 mod asynchronous;

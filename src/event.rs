@@ -2,6 +2,11 @@
 //! method, built from the decision itself so the log can never disagree with it.
 //!
 //! Events carry ids and times, never a code or a digest: they are safe to log as they are.
+//!
+//! Each decision's `events()` is written here rather than beside the decision (a redemption's
+//! in this file, not in `signin/redeem.rs`): an event names the decisions' own types (a
+//! refusal, an offer's reason), so this module sits above them in the layers, and a decision's
+//! file cannot import it back.
 
 use alloc::vec;
 use alloc::vec::Vec;

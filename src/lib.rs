@@ -229,7 +229,6 @@ mod event;
 pub mod graph;
 pub mod hazmat;
 mod ids;
-mod lockout;
 mod pass;
 mod passcode;
 mod plan;

@@ -1,5 +1,8 @@
 //! The tenant policy (SPEC 1; Graph: `temporaryAccessPassAuthenticationMethodConfiguration`):
 //! its settings, their validation, who is in scope, and the decision to change it.
+//!
+//! [`PasscodeLength`] is defined with the code it measures (`passcode.rs`, a layer below) and
+//! re-exported here, beside the other bounded settings.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -4,11 +4,12 @@
 
 use core::fmt;
 
+mod lockout;
 mod offer;
 mod redeem;
 mod register;
 
-pub use crate::lockout::Lockout;
+pub use lockout::Lockout;
 pub use offer::{NotOffered, Offer, OfferContext, Prompt, offer};
 pub use redeem::{
     CredentialPolicyBlock, Grant, NextStep, RedeemContext, RedeemRefusal, Redemption, ShownRefusal,

@@ -1,5 +1,5 @@
 //! A Temporary Access Pass service shaped like Microsoft Graph, as a host would build it on
-//! `temporary-access-pass`: axum on tokio, the crate's [`AsyncEngine`] over the PostgreSQL store
+//! `temporary-access-pass`: axum on tokio, the crate's [`AsyncEngine`](temporary_access_pass::AsyncEngine) over the PostgreSQL store
 //! (or the SQLite store when no database URL is given), an [`Authenticator`] and a
 //! [`Directory`] the host plugs in, and what a service needs around them in production:
 //! limits and timeouts on every connection and request, a graceful shutdown, store timeouts,
@@ -8,18 +8,11 @@
 //! ([`passkeys`], SPEC 8).
 //!
 //! The files follow the usual layout of an axum service, one concern a file, each importing
-//! only the ones below it (`.ci/check-layers` checks it, from the table in the README):
-//!
-//! | layer | modules | what they hold |
-//! |---|---|---|
-//! | values | [`clock`], [`identity`], [`telemetry`], [`blocking`] | the clocks; who calls and who the users are (the host's plug-ins); the log and the metrics; a sync store on blocking threads |
-//! | settings | [`config`], [`jwt`] | the environment read into settings, and why a start failed; Entra access tokens |
-//! | HTTP | [`http`] | Graph's error body and envelope, request ids, the request log, the `Caller` and `GraphJson` extractors, the source address, cookies |
-//! | passkeys | [`passkeys`] | the relying party, a key as stored and as Graph shows it, where keys are kept, the ceremonies in progress |
-//! | state | [`app`] | [`App`]: the engine, the plug-ins, the limits; what handlers ask of it |
-//! | routes | `routes` | one file per resource, and the layers every route runs behind |
-//! | serving | [`server`] | the accept loop, its limits, the graceful shutdown |
-//! | start-up | [`startup`] | the service built from its [`Config`], served until a signal |
+//! only from the layers below it: from the bottom up, [`clock`], [`identity`], [`telemetry`]
+//! and [`blocking`]; [`config`] and [`jwt`]; [`http`] (Graph's error body, request ids, the
+//! extractors); [`passkeys`]; [`app`] (the state); `routes` (one file per resource); [`server`]
+//! (the accept loop); [`startup`]. The service's README ("Layout") has the table, which
+//! `.ci/check-layers` reads and enforces.
 //!
 //! `main.rs` reads the environment, starts the log and calls [`run`].
 //!

@@ -5,10 +5,10 @@ use core::fmt;
 
 use time::UtcDateTime;
 
+use super::lockout::{Lockout, Outcome};
 use super::{Client, REGISTRATION_WINDOW, SignInRequest};
 use crate::digest::DigestKey;
 use crate::ids::{PassId, UserId};
-use crate::lockout::{Lockout, Outcome};
 use crate::pass::TemporaryAccessPass;
 use crate::policy::Policy;
 use crate::principal::Principal;

@@ -51,6 +51,9 @@ use crate::store::Store;
 /// Threads in each race.
 pub const THREADS: usize = 8;
 
+/// Attempts in each burst: all of them read the same record version before any of them writes.
+pub const BURST: usize = 64;
+
 const NOW: UtcDateTime = utc_datetime!(2021-03-11 06:00:00);
 
 fn unique_user(label: &str) -> Principal {
@@ -291,8 +294,10 @@ mod recording;
 mod refusals;
 mod rounds;
 mod sequential;
+mod slow;
 #[cfg(feature = "test-support-tokio")]
 pub mod tasks;
-pub use attack::{Attack, AttackReport, Operation, OperationReport, Slow, race_under_attack};
-pub use burst::{BURST, race_burst, race_burst_wrong_codes, race_delete, race_policy_change};
+pub use attack::{Attack, AttackReport, Operation, OperationReport, race_under_attack};
+pub use burst::{race_burst, race_burst_wrong_codes, race_delete, race_policy_change};
 pub use refusals::check_refusals_write_nothing;
+pub use slow::Slow;

@@ -343,7 +343,7 @@ pub fn record_in(state: RecordState) -> impl Strategy<Value = RecordCase> {
                 }
                 RecordState::Locked => {
                     let now = within(start, end, u);
-                    parts.failed_attempts = crate::lockout::Lockout::DEFAULT_MAX_ATTEMPTS;
+                    parts.failed_attempts = crate::signin::Lockout::DEFAULT_MAX_ATTEMPTS;
                     parts.last_failure = Some(now);
                     parts.locked_until = Some((now + Duration::MINUTE).min(end));
                     now

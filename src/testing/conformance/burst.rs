@@ -12,7 +12,7 @@ use std::thread;
 use super::recording::{Answers, Recording, Step, store_error};
 use super::rounds;
 
-use super::{NOW, admin, engine_with, key, lock, ok, unique_user};
+use super::{BURST, NOW, admin, engine_with, key, lock, ok, unique_user};
 use crate::clock::ManualClock;
 use crate::config::EngineConfig;
 use crate::create::CreateRequest;
@@ -20,9 +20,6 @@ use crate::engine::Engine;
 use crate::principal::Principal;
 use crate::signin::{Client, SignInRequest};
 use crate::store::Store;
-
-/// Attempts in each burst: all of them read the same record version before any of them writes.
-pub const BURST: usize = 64;
 
 /// Runs `rounds` bursts of [`BURST`] attempts on a fresh multi-use pass each, and checks each
 /// round with `check(round, steps, answers)`. `right` says whether attempt `i` of round `r`

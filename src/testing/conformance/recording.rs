@@ -8,8 +8,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
 
-use super::burst::BURST;
-use super::{NOW, lock};
+use super::{BURST, NOW, lock};
 use crate::engine::EngineError;
 use crate::ids::UserId;
 use crate::pass::TemporaryAccessPass;

@@ -6,9 +6,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::NOW;
-use super::burst::BURST;
 use super::recording::{Answers, Landed, Step, replay};
+use super::{BURST, NOW};
 use core::convert::Infallible;
 
 use crate::create::{CreateError, CreatedPass};

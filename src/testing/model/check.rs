@@ -13,7 +13,7 @@ use time::{Duration, UtcDateTime};
 use super::Model;
 use super::host::{Answer, Host};
 use super::ops::{Op, Ops, Typed, Who, operations_up_to};
-use crate::lockout::Lockout;
+use crate::signin::Lockout;
 
 /// How many sequences, how long, from when, and the guessing limit host and model share.
 #[derive(Debug, Clone)]

@@ -81,6 +81,38 @@ impl Store for Counting {
     fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error> {
         self.0.prune_events(before)
     }
+
+    fn load_methods(
+        &self,
+        user: &temporary_access_pass::UserId,
+    ) -> Result<
+        Vec<
+            temporary_access_pass::store::Versioned<
+                temporary_access_pass::method::RegisteredMethod,
+            >,
+        >,
+        Self::Error,
+    > {
+        self.0.load_methods(user)
+    }
+
+    fn load_ceremony(
+        &self,
+        user: &temporary_access_pass::UserId,
+        id: &temporary_access_pass::ceremony::CeremonyId,
+    ) -> Result<
+        Option<temporary_access_pass::store::Versioned<temporary_access_pass::ceremony::Ceremony>>,
+        Self::Error,
+    > {
+        self.0.load_ceremony(user, id)
+    }
+
+    fn prune_ceremonies(
+        &self,
+        now: temporary_access_pass::time::UtcDateTime,
+    ) -> Result<u64, Self::Error> {
+        self.0.prune_ceremonies(now)
+    }
 }
 
 fn count(written: Write) -> Write {

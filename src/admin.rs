@@ -17,7 +17,9 @@ use crate::policy::Policy;
 use crate::principal::Principal;
 
 pub use crate::create::CreateOptions;
-pub use crate::principal::{Action, Denial, PermissionError, TargetClass, UserType, authorize};
+pub use crate::principal::{
+    Action, Denial, PermissionError, Subject, TargetClass, UserType, authorize, authorize_on,
+};
 pub use crate::view::PassView;
 
 /// Everything a view reads besides `now`: the policy, who looks, whose pass, and the record

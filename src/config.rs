@@ -5,6 +5,7 @@ use core::fmt;
 
 use crate::create::CreateOptions;
 use crate::digest::DigestKey;
+use crate::onboarding::{DEFAULT_CEREMONIES_PER_USER, DEFAULT_METHODS_PER_USER};
 use crate::signin::Lockout;
 
 /// How an engine behaves: the digest key, the creation opt-ins, the guessing limit and the
@@ -29,6 +30,10 @@ pub struct EngineConfig {
     /// Whether each change commits with its audit events, into the store's outbox (SPEC 7.1).
     /// On by default; see [`EngineConfig::outbox`].
     pub outbox: bool,
+    /// The most registered methods a user holds (SPEC 8.4).
+    pub methods_per_user: u32,
+    /// The most ceremonies of each kind a user has open at once (SPEC 8.4, 8.6).
+    pub ceremonies_per_user: u32,
 }
 
 impl fmt::Debug for EngineConfig {
@@ -39,6 +44,8 @@ impl fmt::Debug for EngineConfig {
             .field("lockout", &self.lockout)
             .field("max_attempts", &self.max_attempts)
             .field("outbox", &self.outbox)
+            .field("methods_per_user", &self.methods_per_user)
+            .field("ceremonies_per_user", &self.ceremonies_per_user)
             .finish()
     }
 }
@@ -48,7 +55,7 @@ impl EngineConfig {
     pub const DEFAULT_MAX_ATTEMPTS: u32 = 32;
 
     /// Digests keyed with `key` (`Pepper` converts into it), the seed's options, the default
-    /// lockout, 32 attempts, and the outbox on.
+    /// lockout, 32 attempts, the outbox on, 20 methods and 8 ceremonies of each kind a user.
     #[must_use]
     pub fn new(key: impl Into<DigestKey>) -> Self {
         Self {
@@ -57,7 +64,24 @@ impl EngineConfig {
             lockout: Lockout::default(),
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
             outbox: true,
+            methods_per_user: DEFAULT_METHODS_PER_USER,
+            ceremonies_per_user: DEFAULT_CEREMONIES_PER_USER,
         }
+    }
+
+    /// Sets the most registered methods a user holds (20 by default, SPEC 8.4).
+    #[must_use]
+    pub fn methods_per_user(mut self, cap: u32) -> Self {
+        self.methods_per_user = cap;
+        self
+    }
+
+    /// Sets the most ceremonies of each kind a user has open at once (8 by default): one more
+    /// ends the oldest.
+    #[must_use]
+    pub fn ceremonies_per_user(mut self, cap: u32) -> Self {
+        self.ceremonies_per_user = cap;
+        self
     }
 
     /// Sets the creation opt-ins.

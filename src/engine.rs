@@ -80,9 +80,18 @@ macro_rules! carry_out {
     ($store:expr, $attempts:expr $(, $aw:tt)?) => {{
         let mut run = $attempts;
         loop {
-            let written = match run.user() {
-                Some(user) => $store.transact(&user, &mut |read| run.decide(read))$(.$aw)?,
-                None => match $store.load_policy()$(.$aw)? {
+            let written = match (run.read(), run.user()) {
+                // A decision about methods or ceremonies: read what it asks, commit what it
+                // decides; its change checks again what it expects.
+                (Some(read), _) => match $store.load_with(&read)$(.$aw)? {
+                    Ok(loaded) => match run.decide(loaded) {
+                        Some(commit) => $store.commit(&commit)$(.$aw)?.map(Some),
+                        None => Ok(None),
+                    },
+                    Err(e) => Err(e),
+                },
+                (None, Some(user)) => $store.transact(&user, &mut |read| run.decide(read))$(.$aw)?,
+                (None, None) => match $store.load_policy()$(.$aw)? {
                     Ok(policy) => match run.decide(Loaded::new(policy, None)) {
                         Some(commit) => $store.commit(&commit)$(.$aw)?.map(Some),
                         None => Ok(None),
@@ -351,4 +360,5 @@ impl<C: Clock, S: Store> Engine<C, S> {
 }
 
 mod asynchronous;
+mod onboarding;
 pub use asynchronous::AsyncEngine;

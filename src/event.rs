@@ -16,6 +16,8 @@ use time::UtcDateTime;
 use crate::admin::Deleted;
 use crate::create::CreatedPass;
 use crate::ids::{PassId, UserId};
+use crate::method::{MethodId, MethodOrigin, RegisteredMethod};
+use crate::onboarding::MethodDeleted;
 use crate::policy::PolicyUpdate;
 use crate::signin::{NotOffered, Offer, RedeemRefusal, Redemption};
 
@@ -121,6 +123,39 @@ pub enum Event {
         pass: Option<PassId>,
         /// Why.
         reason: RedeemRefusal,
+        /// When.
+        at: UtcDateTime,
+    },
+    /// A passwordless method was registered for `user` (SPEC 7.4, 8.4): by the user through a
+    /// pass, or by an administrator on their behalf.
+    MethodRegistered {
+        /// Whose method.
+        user: UserId,
+        /// The method.
+        method: MethodId,
+        /// How it was registered: through which pass, or by which administrator.
+        origin: MethodOrigin,
+        /// When.
+        at: UtcDateTime,
+    },
+    /// A method was deleted (SPEC 7.4, 8.5).
+    MethodDeleted {
+        /// Whose method.
+        user: UserId,
+        /// The method.
+        method: MethodId,
+        /// Who deleted it: the user, or an administrator.
+        by: UserId,
+        /// When.
+        at: UtcDateTime,
+    },
+    /// A sign-in with a method was refused as a possible clone, and the method blocked
+    /// (SPEC 8.6): its signature counter did not move forward.
+    MethodBlocked {
+        /// Whose method.
+        user: UserId,
+        /// The method.
+        method: MethodId,
         /// When.
         at: UtcDateTime,
     },
@@ -269,5 +304,44 @@ impl Redemption {
                 events
             }
         }
+    }
+}
+
+impl RegisteredMethod {
+    /// The audit events of the method's registration: [`Event::MethodRegistered`].
+    #[must_use]
+    pub fn registration_events(&self) -> Vec<Event> {
+        vec![Event::MethodRegistered {
+            user: self.user().clone(),
+            method: self.id().clone(),
+            origin: self.origin().clone(),
+            at: self.created(),
+        }]
+    }
+
+    /// The audit events of the method's block, once blocked: [`Event::MethodBlocked`].
+    #[must_use]
+    pub fn block_events(&self) -> Vec<Event> {
+        self.blocked()
+            .map(|at| Event::MethodBlocked {
+                user: self.user().clone(),
+                method: self.id().clone(),
+                at,
+            })
+            .into_iter()
+            .collect()
+    }
+}
+
+impl MethodDeleted {
+    /// The audit events: [`Event::MethodDeleted`].
+    #[must_use]
+    pub fn events(&self) -> Vec<Event> {
+        vec![Event::MethodDeleted {
+            user: self.method.user().clone(),
+            method: self.method.id().clone(),
+            by: self.by.clone(),
+            at: self.at,
+        }]
     }
 }

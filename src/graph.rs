@@ -55,6 +55,7 @@ mod audit;
 mod client;
 mod event;
 mod ids;
+mod method;
 mod pass;
 mod policy;
 mod record;
@@ -65,6 +66,7 @@ pub use audit::{
     ModifiedProperty, TargetResource, UserIdentity, audit_id, audit_sequence,
 };
 pub use client::ClientDocument;
+pub use method::{Fido2MethodDocument, guid};
 pub use pass::{MethodUsabilityReason, PassDocument, PassList};
 pub use policy::{PolicyDocument, StateDocument, TargetDocument, TargetType};
 

@@ -33,6 +33,25 @@ pub enum IdError {
         /// Which kind of identifier (`"user"` or `"group"`).
         kind: &'static str,
     },
+    /// The identifier was shorter than allowed (a ceremony's id must be unguessable).
+    #[error("{kind} id is {len} characters long: at least {min} are required")]
+    TooShort {
+        /// Which kind of identifier.
+        kind: &'static str,
+        /// The length given.
+        len: usize,
+        /// The fewest allowed.
+        min: usize,
+    },
+    /// The text is not a token of the URL-safe base64 alphabet (`A-Z`, `a-z`, `0-9`, `-`, `_`),
+    /// as a method's or a ceremony's id must be.
+    #[error("{kind} id holds {found:?}: only A-Z, a-z, 0-9, '-' and '_' are allowed")]
+    NotAToken {
+        /// Which kind of identifier.
+        kind: &'static str,
+        /// The first character refused.
+        found: char,
+    },
     /// The text is not a pass id (a GUID).
     #[error(
         "pass id is not a GUID: expected 32 hex digits as 8-4-4-4-12, like c5dbd20a-8b8f-4791-a23f-488fcbde3b38"
@@ -173,17 +192,19 @@ fn refused(kind: &'static str, c: char) -> Option<IdError> {
 const MAX_ID_LEN: usize = 256;
 
 fn check_id(kind: &'static str, id: &str) -> Result<(), IdError> {
+    check_text(kind, id, MAX_ID_LEN)
+}
+
+/// Checks a name or an id of `kind`: 1 to `max` bytes, none of the characters refused in ids.
+pub(crate) fn check_text(kind: &'static str, id: &str, max: usize) -> Result<(), IdError> {
     if id.is_empty() {
-        return Err(IdError::Empty {
-            kind,
-            max: MAX_ID_LEN,
-        });
+        return Err(IdError::Empty { kind, max });
     }
-    if id.len() > MAX_ID_LEN {
+    if id.len() > max {
         return Err(IdError::TooLong {
             kind,
             len: id.len(),
-            max: MAX_ID_LEN,
+            max,
         });
     }
     // A control character anywhere is named first, as it always was; then the first other

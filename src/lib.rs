@@ -218,6 +218,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod admin;
+pub mod ceremony;
 mod clock;
 mod config;
 mod create;
@@ -229,6 +230,8 @@ mod event;
 pub mod graph;
 pub mod hazmat;
 mod ids;
+pub mod method;
+pub mod onboarding;
 mod pass;
 mod passcode;
 mod plan;
@@ -246,11 +249,14 @@ mod view;
 /// refused) and "broken" (a store or the RNG failed) are kept apart, and both deny.
 pub mod error {
     pub use crate::admin::{DeleteError, ViewError};
+    pub use crate::ceremony::CeremonyError;
     pub use crate::clock::ClockOutOfRange;
     pub use crate::create::CreateError;
     pub use crate::digest::PepperError;
     pub use crate::engine::EngineError;
     pub use crate::ids::IdError;
+    pub use crate::method::MethodError;
+    pub use crate::onboarding::{AddMethodError, MethodAccessError, PasskeyError, ProvisionError};
     pub use crate::pass::RecordError;
     pub use crate::passcode::RngFailure;
     pub use crate::policy::{PolicyError, UpdatePolicyError};

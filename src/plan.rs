@@ -26,8 +26,16 @@ use crate::signin::{
     Grant, Offer, OfferContext, PasswordlessMethod, RedeemContext, Redemption, RegisterContext,
     RegistrationError, SignInRequest, offer, redeem, register,
 };
-use crate::store::{Change, Commit, Expected, Held, Loaded, Write};
+use crate::store::{Change, Commit, Expected, Held, Loaded, Read, Write};
 use crate::view::PassView;
+
+mod onboarding;
+
+pub(crate) use onboarding::{
+    BeginProvisioning, BeginSignIn, BlockMethod, DeleteMethod, OpenSession, Passkeys,
+    ProvisionMethod, RegisterMethod, SessionState, TakeProvisioning, TakeSignIn, UseMethod,
+    ViewMethods,
+};
 
 /// A decision and the change that commits it, if it writes.
 #[derive(Debug)]
@@ -38,7 +46,7 @@ pub(crate) struct Decided<T> {
 }
 
 impl<T> Decided<T> {
-    const fn read_only(output: T) -> Self {
+    pub(crate) const fn read_only(output: T) -> Self {
         Self {
             output,
             change: None,
@@ -70,6 +78,13 @@ pub(crate) trait Plan {
     /// Whose record the decision is judged on (with the policy); `None` reads the policy alone.
     fn user(&self) -> Option<&UserId>;
 
+    /// For a decision about a user's methods or ceremonies: what it reads besides the policy
+    /// and the record. The driver then reads it with the store's `load_with` and commits what
+    /// the decision returns, rather than through `transact` (which holds a pass record).
+    fn read(&self) -> Option<Read> {
+        None
+    }
+
     /// Judges what was read at `now` and says what commits the decision.
     fn decide(
         &mut self,
@@ -83,14 +98,14 @@ pub(crate) trait Plan {
 }
 
 /// The policy `read` holds, or the seed's defaults when none is stored.
-fn policy_of(read: &Loaded) -> Policy {
+pub(crate) fn policy_of(read: &Loaded) -> Policy {
     read.policy
         .as_ref()
         .map(|p| p.value.clone())
         .unwrap_or_default()
 }
 
-fn record_of(read: &Loaded) -> Option<&TemporaryAccessPass> {
+pub(crate) fn record_of(read: &Loaded) -> Option<&TemporaryAccessPass> {
     read.record.as_ref().map(|v| &v.value)
 }
 
@@ -476,6 +491,11 @@ impl<P: Plan> Attempts<P> {
     /// Whose record to read with the policy; `None` reads the policy alone.
     pub(crate) fn user(&self) -> Option<UserId> {
         self.plan.user().cloned()
+    }
+
+    /// What a decision about methods or ceremonies reads (see [`Plan::read`]).
+    pub(crate) fn read(&self) -> Option<Read> {
+        self.plan.read()
     }
 
     /// Judges `read` and returns what commits the decision, if it writes. A later call

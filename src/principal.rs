@@ -365,9 +365,29 @@ impl Principal {
     }
 }
 
-/// Why a principal may not do something to a pass (SPEC 3.5). Nothing changed.
+/// What an action is taken on: a pass, or a registered passwordless method, which follows the
+/// same matrix (SPEC 8.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Subject {
+    /// A Temporary Access Pass.
+    Pass,
+    /// A registered passwordless method (a FIDO2 key or passkey).
+    Method,
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pass => "pass",
+            Self::Method => "passwordless method",
+        })
+    }
+}
+
+/// Why a principal may not do something to a pass or a method (SPEC 3.5). Nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("principal {actor} ({}) may not {action} a pass for {target} ({target_class}): {reason}", DirectoryRole::describe(*strongest_role))]
+#[error("principal {actor} ({}) may not {action} a {subject} for {target} ({target_class}): {reason}", DirectoryRole::describe(*strongest_role))]
 #[non_exhaustive]
 pub struct PermissionError {
     /// Who tried.
@@ -376,7 +396,9 @@ pub struct PermissionError {
     pub strongest_role: Option<DirectoryRole>,
     /// What they tried.
     pub action: Action,
-    /// Whose pass.
+    /// On what.
+    pub subject: Subject,
+    /// Whose pass or method.
     pub target: UserId,
     /// How the target counts.
     pub target_class: TargetClass,
@@ -397,7 +419,7 @@ pub enum Denial {
 impl fmt::Display for Denial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::OwnPass => "nobody may create a pass for themselves",
+            Self::OwnPass => "nobody may create one for themselves",
             Self::RoleLacksRight => "no role held grants this right on this user",
         })
     }
@@ -420,11 +442,27 @@ pub fn authorize(
     action: Action,
     target: &Principal,
 ) -> Result<(), PermissionError> {
+    authorize_on(actor, action, Subject::Pass, target)
+}
+
+/// As [`authorize`], for `action` on `target`'s `subject`: a registered method follows the
+/// matrix of passes (SPEC 8.5), the provisioning of one as a creation.
+///
+/// # Errors
+///
+/// [`PermissionError`], as [`authorize`].
+pub fn authorize_on(
+    actor: &Principal,
+    action: Action,
+    subject: Subject,
+    target: &Principal,
+) -> Result<(), PermissionError> {
     let target_class = target.target_class();
     let deny = |reason| PermissionError {
         actor: actor.id().clone(),
         strongest_role: actor.strongest_role(),
         action,
+        subject,
         target: target.id().clone(),
         target_class,
         reason,

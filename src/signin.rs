@@ -12,8 +12,8 @@ mod register;
 pub use lockout::Lockout;
 pub use offer::{NotOffered, Offer, OfferContext, Prompt, offer};
 pub use redeem::{
-    CredentialPolicyBlock, Grant, NextStep, RedeemContext, RedeemRefusal, Redemption, ShownRefusal,
-    redeem,
+    AuthenticationStrength, CredentialPolicyBlock, Grant, NextStep, RedeemContext, RedeemRefusal,
+    Redemption, ShownRefusal, redeem,
 };
 pub use register::{
     PasswordlessMethod, REGISTRATION_WINDOW, RegisterContext, RegistrationError, register,

@@ -5,14 +5,18 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use time::UtcDateTime;
+
+use crate::ceremony::{Ceremony, CeremonyId};
 use crate::ids::{PassId, UserId};
+use crate::method::RegisteredMethod;
 use crate::pass::TemporaryAccessPass;
 use crate::policy::Policy;
 
 mod change;
 mod outbox;
 
-pub use change::{Change, Commit, Expected, Held, Loaded, Write};
+pub use change::{Change, Commit, Expected, Held, Loaded, Read, Write};
 pub use outbox::{Recorded, Sequence};
 
 /// A stored value's version: changes on every write.
@@ -229,6 +233,52 @@ pub trait Store: Send + Sync {
     ///
     /// The store's error.
     fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error>;
+
+    /// `user`'s registered methods, each with its version, oldest first (SPEC 8.4).
+    ///
+    /// # Errors
+    ///
+    /// The store's error.
+    fn load_methods(&self, user: &UserId) -> Result<Vec<Versioned<RegisteredMethod>>, Self::Error>;
+
+    /// `user`'s ceremony `id`, with its version, if it is stored for that user, whether or not
+    /// it is over (the decision reading it checks).
+    ///
+    /// # Errors
+    ///
+    /// The store's error.
+    fn load_ceremony(
+        &self,
+        user: &UserId,
+        id: &CeremonyId,
+    ) -> Result<Option<Versioned<Ceremony>>, Self::Error>;
+
+    /// Forgets the ceremonies that are over at `now`; returns how many. Reads and decisions
+    /// ignore them anyway; this only frees the room they take.
+    ///
+    /// # Errors
+    ///
+    /// The store's error.
+    fn prune_ceremonies(&self, now: UtcDateTime) -> Result<u64, Self::Error>;
+
+    /// What `read` asks for: the policy and the user's record, and the user's methods and
+    /// ceremony when asked. The default reads them one after another; every change checks what
+    /// it expects again, so a store needs no more, and may override this to read in one round
+    /// trip.
+    ///
+    /// # Errors
+    ///
+    /// The store's error.
+    fn load_with(&self, read: &Read) -> Result<Loaded, Self::Error> {
+        let mut loaded = self.load(&read.user)?;
+        if read.methods {
+            loaded.methods = self.load_methods(&read.user)?;
+        }
+        if let Some(id) = &read.ceremony {
+            loaded.ceremony = self.load_ceremony(&read.user, id)?;
+        }
+        Ok(loaded)
+    }
 }
 
 /// [`Store`] for async hosts: the same reads, conditional changes and outbox, each returning a
@@ -285,6 +335,39 @@ pub trait AsyncStore: Send + Sync {
         &self,
         before: Sequence,
     ) -> impl Future<Output = Result<u64, Self::Error>> + Send;
+
+    /// As [`Store::load_methods`].
+    fn load_methods(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<Versioned<RegisteredMethod>>, Self::Error>> + Send;
+
+    /// As [`Store::load_ceremony`].
+    fn load_ceremony(
+        &self,
+        user: &UserId,
+        id: &CeremonyId,
+    ) -> impl Future<Output = Result<Option<Versioned<Ceremony>>, Self::Error>> + Send;
+
+    /// As [`Store::prune_ceremonies`].
+    fn prune_ceremonies(
+        &self,
+        now: UtcDateTime,
+    ) -> impl Future<Output = Result<u64, Self::Error>> + Send;
+
+    /// As [`Store::load_with`].
+    fn load_with(&self, read: &Read) -> impl Future<Output = Result<Loaded, Self::Error>> + Send {
+        async move {
+            let mut loaded = self.load(&read.user).await?;
+            if read.methods {
+                loaded.methods = self.load_methods(&read.user).await?;
+            }
+            if let Some(id) = &read.ceremony {
+                loaded.ceremony = self.load_ceremony(&read.user, id).await?;
+            }
+            Ok(loaded)
+        }
+    }
 }
 
 /// `Store` and `AsyncStore` for a pointer to one, forwarding every call: an engine can borrow a
@@ -325,6 +408,29 @@ macro_rules! forward {
 
             fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error> {
                 (**self).prune_events(before)
+            }
+
+            fn load_methods(
+                &self,
+                user: &UserId,
+            ) -> Result<Vec<Versioned<RegisteredMethod>>, Self::Error> {
+                (**self).load_methods(user)
+            }
+
+            fn load_ceremony(
+                &self,
+                user: &UserId,
+                id: &CeremonyId,
+            ) -> Result<Option<Versioned<Ceremony>>, Self::Error> {
+                (**self).load_ceremony(user, id)
+            }
+
+            fn prune_ceremonies(&self, now: UtcDateTime) -> Result<u64, Self::Error> {
+                (**self).prune_ceremonies(now)
+            }
+
+            fn load_with(&self, read: &Read) -> Result<Loaded, Self::Error> {
+                (**self).load_with(read)
             }
         }
 
@@ -373,6 +479,37 @@ macro_rules! forward {
                 before: Sequence,
             ) -> impl Future<Output = Result<u64, Self::Error>> + Send {
                 (**self).prune_events(before)
+            }
+
+            fn load_methods(
+                &self,
+                user: &UserId,
+            ) -> impl Future<Output = Result<Vec<Versioned<RegisteredMethod>>, Self::Error>> + Send
+            {
+                (**self).load_methods(user)
+            }
+
+            fn load_ceremony(
+                &self,
+                user: &UserId,
+                id: &CeremonyId,
+            ) -> impl Future<Output = Result<Option<Versioned<Ceremony>>, Self::Error>> + Send
+            {
+                (**self).load_ceremony(user, id)
+            }
+
+            fn prune_ceremonies(
+                &self,
+                now: UtcDateTime,
+            ) -> impl Future<Output = Result<u64, Self::Error>> + Send {
+                (**self).prune_ceremonies(now)
+            }
+
+            fn load_with(
+                &self,
+                read: &Read,
+            ) -> impl Future<Output = Result<Loaded, Self::Error>> + Send {
+                (**self).load_with(read)
             }
         }
     )*};

@@ -32,6 +32,8 @@ pub struct PassView {
     /// Why it is or is not usable (Graph: `methodUsabilityReason`, via
     /// [`Usability::graph_name`]).
     pub usability: Usability,
+    /// When it last signed its holder in, if ever (Graph beta: `lastUsedDateTime`, SPEC 5.9).
+    pub last_used: Option<UtcDateTime>,
 }
 
 impl TemporaryAccessPass {
@@ -41,6 +43,7 @@ impl TemporaryAccessPass {
     pub fn view(&self, policy: &Policy, holder: &Principal, now: UtcDateTime) -> PassView {
         let usability = self.usability(policy, holder, now);
         PassView {
+            last_used: self.used_at(),
             id: *self.id(),
             user: self.user().clone(),
             created: self.created(),

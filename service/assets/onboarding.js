@@ -121,7 +121,7 @@ async function passkeySignIn() {
       },
       extensions: asserted.getClientExtensionResults(),
     };
-    const signedIn = await post("/webauthn/authentication", { credential });
+    const signedIn = await post("/webauthn/authentication", { userId: user(), credential });
     say(`Signed in with your passkey as ${signedIn.userId}.`);
   } catch (error) {
     fail(`Signing in with the passkey failed: ${error.message}`);

@@ -30,7 +30,8 @@ pub struct App<S, A, D> {
     pub limits: Limits,
     /// The metrics.
     pub metrics: Metrics,
-    /// The passkey onboarding: the relying party, the ceremonies, the keys (SPEC 8).
+    /// The passkey onboarding: the relying party and its ceremonies (SPEC 8); their state and
+    /// the keys are the store's.
     pub onboarding: Onboarding,
     /// The service's address as callers reach it (`https://tap.contoso.com`), which the
     /// audit log's `@odata.nextLink` starts with; empty, the link is a path.
@@ -52,8 +53,7 @@ fn sign_in_limiter(limits: &Limits) -> DefaultKeyedRateLimiter<IpAddr> {
 
 impl<S: AsyncStore, A: Authenticator, D: Directory> App<S, A, D> {
     /// The service over `engine`, with `authenticator` and `directory`, the default limits and
-    /// fresh metrics, and onboarding for pages served from `http://localhost` with keys kept in
-    /// memory.
+    /// fresh metrics, and onboarding for pages served from `http://localhost`.
     #[must_use]
     pub fn new(engine: AsyncEngine<SharedClock, S>, authenticator: A, directory: D) -> Self {
         let limits = Limits::default();
@@ -77,7 +77,7 @@ impl<S: AsyncStore, A: Authenticator, D: Directory> App<S, A, D> {
         self
     }
 
-    /// Sets the passkey onboarding (its relying party and where keys are kept).
+    /// Sets the passkey onboarding (its relying party and attestation roots).
     #[must_use]
     pub fn onboarding(mut self, onboarding: Onboarding) -> Self {
         self.onboarding = onboarding;

@@ -85,4 +85,38 @@ impl<S: Store + 'static> AsyncStore for Blocking<S> {
     async fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error> {
         on_blocking_thread(&self.0, move |s| s.prune_events(before)).await
     }
+
+    async fn load_methods(
+        &self,
+        user: &temporary_access_pass::UserId,
+    ) -> Result<
+        Vec<
+            temporary_access_pass::store::Versioned<
+                temporary_access_pass::method::RegisteredMethod,
+            >,
+        >,
+        Self::Error,
+    > {
+        let user = user.clone();
+        on_blocking_thread(&self.0, move |s| s.load_methods(&user)).await
+    }
+
+    async fn load_ceremony(
+        &self,
+        user: &temporary_access_pass::UserId,
+        id: &temporary_access_pass::ceremony::CeremonyId,
+    ) -> Result<
+        Option<temporary_access_pass::store::Versioned<temporary_access_pass::ceremony::Ceremony>>,
+        Self::Error,
+    > {
+        let (user, id) = (user.clone(), id.clone());
+        on_blocking_thread(&self.0, move |s| s.load_ceremony(&user, &id)).await
+    }
+
+    async fn prune_ceremonies(
+        &self,
+        now: temporary_access_pass::time::UtcDateTime,
+    ) -> Result<u64, Self::Error> {
+        on_blocking_thread(&self.0, move |s| s.prune_ceremonies(now)).await
+    }
 }

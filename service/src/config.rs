@@ -28,6 +28,7 @@
 //! | `TAP_PUBLIC_URL` | `http(s)://` and the bound address | the service's address as callers reach it (behind a proxy, the proxy's), for `@odata.nextLink` |
 //! | `TAP_WEBAUTHN_ORIGIN` | `http(s)://localhost:<port>` on loopback, else the bound address | the origin the onboarding page is served from: passkeys are registered for it |
 //! | `TAP_WEBAUTHN_RP_ID` | the origin's host | the relying party id (a registrable suffix of the origin's host, such as `contoso.com`) |
+//! | `TAP_ATTESTATION_ROOTS_FILE` | | the attestation roots trusted (`passkeys` says the format): keys must attest against them, and are shown `attested`; without it no key is attested |
 //! | `TAP_LOG` | `info` | the log filter (`tracing` directives) |
 
 use std::net::SocketAddr;
@@ -184,6 +185,8 @@ pub struct Config {
     pub webauthn_origin: Option<String>,
     /// The relying party id.
     pub webauthn_rp_id: Option<String>,
+    /// The attestation roots trusted, when any are.
+    pub attestation_roots_file: Option<PathBuf>,
     /// The log filter.
     pub log: String,
 }
@@ -359,6 +362,7 @@ impl Config {
             public_url: var("TAP_PUBLIC_URL"),
             webauthn_origin: var("TAP_WEBAUTHN_ORIGIN"),
             webauthn_rp_id: var("TAP_WEBAUTHN_RP_ID"),
+            attestation_roots_file: var("TAP_ATTESTATION_ROOTS_FILE").map(PathBuf::from),
             log: var("TAP_LOG").unwrap_or_else(|| "info".to_owned()),
         })
     }

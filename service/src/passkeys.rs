@@ -1,37 +1,40 @@
-//! Onboarding a passkey in the ten minutes a pass opens (SPEC 8), with `webauthn-rs`.
+//! Onboarding a passkey in the window a pass opens (SPEC 8), with `webauthn-rs`; the
+//! ceremonies' state and the keys live in the store, so any instance continues any ceremony
+//! and a restart loses none (SPEC 8.4).
 //!
-//! A sign-in with a pass opens a **registration session**: an unguessable id in an `HttpOnly`,
-//! `SameSite=Strict` cookie, pointing at the grant the engine returned. It lives in this
-//! instance's memory (sticky routing, or a shared store in its place, for several instances),
-//! and only as long as the grant's window. Each step of the ceremony asks the engine first
-//! whether the grant's user may still register ([`AsyncEngine::register`]: the user's own
-//! grant, inside the window, the pass behind it still stored); the challenge is the session's,
-//! single-use, and answered once. The key is stored only if the pass behind the grant is still
-//! stored at that instant: the SQL stores insert it in the statement that checks
-//! (`INSERT ... WHERE EXISTS`, holding the pass's row on PostgreSQL), so a deletion that
-//! lands first wins.
+//! - A sign-in with a pass opens a **registration session** in the store
+//!   ([`AsyncEngine::open_session`]), its id in an `HttpOnly`, `SameSite=Strict` cookie; each
+//!   step of the ceremony is judged on it by the engine (the session's user, the window, the
+//!   pass still stored). The creation options' state is kept in the session and taken once.
+//!   The key is stored with its audit event only while the pass is
+//!   ([`AsyncEngine::register_method`]).
+//! - An administrator **provisions** a key for a user as Graph does
+//!   (`fido2Methods/creationOptions`, then `POST fido2Methods`), the options' state kept under
+//!   the challenge they issue.
+//! - A **passkey sign-in** keeps only its challenge and the credential ids it allows; the
+//!   key is read again when the answer comes, its use recorded only at the version verified,
+//!   and a key whose counter goes back is blocked.
 //!
-//! Signing in with the passkey afterwards needs no pass: a second ceremony against the keys
-//! stored for the user, its state in memory for five minutes under a cookie of its own.
+//! One concern a file: the relying party ([`WebauthnSettings`]), the ceremonies as
+//! `webauthn-rs` runs them ([`Onboarding`]), and attestation ([`roots_from_json`]).
 //!
-//! One concern a file: the relying party ([`WebauthnSettings`]), a key as stored and as Graph
-//! shows it ([`StoredMethod`], [`Fido2Method`]), where keys are kept ([`CredentialStore`]),
-//! and the ceremonies in progress ([`Onboarding`]).
-//!
-//! [`AsyncEngine::register`]: temporary_access_pass::AsyncEngine::register
+//! [`AsyncEngine::open_session`]: temporary_access_pass::AsyncEngine::open_session
+//! [`AsyncEngine::register_method`]: temporary_access_pass::AsyncEngine::register_method
 
+mod attestation;
 mod ceremonies;
-mod credentials;
-mod method;
 mod relying_party;
 
-pub use ceremonies::{
-    CeremonyError, LOGIN_COOKIE, LOGIN_WINDOW, MAX_CEREMONIES, MAX_SESSIONS_PER_USER, Onboarding,
-    SESSION_COOKIE,
-};
-pub use credentials::{
-    Added, BoxFuture, CredentialError, CredentialStore, MemoryCredentials, PgCredentials,
-    SqliteCredentials,
-};
-pub use method::{Fido2Method, StoredMethod};
+pub use attestation::{roots_from_json, stated_aaguid};
+pub use ceremonies::{CeremonyError, Onboarding, Verified, method_id};
 pub use relying_party::{WebauthnSettings, user_handle};
+
+/// The registration session's cookie.
+pub const SESSION_COOKIE: &str = "tap_registration";
+
+/// The passkey sign-in's cookie.
+pub const LOGIN_COOKIE: &str = "tap_passkey_login";
+
+/// How long a passkey sign-in's challenge stays open.
+pub const LOGIN_WINDOW: temporary_access_pass::time::Duration =
+    temporary_access_pass::onboarding::SIGN_IN_WINDOW;

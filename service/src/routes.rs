@@ -47,6 +47,9 @@ pub const POLICY_PATH: &str =
 
 const PASSES: &str = "/v1.0/users/{id}/authentication/temporaryAccessPassMethods";
 const PASS: &str = "/v1.0/users/{id}/authentication/temporaryAccessPassMethods/{passId}";
+const FIDO2_METHODS: &str = "/v1.0/users/{id}/authentication/fido2Methods";
+/// A method, or `creationOptions` (a function call of Graph's, with its parameters).
+const FIDO2_METHOD: &str = "/v1.0/users/{id}/authentication/fido2Methods/{methodId}";
 
 /// Every route the service answers, as `(method, path)`: the router is built from the same
 /// paths, and a test checks `openapi.json` against this list and the router against both.
@@ -63,7 +66,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", PASSES),
     ("GET", PASS),
     ("DELETE", PASS),
-    ("GET", "/v1.0/users/{id}/authentication/fido2Methods"),
+    ("GET", FIDO2_METHODS),
+    ("POST", FIDO2_METHODS),
+    ("GET", FIDO2_METHOD),
+    ("DELETE", FIDO2_METHOD),
     ("GET", "/v1.0/auditLogs/directoryAudits"),
     ("POST", "/signIn/temporaryAccessPass"),
     ("GET", "/onboarding"),
@@ -103,8 +109,12 @@ where
             get(passes::get_one::<S, A, D>).delete(passes::delete_one::<S, A, D>),
         )
         .route(
-            "/v1.0/users/{id}/authentication/fido2Methods",
-            get(fido2::list::<S, A, D>),
+            FIDO2_METHODS,
+            get(fido2::list::<S, A, D>).post(fido2::provision::<S, A, D>),
+        )
+        .route(
+            FIDO2_METHOD,
+            get(fido2::get_one::<S, A, D>).delete(fido2::delete_one::<S, A, D>),
         )
         .route(
             "/v1.0/auditLogs/directoryAudits",

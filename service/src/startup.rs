@@ -22,8 +22,9 @@ use crate::identity::{
     Authenticator, BearerTokens, Directory, FileError, StaticDirectory, Unauthenticated,
 };
 use crate::jwt::JwtAuthenticator;
-use crate::passkeys::{Onboarding, PgCredentials, SqliteCredentials, WebauthnSettings};
+use crate::passkeys::{Onboarding, WebauthnSettings, roots_from_json};
 use crate::server::{serve, shutdown_signal};
+use webauthn_rs::prelude::AttestationCaList;
 
 fn read(path: &Path) -> Result<Vec<u8>, StartError> {
     std::fs::read(path).map_err(|error| StartError::Read {
@@ -254,7 +255,24 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{local}"));
     let webauthn = webauthn_settings(&config, scheme, local)?;
-    tracing::info!(origin = %webauthn.origin, rp_id = %webauthn.rp_id, "passkeys");
+    let roots = config
+        .attestation_roots_file
+        .as_ref()
+        .map(|path| {
+            let text = String::from_utf8(read(path)?).map_err(|_| StartError::Read {
+                path: path.clone(),
+                error: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"),
+            })?;
+            roots_from_json(&text).map_err(|e| {
+                StartError::Environment(format!(
+                    "TAP_ATTESTATION_ROOTS_FILE {}: {e}",
+                    path.display()
+                ))
+            })
+        })
+        .transpose()?;
+    tracing::info!(origin = %webauthn.origin, rp_id = %webauthn.rp_id, attestation_roots = roots.as_ref().map_or(0, AttestationCaList::len), "passkeys");
+    let onboarding = Onboarding::new(webauthn, roots).map_err(StartError::Environment)?;
     let listening = Listening {
         listener,
         tls,
@@ -266,11 +284,6 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         let pool = postgres_pool(pg, config.database_pool, limits.store_timeout)?;
         migrate(&pool).await?;
         let store = PgStore::new(pool.clone(), &config.tenant)?;
-        let credentials = PgCredentials::new(pool.clone(), &config.tenant)
-            .await
-            .map_err(|e| StartError::Environment(e.to_string()))?;
-        let onboarding =
-            Onboarding::new(webauthn, Arc::new(credentials)).map_err(StartError::Environment)?;
         let app = App::new(
             AsyncEngine::new(system_clock(), store, engine),
             authenticator,
@@ -287,10 +300,6 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             &config.sqlite_path,
             SqliteOptions::default().busy_timeout(limits.store_timeout),
         )?;
-        let credentials = SqliteCredentials::open(&config.sqlite_path, limits.store_timeout)
-            .map_err(|e| StartError::Environment(e.to_string()))?;
-        let onboarding =
-            Onboarding::new(webauthn, Arc::new(credentials)).map_err(StartError::Environment)?;
         let app = App::new(
             AsyncEngine::new(system_clock(), Blocking::new(store), engine),
             authenticator,

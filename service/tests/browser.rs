@@ -21,16 +21,13 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 use temporary_access_pass_graph_service::blocking::Blocking;
 use temporary_access_pass_graph_service::identity::TestHeaders;
-use temporary_access_pass_graph_service::passkeys::{
-    Onboarding, SqliteCredentials, WebauthnSettings,
-};
+use temporary_access_pass_graph_service::passkeys::{Onboarding, WebauthnSettings};
 use temporary_access_pass_graph_service::{Limits, POLICY_PATH, system_clock};
 use temporary_access_pass_sqlite::SqliteStore;
 use temporary_access_pass_testkit::demo::{GA, HELPDESK};
@@ -195,22 +192,13 @@ async fn a_pass_then_a_security_key_then_a_passkey_sign_in_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("passes.db");
     let store = Blocking::new(SqliteStore::open(&path).unwrap());
-    let credentials_path = path.clone();
     let running = start_with(
         store,
         TestHeaders,
         Limits::default(),
         system_clock(),
         |origin| {
-            let credentials =
-                SqliteCredentials::open(&credentials_path, Duration::from_secs(5)).unwrap();
-            Some(
-                Onboarding::new(
-                    WebauthnSettings::for_origin(origin).unwrap(),
-                    Arc::new(credentials),
-                )
-                .unwrap(),
-            )
+            Some(Onboarding::new(WebauthnSettings::for_origin(origin).unwrap(), None).unwrap())
         },
     )
     .await;

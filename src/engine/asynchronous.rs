@@ -23,6 +23,8 @@ use crate::signin::{
 use crate::store::{AsyncStore, Loaded};
 use crate::view::PassView;
 
+mod onboarding;
+
 /// [`Engine`](super::Engine) for async hosts: the same operations, carried out by the same
 /// plans, over an [`AsyncStore`]. Each operation reads the clock once, awaits the read of the
 /// policy and the user's record, decides with the pure core, and awaits one conditional write

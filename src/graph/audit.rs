@@ -15,13 +15,17 @@
 //! | `SignInFailed` | Sign in with temporary access pass | `UserManagement` | Authentication Methods | Update | failure |
 //! | `PassLocked` | Temporary access pass locked | `UserManagement` | Authentication Methods | Update | success |
 //! | `PassOffered`, `PassNotOffered` | Offer temporary access pass | `UserManagement` | Authentication Methods | Update | success, failure |
+//! | `MethodRegistered` | User registered security info (through a pass), Admin registered security info (provisioned) | `UserManagement` | Authentication Methods | Add | success |
+//! | `MethodDeleted` | Admin (or User) deleted security info | `UserManagement` | Authentication Methods | Delete | success |
+//! | `MethodBlocked` | Fido2 method blocked | `UserManagement` | Authentication Methods | Update | failure |
 //!
 //! `resultReason` says what happened in words (a creation: "Admin registered temporary access
 //! pass method for user", as Entra writes it). `initiatedBy.user` is who acted (the
 //! administrator, or the user signing in); `targetResources` holds the user (`type` "User"), or
 //! the policy (`type` "Policy") for a policy change; `additionalDetails` holds the pass id, its
-//! window, lifetime and one-time flag where the event has them. No document holds a code or a
-//! digest: events never do.
+//! window, lifetime and one-time flag where the event has them, and a method's type (`Fido2`)
+//! and id. No document holds a code or a digest: events never do. Entra writes no entry of its
+//! own for a key refused as a possible clone: `Fido2 method blocked` is this crate's wording.
 //!
 //! `id` is a GUID (version 8, RFC 9562's custom layout) that carries the event's number in its
 //! last 62 bits, so it is unique and stable; `correlationId` is the pass id, so the events of a
@@ -38,6 +42,7 @@ use time::UtcDateTime;
 use super::rfc3339;
 use crate::event::Event;
 use crate::ids::{PassId, UserId};
+use crate::method::{MethodId, MethodOrigin};
 use crate::store::{Recorded, Sequence};
 
 /// `directoryAudit`: one audit entry.
@@ -270,6 +275,14 @@ struct Entry {
 }
 
 const METHODS: &str = "Authentication Methods";
+
+/// A method's type and id, for `additionalDetails` (SPEC 7.4).
+fn method_details(method: &MethodId) -> Vec<KeyValue> {
+    vec![
+        KeyValue::new("methodType", "Fido2"),
+        KeyValue::new("methodId", method.as_str()),
+    ]
+}
 const USERS: &str = "UserManagement";
 
 #[expect(
@@ -506,6 +519,86 @@ fn entry(event: &Event) -> Entry {
             target: target_user(user),
             pass: None,
             details: Vec::new(),
+        },
+        Event::MethodRegistered {
+            user,
+            method,
+            origin,
+            at,
+        } => {
+            let (activity, reason, by, pass) = match origin {
+                MethodOrigin::ThroughPass(pass) => (
+                    "User registered security info",
+                    "User registered Fido2 method",
+                    user.clone(),
+                    Some(*pass),
+                ),
+                MethodOrigin::ByAdministrator(by) => (
+                    "Admin registered security info",
+                    "Admin registered Fido2 method for user",
+                    by.clone(),
+                    None,
+                ),
+            };
+            let mut details = method_details(method);
+            if let Some(pass) = pass {
+                details.push(KeyValue::new("temporaryAccessPassId", pass.to_string()));
+            }
+            Entry {
+                activity,
+                category: USERS,
+                service: METHODS,
+                operation: "Add",
+                success: true,
+                reason: reason.to_string(),
+                at: *at,
+                by,
+                target: target_user(user),
+                pass,
+                details,
+            }
+        }
+        Event::MethodDeleted {
+            user,
+            method,
+            by,
+            at,
+        } => {
+            let own = by == user;
+            Entry {
+                activity: if own {
+                    "User deleted security info"
+                } else {
+                    "Admin deleted security info"
+                },
+                category: USERS,
+                service: METHODS,
+                operation: "Delete",
+                success: true,
+                reason: if own {
+                    "User deleted Fido2 method".to_string()
+                } else {
+                    "Admin deleted Fido2 method for user".to_string()
+                },
+                at: *at,
+                by: by.clone(),
+                target: target_user(user),
+                pass: None,
+                details: method_details(method),
+            }
+        }
+        Event::MethodBlocked { user, method, at } => Entry {
+            activity: "Fido2 method blocked",
+            category: USERS,
+            service: METHODS,
+            operation: "Update",
+            success: false,
+            reason: "Fido2 sign-in refused as a possible clone: the key's signature counter did not move forward; the key is blocked".to_string(),
+            at: *at,
+            by: user.clone(),
+            target: target_user(user),
+            pass: None,
+            details: method_details(method),
         },
     }
 }

@@ -6,9 +6,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::UtcDateTime;
 
 use super::client::ClientDocument;
+use super::method::OriginDocument;
 use super::record::exact;
 use crate::event::Event;
 use crate::ids::{PassId, UserId};
+use crate::method::MethodId;
 use crate::signin::{NotOffered, RedeemRefusal};
 use crate::usability::{BlockCause, Usability};
 
@@ -92,6 +94,26 @@ enum EventDocument {
         #[serde(with = "exact")]
         until: UtcDateTime,
         failed_attempts: u32,
+        #[serde(with = "exact")]
+        at: UtcDateTime,
+    },
+    MethodRegistered {
+        user: UserId,
+        method: MethodId,
+        origin: OriginDocument,
+        #[serde(with = "exact")]
+        at: UtcDateTime,
+    },
+    MethodDeleted {
+        user: UserId,
+        method: MethodId,
+        by: UserId,
+        #[serde(with = "exact")]
+        at: UtcDateTime,
+    },
+    MethodBlocked {
+        user: UserId,
+        method: MethodId,
         #[serde(with = "exact")]
         at: UtcDateTime,
     },
@@ -297,6 +319,7 @@ impl From<NotOfferedDocument> for NotOffered {
 }
 
 impl From<&Event> for EventDocument {
+    #[expect(clippy::too_many_lines, reason = "one arm per event, field for field")]
     fn from(e: &Event) -> Self {
         match e.clone() {
             Event::PolicyChanged { by, at, enabled } => Self::PolicyChanged { by, at, enabled },
@@ -385,11 +408,35 @@ impl From<&Event> for EventDocument {
                 failed_attempts,
                 at,
             },
+            Event::MethodRegistered {
+                user,
+                method,
+                origin,
+                at,
+            } => Self::MethodRegistered {
+                user,
+                method,
+                origin: origin.into(),
+                at,
+            },
+            Event::MethodDeleted {
+                user,
+                method,
+                by,
+                at,
+            } => Self::MethodDeleted {
+                user,
+                method,
+                by,
+                at,
+            },
+            Event::MethodBlocked { user, method, at } => Self::MethodBlocked { user, method, at },
         }
     }
 }
 
 impl From<EventDocument> for Event {
+    #[expect(clippy::too_many_lines, reason = "one arm per event, field for field")]
     fn from(d: EventDocument) -> Self {
         match d {
             EventDocument::PolicyChanged { by, at, enabled } => {
@@ -482,6 +529,31 @@ impl From<EventDocument> for Event {
                 failed_attempts,
                 at,
             },
+            EventDocument::MethodRegistered {
+                user,
+                method,
+                origin,
+                at,
+            } => Self::MethodRegistered {
+                user,
+                method,
+                origin: origin.into(),
+                at,
+            },
+            EventDocument::MethodDeleted {
+                user,
+                method,
+                by,
+                at,
+            } => Self::MethodDeleted {
+                user,
+                method,
+                by,
+                at,
+            },
+            EventDocument::MethodBlocked { user, method, at } => {
+                Self::MethodBlocked { user, method, at }
+            }
         }
     }
 }

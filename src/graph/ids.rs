@@ -6,6 +6,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ids::{GroupId, PassId, UserId};
+use crate::method::MethodId;
 use crate::policy::Lifetime;
 use crate::store::{Version, Versioned};
 
@@ -29,6 +30,7 @@ macro_rules! text_serde {
 text_serde!(UserId);
 text_serde!(GroupId);
 text_serde!(PassId);
+text_serde!(MethodId);
 
 /// A number of minutes, checked on decoding.
 impl Serialize for Lifetime {

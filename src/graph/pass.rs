@@ -81,6 +81,15 @@ pub struct PassDocument {
     pub is_usable: bool,
     /// `methodUsabilityReason`.
     pub method_usability_reason: MethodUsabilityReason,
+    /// `lastUsedDateTime`, Graph beta's (SPEC 5.9): written only once the pass has signed its
+    /// holder in, so a reader of v1.0's shape that refuses unknown properties still reads a
+    /// pass never used.
+    #[serde(
+        default,
+        with = "super::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_used_date_time: Option<UtcDateTime>,
 }
 
 impl From<&PassView> for PassDocument {
@@ -95,6 +104,7 @@ impl From<&PassView> for PassDocument {
             is_usable_once: v.is_usable_once,
             is_usable: v.is_usable,
             method_usability_reason: v.usability.into(),
+            last_used_date_time: v.last_used,
         }
     }
 }

@@ -165,6 +165,33 @@ pub struct Grant {
     pub registration_until: UtcDateTime,
     /// What the user must do next (SPEC 5.6).
     pub next_step: NextStep,
+    /// The authentication strength the sign-in satisfies (SPEC 5.9).
+    pub strength: AuthenticationStrength,
+    /// The latest a session or token issued on this sign-in may last (SPEC 5.9): the pass's
+    /// end. An expiry revokes nothing already issued; a host caps what it issues here.
+    pub not_after: UtcDateTime,
+}
+
+/// The authentication-strength mode a sign-in with a pass satisfies (SPEC 5.9), as Entra's
+/// authentication strengths name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthenticationStrength {
+    /// A one-time pass (Graph: `temporaryAccessPassOneTime`).
+    TemporaryAccessPassOneTime,
+    /// A multi-use pass (Graph: `temporaryAccessPassMultiUse`).
+    TemporaryAccessPassMultiUse,
+}
+
+impl AuthenticationStrength {
+    /// Graph's name of the mode.
+    #[must_use]
+    pub const fn graph_name(self) -> &'static str {
+        match self {
+            Self::TemporaryAccessPassOneTime => "temporaryAccessPassOneTime",
+            Self::TemporaryAccessPassMultiUse => "temporaryAccessPassMultiUse",
+        }
+    }
 }
 
 /// Everything a redemption reads besides the typed code and `now`: the policy, the key and
@@ -316,6 +343,12 @@ pub fn redeem(ctx: &RedeemContext<'_>, typed: &str, now: UtcDateTime) -> Redempt
         } else {
             NextStep::RegisterMethods
         },
+        strength: if judged.is_usable_once() {
+            AuthenticationStrength::TemporaryAccessPassOneTime
+        } else {
+            AuthenticationStrength::TemporaryAccessPassMultiUse
+        },
+        not_after: judged.end(),
     };
     let refusal = if !real {
         RedeemRefusal::NoPass

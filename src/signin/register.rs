@@ -54,6 +54,14 @@ pub enum RegistrationError {
         /// The grant's user.
         holder: UserId,
     },
+    /// No registration session is stored under the id given (never opened, ended with its
+    /// window, or its pass removed: SPEC 8.1, 8.4).
+    #[error("no registration session: sign in with your Temporary Access Pass first")]
+    NoSession,
+    /// The session has no registration options outstanding (never asked for, or answered
+    /// already: SPEC 8.3).
+    #[error("no registration options are outstanding for this session: ask for new ones")]
+    NoOptions,
 }
 
 /// Everything a registration check reads besides the method and `now`: who registers, the

@@ -5,8 +5,10 @@
 use alloc::vec::Vec;
 
 use super::{RecordStamp, Version, Versioned};
+use crate::ceremony::{Ceremony, CeremonyId};
 use crate::event::Event;
 use crate::ids::{PassId, UserId};
+use crate::method::{MethodId, RegisteredMethod};
 use crate::pass::TemporaryAccessPass;
 use crate::policy::Policy;
 
@@ -61,8 +63,48 @@ impl Expected {
     }
 }
 
+/// What a decision about a user's methods or ceremonies reads besides the policy and the
+/// user's record (SPEC 8.4): the user's methods, one of the user's ceremonies, or both.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Read {
+    /// Whose record.
+    pub user: UserId,
+    /// Whether the user's methods are read too.
+    pub methods: bool,
+    /// The user's ceremony read too, if any.
+    pub ceremony: Option<CeremonyId>,
+}
+
+impl Read {
+    /// The policy and `user`'s record.
+    #[must_use]
+    pub const fn user(user: UserId) -> Self {
+        Self {
+            user,
+            methods: false,
+            ceremony: None,
+        }
+    }
+
+    /// The user's methods as well.
+    #[must_use]
+    pub const fn methods(mut self) -> Self {
+        self.methods = true;
+        self
+    }
+
+    /// The user's ceremony `id` as well.
+    #[must_use]
+    pub fn ceremony(mut self, id: CeremonyId) -> Self {
+        self.ceremony = Some(id);
+        self
+    }
+}
+
 /// The policy and a user's record, read together (SPEC 6.5): what every decision about that
-/// user is judged on.
+/// user is judged on; and, for a decision about the user's methods or ceremonies, what its
+/// [`Read`] asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Loaded {
@@ -70,6 +112,10 @@ pub struct Loaded {
     pub policy: Option<Versioned<Policy>>,
     /// The user's record, if any.
     pub record: Option<Versioned<TemporaryAccessPass>>,
+    /// The user's methods, oldest first, when the read asked for them.
+    pub methods: Vec<Versioned<RegisteredMethod>>,
+    /// The ceremony the read asked for, if it is stored for that user.
+    pub ceremony: Option<Versioned<Ceremony>>,
 }
 
 impl Loaded {
@@ -79,7 +125,12 @@ impl Loaded {
         policy: Option<Versioned<Policy>>,
         record: Option<Versioned<TemporaryAccessPass>>,
     ) -> Self {
-        Self { policy, record }
+        Self {
+            policy,
+            record,
+            methods: Vec::new(),
+            ceremony: None,
+        }
     }
 
     /// What a change judged on the whole of this read must expect: the policy's version and
@@ -130,6 +181,67 @@ pub enum Change {
         /// The pass that must still be stored.
         pass: PassId,
     },
+    /// `method` is stored for `user` (SPEC 8.4), if `held` is `None` or the user's record is the
+    /// pass `held` at whatever version, the user holds fewer than `cap` methods, and none with
+    /// the method's id.
+    AddMethod {
+        /// Whose method.
+        user: UserId,
+        /// The pass a registration through a pass needs stored; `None` for a provisioning.
+        held: Option<PassId>,
+        /// The new method, at its first version.
+        method: RegisteredMethod,
+        /// The most methods a user may hold.
+        cap: u32,
+    },
+    /// `user`'s method `id` becomes `method` (its use recorded, or it was blocked), if it is
+    /// stored at `expected`: so a signature counter only moves forward (SPEC 8.6).
+    UpdateMethod {
+        /// Whose method.
+        user: UserId,
+        /// The version the decision read.
+        expected: Version,
+        /// The method as it is to be.
+        method: RegisteredMethod,
+    },
+    /// `user`'s method `id` is deleted, at whatever version (SPEC 8.5).
+    RemoveMethod {
+        /// Whose method.
+        user: UserId,
+        /// Which.
+        id: MethodId,
+    },
+    /// `ceremony` is stored (SPEC 8.4), if `held` is `None` or its user's record is the pass
+    /// `held` at whatever version, and no ceremony with its id is. In the same write, the
+    /// user's ceremonies of the same kind that are over at `ceremony.opened()` are forgotten,
+    /// and the oldest of the others too when the user would hold more than `per_user` of that
+    /// kind: a user's ceremonies are bounded, and one more ends the oldest.
+    OpenCeremony {
+        /// The new ceremony, at its first version.
+        ceremony: Ceremony,
+        /// The pass a registration session needs stored.
+        held: Option<PassId>,
+        /// The most ceremonies of this kind a user holds.
+        per_user: u32,
+    },
+    /// The ceremony becomes `ceremony` (its state set, or taken), if it is stored at `expected`
+    /// for its user: so a state is taken once, whichever instance asks first (SPEC 8.4).
+    UpdateCeremony {
+        /// The version the decision read.
+        expected: Version,
+        /// The ceremony as it is to be.
+        ceremony: Ceremony,
+    },
+    /// `user`'s ceremony `id` is deleted, if it is stored at `expected`: a ceremony that
+    /// answers once taken whole.
+    RemoveCeremony {
+        /// Whose ceremony.
+        user: UserId,
+        /// Which.
+        id: CeremonyId,
+        /// The version the decision read.
+        expected: Version,
+    },
     /// The policy becomes `policy`, if the stored policy's version is `expected` (`None`: no
     /// policy is stored).
     Policy {
@@ -143,13 +255,31 @@ pub enum Change {
 impl Change {
     /// The user whose record the change expects, if it expects one (not [`Change::Policy`]).
     #[must_use]
-    pub const fn user(&self) -> Option<&UserId> {
+    pub fn user(&self) -> Option<&UserId> {
         match self {
-            Self::Put { user, .. } | Self::Remove { user, .. } | Self::Keep { user, .. } => {
-                Some(user)
+            Self::Put { user, .. }
+            | Self::Remove { user, .. }
+            | Self::Keep { user, .. }
+            | Self::AddMethod { user, .. }
+            | Self::UpdateMethod { user, .. }
+            | Self::RemoveMethod { user, .. }
+            | Self::RemoveCeremony { user, .. } => Some(user),
+            Self::OpenCeremony { ceremony, .. } | Self::UpdateCeremony { ceremony, .. } => {
+                Some(ceremony.user())
             }
             Self::Policy { .. } => None,
         }
+    }
+
+    /// True for a change of the user's pass record, which a store's `transact` may hold
+    /// ([`Change::Put`], [`Change::Remove`], [`Change::Keep`]); false for the policy, a
+    /// method or a ceremony.
+    #[must_use]
+    pub const fn is_record_change(&self) -> bool {
+        matches!(
+            self,
+            Self::Put { .. } | Self::Remove { .. } | Self::Keep { .. }
+        )
     }
 }
 

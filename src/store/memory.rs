@@ -15,12 +15,16 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use time::UtcDateTime;
+
 use super::{
-    AsyncStore, Change, Commit, Decide, DecideSend, Loaded, RecordStamp, Recorded, Sequence, Store,
-    Version, Versioned, Write,
+    AsyncStore, Change, Commit, Decide, DecideSend, Loaded, Read, RecordStamp, Recorded, Sequence,
+    Store, Version, Versioned, Write,
 };
+use crate::ceremony::{Ceremony, CeremonyId};
 use crate::event::Event;
 use crate::ids::UserId;
+use crate::method::RegisteredMethod;
 use crate::pass::Detached;
 use crate::policy::Policy;
 
@@ -31,13 +35,18 @@ struct Entry {
     pass: Detached,
 }
 
-/// One lock's worth of the store: some users' records, and the version of the policy they are
-/// judged under (every shard holds the current one; a policy change updates all at once).
+/// One lock's worth of the store: some users' records, their methods and ceremonies, and the
+/// version of the policy they are judged under (every shard holds the current one; a policy
+/// change updates all at once).
 #[derive(Default)]
 struct Shard {
     passes: HashMap<UserId, Box<Entry>>,
+    methods: HashMap<UserId, Vec<Versioned<RegisteredMethod>>>,
+    ceremonies: HashMap<UserId, Vec<Versioned<Ceremony>>>,
     policy: Option<Version>,
 }
+
+mod onboarding;
 
 /// Identifies a store for the per-thread policy copies.
 static NEXT_STORE: AtomicU64 = AtomicU64::new(0);
@@ -262,7 +271,7 @@ fn apply(store: &InMemoryStore, shard: &mut Shard, commit: &Commit) -> Write {
                     version,
                     pass: Detached::of(record),
                 };
-                match (now, shard.passes.get_mut(user)) {
+                let written = match (now, shard.passes.get_mut(user)) {
                     (Some(stamp), _) if version == stamp.version => Write::Conflict,
                     (_, Some(stored)) => {
                         **stored = entry;
@@ -272,12 +281,19 @@ fn apply(store: &InMemoryStore, shard: &mut Shard, commit: &Commit) -> Write {
                         shard.passes.insert(user.clone(), Box::new(entry));
                         Write::Written(version)
                     }
+                };
+                if let (Write::Written(_), Some(stamp)) = (written, now)
+                    && stamp.pass != *record.id()
+                {
+                    shard.end_sessions(user, Some(*record.id()));
                 }
+                written
             }
         }
         Change::Remove { user, pass } => match stored(shard, user) {
             Some(stamp) if stamp.pass == *pass => {
                 shard.passes.remove(user);
+                shard.end_sessions(user, None);
                 Write::Written(stamp.version)
             }
             Some(_) | None => Write::Conflict,
@@ -288,6 +304,12 @@ fn apply(store: &InMemoryStore, shard: &mut Shard, commit: &Commit) -> Write {
         },
         // Not a record change: `commit` applies it under every shard's lock.
         Change::Policy { .. } => Write::Conflict,
+        change @ (Change::AddMethod { .. }
+        | Change::UpdateMethod { .. }
+        | Change::RemoveMethod { .. }
+        | Change::OpenCeremony { .. }
+        | Change::UpdateCeremony { .. }
+        | Change::RemoveCeremony { .. }) => shard.apply_onboarding(change),
     };
     if let Write::Written(_) = written {
         store.append(&commit.events);
@@ -370,9 +392,10 @@ impl Store for InMemoryStore {
             Change::Policy { expected, policy } => {
                 self.commit_policy(*expected, policy, &commit.events)
             }
-            Change::Put { user, .. } | Change::Remove { user, .. } | Change::Keep { user, .. } => {
-                apply(self, &mut self.shard(user), commit)
-            }
+            other => match other.user() {
+                Some(user) => apply(self, &mut self.shard(user), commit),
+                None => Write::Conflict,
+            },
         })
     }
 
@@ -390,7 +413,7 @@ impl Store for InMemoryStore {
             return Ok(None);
         };
         for _ in 0..HOLD_TRIES {
-            if pending.change.user() != Some(user) {
+            if !pending.change.is_record_change() || pending.change.user() != Some(user) {
                 // A policy change, or another user's record: not this shard's to hold.
                 return Ok(Some(Store::commit(self, &pending)?));
             }
@@ -422,7 +445,7 @@ impl Store for InMemoryStore {
             let Some(commit) = decide(Loaded::new(policy, record)) else {
                 return Ok(None);
             };
-            if commit.change.user() == Some(user) {
+            if commit.change.is_record_change() && commit.change.user() == Some(user) {
                 return Ok(Some(apply(self, &mut shard, &commit)));
             }
             drop(shard);
@@ -437,6 +460,68 @@ impl Store for InMemoryStore {
 
     fn prune_events(&self, before: Sequence) -> Result<u64, Infallible> {
         Ok(self.prune_outbox(before))
+    }
+
+    fn load_methods(&self, user: &UserId) -> Result<Vec<Versioned<RegisteredMethod>>, Infallible> {
+        Ok(self
+            .shard(user)
+            .methods
+            .get(user)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn load_ceremony(
+        &self,
+        user: &UserId,
+        id: &CeremonyId,
+    ) -> Result<Option<Versioned<Ceremony>>, Infallible> {
+        Ok(self
+            .shard(user)
+            .ceremonies
+            .get(user)
+            .and_then(|cs| cs.iter().find(|c| c.value.id() == id).cloned()))
+    }
+
+    fn prune_ceremonies(&self, now: UtcDateTime) -> Result<u64, Infallible> {
+        let mut pruned = 0_u64;
+        for shard in &self.shards {
+            let mut shard = lock(shard);
+            shard.ceremonies.retain(|_, theirs| {
+                let before = theirs.len();
+                theirs.retain(|c| c.value.is_open(now));
+                let gone = before.saturating_sub(theirs.len());
+                pruned = pruned.saturating_add(u64::try_from(gone).unwrap_or(u64::MAX));
+                !theirs.is_empty()
+            });
+        }
+        Ok(pruned)
+    }
+
+    /// The record, the methods and the ceremony under one lock of the user's shard.
+    fn load_with(&self, read: &Read) -> Result<Loaded, Infallible> {
+        let (policy, mut loaded) = {
+            let shard = self.shard(&read.user);
+            let record = shard
+                .passes
+                .get_key_value(&read.user)
+                .map(|(holder, entry)| {
+                    Versioned::new(entry.version, entry.pass.attach(holder.clone()))
+                });
+            let mut loaded = Loaded::new(None, record);
+            if read.methods {
+                loaded.methods = shard.methods.get(&read.user).cloned().unwrap_or_default();
+            }
+            if let Some(id) = &read.ceremony {
+                loaded.ceremony = shard
+                    .ceremonies
+                    .get(&read.user)
+                    .and_then(|cs| cs.iter().find(|c| c.value.id() == id).cloned());
+            }
+            (shard.policy, loaded)
+        };
+        loaded.policy = policy.and_then(|v| self.snapshot(v));
+        Ok(loaded)
     }
 }
 
@@ -480,5 +565,31 @@ impl AsyncStore for InMemoryStore {
         before: Sequence,
     ) -> impl Future<Output = Result<u64, Infallible>> + Send {
         core::future::ready(Store::prune_events(self, before))
+    }
+
+    fn load_methods(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<Versioned<RegisteredMethod>>, Infallible>> + Send {
+        core::future::ready(Store::load_methods(self, user))
+    }
+
+    fn load_ceremony(
+        &self,
+        user: &UserId,
+        id: &CeremonyId,
+    ) -> impl Future<Output = Result<Option<Versioned<Ceremony>>, Infallible>> + Send {
+        core::future::ready(Store::load_ceremony(self, user, id))
+    }
+
+    fn prune_ceremonies(
+        &self,
+        now: UtcDateTime,
+    ) -> impl Future<Output = Result<u64, Infallible>> + Send {
+        core::future::ready(Store::prune_ceremonies(self, now))
+    }
+
+    fn load_with(&self, read: &Read) -> impl Future<Output = Result<Loaded, Infallible>> + Send {
+        core::future::ready(Store::load_with(self, read))
     }
 }

@@ -290,6 +290,7 @@ pub fn run_all<S: Store>(store: &S) {
 
 mod attack;
 mod burst;
+mod onboarding;
 mod recording;
 mod refusals;
 mod rounds;
@@ -299,5 +300,9 @@ mod slow;
 pub mod tasks;
 pub use attack::{Attack, AttackReport, Operation, OperationReport, race_under_attack};
 pub use burst::{race_burst, race_burst_wrong_codes, race_delete, race_policy_change};
+pub use onboarding::{
+    check_methods_and_ceremonies, check_onboarding, race_method_cap,
+    race_pass_deletion_and_registration, race_taking_a_state, run_onboarding,
+};
 pub use refusals::check_refusals_write_nothing;
 pub use slow::Slow;

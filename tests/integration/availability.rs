@@ -115,6 +115,40 @@ fn the_refusal_check_catches_a_refusal_that_writes() {
         fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error> {
             self.0.prune_events(before)
         }
+
+        fn load_methods(
+            &self,
+            user: &temporary_access_pass::UserId,
+        ) -> Result<
+            Vec<
+                temporary_access_pass::store::Versioned<
+                    temporary_access_pass::method::RegisteredMethod,
+                >,
+            >,
+            Self::Error,
+        > {
+            self.0.load_methods(user)
+        }
+
+        fn load_ceremony(
+            &self,
+            user: &temporary_access_pass::UserId,
+            id: &temporary_access_pass::ceremony::CeremonyId,
+        ) -> Result<
+            Option<
+                temporary_access_pass::store::Versioned<temporary_access_pass::ceremony::Ceremony>,
+            >,
+            Self::Error,
+        > {
+            self.0.load_ceremony(user, id)
+        }
+
+        fn prune_ceremonies(
+            &self,
+            now: temporary_access_pass::time::UtcDateTime,
+        ) -> Result<u64, Self::Error> {
+            self.0.prune_ceremonies(now)
+        }
     }
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         conformance::check_refusals_write_nothing(&WritesBack(InMemoryStore::new()), 5);
@@ -168,6 +202,40 @@ fn a_record_of_another_user_is_refused_as_not_the_holder_not_as_contention() {
         }
         fn prune_events(&self, before: Sequence) -> Result<u64, Self::Error> {
             self.inner.prune_events(before)
+        }
+
+        fn load_methods(
+            &self,
+            user: &temporary_access_pass::UserId,
+        ) -> Result<
+            Vec<
+                temporary_access_pass::store::Versioned<
+                    temporary_access_pass::method::RegisteredMethod,
+                >,
+            >,
+            Self::Error,
+        > {
+            self.inner.load_methods(user)
+        }
+
+        fn load_ceremony(
+            &self,
+            user: &temporary_access_pass::UserId,
+            id: &temporary_access_pass::ceremony::CeremonyId,
+        ) -> Result<
+            Option<
+                temporary_access_pass::store::Versioned<temporary_access_pass::ceremony::Ceremony>,
+            >,
+            Self::Error,
+        > {
+            self.inner.load_ceremony(user, id)
+        }
+
+        fn prune_ceremonies(
+            &self,
+            now: temporary_access_pass::time::UtcDateTime,
+        ) -> Result<u64, Self::Error> {
+            self.inner.prune_ceremonies(now)
         }
     }
 

@@ -279,6 +279,38 @@ impl Store for Faulty {
     fn prune_events(&self, _: Sequence) -> Result<u64, Down> {
         Err(Down)
     }
+
+    fn load_methods(
+        &self,
+        _user: &temporary_access_pass::UserId,
+    ) -> Result<
+        Vec<
+            temporary_access_pass::store::Versioned<
+                temporary_access_pass::method::RegisteredMethod,
+            >,
+        >,
+        Down,
+    > {
+        Err(Down)
+    }
+
+    fn load_ceremony(
+        &self,
+        _user: &temporary_access_pass::UserId,
+        _id: &temporary_access_pass::ceremony::CeremonyId,
+    ) -> Result<
+        Option<temporary_access_pass::store::Versioned<temporary_access_pass::ceremony::Ceremony>>,
+        Down,
+    > {
+        Err(Down)
+    }
+
+    fn prune_ceremonies(
+        &self,
+        _now: temporary_access_pass::time::UtcDateTime,
+    ) -> Result<u64, Down> {
+        Err(Down)
+    }
 }
 
 fn faulty_with_one_time_pass(conflict_instead: bool) -> (Faulty, String, Principal) {

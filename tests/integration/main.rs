@@ -33,6 +33,7 @@ mod harness;
 mod ids;
 mod lockout;
 mod model;
+mod onboarding;
 mod passcode;
 mod policy;
 mod principal;

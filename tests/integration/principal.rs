@@ -158,7 +158,7 @@ fn spec_3_5_refusal_says_which_role_lacks_which_right_on_which_target() {
     let err = authorize(&ga, Action::Create, &ga).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "principal boss (Global Administrator) may not create a pass for boss (administrator): nobody may create a pass for themselves"
+        "principal boss (Global Administrator) may not create a pass for boss (administrator): nobody may create one for themselves"
     );
 }
 

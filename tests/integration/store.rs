@@ -214,6 +214,40 @@ mod broken_stores {
             outbox.retain(|r| r.sequence >= before);
             Ok(u64::try_from(len - outbox.len()).unwrap())
         }
+
+        fn load_methods(
+            &self,
+            _user: &temporary_access_pass::UserId,
+        ) -> Result<
+            Vec<
+                temporary_access_pass::store::Versioned<
+                    temporary_access_pass::method::RegisteredMethod,
+                >,
+            >,
+            Self::Error,
+        > {
+            Ok(Vec::new())
+        }
+
+        fn load_ceremony(
+            &self,
+            _user: &temporary_access_pass::UserId,
+            _id: &temporary_access_pass::ceremony::CeremonyId,
+        ) -> Result<
+            Option<
+                temporary_access_pass::store::Versioned<temporary_access_pass::ceremony::Ceremony>,
+            >,
+            Self::Error,
+        > {
+            Ok(None)
+        }
+
+        fn prune_ceremonies(
+            &self,
+            _now: temporary_access_pass::time::UtcDateTime,
+        ) -> Result<u64, Self::Error> {
+            Ok(0)
+        }
     }
 
     #[test]
@@ -342,6 +376,40 @@ mod against_a_single_lock_reference {
             let len = s.events.len();
             s.events.retain(|r| r.sequence >= before);
             Ok(u64::try_from(len - s.events.len()).unwrap())
+        }
+
+        fn load_methods(
+            &self,
+            _user: &temporary_access_pass::UserId,
+        ) -> Result<
+            Vec<
+                temporary_access_pass::store::Versioned<
+                    temporary_access_pass::method::RegisteredMethod,
+                >,
+            >,
+            Self::Error,
+        > {
+            Ok(Vec::new())
+        }
+
+        fn load_ceremony(
+            &self,
+            _user: &temporary_access_pass::UserId,
+            _id: &temporary_access_pass::ceremony::CeremonyId,
+        ) -> Result<
+            Option<
+                temporary_access_pass::store::Versioned<temporary_access_pass::ceremony::Ceremony>,
+            >,
+            Self::Error,
+        > {
+            Ok(None)
+        }
+
+        fn prune_ceremonies(
+            &self,
+            _now: temporary_access_pass::time::UtcDateTime,
+        ) -> Result<u64, Self::Error> {
+            Ok(0)
         }
     }
 

@@ -15,6 +15,9 @@ use axum::response::{IntoResponse, Response};
 use temporary_access_pass::EngineError;
 use temporary_access_pass::admin::{DeleteError, ViewError};
 use temporary_access_pass::error::{CreateError, UpdatePolicyError};
+use temporary_access_pass::onboarding::{
+    AddMethodError, MethodAccessError, PasskeyError, ProvisionError,
+};
 use temporary_access_pass::signin::ShownRefusal;
 
 use crate::identity::Unauthenticated;
@@ -184,12 +187,17 @@ impl GraphError {
         error
     }
 
-    /// A refused or failed registration check (SPEC 5.5, 8.1).
+    /// A refused or failed step of a registration session (SPEC 5.5, 8.1, 8.3): 403, or 400
+    /// when no options are outstanding.
     #[must_use]
     pub fn registration<E: Display>(
         error: EngineError<temporary_access_pass::signin::RegistrationError, E>,
     ) -> Self {
-        Self::engine(error, Self::forbidden)
+        use temporary_access_pass::signin::RegistrationError;
+        Self::engine(error, |e| match e {
+            e @ RegistrationError::NoOptions => Self::bad_request(e),
+            e => Self::forbidden(e),
+        })
     }
 
     /// 429: a source sent sign-ins faster than the limit; `Retry-After` says when to try again.
@@ -272,6 +280,49 @@ impl GraphError {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "generalException", e)
             }
             e => Self::bad_request(e),
+        })
+    }
+
+    /// A refused or failed addition of a method (SPEC 8.4, 8.5): a session that does not allow
+    /// it or a role that lacks the right is 403, a user at the cap or a key registered already
+    /// 409.
+    #[must_use]
+    pub fn add_method<E: Display>(error: EngineError<AddMethodError, E>) -> Self {
+        Self::engine(error, |e| match e {
+            AddMethodError::Registration(e) => Self::forbidden(e),
+            AddMethodError::Forbidden(e) => Self::forbidden(e),
+            e @ (AddMethodError::TooMany { .. } | AddMethodError::AlreadyRegistered(_)) => {
+                Self::conflict(e)
+            }
+            e => Self::bad_request(e),
+        })
+    }
+
+    /// A refused or failed read, listing or deletion of methods (SPEC 8.5).
+    #[must_use]
+    pub fn method_access<E: Display>(error: EngineError<MethodAccessError, E>) -> Self {
+        Self::engine(error, |e| match e {
+            MethodAccessError::Forbidden(e) => Self::forbidden(e),
+            e => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "generalException", e),
+        })
+    }
+
+    /// A refused or failed provisioning step (SPEC 8.5).
+    #[must_use]
+    pub fn provision<E: Display>(error: EngineError<ProvisionError, E>) -> Self {
+        Self::engine(error, |e| match e {
+            ProvisionError::Forbidden(e) => Self::forbidden(e),
+            e => Self::bad_request(e),
+        })
+    }
+
+    /// A refused or failed passkey sign-in step (SPEC 8.6): 401 with the one message a
+    /// passkey's refusal gets.
+    #[must_use]
+    pub fn passkey<E: Display>(error: EngineError<PasskeyError, E>) -> Self {
+        Self::engine(error, |e| {
+            tracing::info!(reason = %e, "a passkey sign-in was refused");
+            Self::passkey_refused()
         })
     }
 

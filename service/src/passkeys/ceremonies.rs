@@ -1,138 +1,157 @@
-//! The ceremonies in progress ([`Onboarding`]): registration sessions, each bound to the
-//! grant of a sign-in with a pass and holding the options it has outstanding, and passkey
-//! sign-ins waiting for their answer. They live in this instance's memory.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+//! The WebAuthn ceremonies as `webauthn-rs` runs them, their state serialised for the store
+//! (its `danger-allow-state-serialisation`, kept server-side as its maintainers advise, never
+//! in a cookie): what the options leave, read back when the answer comes, by whichever
+//! instance it comes to.
+//!
+//! - A **creation** (a registration through a pass, or an administrator's provisioning) leaves
+//!   `webauthn-rs`'s registration state: the challenge, the policy, the credential ids it
+//!   excludes. Its answer becomes a [`NewMethod`]: the key without attestation certificates,
+//!   its AAGUID, and `attested` only when the chain verified against the roots the host
+//!   configured ([`super::roots_from_json`]).
+//! - A **passkey sign-in** leaves only its challenge and the credential ids it allows, never a
+//!   key: the answer is verified against the method read again from the store.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
 use temporary_access_pass::UserId;
-use temporary_access_pass::signin::Grant;
-use temporary_access_pass::time::{Duration, UtcDateTime};
-use webauthn_rs::prelude::{PasskeyAuthentication, PasskeyRegistration, Webauthn};
+use temporary_access_pass::method::{
+    AttestationLevel, MethodId, MethodName, NewMethod, RegisteredMethod,
+};
+use temporary_access_pass::store::Versioned;
+use webauthn_rs::prelude::{
+    AttestationCaList, AttestedPasskeyRegistration, CreationChallengeResponse, Credential,
+    CredentialID, DiscoverableAuthentication, ParsedAttestation, Passkey, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Webauthn,
+    WebauthnError,
+};
+use webauthn_rs_proto::AllowCredentials;
 
-use super::credentials::{CredentialStore, MemoryCredentials};
-use super::relying_party::WebauthnSettings;
+use super::attestation::stated_aaguid;
+use super::relying_party::{WebauthnSettings, user_handle};
 use crate::http::GraphError;
 
-/// The registration session's cookie.
-pub const SESSION_COOKIE: &str = "tap_registration";
-
-/// The passkey sign-in's cookie.
-pub const LOGIN_COOKIE: &str = "tap_passkey_login";
-
-/// How long a passkey sign-in's challenge stays open.
-pub const LOGIN_WINDOW: Duration = Duration::minutes(5);
-
-/// The most registration sessions one user has open: opening one more ends their oldest, so
-/// the holder of a multi-use pass (whose window is the pass's lifetime) cannot fill the table.
-pub const MAX_SESSIONS_PER_USER: usize = 8;
-
-/// The most ceremonies kept at once, of each kind: past it, new ones are refused (503) until
-/// old ones expire. Sessions need a right code; sign-in challenges are limited per source.
-pub const MAX_CEREMONIES: usize = 100_000;
-
-/// A registration session: the grant behind it, and the options it has outstanding.
-struct Session {
-    grant: Grant,
-    opened: u64,
-    pending: Option<PasskeyRegistration>,
+/// Why a ceremony could not go on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CeremonyError {
+    /// `webauthn-rs` refused the answer (a wrong challenge, origin or RP ID, a bad signature,
+    /// an attestation that does not verify).
+    #[error("the security key's answer was refused: {0}")]
+    Refused(String),
+    /// The key's signature counter did not move forward: a possible clone (SPEC 8.6).
+    #[error("the security key's signature counter did not move forward: it may be cloned")]
+    PossibleClone,
+    /// A state or a credential could not be (de)serialised: a store holding what this service
+    /// never wrote.
+    #[error("a ceremony's state could not be read back: {0}")]
+    State(String),
 }
 
-/// A passkey sign-in waiting for its answer.
-struct Login {
-    user: UserId,
-    state: PasskeyAuthentication,
-    until: UtcDateTime,
+impl From<CeremonyError> for GraphError {
+    fn from(error: CeremonyError) -> Self {
+        match error {
+            CeremonyError::Refused(_) | CeremonyError::PossibleClone => Self::passkey_refused(),
+            CeremonyError::State(detail) => Self::store(detail),
+        }
+    }
 }
 
-/// The relying party, the ceremonies in progress, and where keys are kept.
+/// What a creation's options leave: `webauthn-rs`'s registration state, attested or not.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum CreationState {
+    Plain(PasskeyRegistration),
+    Attested(AttestedPasskeyRegistration),
+}
+
+/// What a passkey sign-in's options leave: the challenge (in `webauthn-rs`'s state, which
+/// holds no key) and the credential ids allowed.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignInState {
+    challenge: DiscoverableAuthentication,
+    allowed: Vec<String>,
+}
+
+/// A sign-in the host verified: the key's credential as it is now (its counter moved), and
+/// whether the user was verified.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Verified {
+    /// The credential to store, at the version the answer was verified against.
+    pub credential: Vec<u8>,
+    /// Whether the authenticator verified the user (a PIN, a biometric).
+    pub user_verified: bool,
+}
+
+/// The relying party and its attestation roots: what runs the ceremonies (see the module).
 pub struct Onboarding {
     webauthn: Webauthn,
     settings: WebauthnSettings,
-    sessions: Mutex<HashMap<String, Session>>,
-    /// Sessions opened so far: the order of `Session::opened`.
-    opened: std::sync::atomic::AtomicU64,
-    logins: Mutex<HashMap<String, Login>>,
-    credentials: Arc<dyn CredentialStore>,
+    roots: Option<AttestationCaList>,
 }
 
 impl std::fmt::Debug for Onboarding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Onboarding")
             .field("settings", &self.settings)
+            .field(
+                "attestation_roots",
+                &self.roots.as_ref().map(AttestationCaList::len),
+            )
             .finish_non_exhaustive()
     }
 }
 
-/// Why a ceremony could not go on.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CeremonyError {
-    /// No session under the cookie (never opened, expired, or revoked).
-    #[error("no registration session: sign in with your Temporary Access Pass first")]
-    NoSession,
-    /// The session has no options outstanding (never asked, or already answered).
-    #[error("no registration options are outstanding for this session: ask for new ones")]
-    NoOptions,
-    /// No passkey sign-in under the cookie (never started, expired, or already answered).
-    #[error("no passkey sign-in is in progress: start again")]
-    NoLogin,
-    /// Too many ceremonies are in progress.
-    #[error("too many sign-ins are in progress: try again later")]
-    Full,
-    /// `webauthn-rs` refused.
-    #[error("the security key's answer was refused: {0}")]
-    Webauthn(String),
+fn state_error(e: impl std::fmt::Display) -> CeremonyError {
+    CeremonyError::State(e.to_string())
 }
 
-impl From<CeremonyError> for GraphError {
-    fn from(error: CeremonyError) -> Self {
-        match error {
-            CeremonyError::NoSession | CeremonyError::NoLogin => Self::forbidden(error),
-            CeremonyError::NoOptions | CeremonyError::Webauthn(_) => Self::bad_request(error),
-            CeremonyError::Full => Self::busy(error),
-        }
+fn refused(e: &WebauthnError) -> CeremonyError {
+    match e {
+        WebauthnError::CredentialPossibleCompromise => CeremonyError::PossibleClone,
+        other => CeremonyError::Refused(other.to_string()),
     }
 }
 
-/// An unguessable id: 32 random bytes, base64url.
-fn random_id() -> Result<String, CeremonyError> {
-    use rand_core::TryRng as _;
-    let mut bytes = [0_u8; 32];
-    temporary_access_pass::SysRng
-        .try_fill_bytes(&mut bytes)
-        .map_err(|_| CeremonyError::Full)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+/// A method's id: its credential id in unpadded URL-safe base64.
+#[must_use]
+pub fn method_id(credential: &CredentialID) -> Option<MethodId> {
+    MethodId::new(&URL_SAFE_NO_PAD.encode(credential)).ok()
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+/// The key a stored credential holds.
+fn passkey_of(credential: &[u8]) -> Result<Passkey, CeremonyError> {
+    serde_json::from_slice(credential).map_err(state_error)
+}
+
+/// A key as the store keeps it: without the attestation's certificates (SPEC 8.7).
+fn stored_form(passkey: Passkey) -> Result<Vec<u8>, CeremonyError> {
+    let mut credential: Credential = passkey.into();
+    credential.attestation = ParsedAttestation::default();
+    serde_json::to_vec(&Passkey::from(credential)).map_err(state_error)
 }
 
 impl Onboarding {
-    /// The relying party of `settings`, keeping keys in `credentials`.
+    /// The relying party of `settings`, attesting keys against `roots` when given (see
+    /// [`roots_from_json`](super::roots_from_json)).
     ///
     /// # Errors
     ///
     /// `webauthn-rs`'s, when the RP ID does not suit the origin.
     pub fn new(
         settings: WebauthnSettings,
-        credentials: Arc<dyn CredentialStore>,
+        roots: Option<AttestationCaList>,
     ) -> Result<Self, String> {
-        let webauthn = settings.relying_party()?;
         Ok(Self {
-            webauthn,
+            webauthn: settings.relying_party()?,
             settings,
-            sessions: Mutex::new(HashMap::new()),
-            opened: std::sync::atomic::AtomicU64::new(0),
-            logins: Mutex::new(HashMap::new()),
-            credentials,
+            roots,
         })
     }
 
-    /// Pages served from `http://localhost`, keys kept in memory: [`crate::App::new`]'s
+    /// Pages served from `http://localhost`, no attestation roots: [`crate::App::new`]'s
     /// default, which a host replaces with [`crate::App::onboarding`].
     ///
     /// # Panics
@@ -145,8 +164,7 @@ impl Onboarding {
     )]
     pub fn localhost() -> Self {
         let settings = WebauthnSettings::for_origin("http://localhost").expect("a constant URL");
-        Self::new(settings, Arc::new(MemoryCredentials::default()))
-            .expect("localhost is a valid relying party")
+        Self::new(settings, None).expect("localhost is a valid relying party")
     }
 
     /// The relying party's settings.
@@ -155,136 +173,162 @@ impl Onboarding {
         &self.settings
     }
 
-    /// Where keys are kept.
-    #[must_use]
-    pub fn credentials(&self) -> &dyn CredentialStore {
-        &*self.credentials
-    }
-
-    /// `webauthn-rs`'s relying party.
-    #[must_use]
-    pub const fn webauthn(&self) -> &Webauthn {
-        &self.webauthn
-    }
-
-    /// Opens a session for `grant`; its id, for the cookie. Sessions whose window has closed
-    /// are forgotten first, and the user's oldest when they have [`MAX_SESSIONS_PER_USER`].
+    /// The creation options for a key of `user` named `name`, excluding the keys they hold,
+    /// and the state they leave. With attestation roots, the options ask for attestation.
     ///
     /// # Errors
     ///
-    /// [`CeremonyError::Full`].
-    pub fn open(&self, grant: Grant, now: UtcDateTime) -> Result<String, CeremonyError> {
-        let id = random_id()?;
-        let opened = self
-            .opened
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut sessions = lock(&self.sessions);
-        sessions.retain(|_, s| now < s.grant.registration_until);
-        let theirs: Vec<(&String, u64)> = sessions
+    /// [`CeremonyError::Refused`] when `webauthn-rs` refuses to start.
+    pub fn creation_options(
+        &self,
+        user: &UserId,
+        name: &MethodName,
+        existing: &[Versioned<RegisteredMethod>],
+    ) -> Result<(CreationChallengeResponse, Vec<u8>), CeremonyError> {
+        let exclude: Vec<CredentialID> = existing
             .iter()
-            .filter(|(_, s)| s.grant.user == grant.user)
-            .map(|(id, s)| (id, s.opened))
+            .filter_map(|m| URL_SAFE_NO_PAD.decode(m.value.id().as_str()).ok())
             .collect();
-        if theirs.len() >= MAX_SESSIONS_PER_USER
-            && let Some(oldest) = theirs
-                .iter()
-                .min_by_key(|(_, o)| *o)
-                .map(|(id, _)| (*id).clone())
-        {
-            sessions.remove(&oldest);
-        }
-        if sessions.len() >= MAX_CEREMONIES {
-            return Err(CeremonyError::Full);
-        }
-        sessions.insert(
-            id.clone(),
-            Session {
-                grant,
-                opened,
-                pending: None,
-            },
-        );
-        Ok(id)
+        let handle = user_handle(user);
+        let (options, state) = match &self.roots {
+            None => {
+                let (options, state) = self
+                    .webauthn
+                    .start_passkey_registration(handle, user.as_str(), name.as_str(), Some(exclude))
+                    .map_err(|e| refused(&e))?;
+                (options, CreationState::Plain(state))
+            }
+            Some(roots) => {
+                let (options, state) = self
+                    .webauthn
+                    .start_attested_passkey_registration(
+                        handle,
+                        user.as_str(),
+                        name.as_str(),
+                        Some(exclude),
+                        roots.clone(),
+                        None,
+                    )
+                    .map_err(|e| refused(&e))?;
+                (options, CreationState::Attested(state))
+            }
+        };
+        Ok((options, serde_json::to_vec(&state).map_err(state_error)?))
     }
 
-    /// The grant of session `id`.
+    /// The method a creation's answer registers, checked against the state its options left:
+    /// the key without certificates, its AAGUID as attested (with roots) or as stated.
     ///
     /// # Errors
     ///
-    /// [`CeremonyError::NoSession`].
-    pub fn grant(&self, id: &str) -> Result<Grant, CeremonyError> {
-        lock(&self.sessions)
-            .get(id)
-            .map(|s| s.grant.clone())
-            .ok_or(CeremonyError::NoSession)
-    }
-
-    /// Ends session `id` (its window closed, or its pass is gone).
-    pub fn close(&self, id: &str) {
-        lock(&self.sessions).remove(id);
-    }
-
-    /// Keeps `state` as the one set of options session `id` has outstanding (replacing any).
-    ///
-    /// # Errors
-    ///
-    /// [`CeremonyError::NoSession`].
-    pub fn set_pending(&self, id: &str, state: PasskeyRegistration) -> Result<(), CeremonyError> {
-        let mut sessions = lock(&self.sessions);
-        let session = sessions.get_mut(id).ok_or(CeremonyError::NoSession)?;
-        session.pending = Some(state);
-        Ok(())
-    }
-
-    /// Takes session `id`'s outstanding options: they answer once.
-    ///
-    /// # Errors
-    ///
-    /// [`CeremonyError::NoSession`], [`CeremonyError::NoOptions`].
-    pub fn take_pending(&self, id: &str) -> Result<PasskeyRegistration, CeremonyError> {
-        let mut sessions = lock(&self.sessions);
-        let session = sessions.get_mut(id).ok_or(CeremonyError::NoSession)?;
-        session.pending.take().ok_or(CeremonyError::NoOptions)
-    }
-
-    /// Starts a passkey sign-in for `user`, with `state`; its id, for the cookie.
-    ///
-    /// # Errors
-    ///
-    /// [`CeremonyError::Full`].
-    pub fn start_login(
+    /// [`CeremonyError::Refused`] when `webauthn-rs` refuses the answer;
+    /// [`CeremonyError::State`] for a state this service did not write.
+    pub fn finish_creation(
         &self,
-        user: UserId,
-        state: PasskeyAuthentication,
-        now: UtcDateTime,
-    ) -> Result<String, CeremonyError> {
-        let id = random_id()?;
-        let mut logins = lock(&self.logins);
-        logins.retain(|_, l| now < l.until);
-        if logins.len() >= MAX_CEREMONIES {
-            return Err(CeremonyError::Full);
-        }
-        let until = now.checked_add(LOGIN_WINDOW).unwrap_or(now);
-        logins.insert(id.clone(), Login { user, state, until });
-        Ok(id)
+        answer: &RegisterPublicKeyCredential,
+        state: &[u8],
+        name: MethodName,
+    ) -> Result<NewMethod, CeremonyError> {
+        let state: CreationState = serde_json::from_slice(state).map_err(state_error)?;
+        let (passkey, level) = match state {
+            CreationState::Plain(state) => (
+                self.webauthn
+                    .finish_passkey_registration(answer, &state)
+                    .map_err(|e| refused(&e))?,
+                AttestationLevel::NotAttested,
+            ),
+            CreationState::Attested(state) => (
+                Passkey::from(
+                    self.webauthn
+                        .finish_attested_passkey_registration(answer, &state)
+                        .map_err(|e| refused(&e))?,
+                ),
+                AttestationLevel::Attested,
+            ),
+        };
+        let id = method_id(passkey.cred_id())
+            .ok_or_else(|| CeremonyError::Refused("a credential id longer than allowed".into()))?;
+        let aaguid = stated_aaguid(answer.response.attestation_object.as_ref());
+        Ok(NewMethod::new(id, name, stored_form(passkey)?).aaguid(aaguid, level))
     }
 
-    /// Takes passkey sign-in `id`, if it is still open at `now`: it answers once.
+    /// The options of a passkey sign-in with `methods`, and the state they leave: the
+    /// challenge and the credential ids allowed, no key.
     ///
     /// # Errors
     ///
-    /// [`CeremonyError::NoLogin`].
-    pub fn take_login(
+    /// [`CeremonyError::Refused`] when `webauthn-rs` refuses to start.
+    pub fn request_options(
         &self,
-        id: &str,
-        now: UtcDateTime,
-    ) -> Result<(UserId, PasskeyAuthentication), CeremonyError> {
-        let login = lock(&self.logins)
-            .remove(id)
-            .ok_or(CeremonyError::NoLogin)?;
-        if now >= login.until {
-            return Err(CeremonyError::NoLogin);
+        methods: &[Versioned<RegisteredMethod>],
+    ) -> Result<(RequestChallengeResponse, Vec<u8>), CeremonyError> {
+        let (mut options, challenge) = self
+            .webauthn
+            .start_discoverable_authentication()
+            .map_err(|e| refused(&e))?;
+        // Not a conditional (autofill) request: a modal one, for the user's own keys.
+        options.mediation = None;
+        let allowed: Vec<String> = methods
+            .iter()
+            .map(|m| m.value.id().as_str().to_owned())
+            .collect();
+        options.public_key.allow_credentials = allowed
+            .iter()
+            .filter_map(|id| URL_SAFE_NO_PAD.decode(id).ok())
+            .map(|id| AllowCredentials {
+                type_: "public-key".to_owned(),
+                id,
+                transports: None,
+            })
+            .collect();
+        let state = SignInState { challenge, allowed };
+        Ok((options, serde_json::to_vec(&state).map_err(state_error)?))
+    }
+
+    /// The method id a sign-in's answer names, if the state allowed it.
+    ///
+    /// # Errors
+    ///
+    /// [`CeremonyError::Refused`] for a key the options did not allow;
+    /// [`CeremonyError::State`] for a state this service did not write.
+    pub fn answered_by(
+        &self,
+        answer: &PublicKeyCredential,
+        state: &[u8],
+    ) -> Result<MethodId, CeremonyError> {
+        let state: SignInState = serde_json::from_slice(state).map_err(state_error)?;
+        let id = URL_SAFE_NO_PAD.encode(answer.get_credential_id());
+        if !state.allowed.contains(&id) {
+            return Err(CeremonyError::Refused(
+                "a key the sign-in did not allow".into(),
+            ));
         }
-        Ok((login.user, login.state))
+        MethodId::new(&id).map_err(|e| CeremonyError::Refused(e.to_string()))
+    }
+
+    /// A sign-in's answer verified against the state its options left and against `method`,
+    /// read again from the store: its credential as it is now.
+    ///
+    /// # Errors
+    ///
+    /// [`CeremonyError::PossibleClone`] when the key's counter did not move forward;
+    /// [`CeremonyError::Refused`] for any other refusal; [`CeremonyError::State`].
+    pub fn finish_request(
+        &self,
+        answer: &PublicKeyCredential,
+        state: &[u8],
+        method: &RegisteredMethod,
+    ) -> Result<Verified, CeremonyError> {
+        let state: SignInState = serde_json::from_slice(state).map_err(state_error)?;
+        let mut passkey = passkey_of(method.credential())?;
+        let result = self
+            .webauthn
+            .finish_discoverable_authentication_v2(answer, state.challenge, &passkey)
+            .map_err(|e| refused(&e))?;
+        let _changed = passkey.update_credential(&result);
+        Ok(Verified {
+            credential: serde_json::to_vec(&passkey).map_err(state_error)?,
+            user_verified: result.user_verified(),
+        })
     }
 }

@@ -1,6 +1,8 @@
-//! Signing in with a registered passkey, no pass needed (SPEC 8.2): the request options for
-//! the user's keys, limited per source as sign-ins with a pass are, then the assertion; the
-//! key's counter is kept.
+//! Signing in with a registered passkey, no pass needed (SPEC 8.2, 8.6): the request options
+//! for the user's keys, limited per source as sign-ins with a pass are, their state (the
+//! challenge and the credential ids allowed, never a key) kept in the store under the
+//! cookie's id; then the assertion, verified against the key read again from the store, its
+//! use recorded only at the version verified, and a key whose counter went back blocked.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,8 +11,9 @@ use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use temporary_access_pass::ceremony::CeremonyId;
 use temporary_access_pass::store::AsyncStore;
-use temporary_access_pass::{Clock, UserId};
+use temporary_access_pass::{SysRng, UserId};
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::AppState;
@@ -25,15 +28,15 @@ pub(crate) struct LoginOptionsBody {
     user_id: String,
 }
 
-/// The passkey sign-in's answer.
+/// The passkey sign-in's answer: who signs in, and the authenticator's assertion.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct LoginBody {
+    user_id: String,
     credential: PublicKeyCredential,
 }
 
-/// `POST /webauthn/authentication/options`: the request options for the user's keys, limited
-/// per source as sign-ins with a pass are.
+/// `POST /webauthn/authentication/options`: the request options for the user's keys.
 pub(super) async fn authentication_options<S: AsyncStore, A: Authenticator, D: Directory>(
     State(app): AppState<S, A, D>,
     Source(source): Source,
@@ -46,30 +49,28 @@ pub(super) async fn authentication_options<S: AsyncStore, A: Authenticator, D: D
     let user = UserId::new(&body.user_id).map_err(GraphError::bad_request)?;
     record_caller(user.as_str());
     let methods = app
-        .bounded(app.onboarding.credentials().list(&user))
+        .bounded(app.engine.passkeys(&user))
         .await?
-        .map_err(GraphError::store)?;
-    let passkeys: Vec<_> = methods.into_iter().map(|m| m.passkey).collect();
-    if passkeys.is_empty() {
+        .map_err(GraphError::read)?;
+    if methods.is_empty() {
         return Err(GraphError::bad_request(
             "no passkey can sign this user in: register one first",
         ));
     }
     let (options, state) = app
         .onboarding
-        .webauthn()
-        .start_passkey_authentication(&passkeys)
-        .map_err(|e| GraphError::from(CeremonyError::Webauthn(e.to_string())))?;
-    let now = app.engine.clock().now();
-    let id = app
-        .onboarding
-        .start_login(user, state, now)
+        .request_options(&methods)
         .map_err(GraphError::from)?;
+    let id = CeremonyId::random(&mut SysRng)
+        .map_err(|_| GraphError::busy("the random number generator failed"))?;
+    app.bounded(app.engine.begin_sign_in(&user, &id, &state, LOGIN_WINDOW))
+        .await?
+        .map_err(GraphError::passkey)?;
     let mut response =
         Json(serde_json::to_value(options).map_err(GraphError::store)?).into_response();
     if let Some(cookie) = set_cookie(
         LOGIN_COOKIE,
-        &id,
+        id.as_str(),
         LOGIN_WINDOW.whole_seconds(),
         app.secure_cookies(),
     ) {
@@ -78,45 +79,65 @@ pub(super) async fn authentication_options<S: AsyncStore, A: Authenticator, D: D
     Ok(response)
 }
 
-/// `POST /webauthn/authentication`: the assertion; the key's counter is kept.
+/// `POST /webauthn/authentication`: the assertion, against the state taken (once) from the
+/// store and the key read again; its use recorded at the version verified.
 pub(super) async fn authenticate<S: AsyncStore, A: Authenticator, D: Directory>(
     State(app): AppState<S, A, D>,
     headers: HeaderMap,
     GraphJson(body): GraphJson<LoginBody>,
 ) -> Result<Json<Value>, GraphError> {
-    let id =
-        cookie(&headers, LOGIN_COOKIE).ok_or_else(|| GraphError::from(CeremonyError::NoLogin))?;
-    let (user, state) = app
-        .onboarding
-        .take_login(id, app.engine.clock().now())
-        .map_err(GraphError::from)?;
+    let id = cookie(&headers, LOGIN_COOKIE)
+        .and_then(|id| CeremonyId::new(id).ok())
+        .ok_or_else(GraphError::passkey_refused)?;
+    let user = UserId::new(&body.user_id).map_err(GraphError::bad_request)?;
     record_caller(user.as_str());
-    let result = app
-        .onboarding
-        .webauthn()
-        .finish_passkey_authentication(&body.credential, &state)
-        .map_err(|e| {
-            app.metrics.sign_in("passkey_refused");
-            tracing::info!(error = %e, "a passkey sign-in was refused");
-            GraphError::passkey_refused()
-        })?;
-    let methods = app
-        .bounded(app.onboarding.credentials().list(&user))
+    let state = app
+        .bounded(app.engine.take_sign_in(&user, &id))
         .await?
-        .map_err(GraphError::store)?;
-    if let Some(mut method) = methods
-        .into_iter()
-        .find(|m| m.passkey.cred_id() == result.cred_id())
-        && method.passkey.update_credential(&result) == Some(true)
+        .map_err(GraphError::passkey)?;
+    let refuse = |e: CeremonyError| {
+        app.metrics.sign_in("passkey_refused");
+        tracing::info!(error = %e, "a passkey sign-in was refused");
+        GraphError::from(e)
+    };
+    let method_id = app
+        .onboarding
+        .answered_by(&body.credential, &state)
+        .map_err(refuse)?;
+    let methods = app
+        .bounded(app.engine.passkeys(&user))
+        .await?
+        .map_err(GraphError::read)?;
+    let method = methods
+        .iter()
+        .find(|m| m.value.id() == &method_id)
+        .ok_or_else(|| refuse(CeremonyError::Refused("no such passkey".into())))?;
+    let verified = match app
+        .onboarding
+        .finish_request(&body.credential, &state, &method.value)
     {
-        app.bounded(app.onboarding.credentials().update(&user, &method))
-            .await?
-            .map_err(GraphError::store)?;
-    }
+        Ok(verified) => verified,
+        Err(CeremonyError::PossibleClone) => {
+            // Refused, and the key blocked with its audit event (SPEC 8.6).
+            tracing::warn!(user = %user, method = %method_id, "a passkey's counter went back: possible clone, the key is blocked");
+            let _blocked = app
+                .bounded(app.engine.block_method(&user, &method_id))
+                .await?
+                .map_err(GraphError::read)?;
+            return Err(refuse(CeremonyError::PossibleClone));
+        }
+        Err(e) => return Err(refuse(e)),
+    };
+    app.bounded(
+        app.engine
+            .use_method(&user, &method_id, method.version, &verified.credential),
+    )
+    .await?
+    .map_err(GraphError::passkey)?;
     app.metrics.sign_in("passkey_granted");
     Ok(Json(json!({
         "userId": user.as_str(),
         "method": "passkey",
-        "userVerified": result.user_verified(),
+        "userVerified": verified.user_verified,
     })))
 }

@@ -1,67 +1,28 @@
-//! Registering a passkey inside the window a pass opened (SPEC 8.1, 8.3): the creation
-//! options, then the attestation that answers them, each step checked against the window, and
-//! the key stored only while the pass behind the grant is.
+//! Registering a passkey inside the window a pass opened (SPEC 8.1, 8.3, 8.4): the creation
+//! options, then the attestation that answers them. The session is a record of the store
+//! (its id in the cookie), so any instance serves either step; each step is judged by the
+//! engine on the session (its user, the window, the pass still stored), the options' state is
+//! kept in it and taken once, and the key commits with its audit event only while the pass is
+//! stored, within the cap of methods.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
-use temporary_access_pass::signin::{Grant, PasswordlessMethod, RegistrationError};
+use temporary_access_pass::ceremony::CeremonyId;
+use temporary_access_pass::graph::Fido2MethodDocument;
+use temporary_access_pass::method::MethodName;
+use temporary_access_pass::signin::RegistrationError;
 use temporary_access_pass::store::AsyncStore;
-use temporary_access_pass::{Clock, EngineError, Principal};
+use temporary_access_pass::{EngineError, Principal};
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::AppState;
 use crate::app::App;
 use crate::http::{GraphError, GraphJson, cookie, record_caller};
 use crate::identity::{Authenticator, Directory};
-use crate::passkeys::{
-    Added, CeremonyError, Fido2Method, SESSION_COOKIE, StoredMethod, user_handle,
-};
-
-/// Asks the engine whether the session's grant still lets `user` register (SPEC 8.1); a closed
-/// window or a removed pass ends the session.
-async fn may_register<S: AsyncStore, A: Authenticator, D: Directory>(
-    app: &App<S, A, D>,
-    session: &str,
-    user: &Principal,
-    grant: &Grant,
-) -> Result<(), GraphError> {
-    let checked = app
-        .bounded(
-            app.engine
-                .register(user, grant, PasswordlessMethod::Fido2SecurityKey),
-        )
-        .await?;
-    match checked {
-        Ok(()) => Ok(()),
-        Err(EngineError::Rejected(refusal)) => {
-            if !matches!(refusal, RegistrationError::NotTheHolder { .. }) {
-                app.onboarding.close(session);
-            }
-            tracing::info!(reason = %refusal, "a passkey registration was refused");
-            Err(GraphError::forbidden(refusal))
-        }
-        Err(other) => Err(GraphError::registration(other)),
-    }
-}
-
-/// What both steps of a registration start with: the session of the cookie, its grant, the
-/// user named, and the engine's word that the user may still register.
-async fn registering<'h, S: AsyncStore, A: Authenticator, D: Directory>(
-    app: &App<S, A, D>,
-    headers: &'h HeaderMap,
-    user_id: &str,
-) -> Result<(&'h str, Grant, Principal), GraphError> {
-    let session = cookie(headers, SESSION_COOKIE)
-        .ok_or_else(|| GraphError::from(CeremonyError::NoSession))?;
-    let grant = app.onboarding.grant(session).map_err(GraphError::from)?;
-    let user = app.user(user_id).await?;
-    record_caller(user.id().as_str());
-    may_register(app, session, &user, &grant).await?;
-    Ok((session, grant, user))
-}
+use crate::passkeys::SESSION_COOKIE;
 
 /// The options request: who registers, and the key's name.
 #[derive(Debug, Deserialize)]
@@ -82,92 +43,93 @@ pub(crate) struct RegisterBody {
     credential: RegisterPublicKeyCredential,
 }
 
-fn display_name(given: Option<&str>) -> Result<String, GraphError> {
+/// The key's name: given, or "Security key"; 1 to 64 characters.
+pub(super) fn display_name(given: Option<&str>) -> Result<MethodName, GraphError> {
     let name = given.map_or("Security key", str::trim);
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+    if name.chars().count() > 64 {
         return Err(GraphError::bad_request(
             "displayName: 1 to 64 printable characters",
         ));
     }
-    Ok(name.to_owned())
+    MethodName::new(name).map_err(|e| GraphError::bad_request(format_args!("displayName: {e}")))
 }
 
-/// `POST /webauthn/registration/options`: the creation options, inside the window.
+/// The session of the cookie, and the user the body names (recorded in the log line).
+async fn registering<S: AsyncStore, A: Authenticator, D: Directory>(
+    app: &App<S, A, D>,
+    headers: &HeaderMap,
+    user_id: &str,
+) -> Result<(CeremonyId, Principal), GraphError> {
+    let session = cookie(headers, SESSION_COOKIE)
+        .and_then(|id| CeremonyId::new(id).ok())
+        .ok_or_else(|| GraphError::forbidden(RegistrationError::NoSession))?;
+    let user = app.user(user_id).await?;
+    record_caller(user.id().as_str());
+    Ok((session, user))
+}
+
+/// A refused step of a session, logged with its reason (a window closed, a pass removed).
+fn refused<E: std::fmt::Display>(error: EngineError<RegistrationError, E>) -> GraphError {
+    if let EngineError::Rejected(refusal) = &error {
+        tracing::info!(reason = %refusal, "a passkey registration was refused");
+    }
+    GraphError::registration(error)
+}
+
+/// `POST /webauthn/registration/options`: the creation options, inside the window; their
+/// state kept in the session, replacing any outstanding.
 pub(super) async fn registration_options<S: AsyncStore, A: Authenticator, D: Directory>(
     State(app): AppState<S, A, D>,
     headers: HeaderMap,
     GraphJson(body): GraphJson<OptionsBody>,
 ) -> Result<Json<Value>, GraphError> {
-    let (session, _, user) = registering(&app, &headers, &body.user_id).await?;
+    let (session, user) = registering(&app, &headers, &body.user_id).await?;
     let name = display_name(body.display_name.as_deref())?;
     let existing = app
-        .bounded(app.onboarding.credentials().list(user.id()))
+        .bounded(app.engine.passkeys(user.id()))
         .await?
-        .map_err(GraphError::store)?;
-    let exclude = existing
-        .iter()
-        .map(|m| m.passkey.cred_id().clone())
-        .collect::<Vec<_>>();
+        .map_err(GraphError::read)?;
     let (options, state) = app
         .onboarding
-        .webauthn()
-        .start_passkey_registration(
-            user_handle(user.id()),
-            user.id().as_str(),
-            &name,
-            Some(exclude),
-        )
-        .map_err(|e| GraphError::from(CeremonyError::Webauthn(e.to_string())))?;
-    app.onboarding
-        .set_pending(session, state)
+        .creation_options(user.id(), &name, &existing)
         .map_err(GraphError::from)?;
+    app.bounded(app.engine.set_session_state(&user, &session, state))
+        .await?
+        .map_err(refused)?;
     Ok(Json(
         serde_json::to_value(options).map_err(GraphError::store)?,
     ))
 }
 
-/// `POST /webauthn/registration`: the attestation, checked against the window again, and the
-/// key stored only while the pass is.
+/// `POST /webauthn/registration`: the attestation, against the options' state taken from the
+/// session (once), the window judged again; the key stored with its audit event only while
+/// the pass is, within the cap.
 pub(super) async fn register<S: AsyncStore, A: Authenticator, D: Directory>(
     State(app): AppState<S, A, D>,
     headers: HeaderMap,
     GraphJson(body): GraphJson<RegisterBody>,
-) -> Result<(StatusCode, Json<Fido2Method>), GraphError> {
-    let (session, grant, user) = registering(&app, &headers, &body.user_id).await?;
+) -> Result<(StatusCode, Json<Fido2MethodDocument>), GraphError> {
+    let (session, user) = registering(&app, &headers, &body.user_id).await?;
     let name = display_name(body.display_name.as_deref())?;
     // The options answer once, whatever the outcome.
-    let pending = app
+    let state = app
+        .bounded(app.engine.take_session_state(&user, &session))
+        .await?
+        .map_err(refused)?;
+    let new = app
         .onboarding
-        .take_pending(session)
-        .map_err(GraphError::from)?;
-    let passkey = app
-        .onboarding
-        .webauthn()
-        .finish_passkey_registration(&body.credential, &pending)
+        .finish_creation(&body.credential, &state, name)
         .map_err(|e| {
             tracing::info!(error = %e, "a passkey attestation was refused");
-            GraphError::from(CeremonyError::Webauthn(e.to_string()))
+            GraphError::bad_request(e)
         })?;
-    let method = StoredMethod::new(passkey, name, app.engine.clock().now());
-    let added = app
-        .bounded(
-            app.onboarding
-                .credentials()
-                .add(user.id(), grant.pass, &method),
-        )
+    let method = app
+        .bounded(app.engine.register_method(&user, &session, &new))
         .await?
-        .map_err(GraphError::store)?;
-    match added {
-        Added::Added => {
-            tracing::info!(method = %method.id, "a passkey was registered");
-            Ok((StatusCode::CREATED, Json(Fido2Method::from(&method))))
-        }
-        Added::PassGone => {
-            app.onboarding.close(session);
-            Err(GraphError::forbidden(RegistrationError::PassRemoved))
-        }
-        Added::Duplicate => Err(GraphError::conflict(
-            "this security key is registered already",
-        )),
-    }
+        .map_err(GraphError::add_method)?;
+    tracing::info!(method = %method.id(), "a passkey was registered");
+    Ok((
+        StatusCode::CREATED,
+        Json(Fido2MethodDocument::from(&method)),
+    ))
 }

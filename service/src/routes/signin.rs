@@ -13,7 +13,7 @@ use temporary_access_pass::graph::ClientDocument;
 use temporary_access_pass::signin::{NextStep, RedeemRefusal};
 use temporary_access_pass::store::AsyncStore;
 use temporary_access_pass::time::UtcDateTime;
-use temporary_access_pass::{Principal, SignInRequest, UserId};
+use temporary_access_pass::{Principal, SignInRequest, SysRng, UserId};
 
 use super::AppState;
 use crate::http::{GraphError, GraphJson, Source, record_caller, set_cookie};
@@ -40,6 +40,11 @@ pub(crate) struct SignedIn {
     #[serde(with = "temporary_access_pass::graph::rfc3339")]
     pub(crate) registration_until: UtcDateTime,
     pub(crate) next_step: &'static str,
+    /// The authentication strength the sign-in satisfies (SPEC 5.9).
+    pub(crate) authentication_strength: &'static str,
+    /// The latest a session issued on this sign-in may last: the pass's end (SPEC 5.9).
+    #[serde(with = "temporary_access_pass::graph::rfc3339")]
+    pub(crate) not_after: UtcDateTime,
 }
 
 pub(super) async fn sign_in<S: AsyncStore, A: Authenticator, D: Directory>(
@@ -80,9 +85,9 @@ pub(super) async fn sign_in<S: AsyncStore, A: Authenticator, D: Directory>(
                 .saturating_sub(now.unix_timestamp())
                 .max(0);
             let session = app
-                .onboarding
-                .open(grant.clone(), now)
-                .map_err(GraphError::busy)?;
+                .bounded(app.engine.open_session(&user, &grant, &mut SysRng))
+                .await?
+                .map_err(GraphError::registration)?;
             let mut response = Json(SignedIn {
                 user_id: grant.user.as_str().to_owned(),
                 pass_id: grant.pass.to_string(),
@@ -92,11 +97,16 @@ pub(super) async fn sign_in<S: AsyncStore, A: Authenticator, D: Directory>(
                     NextStep::RegisterSsprMethod => "registerSsprMethod",
                     _ => "registerMethods",
                 },
+                authentication_strength: grant.strength.graph_name(),
+                not_after: grant.not_after,
             })
             .into_response();
-            if let Some(cookie) =
-                set_cookie(SESSION_COOKIE, &session, seconds, app.secure_cookies())
-            {
+            if let Some(cookie) = set_cookie(
+                SESSION_COOKIE,
+                session.id().as_str(),
+                seconds,
+                app.secure_cookies(),
+            ) {
                 response.headers_mut().insert(SET_COOKIE, cookie);
             }
             Ok(response)

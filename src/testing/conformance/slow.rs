@@ -74,4 +74,23 @@ impl<S: Store> Store for Slow<S> {
     fn prune_events(&self, before: Sequence) -> Result<u64, S::Error> {
         self.inner.prune_events(before)
     }
+
+    fn load_methods(
+        &self,
+        user: &crate::ids::UserId,
+    ) -> Result<Vec<crate::store::Versioned<crate::method::RegisteredMethod>>, S::Error> {
+        self.inner.load_methods(user)
+    }
+
+    fn load_ceremony(
+        &self,
+        user: &crate::ids::UserId,
+        id: &crate::ceremony::CeremonyId,
+    ) -> Result<Option<crate::store::Versioned<crate::ceremony::Ceremony>>, S::Error> {
+        self.inner.load_ceremony(user, id)
+    }
+
+    fn prune_ceremonies(&self, now: time::UtcDateTime) -> Result<u64, S::Error> {
+        self.inner.prune_ceremonies(now)
+    }
 }

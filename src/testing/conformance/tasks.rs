@@ -49,9 +49,13 @@ use crate::store::AsyncStore;
 
 mod adapters;
 mod attack;
+mod onboarding;
 
 use adapters::{Blocking, Recording};
 pub use attack::race_under_attack;
+pub use onboarding::{
+    check_onboarding, race_method_cap, race_pass_deletion_and_registration, race_taking_a_state,
+};
 
 /// Fails at once on a runtime that would run the tasks one at a time: nothing would race.
 fn multi_threaded(race: &str) {

@@ -50,11 +50,16 @@ use std::sync::{Arc, LazyLock};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures_util::future::join4;
+use temporary_access_pass::ceremony::{Ceremony, CeremonyId};
+use temporary_access_pass::method::RegisteredMethod;
 use temporary_access_pass::store::{
-    AsyncStore, Change, Commit, DecideSend, Held, Loaded, Recorded, Sequence, Version, Versioned,
-    Write,
+    AsyncStore, Change, Commit, DecideSend, Held, Loaded, Read, Recorded, Sequence, Version,
+    Versioned, Write,
 };
+use temporary_access_pass::time::UtcDateTime;
 use temporary_access_pass::{Policy, UserId};
+
+mod onboarding;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
@@ -92,6 +97,29 @@ pub const MIGRATIONS: &[&str] = &[
         event  text   NOT NULL,
         PRIMARY KEY (tenant, seq)
     );",
+    "
+    CREATE TABLE tap_methods (
+        tenant   text      NOT NULL,
+        user_id  text      NOT NULL,
+        id       text      NOT NULL,
+        seq      bigserial NOT NULL,
+        version  bigint    NOT NULL CHECK (version > 0),
+        document text      NOT NULL,
+        PRIMARY KEY (tenant, user_id, id)
+    );
+    CREATE TABLE tap_ceremonies (
+        tenant   text      NOT NULL,
+        user_id  text      NOT NULL,
+        id       text      NOT NULL,
+        seq      bigserial NOT NULL,
+        kind     text      NOT NULL,
+        pass_id  text,
+        expires  bigint    NOT NULL,
+        version  bigint    NOT NULL CHECK (version > 0),
+        document text      NOT NULL,
+        PRIMARY KEY (tenant, user_id, id)
+    );
+    CREATE INDEX tap_ceremonies_expires ON tap_ceremonies (tenant, expires);",
 ];
 
 /// The advisory lock key [`migrate`] holds while it migrates (an arbitrary constant).
@@ -301,10 +329,26 @@ struct Sql {
 
 /// The statements of `changed`, whose events, when it has some, are parameter `$events`.
 fn statements(changed: &str, events: usize) -> Sql {
+    statements_ending(changed, events, None)
+}
+
+/// As [`statements`], and `ending` too, a data-modifying statement that runs in the same
+/// statement when `changed` returned its row (a pass deleted or replaced ends its sessions).
+fn statements_ending(changed: &str, events: usize, ending: Option<&str>) -> Sql {
+    let ending = ending.map_or_else(String::new, |e| {
+        format!("ended AS ({e} AND EXISTS (SELECT 1 FROM changed)),")
+    });
     Sql {
-        plain: changed.to_owned(),
+        plain: if ending.is_empty() {
+            changed.to_owned()
+        } else {
+            format!(
+                "WITH changed AS ({changed}), {} SELECT version FROM changed",
+                ending.trim_end_matches(',')
+            )
+        },
         with_events: format!(
-            "WITH changed AS ({changed}),
+            "WITH changed AS ({changed}), {ending}
              head AS (
                  INSERT INTO tap_outbox_head AS h (tenant, last)
                  SELECT $1, cardinality(${events}::text[]) FROM changed
@@ -358,10 +402,30 @@ static REPLACE_EXACTLY: LazyLock<Sql> = LazyLock::new(|| {
     )
 });
 
+/// The registration sessions of the user's other passes than `$3` (SPEC 8.4), ended in the
+/// statement that replaces or deletes the pass.
+const END_SESSIONS: &str = "DELETE FROM tap_ceremonies
+    WHERE tenant = $1 AND user_id = $2 AND kind = 'registration' AND pass_id IS DISTINCT FROM $3";
+
+/// As [`REPLACE_EXACTLY`], for a record of another pass than the one read: the sessions of the
+/// pass read end with it.
+static REPLACE_EXACTLY_ENDING: LazyLock<Sql> = LazyLock::new(|| {
+    statements_ending(
+        concat!(
+            "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4
+             WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND version = $6 AND ",
+            policy_is!(7),
+            " RETURNING version"
+        ),
+        8,
+        Some(END_SESSIONS),
+    )
+});
+
 /// A pass replaced whatever its version: `$3` new pass id, `$4` record, `$5` pass id read, `$6`
-/// policy version, `$7` events.
+/// policy version, `$7` events. The sessions of the pass replaced end with it.
 static REPLACE_PASS: LazyLock<Sql> = LazyLock::new(|| {
-    statements(
+    statements_ending(
         concat!(
             "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4
              WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND ",
@@ -369,15 +433,22 @@ static REPLACE_PASS: LazyLock<Sql> = LazyLock::new(|| {
             " RETURNING version"
         ),
         7,
+        Some(END_SESSIONS),
     )
 });
 
-/// A deletion, whatever the version and the policy: `$3` pass id, `$4` events.
+/// A deletion, whatever the version and the policy: `$3` pass id, `$4` events. Its sessions
+/// end with it (`END_SESSIONS` keeps those of no pass: `$3` is the pass deleted, so the
+/// condition is on the kind alone).
 static REMOVE: LazyLock<Sql> = LazyLock::new(|| {
-    statements(
+    statements_ending(
         "DELETE FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
          RETURNING version",
         4,
+        Some(
+            "DELETE FROM tap_ceremonies
+             WHERE tenant = $1 AND user_id = $2 AND kind = 'registration'",
+        ),
     )
 });
 
@@ -449,7 +520,11 @@ impl Statement {
                     match expected.record {
                         Held::Nothing => (&INSERT, push(head, [Box::new(policy)])),
                         Held::Exactly(stamp) => (
-                            &REPLACE_EXACTLY,
+                            if stamp.pass == *record.id() {
+                                &REPLACE_EXACTLY
+                            } else {
+                                &REPLACE_EXACTLY_ENDING
+                            },
                             push(
                                 head,
                                 [
@@ -597,6 +672,9 @@ impl AsyncStore for PgStore {
     }
 
     async fn commit(&self, commit: &Commit) -> Result<Write, PgError> {
+        if let Some(written) = self.apply_onboarding(commit).await? {
+            return Ok(written);
+        }
         let client = self.pool.get().await?;
         self.apply(&client, commit).await
     }
@@ -700,6 +778,52 @@ impl AsyncStore for PgStore {
         Ok(client
             .execute(&statement, &[&&*self.tenant, &sql_sequence(before)])
             .await?)
+    }
+
+    async fn load_methods(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<Versioned<RegisteredMethod>>, PgError> {
+        let client = self.pool.get().await?;
+        self.load_methods_on(&client, user).await
+    }
+
+    async fn load_ceremony(
+        &self,
+        user: &UserId,
+        id: &CeremonyId,
+    ) -> Result<Option<Versioned<Ceremony>>, PgError> {
+        let client = self.pool.get().await?;
+        self.load_ceremony_on(&client, user, id).await
+    }
+
+    async fn prune_ceremonies(&self, now: UtcDateTime) -> Result<u64, PgError> {
+        self.prune_ceremonies_at(now).await
+    }
+
+    /// The record, the methods and the ceremony on one connection, pipelined. Each read is a
+    /// snapshot of its own; every change checks again what it expects.
+    async fn load_with(&self, read: &Read) -> Result<Loaded, PgError> {
+        let client = self.pool.get().await?;
+        let methods = async {
+            if read.methods {
+                self.load_methods_on(&client, &read.user).await
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let ceremony = async {
+            match &read.ceremony {
+                Some(id) => self.load_ceremony_on(&client, &read.user, id).await,
+                None => Ok(None),
+            }
+        };
+        let (loaded, methods, ceremony) =
+            futures_util::future::join3(self.load_on(&client, &read.user), methods, ceremony).await;
+        let mut loaded = loaded?;
+        loaded.methods = methods?;
+        loaded.ceremony = ceremony?;
+        Ok(loaded)
     }
 }
 

@@ -128,7 +128,7 @@ async fn a_database_migrated_by_a_newer_release_is_refused() {
             error,
             PgError::Schema {
                 found: 99,
-                supported: 2
+                supported: 3
             }
         ),
         "{error}"
@@ -520,4 +520,31 @@ async fn no_stream_of_attempts_makes_a_legitimate_operation_give_up() {
 async fn refusals_that_judge_no_code_write_nothing() {
     let (_scratch, store) = store("refused").await;
     tasks::check_refusals_write_nothing(store, 100).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn methods_and_ceremonies_change_only_as_expected() {
+    let (_scratch, store) = store("onboarding").await;
+    tasks::check_onboarding(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_registrations_over_the_cap_store_exactly_the_cap() {
+    let (_scratch, store) = store("cap").await;
+    tasks::race_method_cap(store, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deletion_racing_a_registration_leaves_the_key_and_its_event_or_neither() {
+    let (_scratch, store) = store("deletion_race").await;
+    tasks::race_pass_deletion_and_registration(store, 100).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_take_a_session_state_once() {
+    let scratch = Scratch::new("take_race").await;
+    // Two pools, as two instances of a service would have.
+    let one = Arc::new(scratch.store(4, "contoso").await);
+    let other = Arc::new(scratch.store(4, "contoso").await);
+    tasks::race_taking_a_state(one, other, 100).await;
 }

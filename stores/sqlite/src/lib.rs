@@ -45,11 +45,16 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use temporary_access_pass::ceremony::{Ceremony, CeremonyId};
+use temporary_access_pass::method::RegisteredMethod;
 use temporary_access_pass::store::{
-    Change, Commit, Decide, Expected, Held, Loaded, Recorded, Sequence, Store, Version, Versioned,
-    Write,
+    Change, Commit, Decide, Expected, Held, Loaded, Read, Recorded, Sequence, Store, Version,
+    Versioned, Write,
 };
+use temporary_access_pass::time::UtcDateTime;
 use temporary_access_pass::{Event, Policy, TemporaryAccessPass, UserId};
+
+mod onboarding;
 
 /// The store's schema: pass records with their version, one row per user, the policy row, and
 /// the outbox of audit events. [`SqliteStore::open`] applies it to a new file;
@@ -70,7 +75,48 @@ pub const SCHEMA: &str = "
         seq   INTEGER PRIMARY KEY AUTOINCREMENT,
         event TEXT NOT NULL
     );
-    PRAGMA user_version = 2;";
+    CREATE TABLE IF NOT EXISTS tap_methods (
+        user_id  TEXT NOT NULL,
+        id       TEXT NOT NULL,
+        version  INTEGER NOT NULL CHECK (version > 0),
+        document TEXT NOT NULL,
+        PRIMARY KEY (user_id, id)
+    );
+    CREATE TABLE IF NOT EXISTS tap_ceremonies (
+        user_id  TEXT NOT NULL,
+        id       TEXT NOT NULL,
+        kind     TEXT NOT NULL,
+        pass_id  TEXT,
+        expires  INTEGER NOT NULL,
+        version  INTEGER NOT NULL CHECK (version > 0),
+        document TEXT NOT NULL,
+        PRIMARY KEY (user_id, id)
+    );
+    CREATE INDEX IF NOT EXISTS tap_ceremonies_expires ON tap_ceremonies (expires);
+    PRAGMA user_version = 3;";
+
+/// What brings a file of schema 2 (records, policy, outbox) to [`SCHEMA_VERSION`]: the
+/// registered methods and the ceremonies of SPEC 8.4.
+const SCHEMA_2_TO_3: &str = "
+    CREATE TABLE tap_methods (
+        user_id  TEXT NOT NULL,
+        id       TEXT NOT NULL,
+        version  INTEGER NOT NULL CHECK (version > 0),
+        document TEXT NOT NULL,
+        PRIMARY KEY (user_id, id)
+    );
+    CREATE TABLE tap_ceremonies (
+        user_id  TEXT NOT NULL,
+        id       TEXT NOT NULL,
+        kind     TEXT NOT NULL,
+        pass_id  TEXT,
+        expires  INTEGER NOT NULL,
+        version  INTEGER NOT NULL CHECK (version > 0),
+        document TEXT NOT NULL,
+        PRIMARY KEY (user_id, id)
+    );
+    CREATE INDEX tap_ceremonies_expires ON tap_ceremonies (expires);
+    PRAGMA user_version = 3;";
 
 /// What brings a file of schema 1 (records and policy, no outbox) to [`SCHEMA_VERSION`].
 const SCHEMA_1_TO_2: &str = "
@@ -81,7 +127,7 @@ const SCHEMA_1_TO_2: &str = "
     PRAGMA user_version = 2;";
 
 /// The schema version [`SCHEMA`] writes to `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Why the store could not read or write. The engine denies on any of them.
 #[derive(Debug, thiserror::Error)]
@@ -201,7 +247,11 @@ impl SqliteStore {
             let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             match found {
                 0 => tx.execute_batch(SCHEMA)?,
-                1 => tx.execute_batch(SCHEMA_1_TO_2)?,
+                1 => {
+                    tx.execute_batch(SCHEMA_1_TO_2)?;
+                    tx.execute_batch(SCHEMA_2_TO_3)?;
+                }
+                2 => tx.execute_batch(SCHEMA_2_TO_3)?,
                 SCHEMA_VERSION => {}
                 found => {
                     return Err(SqliteError::Schema {
@@ -485,13 +535,40 @@ fn apply(tx: &rusqlite::Transaction<'_>, commit: &Commit) -> Result<Write, Sqlit
             .optional()?,
         )?,
         Change::Policy { expected, policy } => put_policy(tx, *expected, policy)?,
-        // A change this release does not know: refused, nothing written.
-        _ => Write::Conflict,
+        // A method or a ceremony; a change this release does not know is refused.
+        other => onboarding::apply(tx, other)?.unwrap_or(Write::Conflict),
     };
+    // Deleting a pass, or replacing it with another, ends its registration sessions.
+    match (&commit.change, written) {
+        (Change::Remove { user, .. }, Write::Written(_)) => {
+            onboarding::end_sessions(tx, user, None)?;
+        }
+        (
+            Change::Put {
+                user,
+                expected,
+                record,
+            },
+            Write::Written(_),
+        ) if replaces(expected, record) => {
+            onboarding::end_sessions(tx, user, Some(&record.id().to_string()))?;
+        }
+        _ => {}
+    }
     if let Write::Written(_) = written {
         append(tx, &commit.events)?;
     }
     Ok(written)
+}
+
+/// Whether a put that expects `expected` stores another pass than the one it expected (a
+/// replacement), rather than the same pass at a new version (a sign-in).
+fn replaces(expected: &Expected, record: &TemporaryAccessPass) -> bool {
+    match expected.record {
+        Held::Exactly(stamp) => stamp.pass != *record.id(),
+        Held::Pass(pass) => pass != *record.id(),
+        _ => false,
+    }
 }
 
 /// Appends `events` to the outbox. `AUTOINCREMENT` numbers them above every number ever
@@ -581,6 +658,43 @@ impl Store for SqliteStore {
                 .execute(params![sql_sequence(before)])?)
         })?;
         Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
+    }
+
+    fn load_methods(&self, user: &UserId) -> Result<Vec<Versioned<RegisteredMethod>>, SqliteError> {
+        self.with(|c| onboarding::load_methods(c, user))
+    }
+
+    fn load_ceremony(
+        &self,
+        user: &UserId,
+        id: &CeremonyId,
+    ) -> Result<Option<Versioned<Ceremony>>, SqliteError> {
+        self.with(|c| onboarding::load_ceremony(c, user, id))
+    }
+
+    fn prune_ceremonies(&self, now: UtcDateTime) -> Result<u64, SqliteError> {
+        let pruned = self.in_write_transaction(|tx| {
+            Ok(tx
+                .prepare_cached("DELETE FROM tap_ceremonies WHERE expires <= ?1")?
+                .execute(params![onboarding::nanos(now)])?)
+        })?;
+        Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
+    }
+
+    /// The record, the methods and the ceremony in one read transaction: one snapshot.
+    fn load_with(&self, read: &Read) -> Result<Loaded, SqliteError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let mut loaded = load_on(&tx, &read.user)?;
+            if read.methods {
+                loaded.methods = onboarding::load_methods(&tx, &read.user)?;
+            }
+            if let Some(id) = &read.ceremony {
+                loaded.ceremony = onboarding::load_ceremony(&tx, &read.user, id)?;
+            }
+            tx.finish()?;
+            Ok(loaded)
+        })
     }
 }
 

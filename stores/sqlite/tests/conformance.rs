@@ -367,3 +367,35 @@ fn a_locked_file_fails_with_busy_after_the_busy_timeout() {
             .is_ok()
     );
 }
+
+#[test]
+fn methods_and_ceremonies_change_only_as_expected() {
+    let (_dir, store) = fresh();
+    conformance::check_methods_and_ceremonies(&store);
+}
+
+#[test]
+fn the_life_of_a_passkey_through_the_engine() {
+    let (_dir, store) = fresh();
+    conformance::check_onboarding(&store);
+}
+
+#[test]
+fn thirty_two_registrations_over_the_cap_store_exactly_the_cap() {
+    let (_dir, store) = fresh();
+    conformance::race_method_cap(&store, 10);
+}
+
+#[test]
+fn a_deletion_racing_a_registration_leaves_the_key_and_its_event_or_neither() {
+    let (_dir, store) = fresh();
+    conformance::race_pass_deletion_and_registration(&store, 100);
+}
+
+#[test]
+fn two_stores_on_one_file_take_a_session_state_once() {
+    let (dir, one) = fresh();
+    let other = SqliteStore::open(one.path()).unwrap();
+    conformance::race_taking_a_state(&one, &other, 100);
+    drop(dir);
+}

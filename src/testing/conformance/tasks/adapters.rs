@@ -43,6 +43,25 @@ impl<S: AsyncStore> Store for Blocking<S> {
     fn prune_events(&self, before: Sequence) -> Result<u64, S::Error> {
         self.runtime.block_on(self.store.prune_events(before))
     }
+
+    fn load_methods(
+        &self,
+        user: &crate::ids::UserId,
+    ) -> Result<Vec<crate::store::Versioned<crate::method::RegisteredMethod>>, S::Error> {
+        self.runtime.block_on(self.store.load_methods(user))
+    }
+
+    fn load_ceremony(
+        &self,
+        user: &crate::ids::UserId,
+        id: &crate::ceremony::CeremonyId,
+    ) -> Result<Option<crate::store::Versioned<crate::ceremony::Ceremony>>, S::Error> {
+        self.runtime.block_on(self.store.load_ceremony(user, id))
+    }
+
+    fn prune_ceremonies(&self, now: time::UtcDateTime) -> Result<u64, S::Error> {
+        self.runtime.block_on(self.store.prune_ceremonies(now))
+    }
 }
 
 /// The store under test, wrapped for the task races as the thread races wrap it: held reads
@@ -109,5 +128,31 @@ impl<S: AsyncStore> AsyncStore for Recording<S> {
 
     fn prune_events(&self, before: Sequence) -> impl Future<Output = Result<u64, S::Error>> + Send {
         self.inner.prune_events(before)
+    }
+
+    fn load_methods(
+        &self,
+        user: &crate::ids::UserId,
+    ) -> impl Future<
+        Output = Result<Vec<crate::store::Versioned<crate::method::RegisteredMethod>>, S::Error>,
+    > + Send {
+        self.inner.load_methods(user)
+    }
+
+    fn load_ceremony(
+        &self,
+        user: &crate::ids::UserId,
+        id: &crate::ceremony::CeremonyId,
+    ) -> impl Future<
+        Output = Result<Option<crate::store::Versioned<crate::ceremony::Ceremony>>, S::Error>,
+    > + Send {
+        self.inner.load_ceremony(user, id)
+    }
+
+    fn prune_ceremonies(
+        &self,
+        now: time::UtcDateTime,
+    ) -> impl Future<Output = Result<u64, S::Error>> + Send {
+        self.inner.prune_ceremonies(now)
     }
 }

@@ -66,6 +66,32 @@ impl<S: AsyncStore> AsyncStore for super::super::Slow<S> {
     fn prune_events(&self, before: Sequence) -> impl Future<Output = Result<u64, S::Error>> + Send {
         self.inner().prune_events(before)
     }
+
+    fn load_methods(
+        &self,
+        user: &crate::ids::UserId,
+    ) -> impl Future<
+        Output = Result<Vec<crate::store::Versioned<crate::method::RegisteredMethod>>, S::Error>,
+    > + Send {
+        self.inner().load_methods(user)
+    }
+
+    fn load_ceremony(
+        &self,
+        user: &crate::ids::UserId,
+        id: &crate::ceremony::CeremonyId,
+    ) -> impl Future<
+        Output = Result<Option<crate::store::Versioned<crate::ceremony::Ceremony>>, S::Error>,
+    > + Send {
+        self.inner().load_ceremony(user, id)
+    }
+
+    fn prune_ceremonies(
+        &self,
+        now: time::UtcDateTime,
+    ) -> impl Future<Output = Result<u64, S::Error>> + Send {
+        self.inner().prune_ceremonies(now)
+    }
 }
 
 /// As [`super::super::race_under_attack`], through [`AsyncEngine`]: the six operations run as tasks

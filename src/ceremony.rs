@@ -1,0 +1,259 @@
+//! A WebAuthn ceremony in progress, as the store keeps it (SPEC 8.4, 8.5, 8.6): a registration
+//! session bound to the grant of a sign-in with a pass, an administrator's provisioning of a
+//! key for a user, or a passkey sign-in waiting for its answer. Any instance continues a
+//! ceremony another one started, and a restart loses none.
+//!
+//! What the host's WebAuthn library must remember between the two steps (the challenge, the
+//! credential ids allowed or excluded) is the ceremony's *state*: opaque bytes, set once the
+//! options are issued and taken exactly once when the answer comes.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+
+use rand_core::TryCryptoRng;
+use time::UtcDateTime;
+
+use crate::ids::{IdError, PassId, UserId};
+use crate::method::check_token;
+
+/// A ceremony's id: a random token (or the host's own, such as a WebAuthn challenge), 22 to
+/// 128 characters of unpadded URL-safe base64. It is a bearer secret for the step that
+/// follows: the reference service sends a registration session's id in an `HttpOnly` cookie.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CeremonyId(Arc<str>);
+
+/// Unpadded URL-safe base64 (RFC 4648, section 5).
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+impl CeremonyId {
+    /// The shortest id accepted, in characters: 128 bits of base64.
+    pub const MIN_LEN: usize = 22;
+
+    /// The longest id accepted, in characters.
+    pub const MAX_LEN: usize = 128;
+
+    /// Checks and wraps an id.
+    ///
+    /// # Errors
+    ///
+    /// [`IdError`] naming what is wrong.
+    pub fn new(id: &str) -> Result<Self, IdError> {
+        check_token("ceremony", id, Self::MIN_LEN, Self::MAX_LEN)?;
+        Ok(Self(Arc::from(id)))
+    }
+
+    /// A fresh id: 256 bits from `rng`, in 43 characters.
+    ///
+    /// # Errors
+    ///
+    /// The RNG's.
+    pub fn random<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self, R::Error> {
+        let mut bytes = [0_u8; 33];
+        rng.try_fill_bytes(&mut bytes)?;
+        let mut text = alloc::string::String::with_capacity(44);
+        for chunk in bytes.chunks_exact(3) {
+            let (a, b, c) = match *chunk {
+                [a, b, c] => (a, b, c),
+                _ => (0, 0, 0),
+            };
+            let n = u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c);
+            for shift in [18, 12, 6, 0] {
+                let index = usize::try_from((n >> shift) & 63).unwrap_or(0);
+                text.push(char::from(*ALPHABET.get(index).unwrap_or(&b'A')));
+            }
+        }
+        // 33 bytes make 44 characters; the last one carries 6 of the 264 bits. 43 characters
+        // carry 258 bits: the 256 drawn and two more.
+        text.truncate(43);
+        Ok(Self(Arc::from(text.as_str())))
+    }
+
+    /// The id as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CeremonyId {
+    /// Only the first characters: the id is a bearer secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = self.0.get(..6).unwrap_or("");
+        write!(f, "CeremonyId({shown}…)")
+    }
+}
+
+impl core::str::FromStr for CeremonyId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        Self::new(s)
+    }
+}
+
+/// What a ceremony is for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CeremonyKind {
+    /// A registration session opened by a sign-in with `pass` (SPEC 8.1): the user may
+    /// register until `until` (exclusive), while the pass is stored.
+    Registration {
+        /// The pass behind the sign-in.
+        pass: PassId,
+        /// The end of the registration window (SPEC 5.5).
+        until: UtcDateTime,
+    },
+    /// A key provisioned for the user by the administrator `by` (SPEC 8.5).
+    Provisioning {
+        /// The administrator.
+        by: UserId,
+    },
+    /// A passkey sign-in waiting for its answer (SPEC 8.6).
+    SignIn,
+}
+
+impl CeremonyKind {
+    /// The kind's name, for messages and storage: `registration`, `provisioning`, `signIn`.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Registration { .. } => "registration",
+            Self::Provisioning { .. } => "provisioning",
+            Self::SignIn => "signIn",
+        }
+    }
+}
+
+/// Why a ceremony's fields were refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CeremonyError {
+    /// The state is larger than allowed.
+    #[error("the ceremony's state is {len} bytes: at most {max} are allowed")]
+    StateSize {
+        /// Its length.
+        len: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// The ceremony would end before it opened.
+    #[error("a ceremony must end after it opens")]
+    EndsBeforeItOpens,
+}
+
+/// A ceremony in progress (see the module).
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Ceremony {
+    id: CeremonyId,
+    user: UserId,
+    kind: CeremonyKind,
+    opened: UtcDateTime,
+    expires: UtcDateTime,
+    state: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for Ceremony {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ceremony")
+            .field("id", &self.id)
+            .field("user", &self.user)
+            .field("kind", &self.kind)
+            .field("opened", &self.opened)
+            .field("expires", &self.expires)
+            .field("state_len", &self.state.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+impl Ceremony {
+    /// The most bytes a ceremony's state may take: a challenge and the ids of a user's keys
+    /// (at most the cap of methods, each id at most 1,023 bytes) fit well within it.
+    pub const MAX_STATE_LEN: usize = 64 * 1024;
+
+    /// A ceremony `id` of `user`, of `kind`, opened at `opened` and over at `expires`
+    /// (exclusive), with no state yet.
+    ///
+    /// # Errors
+    ///
+    /// [`CeremonyError::EndsBeforeItOpens`].
+    pub fn new(
+        id: CeremonyId,
+        user: UserId,
+        kind: CeremonyKind,
+        opened: UtcDateTime,
+        expires: UtcDateTime,
+    ) -> Result<Self, CeremonyError> {
+        if expires <= opened {
+            return Err(CeremonyError::EndsBeforeItOpens);
+        }
+        Ok(Self {
+            id,
+            user,
+            kind,
+            opened,
+            expires,
+            state: None,
+        })
+    }
+
+    /// The same ceremony holding `state`.
+    ///
+    /// # Errors
+    ///
+    /// [`CeremonyError::StateSize`] over [`Self::MAX_STATE_LEN`].
+    pub fn with_state(mut self, state: Option<Vec<u8>>) -> Result<Self, CeremonyError> {
+        if let Some(len) = state.as_ref().map(Vec::len)
+            && len > Self::MAX_STATE_LEN
+        {
+            return Err(CeremonyError::StateSize {
+                len,
+                max: Self::MAX_STATE_LEN,
+            });
+        }
+        self.state = state;
+        Ok(self)
+    }
+
+    /// The id.
+    #[must_use]
+    pub const fn id(&self) -> &CeremonyId {
+        &self.id
+    }
+
+    /// Whose ceremony it is.
+    #[must_use]
+    pub const fn user(&self) -> &UserId {
+        &self.user
+    }
+
+    /// What it is for.
+    #[must_use]
+    pub const fn kind(&self) -> &CeremonyKind {
+        &self.kind
+    }
+
+    /// When it opened.
+    #[must_use]
+    pub const fn opened(&self) -> UtcDateTime {
+        self.opened
+    }
+
+    /// When it is over (exclusive): from then on it is as if it did not exist.
+    #[must_use]
+    pub const fn expires(&self) -> UtcDateTime {
+        self.expires
+    }
+
+    /// The state its options left, while they are outstanding.
+    #[must_use]
+    pub fn state(&self) -> Option<&[u8]> {
+        self.state.as_deref()
+    }
+
+    /// Whether it is still going on at `now`.
+    #[must_use]
+    pub fn is_open(&self, now: UtcDateTime) -> bool {
+        now < self.expires
+    }
+}

@@ -1,0 +1,805 @@
+//! The conformance of registered methods and ceremonies (SPEC 8.4-8.6): the store's own
+//! conditional changes, the engine's operations over them, and their races with real threads.
+
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Barrier;
+use std::thread;
+
+use time::Duration;
+
+use super::{NOW, admin, engine_for, engine_with, key, ok, record_for, unique_user};
+use crate::ceremony::{Ceremony, CeremonyId, CeremonyKind};
+use crate::clock::ManualClock;
+use crate::config::EngineConfig;
+use crate::create::CreateRequest;
+use crate::engine::{Engine, EngineError};
+use crate::event::Event;
+use crate::ids::UserId;
+use crate::method::{MethodId, MethodName, MethodOrigin, NewMethod, RegisteredMethod};
+use crate::onboarding::{AddMethodError, PasskeyError, ProvisionError};
+use crate::principal::{DirectoryRole, Principal};
+use crate::signin::{Client, Grant, RegistrationError, SignInRequest};
+use crate::store::{Change, Commit, Expected, Held, Read, Sequence, Store, Version, Write};
+
+/// A method `n` for `user`, with a credential of its own.
+fn new_method(label: &str, n: usize) -> NewMethod {
+    let id = MethodId::new(&format!("{label}-{n}")).expect("a token");
+    let name = MethodName::new(&format!("key {n}")).expect("a name");
+    NewMethod::new(id, name, format!("credential {label} {n}").into_bytes())
+}
+
+/// `t` plus `d`, which the suite keeps far from `time`'s edges.
+fn after(t: time::UtcDateTime, d: Duration) -> time::UtcDateTime {
+    t.checked_add(d).expect("the suite's instants are in range")
+}
+
+fn ceremony_id(label: &str, n: usize) -> CeremonyId {
+    CeremonyId::new(&format!("conformance-ceremony-{label}-{n:04}")).expect("a token")
+}
+
+/// A user holding a pass, signed in with it: the user, and the grant (its window is the
+/// pass's, multi-use).
+fn signed_in<S: Store>(engine: &Engine<&ManualClock, &S>, label: &str) -> (Principal, Grant) {
+    let user = unique_user(label);
+    let created = ok(
+        "creating a pass",
+        engine.create(
+            &admin(),
+            &user,
+            &CreateRequest::new(),
+            &mut getrandom::SysRng,
+        ),
+    );
+    let redemption = ok(
+        "signing in",
+        engine.redeem(
+            &user,
+            created.passcode.expose_secret(),
+            SignInRequest::new(Client::Browser),
+        ),
+    );
+    let grant = redemption
+        .outcome
+        .unwrap_or_else(|e| panic!("the holder's sign-in was refused: {e}"));
+    (user, grant)
+}
+
+/// The events of the outbox after `after`, as a list.
+fn events_after<S: Store>(store: &S, after: Sequence) -> Vec<Event> {
+    ok("reading the outbox", store.read_events(after, 10_000))
+        .into_iter()
+        .map(|r| r.event)
+        .collect()
+}
+
+fn last_sequence<S: Store>(store: &S) -> Sequence {
+    ok(
+        "reading the outbox",
+        store.read_events(Sequence::START, usize::MAX),
+    )
+    .last()
+    .map_or(Sequence::START, |r| r.sequence)
+}
+
+fn stored_method(user: &UserId, n: usize) -> RegisteredMethod {
+    RegisteredMethod::new(
+        new_method("direct", n),
+        user.clone(),
+        MethodOrigin::ByAdministrator(admin().id().clone()),
+        NOW,
+    )
+    .expect("a method")
+}
+
+/// The store's own changes of methods and ceremonies, each conditional: a method added only
+/// while its pass is held, within the cap and once per id, its events with it; updated only at
+/// the version read; removed at any version. A ceremony stored once per id, only while its pass
+/// is held, its user's oldest of a kind forgotten beyond the cap and those that are over
+/// forgotten; updated and removed only at the version read; a pass deleted or replaced ending
+/// its registration sessions in the same write; pruning forgetting what is over.
+///
+/// # Panics
+///
+/// When the store breaks a guarantee, with a message naming it.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one guarantee after another, in order"
+)]
+pub fn check_methods_and_ceremonies<S: Store>(store: &S) {
+    let policy = crate::policy::Policy::default();
+    let user = unique_user("methods");
+    let id = user.id().clone();
+    let record = record_for(&user, &policy);
+    let pass = *record.id();
+    let stored_policy = ok("loading", store.load(&id)).policy.map(|p| p.version);
+    let put = Commit::put(
+        id.clone(),
+        Expected::new(stored_policy, Held::Nothing),
+        record,
+    );
+    assert!(
+        matches!(ok("storing a pass", store.commit(&put)), Write::Written(_)),
+        "a pass for a new user is stored"
+    );
+    let before = last_sequence(store);
+    let event = Event::MethodRegistered {
+        user: id.clone(),
+        method: stored_method(&id, 0).id().clone(),
+        origin: MethodOrigin::ThroughPass(pass),
+        at: NOW,
+    };
+    let add = |n: usize, held, cap| {
+        Commit::new(
+            Change::AddMethod {
+                user: id.clone(),
+                held,
+                method: stored_method(&id, n),
+                cap,
+            },
+            vec![event.clone()],
+        )
+    };
+    let other = crate::ids::PassId::from_bytes([7; 16]);
+    assert_eq!(
+        ok("adding a method", store.commit(&add(0, Some(other), 20))),
+        Write::Conflict,
+        "a method whose pass is not held is not added"
+    );
+    assert_eq!(
+        ok("adding a method", store.commit(&add(0, Some(pass), 20))),
+        Write::Written(Version::FIRST),
+        "a method whose pass is held is added at the first version"
+    );
+    assert_eq!(
+        ok("adding a method", store.commit(&add(0, None, 20))),
+        Write::Conflict,
+        "a method id is added once for a user"
+    );
+    assert_eq!(
+        ok("adding a method", store.commit(&add(1, None, 2))),
+        Write::Written(Version::FIRST)
+    );
+    assert_eq!(
+        ok("adding a method", store.commit(&add(2, None, 2))),
+        Write::Conflict,
+        "a user at the cap gets no more methods"
+    );
+    let methods = ok("loading methods", store.load_methods(&id));
+    assert_eq!(
+        methods
+            .iter()
+            .map(|m| m.value.id().clone())
+            .collect::<Vec<_>>(),
+        vec![
+            stored_method(&id, 0).id().clone(),
+            stored_method(&id, 1).id().clone()
+        ],
+        "methods read back oldest first"
+    );
+    assert_eq!(
+        methods.first().map(|m| &m.value),
+        Some(&stored_method(&id, 0)),
+        "a method reads back as written"
+    );
+    assert_eq!(
+        events_after(store, before),
+        vec![event.clone(), event.clone()],
+        "each added method's events, and none for a refused one"
+    );
+    let used = stored_method(&id, 0)
+        .used(b"moved".to_vec(), NOW)
+        .expect("a credential");
+    let update = |expected| {
+        Commit::new(
+            Change::UpdateMethod {
+                user: id.clone(),
+                expected,
+                method: used.clone(),
+            },
+            Vec::new(),
+        )
+    };
+    assert_eq!(
+        ok("updating a method", store.commit(&update(Version::new(9)))),
+        Write::Conflict,
+        "a method is updated only at the version read"
+    );
+    assert_eq!(
+        ok("updating a method", store.commit(&update(Version::FIRST))),
+        Write::Written(Version::FIRST.next())
+    );
+    assert_eq!(
+        ok("updating a method", store.commit(&update(Version::FIRST))),
+        Write::Conflict,
+        "an update lands once at a version"
+    );
+    let remove = Commit::new(
+        Change::RemoveMethod {
+            user: id.clone(),
+            id: used.id().clone(),
+        },
+        Vec::new(),
+    );
+    assert_eq!(
+        ok("removing a method", store.commit(&remove)),
+        Write::Written(Version::FIRST.next()),
+        "a method is removed at whatever version, its version returned"
+    );
+    assert_eq!(
+        ok("removing a method", store.commit(&remove)),
+        Write::Conflict
+    );
+
+    // Ceremonies.
+    let session = |n: usize, opened: time::UtcDateTime| {
+        Ceremony::new(
+            ceremony_id("direct", n),
+            id.clone(),
+            CeremonyKind::Registration {
+                pass,
+                until: after(NOW, Duration::hours(3)),
+            },
+            opened,
+            after(NOW, Duration::hours(3)),
+        )
+        .expect("a ceremony")
+    };
+    let open = |ceremony: Ceremony, held, per_user| {
+        Commit::new(
+            Change::OpenCeremony {
+                ceremony,
+                held,
+                per_user,
+            },
+            Vec::new(),
+        )
+    };
+    assert_eq!(
+        ok(
+            "opening",
+            store.commit(&open(session(0, NOW), Some(other), 8))
+        ),
+        Write::Conflict,
+        "a session whose pass is not held is not opened"
+    );
+    for n in 0..3 {
+        assert_eq!(
+            ok(
+                "opening",
+                store.commit(&open(session(n, NOW), Some(pass), 2))
+            ),
+            Write::Written(Version::FIRST)
+        );
+    }
+    let read = |n| {
+        ok(
+            "reading a ceremony",
+            store.load_ceremony(&id, &ceremony_id("direct", n)),
+        )
+    };
+    assert!(read(0).is_none(), "the oldest beyond the cap is forgotten");
+    assert!(read(1).is_some() && read(2).is_some());
+    assert_eq!(
+        ok("opening", store.commit(&open(session(2, NOW), None, 8))),
+        Write::Conflict,
+        "a ceremony id is stored once"
+    );
+    let stranger = unique_user("stranger");
+    assert!(
+        ok(
+            "reading",
+            store.load_ceremony(stranger.id(), &ceremony_id("direct", 1))
+        )
+        .is_none(),
+        "a ceremony is read only for its user"
+    );
+    let with_state = session(1, NOW)
+        .with_state(Some(b"options".to_vec()))
+        .expect("a small state");
+    let set = |expected| {
+        Commit::new(
+            Change::UpdateCeremony {
+                expected,
+                ceremony: with_state.clone(),
+            },
+            Vec::new(),
+        )
+    };
+    assert_eq!(
+        ok("setting", store.commit(&set(Version::new(5)))),
+        Write::Conflict
+    );
+    assert_eq!(
+        ok("setting", store.commit(&set(Version::FIRST))),
+        Write::Written(Version::FIRST.next())
+    );
+    assert_eq!(
+        read(1).map(|c| (c.version, c.value)),
+        Some((Version::FIRST.next(), with_state.clone())),
+        "a ceremony's state reads back"
+    );
+    assert_eq!(
+        ok("setting", store.commit(&set(Version::FIRST))),
+        Write::Conflict,
+        "a state is taken or set once at a version"
+    );
+    let remove_ceremony = |n, expected| {
+        Commit::new(
+            Change::RemoveCeremony {
+                user: id.clone(),
+                id: ceremony_id("direct", n),
+                expected,
+            },
+            Vec::new(),
+        )
+    };
+    assert_eq!(
+        ok(
+            "removing",
+            store.commit(&remove_ceremony(2, Version::new(3)))
+        ),
+        Write::Conflict
+    );
+    assert_eq!(
+        ok(
+            "removing",
+            store.commit(&remove_ceremony(2, Version::FIRST))
+        ),
+        Write::Written(Version::FIRST)
+    );
+    assert!(read(2).is_none());
+    // An expired one is forgotten when another of its kind opens, and by pruning.
+    let later = after(NOW, Duration::hours(2));
+    let sign_in = |n: usize, opened: time::UtcDateTime| {
+        Ceremony::new(
+            ceremony_id("sign-in", n),
+            id.clone(),
+            CeremonyKind::SignIn,
+            opened,
+            after(opened, Duration::minutes(5)),
+        )
+        .expect("a ceremony")
+    };
+    assert_eq!(
+        ok("opening", store.commit(&open(sign_in(0, NOW), None, 8))),
+        Write::Written(Version::FIRST)
+    );
+    assert_eq!(
+        ok("opening", store.commit(&open(sign_in(1, later), None, 8))),
+        Write::Written(Version::FIRST)
+    );
+    assert!(
+        ok(
+            "reading",
+            store.load_ceremony(&id, &ceremony_id("sign-in", 0))
+        )
+        .is_none(),
+        "a ceremony over when another of its kind opens is forgotten"
+    );
+    assert!(
+        ok(
+            "pruning",
+            store.prune_ceremonies(after(later, Duration::minutes(5)))
+        ) >= 1
+    );
+    assert!(
+        ok(
+            "reading",
+            store.load_ceremony(&id, &ceremony_id("sign-in", 1))
+        )
+        .is_none(),
+        "pruning forgets what is over"
+    );
+    // The pass deleted ends its sessions in the same write.
+    assert!(read(1).is_some());
+    let loaded = ok(
+        "loading",
+        store.load_with(
+            &Read::user(id.clone())
+                .methods()
+                .ceremony(ceremony_id("direct", 1)),
+        ),
+    );
+    assert!(loaded.record.is_some() && loaded.ceremony.is_some());
+    assert_eq!(loaded.methods.len(), 1, "one method left");
+    assert!(matches!(
+        ok("deleting", store.commit(&Commit::remove(id.clone(), pass))),
+        Write::Written(_)
+    ));
+    assert!(read(1).is_none(), "deleting the pass ends its sessions");
+    assert_eq!(
+        ok("loading methods", store.load_methods(&id)).len(),
+        1,
+        "deleting the pass keeps the user's methods"
+    );
+}
+
+/// The engine's operations of SPEC 8 over the store, in order: a session opened by a grant,
+/// its options set and taken once, a method registered through it with its event, the cap
+/// and the id refused by name, a provisioning begun and taken once and its method added, the
+/// role matrix on listing and deletion, a deleted method and a deleted pass, a passkey
+/// sign-in's state taken once, a method's use recorded only at the version verified, and a
+/// blocked method refused.
+///
+/// # Panics
+///
+/// When the store breaks a guarantee, with a message naming it.
+#[expect(clippy::too_many_lines, reason = "the life of a passkey, in order")]
+pub fn check_onboarding<S: Store>(store: &S) {
+    let clock = ManualClock::new(NOW);
+    let config = EngineConfig::new(key()).methods_per_user(3);
+    let engine = engine_with(&clock, store, false, config);
+    let admin = admin();
+    let (user, grant) = signed_in(&engine, "onboarding");
+    let session = ok(
+        "opening a session",
+        engine.open_session(&user, &grant, &mut getrandom::SysRng),
+    )
+    .id()
+    .clone();
+    assert!(
+        matches!(
+            engine.take_session_state(&user, &session),
+            Err(EngineError::Rejected(RegistrationError::NoOptions))
+        ),
+        "no options are outstanding before any are set"
+    );
+    ok(
+        "setting options",
+        engine.set_session_state(&user, &session, b"options".to_vec()),
+    );
+    assert_eq!(
+        ok("taking", engine.take_session_state(&user, &session)),
+        b"options"
+    );
+    assert!(
+        matches!(
+            engine.take_session_state(&user, &session),
+            Err(EngineError::Rejected(RegistrationError::NoOptions))
+        ),
+        "options are taken once"
+    );
+    let stranger = unique_user("stranger");
+    assert!(
+        matches!(
+            engine.set_session_state(&stranger, &session, Vec::new()),
+            Err(EngineError::Rejected(RegistrationError::NoSession))
+        ),
+        "another user finds no session under the id"
+    );
+    let before = last_sequence(store);
+    let first = ok(
+        "registering",
+        engine.register_method(&user, &session, &new_method("flow", 0)),
+    );
+    assert_eq!(first.origin(), &MethodOrigin::ThroughPass(grant.pass));
+    assert_eq!(
+        events_after(store, before),
+        first.registration_events(),
+        "a registration commits with its event"
+    );
+    assert!(
+        matches!(
+            engine.register_method(&user, &session, &new_method("flow", 0)),
+            Err(EngineError::Rejected(AddMethodError::AlreadyRegistered(_)))
+        ),
+        "a method id registers once"
+    );
+    ok(
+        "registering",
+        engine.register_method(&user, &session, &new_method("flow", 1)),
+    );
+
+    // Provisioning by an administrator.
+    let challenge = ceremony_id(user.id().as_str().get(..8).unwrap_or("x"), 1);
+    let reader = Principal::member(UserId::new("conformance-reader").expect("an id"))
+        .role(DirectoryRole::GlobalReader);
+    assert!(
+        matches!(
+            engine.begin_provisioning(&reader, &user, &challenge, b"c", Duration::minutes(5)),
+            Err(EngineError::Rejected(ProvisionError::Forbidden(_)))
+        ),
+        "a Global Reader provisions nothing"
+    );
+    ok(
+        "provisioning",
+        engine.begin_provisioning(&admin, &user, &challenge, b"creation", Duration::minutes(5)),
+    );
+    assert_eq!(
+        ok(
+            "taking",
+            engine.take_provisioning(&admin, &user, &challenge)
+        ),
+        b"creation"
+    );
+    assert!(
+        matches!(
+            engine.take_provisioning(&admin, &user, &challenge),
+            Err(EngineError::Rejected(ProvisionError::NoChallenge))
+        ),
+        "a provisioning challenge answers once"
+    );
+    let provisioned = ok(
+        "provisioning",
+        engine.provision_method(&admin, &user, &new_method("flow", 2)),
+    );
+    assert_eq!(
+        provisioned.origin(),
+        &MethodOrigin::ByAdministrator(admin.id().clone())
+    );
+    assert!(
+        matches!(
+            engine.provision_method(&admin, &user, &new_method("flow", 3)),
+            Err(EngineError::Rejected(AddMethodError::TooMany {
+                cap: 3,
+                ..
+            }))
+        ),
+        "a user at the cap gets no more methods"
+    );
+    assert_eq!(
+        ok("listing", engine.methods(&reader, &user)).len(),
+        3,
+        "a Global Reader lists them"
+    );
+    assert!(
+        engine
+            .delete_method(&reader, &user, provisioned.id())
+            .is_err(),
+        "a Global Reader deletes nothing"
+    );
+    let before = last_sequence(store);
+    let deleted = ok(
+        "deleting",
+        engine.delete_method(&admin, &user, provisioned.id()),
+    )
+    .expect("the method was there");
+    assert_eq!(events_after(store, before), deleted.events());
+    assert!(
+        ok(
+            "deleting",
+            engine.delete_method(&admin, &user, provisioned.id())
+        )
+        .is_none()
+    );
+
+    // A passkey sign-in.
+    let sign_in = ceremony_id(user.id().as_str().get(..8).unwrap_or("x"), 2);
+    ok(
+        "starting",
+        engine.begin_sign_in(user.id(), &sign_in, b"challenge", Duration::minutes(5)),
+    );
+    assert_eq!(
+        ok("taking", engine.take_sign_in(user.id(), &sign_in)),
+        b"challenge"
+    );
+    assert!(
+        matches!(
+            engine.take_sign_in(user.id(), &sign_in),
+            Err(EngineError::Rejected(PasskeyError::NoSignIn))
+        ),
+        "a sign-in's state is taken once"
+    );
+    let keys = ok("reading keys", engine.passkeys(user.id()));
+    let key_one = keys
+        .iter()
+        .find(|m| m.value.id() == first.id())
+        .expect("the first key");
+    clock.advance(Duration::seconds(1)).expect("in range");
+    let used = ok(
+        "recording a use",
+        engine.use_method(user.id(), first.id(), key_one.version, b"counter 1"),
+    );
+    assert_eq!(used.last_used(), Some(after(NOW, Duration::seconds(1))));
+    assert!(
+        matches!(
+            engine.use_method(user.id(), first.id(), key_one.version, b"counter 1"),
+            Err(EngineError::Rejected(PasskeyError::Raced))
+        ),
+        "a use verified against an older version is refused"
+    );
+    let before = last_sequence(store);
+    let blocked = ok("blocking", engine.block_method(user.id(), first.id())).expect("blocked");
+    assert_eq!(events_after(store, before), blocked.block_events());
+    assert!(
+        ok("reading keys", engine.passkeys(user.id()))
+            .iter()
+            .all(|m| m.value.id() != first.id()),
+        "a blocked method is no passkey"
+    );
+
+    // Deleting the pass ends the session.
+    ok("deleting the pass", engine.delete(&admin, &user));
+    assert!(
+        matches!(
+            engine.register_method(&user, &session, &new_method("flow", 4)),
+            Err(EngineError::Rejected(AddMethodError::Registration(
+                RegistrationError::NoSession
+            )))
+        ),
+        "a session ends with its pass"
+    );
+}
+
+/// 32 threads register distinct methods for one user through one session at once, `rounds`
+/// times: exactly the cap (20) is stored each time, the rest refused as over it, never for
+/// contention, and the outbox holds one event per stored method.
+///
+/// # Panics
+///
+/// When the store breaks a guarantee, with a message naming it.
+pub fn race_method_cap<S: Store>(store: &S, rounds: u32) {
+    const RACERS: usize = 32;
+    let clock = ManualClock::new(NOW);
+    let engine = engine_for(&clock, store, false);
+    let cap = engine.config().methods_per_user;
+    for round in 0..rounds {
+        let (user, grant) = signed_in(&engine, "cap");
+        let session = ok(
+            "opening",
+            engine.open_session(&user, &grant, &mut getrandom::SysRng),
+        )
+        .id()
+        .clone();
+        let before = last_sequence(store);
+        let start = Barrier::new(RACERS);
+        let (stored, over) = (AtomicU32::new(0), AtomicU32::new(0));
+        thread::scope(|s| {
+            for n in 0..RACERS {
+                let (engine, user, session, start) = (&engine, &user, &session, &start);
+                let (stored, over) = (&stored, &over);
+                s.spawn(move || {
+                    let new = new_method(&format!("cap-{round}"), n);
+                    start.wait();
+                    match engine.register_method(user, session, &new) {
+                        Ok(_) => stored.fetch_add(1, Ordering::SeqCst),
+                        Err(EngineError::Rejected(AddMethodError::TooMany { .. })) => {
+                            over.fetch_add(1, Ordering::SeqCst)
+                        }
+                        Err(e) => panic!("round {round}: a registration failed otherwise: {e}"),
+                    };
+                });
+            }
+        });
+        let held = ok("loading methods", store.load_methods(user.id())).len();
+        assert_eq!(
+            (stored.load(Ordering::SeqCst), held),
+            (cap, usize::try_from(cap).unwrap_or(usize::MAX)),
+            "round {round}: {RACERS} registrations over a cap of {cap} store exactly the cap"
+        );
+        let registered = events_after(store, before)
+            .iter()
+            .filter(|e| matches!(e, Event::MethodRegistered { user: u, .. } if u == user.id()))
+            .count();
+        assert_eq!(
+            registered, held,
+            "round {round}: one event per stored method"
+        );
+    }
+}
+
+/// A deletion of the pass races a registration through its session, `rounds` times: either
+/// the method is stored with its event (it committed first), or neither is.
+///
+/// # Panics
+///
+/// When the store breaks a guarantee, with a message naming it.
+pub fn race_pass_deletion_and_registration<S: Store>(store: &S, rounds: u32) {
+    let clock = ManualClock::new(NOW);
+    let engine = engine_for(&clock, store, false);
+    let admin = admin();
+    let mut registered = 0_u32;
+    for round in 0..rounds {
+        let (user, grant) = signed_in(&engine, "deletion-race");
+        let session = ok(
+            "opening",
+            engine.open_session(&user, &grant, &mut getrandom::SysRng),
+        )
+        .id()
+        .clone();
+        let before = last_sequence(store);
+        let start = Barrier::new(2);
+        let new = new_method(&format!("deletion-race-{round}"), 0);
+        let added = thread::scope(|s| {
+            let adding = s.spawn(|| {
+                start.wait();
+                engine.register_method(&user, &session, &new)
+            });
+            start.wait();
+            ok("deleting", engine.delete(&admin, &user));
+            adding
+                .join()
+                .unwrap_or_else(|_| panic!("round {round}: the registration panicked"))
+        });
+        let methods = ok("loading methods", store.load_methods(user.id()));
+        let events = events_after(store, before)
+            .into_iter()
+            .filter(|e| matches!(e, Event::MethodRegistered { .. }))
+            .count();
+        match added {
+            Ok(_) => {
+                registered = registered.saturating_add(1);
+                assert_eq!(
+                    (methods.len(), events),
+                    (1, 1),
+                    "round {round}: the key and its event"
+                );
+            }
+            Err(EngineError::Rejected(AddMethodError::Registration(_))) => {
+                assert_eq!(
+                    (methods.len(), events),
+                    (0, 0),
+                    "round {round}: neither the key nor its event"
+                );
+            }
+            Err(e) => panic!("round {round}: a registration failed otherwise: {e}"),
+        }
+    }
+    assert!(registered <= rounds, "no more registrations than rounds");
+}
+
+/// Two stores over one database (two instances) take one session's outstanding state at once,
+/// `rounds` times: exactly one gets it, the other is told none are outstanding.
+///
+/// # Panics
+///
+/// When the stores break a guarantee, with a message naming it.
+pub fn race_taking_a_state<S: Store>(one: &S, other: &S, rounds: u32) {
+    let clock = ManualClock::new(NOW);
+    let a = engine_for(&clock, one, false);
+    let b = engine_for(&clock, other, false);
+    for round in 0..rounds {
+        let (user, grant) = signed_in(&a, "take-race");
+        let session = ok(
+            "opening",
+            a.open_session(&user, &grant, &mut getrandom::SysRng),
+        )
+        .id()
+        .clone();
+        ok(
+            "setting",
+            a.set_session_state(&user, &session, format!("state {round}").into_bytes()),
+        );
+        let start = Barrier::new(2);
+        let (x, y) = thread::scope(|s| {
+            let taking = s.spawn(|| {
+                start.wait();
+                b.take_session_state(&user, &session)
+            });
+            start.wait();
+            let mine = a.take_session_state(&user, &session);
+            (
+                mine,
+                taking
+                    .join()
+                    .unwrap_or_else(|_| panic!("round {round}: panicked")),
+            )
+        });
+        let won = [&x, &y].iter().filter(|r| r.is_ok()).count();
+        let none = [&x, &y]
+            .iter()
+            .filter(|r| matches!(r, Err(EngineError::Rejected(RegistrationError::NoOptions))))
+            .count();
+        assert_eq!(
+            (won, none),
+            (1, 1),
+            "round {round}: exactly one instance takes the state: {x:?} {y:?}"
+        );
+    }
+}
+
+/// Every check of methods and ceremonies at the sizes CI uses.
+///
+/// # Panics
+///
+/// When the store breaks a guarantee, with a message naming it.
+pub fn run_onboarding<S: Store>(store: &S) {
+    check_methods_and_ceremonies(store);
+    check_onboarding(store);
+    race_method_cap(store, 10);
+    race_pass_deletion_and_registration(store, 50);
+    race_taking_a_state(store, store, 50);
+}

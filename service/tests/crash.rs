@@ -447,22 +447,8 @@ async fn sigkill_during_load_loses_no_audit_event_on_sqlite() {
 async fn sigkill_during_load_loses_no_audit_event_on_postgresql() {
     let (dir, pepper) = scratch();
     let schema = support::Scratch::new("crash").await;
-    let server = support::server();
-    let host = match &server.get_hosts()[0] {
-        tokio_postgres::config::Host::Tcp(host) => host.clone(),
-        tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
-    };
     let mut env = crash_env(dir.path(), &pepper);
-    env.push((
-        "TAP_DATABASE_URL".into(),
-        format!(
-            "host={host} port={} user={} dbname={} options='-c search_path={}'",
-            server.get_ports().first().copied().unwrap_or(5432),
-            server.get_user().unwrap(),
-            server.get_dbname().unwrap(),
-            schema.name
-        ),
-    ));
+    env.push(("TAP_DATABASE_URL".into(), schema.url()));
     env.push(("TAP_TENANT".into(), "crash".into()));
     let (binary, ledger) = crash_runs(&env).await;
     let store =

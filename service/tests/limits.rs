@@ -346,3 +346,33 @@ async fn health_and_metrics_answer_and_the_metrics_name_routes_never_users() {
     assert!(!metrics.contains("chris@contoso.com"), "{metrics}");
     running.stop().await;
 }
+
+/// The per-source limit keys an IPv6 peer by its /64: a host that holds 2^64 addresses does not
+/// get 2^64 budgets. An address of the next /64, and an IPv4 address, have budgets of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipv6_slash_64_is_one_source_for_the_sign_in_limit() {
+    use temporary_access_pass_graph_service::http::Source;
+    let mut limits = limits();
+    limits.sign_in_rate = NonZeroU32::MIN;
+    limits.sign_in_burst = NonZeroU32::new(3).unwrap();
+    let running = start(InMemoryStore::new(), TestHeaders, limits).await;
+    let source = |text: &str| Source::of(text.parse().unwrap()).0;
+    for n in 1..=3 {
+        let peer = source(&format!("2001:db8:7:7::{n}"));
+        assert!(running.app.sign_in_allowed(peer).is_ok(), "attempt {n}");
+    }
+    for other_address in ["2001:db8:7:7:ffff::1", "2001:db8:7:7:1:2:3:4"] {
+        assert!(
+            running.app.sign_in_allowed(source(other_address)).is_err(),
+            "{other_address} is in the same /64: its budget is spent"
+        );
+    }
+    assert!(
+        running
+            .app
+            .sign_in_allowed(source("2001:db8:7:8::1"))
+            .is_ok()
+    );
+    assert!(running.app.sign_in_allowed(source("192.0.2.1")).is_ok());
+    running.stop().await;
+}

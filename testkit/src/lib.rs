@@ -5,7 +5,9 @@
 //! - `service` (feature `service`): the reference service served in the test's process, or
 //!   its binary run as a child process, and raw HTTP for what a client library would tidy up;
 //! - `demo` (feature `service`): the demonstration's principals, as the service's tests name
-//!   them to its test authenticator and to its bearer-token authenticator.
+//!   them to its test authenticator and to its bearer-token authenticator;
+//! - `passkey` (feature `service`): a software authenticator's ceremonies against a running
+//!   service: a key provisioned by an administrator, a sign-in with it.
 //!
 //! A failed set-up panics: it is a failed test, never a skipped one.
 #![allow(
@@ -22,6 +24,8 @@
 
 #[cfg(feature = "service")]
 pub mod demo;
+#[cfg(feature = "service")]
+pub mod passkey;
 pub mod postgres;
 #[cfg(feature = "service")]
 pub mod service;

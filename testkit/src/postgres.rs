@@ -7,7 +7,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use temporary_access_pass_postgres::deadpool_postgres::Pool;
-use temporary_access_pass_postgres::tokio_postgres::{Client, Config, NoTls};
+use temporary_access_pass_postgres::tokio_postgres::{self, Client, Config, NoTls};
 use temporary_access_pass_postgres::{PgStore, migrate, pool};
 
 /// The server the tests run against.
@@ -48,6 +48,24 @@ impl Scratch {
             .options(format!("-c search_path={}", self.name))
             .application_name(&self.name);
         config
+    }
+
+    /// The connection string of this schema for the service's binary (`TAP_DATABASE_URL`):
+    /// the server's host, port, user and database, and the schema as the search path.
+    pub fn url(&self) -> String {
+        let server = server();
+        let host = match server.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+            Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+            None => "127.0.0.1".to_owned(),
+        };
+        format!(
+            "host={host} port={} user={} dbname={} options='-c search_path={}'",
+            server.get_ports().first().copied().unwrap_or(5432),
+            server.get_user().unwrap_or("postgres"),
+            server.get_dbname().unwrap_or("test"),
+            self.name
+        )
     }
 
     /// A migrated pool of `size` connections into this schema.

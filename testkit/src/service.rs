@@ -112,6 +112,26 @@ pub fn scratch() -> (tempfile::TempDir, PathBuf) {
     (dir, pepper)
 }
 
+/// Sets `key` to `value` in `env`, in place of any earlier value.
+pub fn set(env: &mut Vec<(String, String)>, key: &str, value: &str) {
+    env.retain(|(k, _)| k != key);
+    env.push((key.to_owned(), value.to_owned()));
+}
+
+/// Enables the policy for all users, multi-use passes, as `authorization` (a bearer token of
+/// the demonstration's Global Administrator).
+pub async fn enable_policy(base: &str, authorization: &str) {
+    let response = client()
+        .patch(format!("{base}{}", crate::demo::POLICY))
+        .header("authorization", authorization)
+        .json(&serde_json::json!({"state": "enabled", "isUsableOnce": false,
+            "includeTargets": [{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}]}))
+        .send()
+        .await
+        .expect("the policy answers");
+    assert_eq!(response.status(), 204, "enabling the policy");
+}
+
 /// The environment of the demonstration on SQLite at `dir`.
 pub fn demo_env(dir: &Path, pepper: &Path) -> Vec<(String, String)> {
     [

@@ -2,8 +2,11 @@
 //! `chromedriver` over WebDriver, with WebDriver's virtual authenticator (a CTAP2 key with
 //! resident keys and user verification) standing in for the user's security key. The test
 //! walks the page: the user and the code, "Register a security key", "Sign in with your
-//! passkey"; then checks the key is listed in Graph's shape and held by the authenticator. On
-//! failure it saves a screenshot under `target/browser-screenshots/` and says where.
+//! passkey"; then checks the key is listed in Graph's shape and held by the authenticator.
+//! Then an administrator provisions a second key for the user as Graph does (the options from
+//! the API, the key made by a second virtual authenticator in the page, the answer posted
+//! back) and deletes it, and an answer the deleted key signs is refused. On failure it saves a
+//! screenshot under `target/browser-screenshots/` and says where.
 //!
 //! `.ci/run` installs `chromium` and `chromium-driver` when missing; `TAP_CHROMIUM` and
 //! `TAP_CHROMEDRIVER` name other binaries. With `TAP_SCREENSHOT=<file.png>` the test also saves
@@ -364,6 +367,158 @@ async fn a_pass_then_a_security_key_then_a_passkey_sign_in_in_chromium() {
             .fail("4-used-pass", &format!("the alert says {refused:?}"))
             .await;
     }
+    // An administrator provisions a second key for Chris, as Graph does: the options from the
+    // API, the key made by a second virtual authenticator in the page (the first holds a key
+    // the options exclude), the answer posted back.
+    browser
+        .command(
+            reqwest::Method::DELETE,
+            &format!("/webauthn/authenticator/{authenticator}"),
+            None,
+        )
+        .await;
+    let authenticator = browser
+        .command(
+            reqwest::Method::POST,
+            "/webauthn/authenticator",
+            Some(
+                json!({"protocol": "ctap2", "transport": "usb", "hasResidentKey": true,
+                "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true}),
+            ),
+        )
+        .await;
+    let authenticator = authenticator.as_str().unwrap().to_owned();
+    let fido2 = format!(
+        "{}/v1.0/users/chris@contoso.com/authentication/fido2Methods",
+        running.base
+    );
+    let options: Value = http
+        .get(format!("{fido2}/creationOptions"))
+        .header("x-test-principal", HELPDESK)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let made = browser
+        .command(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": MAKE_KEY, "args": [options["value"]["publicKey"]]})),
+        )
+        .await;
+    if made.get("error").is_some() {
+        browser
+            .fail("5-provision", &format!("the browser says {made}"))
+            .await;
+    }
+    let provisioned = http
+        .post(&fido2)
+        .header("x-test-principal", HELPDESK)
+        .json(&json!({"displayName": "Provisioned key", "publicKeyCredential": made}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(provisioned.status(), 201);
+    let provisioned: Value = provisioned.json().await.unwrap();
+    let second = provisioned["id"].as_str().unwrap().to_owned();
+    let held = browser
+        .command(
+            reqwest::Method::GET,
+            &format!("/webauthn/authenticator/{authenticator}/credentials"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        held.as_array().unwrap().len(),
+        1,
+        "the second authenticator holds its key"
+    );
+    assert_eq!(held[0]["credentialId"], second.as_str());
+    let listed: Value = http
+        .get(&fido2)
+        .header("x-test-principal", HELPDESK)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["value"].as_array().unwrap().len(), 2, "{listed}");
+    // Deleted by the administrator: the second key is gone, and an answer it signs is refused.
+    let deleted = http
+        .delete(format!("{fido2}/{second}"))
+        .header("x-test-principal", HELPDESK)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let answered = browser
+        .command(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": SIGN_WITH, "args": [second]})),
+        )
+        .await;
+    assert_eq!(
+        answered["status"], 401,
+        "a deleted key signs nobody in: {answered}"
+    );
     browser.command(reqwest::Method::DELETE, "", None).await;
     running.stop().await;
 }
+
+/// In the page: `navigator.credentials.create` with Graph's creation options (base64url
+/// fields), answered with Graph's `webauthnPublicKeyCredential`.
+const MAKE_KEY: &str = r"
+const [options, done] = arguments;
+const publicKey = Object.assign({}, options, {
+  challenge: b64urlToBytes(options.challenge),
+  user: Object.assign({}, options.user, { id: b64urlToBytes(options.user.id) }),
+  excludeCredentials: (options.excludeCredentials || []).map((c) =>
+    Object.assign({}, c, { id: b64urlToBytes(c.id) })),
+});
+navigator.credentials.create({ publicKey }).then(
+  (made) => done({
+    id: made.id,
+    response: {
+      clientDataJSON: bytesToB64url(made.response.clientDataJSON),
+      attestationObject: bytesToB64url(made.response.attestationObject),
+    },
+    clientExtensionResults: {},
+  }),
+  (error) => done({ error: String(error) }));
+";
+
+/// In the page: a passkey sign-in's options for Chris, answered by the key `id` alone (as an
+/// attacker holding a deleted key would), and the status of the service's answer.
+const SIGN_WITH: &str = r#"
+const [id, done] = arguments;
+(async () => {
+  const options = await post("/webauthn/authentication/options", { userId: "chris@contoso.com" });
+  const publicKey = Object.assign({}, options.publicKey, {
+    challenge: b64urlToBytes(options.publicKey.challenge),
+    allowCredentials: [{ type: "public-key", id: b64urlToBytes(id) }],
+  });
+  const answer = await navigator.credentials.get({ publicKey });
+  const response = await fetch("/webauthn/authentication", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    credentials: "same-origin",
+    body: JSON.stringify({ userId: "chris@contoso.com", credential: {
+      id: answer.id,
+      rawId: bytesToB64url(answer.rawId),
+      type: answer.type,
+      response: {
+        authenticatorData: bytesToB64url(answer.response.authenticatorData),
+        clientDataJSON: bytesToB64url(answer.response.clientDataJSON),
+        signature: bytesToB64url(answer.response.signature),
+        userHandle: answer.response.userHandle ? bytesToB64url(answer.response.userHandle) : null,
+      },
+      extensions: {},
+    } }),
+  });
+  done({ status: response.status });
+})().catch((error) => done({ error: String(error) }));
+"#;

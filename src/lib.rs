@@ -144,14 +144,14 @@
 //! ```
 //! # #[cfg(feature = "test-support")] {
 //! use temporary_access_pass::testing::model::{CheckConfig, EngineHost, check};
-//! use temporary_access_pass::{EngineConfig, InMemoryStore, Pepper};
+//! use temporary_access_pass::{InMemoryStore, Pepper};
 //!
 //! let config = CheckConfig::new().cases(64); // TAP_MODEL_CASES=10000 for the full check
 //! let outcome = check(&config, || {
 //!     // A fresh deployment for each sequence: your own store goes here.
 //!     let store = InMemoryStore::new();
 //!     let pepper = Pepper::new(b"a test pepper, at least 32 bytes long").unwrap();
-//!     let engine = EngineConfig::new(pepper).lockout(config.lockout());
+//!     let engine = config.engine(pepper); // the check's guessing limit and cap of keys
 //!     EngineHost::new(store, config.start, engine)
 //! });
 //! if let Err(mismatch) = outcome {
@@ -161,7 +161,7 @@
 //! ```
 //!
 //! An async store goes into `AsyncEngineHost` (feature `test-support-tokio`). A host with a
-//! path of its own (an HTTP service, a message queue) implements `testing::Host`: eight
+//! path of its own (an HTTP service, a message queue) implements `testing::Host`: fourteen
 //! methods that carry an operation through that path and say what came back, in the terms of
 //! `testing::model::Answer`; its clock is the one `Host::wait` moves. A host that gets a rule
 //! wrong fails with its steps, for example a store that drops the lock from the records it

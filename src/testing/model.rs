@@ -12,8 +12,10 @@
 //! the crate's [`Engine`](crate::Engine) over any [`Store`](crate::store::Store), so a store
 //! author model-checks a store with one line.
 
+mod answers;
 mod check;
 mod host;
+mod keys;
 mod ops;
 
 use alloc::collections::BTreeMap;
@@ -21,13 +23,14 @@ use alloc::string::String;
 
 use time::{Duration, UtcDateTime};
 
+pub use answers::{
+    Answer, CreateRefusal, Forbidden, Granted, Issued, KeyRefusal, PolicyRefusal, RegisterRefusal,
+    Removed, Viewed,
+};
 pub use check::{CheckConfig, Mismatch, check, run};
 #[cfg(feature = "test-support-tokio")]
 pub use host::AsyncEngineHost;
-pub use host::{
-    Answer, CreateRefusal, EngineHost, Forbidden, Granted, Host, Issued, PolicyRefusal,
-    RegisterRefusal, Removed, Viewed, create_refusal,
-};
+pub use host::{EngineHost, Host, create_refusal};
 pub use ops::{
     Exclude, GROUP, Include, Op, Ops, PolicyChoice, Typed, Who, operation, operations,
     operations_up_to,
@@ -89,11 +92,15 @@ pub struct Model {
     backoff: Duration,
     passes: BTreeMap<Who, Pass>,
     grants: BTreeMap<Who, (PassId, UtcDateTime)>,
+    methods_per_user: u32,
+    sessions: BTreeMap<Who, keys::Session>,
+    keys: BTreeMap<Who, u32>,
 }
 
 impl Model {
     /// A model at `now`, with the seed's policy and no pass, whose guessing limit is
-    /// `max_attempts` wrong codes and a first lock of `backoff` (the host's own settings).
+    /// `max_attempts` wrong codes and a first lock of `backoff` (the host's own settings), and
+    /// whose users hold at most [`DEFAULT_METHODS_PER_USER`](crate::onboarding::DEFAULT_METHODS_PER_USER) keys.
     #[must_use]
     pub const fn new(now: UtcDateTime, max_attempts: u32, backoff: Duration) -> Self {
         Self {
@@ -103,7 +110,17 @@ impl Model {
             backoff,
             passes: BTreeMap::new(),
             grants: BTreeMap::new(),
+            methods_per_user: crate::onboarding::DEFAULT_METHODS_PER_USER,
+            sessions: BTreeMap::new(),
+            keys: BTreeMap::new(),
         }
+    }
+
+    /// The same model, whose users hold at most `cap` keys (the host's own setting).
+    #[must_use]
+    pub const fn methods_per_user(mut self, cap: u32) -> Self {
+        self.methods_per_user = cap;
+        self
     }
 
     /// The model's clock.
@@ -213,6 +230,12 @@ impl Model {
             Op::Offer { user, client } => Answer::Offer(self.offer(user, client)),
             Op::Redeem { user, client, .. } => Answer::Redeem(self.redeem(user, typed, client)),
             Op::Register { user, .. } => Answer::Register(self.register(user)),
+            Op::OpenSession { user } => Answer::Session(self.open_session(user)),
+            Op::RegisterKey { user } => Answer::Key(self.register_key(user)),
+            Op::ProvisionKey { actor, target } => Answer::Key(self.provision_key(actor, target)),
+            Op::ListKeys { actor, holder } => Answer::Keys(self.list_keys(actor, holder)),
+            Op::DeleteKey { actor, holder } => Answer::KeyDeleted(self.delete_key(actor, holder)),
+            Op::UseKey { user } => Answer::Key(self.use_key(user)),
             Op::Wait { minutes } => {
                 self.now = self
                     .now
@@ -284,6 +307,7 @@ impl Model {
             .ok_or(CreateRefusal::EndOutOfRange)?; // 2.4
         let once = self.policy.once || once.unwrap_or(self.policy.once); // 2.1, 2.3
         // The id and code are the host's to draw (2.5); the model keeps what the host gave.
+        self.end_sessions(target); // 8.4: replacing a pass ends its sessions
         let (id, code) = match host {
             Answer::Create(Ok(issued)) => (issued.pass, issued.code.clone()),
             _ => (PassId::from_bytes([0; 16]), String::new()),
@@ -318,6 +342,7 @@ impl Model {
             return Err(Forbidden); // 3.5
         }
         let now = self.now;
+        self.end_sessions(holder); // 8.4: deleting a pass ends its sessions
         Ok(self.passes.remove(&holder).map(|p| Removed {
             pass: p.id,
             revoked_sessions: now < p.end, // 5.7: a valid pass revokes the sessions

@@ -11,7 +11,7 @@ use temporary_access_pass::hazmat::RecordParts;
 use temporary_access_pass::signin::{Client, NotOffered, PasswordlessMethod, RedeemRefusal};
 use temporary_access_pass::store::{Change, Store};
 use temporary_access_pass::testing::model::{
-    CheckConfig, CreateRefusal, EngineHost, Forbidden, Granted, Host, Issued, Mismatch,
+    CheckConfig, CreateRefusal, EngineHost, Forbidden, Granted, Host, Issued, KeyRefusal, Mismatch,
     PolicyRefusal, RegisterRefusal, Removed, Viewed, check,
 };
 use temporary_access_pass::{
@@ -21,7 +21,7 @@ use temporary_access_pass::{
 use time::Duration;
 
 fn config() -> EngineConfig {
-    EngineConfig::new(Pepper::new(&[0x3c; 32]).unwrap()).lockout(CheckConfig::new().lockout())
+    CheckConfig::new().engine(Pepper::new(&[0x3c; 32]).unwrap())
 }
 
 fn engine_host<S: Store>(store: S) -> EngineHost<S> {
@@ -71,6 +71,20 @@ macro_rules! delegate {
     )*};
 }
 
+/// The keys' operations, delegated as they are.
+macro_rules! delegate_keys {
+    () => {
+        delegate! {
+            open_session(user: &Principal) -> Result<(), RegisterRefusal>;
+            register_key(user: &Principal) -> Result<(), KeyRefusal>;
+            provision_key(actor: &Principal, target: &Principal) -> Result<(), KeyRefusal>;
+            list_keys(actor: &Principal, holder: &Principal) -> Result<usize, Forbidden>;
+            delete_key(actor: &Principal, holder: &Principal) -> Result<bool, Forbidden>;
+            use_key(user: &Principal) -> Result<(), KeyRefusal>;
+        }
+    };
+}
+
 impl Host for TargetsWithoutRoles {
     fn create(
         &mut self,
@@ -91,6 +105,8 @@ impl Host for TargetsWithoutRoles {
         register(user: &Principal, method: PasswordlessMethod) -> Result<(), RegisterRefusal>;
         wait(by: Duration) -> ();
     }
+
+    delegate_keys!();
 }
 
 impl Host for EndIncluded {
@@ -128,6 +144,8 @@ impl Host for EndIncluded {
         register(user: &Principal, method: PasswordlessMethod) -> Result<(), RegisterRefusal>;
         wait(by: Duration) -> ();
     }
+
+    delegate_keys!();
 }
 
 /// The check catches `host`, and shrinks the disagreement to at most 6 readable steps.
@@ -187,6 +205,53 @@ fn a_host_that_includes_the_window_end_is_caught_in_a_few_steps() {
     assert!(mismatch.to_string().contains("Expired"), "{mismatch}");
 }
 
+/// A host that lists anyone's keys to anyone (it reads them as their holder would).
+struct KeysShownToAll(EngineHost<InMemoryStore>);
+
+impl Host for KeysShownToAll {
+    fn list_keys(&mut self, _actor: &Principal, holder: &Principal) -> Result<usize, Forbidden> {
+        self.0.list_keys(holder, holder)
+    }
+
+    delegate! {
+        set_policy(actor: &Principal, settings: &PolicySettings) -> Result<(), PolicyRefusal>;
+        create(actor: &Principal, target: &Principal, request: &CreateRequest) -> Result<Issued, CreateRefusal>;
+        view(actor: &Principal, holder: &Principal) -> Result<Option<Viewed>, Forbidden>;
+        delete(actor: &Principal, holder: &Principal) -> Result<Option<Removed>, Forbidden>;
+        offer(user: &Principal, client: Client) -> Result<(), NotOffered>;
+        redeem(user: &Principal, code: &str, client: Client) -> Result<Granted, RedeemRefusal>;
+        register(user: &Principal, method: PasswordlessMethod) -> Result<(), RegisterRefusal>;
+        open_session(user: &Principal) -> Result<(), RegisterRefusal>;
+        register_key(user: &Principal) -> Result<(), KeyRefusal>;
+        provision_key(actor: &Principal, target: &Principal) -> Result<(), KeyRefusal>;
+        delete_key(actor: &Principal, holder: &Principal) -> Result<bool, Forbidden>;
+        use_key(user: &Principal) -> Result<(), KeyRefusal>;
+        wait(by: Duration) -> ();
+    }
+}
+
+#[test]
+fn a_host_that_lists_anyones_keys_is_caught_in_a_few_steps() {
+    let mismatch = caught("lists anyone's keys to anyone", || {
+        KeysShownToAll(engine_host(InMemoryStore::new()))
+    });
+    assert!(mismatch.to_string().contains("lists"), "{mismatch}");
+    assert!(mismatch.to_string().contains("Forbidden"), "{mismatch}");
+}
+
+#[test]
+fn a_host_with_a_larger_cap_than_the_rules_is_caught_in_a_few_steps() {
+    let cap = CheckConfig::new().methods_per_user;
+    let mismatch = caught("lets a user hold one key more than the cap", || {
+        EngineHost::new(
+            InMemoryStore::new(),
+            CheckConfig::new().start,
+            config().methods_per_user(cap + 1),
+        )
+    });
+    assert!(mismatch.to_string().contains("TooMany"), "{mismatch}");
+}
+
 #[test]
 fn the_model_check_reaches_grants_locks_refusals_and_registrations() {
     // Not vacuous: the sequences the check draws reach the interesting answers. Counted by a
@@ -201,9 +266,73 @@ fn the_model_check_reaches_grants_locks_refusals_and_registrations() {
         window_closed: usize,
         forbidden: usize,
         created: usize,
+        sessions: usize,
+        keys: usize,
+        at_cap: usize,
+        sessions_ended: usize,
+        key_windows_closed: usize,
+        provisioned: usize,
+        keys_deleted: usize,
+        key_sign_ins: usize,
     }
-    struct Counting(EngineHost<InMemoryStore>, Arc<std::sync::Mutex<Seen>>);
+    /// The host, what it saw, and who opened a session in this sequence.
+    struct Counting(
+        EngineHost<InMemoryStore>,
+        Arc<std::sync::Mutex<Seen>>,
+        std::collections::BTreeSet<String>,
+    );
     impl Host for Counting {
+        fn open_session(&mut self, user: &Principal) -> Result<(), RegisterRefusal> {
+            let answer = self.0.open_session(user);
+            if answer.is_ok() {
+                self.1.lock().unwrap().sessions += 1;
+                self.2.insert(user.id().as_str().into());
+            }
+            answer
+        }
+        fn register_key(&mut self, user: &Principal) -> Result<(), KeyRefusal> {
+            let answer = self.0.register_key(user);
+            let mut seen = self.1.lock().unwrap();
+            match answer {
+                Ok(()) => seen.keys += 1,
+                Err(KeyRefusal::TooMany) => seen.at_cap += 1,
+                Err(KeyRefusal::WindowClosed) => seen.key_windows_closed += 1,
+                // A session was opened, and its pass deleted or replaced since.
+                Err(KeyRefusal::NoSession) if self.2.contains(user.id().as_str()) => {
+                    seen.sessions_ended += 1;
+                }
+                Err(_) => {}
+            }
+            answer
+        }
+        fn provision_key(
+            &mut self,
+            actor: &Principal,
+            target: &Principal,
+        ) -> Result<(), KeyRefusal> {
+            let answer = self.0.provision_key(actor, target);
+            let mut seen = self.1.lock().unwrap();
+            match answer {
+                Ok(()) => seen.provisioned += 1,
+                Err(KeyRefusal::TooMany) => seen.at_cap += 1,
+                Err(_) => {}
+            }
+            answer
+        }
+        fn delete_key(&mut self, actor: &Principal, holder: &Principal) -> Result<bool, Forbidden> {
+            let answer = self.0.delete_key(actor, holder);
+            if answer == Ok(true) {
+                self.1.lock().unwrap().keys_deleted += 1;
+            }
+            answer
+        }
+        fn use_key(&mut self, user: &Principal) -> Result<(), KeyRefusal> {
+            let answer = self.0.use_key(user);
+            if answer.is_ok() {
+                self.1.lock().unwrap().key_sign_ins += 1;
+            }
+            answer
+        }
         fn redeem(
             &mut self,
             user: &Principal,
@@ -259,16 +388,33 @@ fn the_model_check_reaches_grants_locks_refusals_and_registrations() {
             view(actor: &Principal, holder: &Principal) -> Result<Option<Viewed>, Forbidden>;
             delete(actor: &Principal, holder: &Principal) -> Result<Option<Removed>, Forbidden>;
             offer(user: &Principal, client: Client) -> Result<(), NotOffered>;
+            list_keys(actor: &Principal, holder: &Principal) -> Result<usize, Forbidden>;
             wait(by: Duration) -> ();
         }
     }
     let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
-    let config = CheckConfig::new().cases(200).seed([5; 32]);
+    let config = CheckConfig::new().cases(400).seed([5; 32]);
     check(&config, || {
-        Counting(engine_host(InMemoryStore::new()), seen.clone())
+        Counting(
+            engine_host(InMemoryStore::new()),
+            seen.clone(),
+            std::collections::BTreeSet::new(),
+        )
     })
     .unwrap();
     let seen = seen.lock().unwrap();
+    eprintln!(
+        "grants {}, sessions {}, keys {}, at cap {}, ended {}, closed {}, provisioned {}, deleted {}, sign-ins {}",
+        seen.grants,
+        seen.sessions,
+        seen.keys,
+        seen.at_cap,
+        seen.sessions_ended,
+        seen.key_windows_closed,
+        seen.provisioned,
+        seen.keys_deleted,
+        seen.key_sign_ins
+    );
     for (what, n) in [
         ("grants", seen.grants),
         ("wrong codes", seen.wrong),
@@ -278,8 +424,16 @@ fn the_model_check_reaches_grants_locks_refusals_and_registrations() {
         ("closed windows", seen.window_closed),
         ("forbidden creations", seen.forbidden),
         ("creations", seen.created),
+        ("registration sessions", seen.sessions),
+        ("keys registered", seen.keys),
+        ("keys refused at the cap", seen.at_cap),
+        ("sessions ended with their pass", seen.sessions_ended),
+        ("keys refused for a closed window", seen.key_windows_closed),
+        ("keys provisioned", seen.provisioned),
+        ("keys deleted", seen.keys_deleted),
+        ("passkey sign-ins", seen.key_sign_ins),
     ] {
-        assert!(n > 0, "200 sequences reached no {what}");
+        assert!(n > 0, "400 sequences reached no {what}");
     }
 }
 

@@ -11,8 +11,11 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use time::{Duration, UtcDateTime};
 
 use super::Model;
-use super::host::{Answer, Host};
+use super::answers::Answer;
+use super::host::Host;
 use super::ops::{Op, Ops, Typed, Who, operations_up_to};
+use crate::config::EngineConfig;
+use crate::digest::Pepper;
 use crate::signin::Lockout;
 
 /// How many sequences, how long, from when, and the guessing limit host and model share.
@@ -29,6 +32,8 @@ pub struct CheckConfig {
     pub max_attempts: u32,
     /// The first lock's length.
     pub backoff: Duration,
+    /// The most keys a user holds: give the host the same ([`CheckConfig::engine`]).
+    pub methods_per_user: u32,
     /// The seed of the sequences (the same seed draws the same sequences).
     pub seed: [u8; 32],
 }
@@ -41,7 +46,8 @@ impl Default for CheckConfig {
 
 impl CheckConfig {
     /// 256 sequences of up to 40 operations from 2021-03-11 06:00 UTC, a limit of 2 wrong codes
-    /// and a first lock of one minute (short, so that sequences reach the lock). The
+    /// and a first lock of one minute, at most 2 keys a user (small, so that sequences reach
+    /// the lock and the cap). The
     /// environment variable `TAP_MODEL_CASES` overrides the number of sequences: the full
     /// check is `TAP_MODEL_CASES=10000`.
     #[must_use]
@@ -56,6 +62,7 @@ impl CheckConfig {
             start: time::macros::utc_datetime!(2021-03-11 06:00:00),
             max_attempts: 2,
             backoff: Duration::MINUTE,
+            methods_per_user: 2,
             seed: [7; 32],
         }
     }
@@ -88,6 +95,15 @@ impl CheckConfig {
     )]
     pub fn lockout(&self) -> Lockout {
         Lockout::new(self.max_attempts, self.backoff).expect("a guessing limit in range")
+    }
+
+    /// An engine configuration with `pepper` and this check's limits: the guessing limit
+    /// ([`CheckConfig::lockout`]) and the keys a user holds.
+    #[must_use]
+    pub fn engine(&self, pepper: Pepper) -> EngineConfig {
+        EngineConfig::new(pepper)
+            .lockout(self.lockout())
+            .methods_per_user(self.methods_per_user)
     }
 }
 
@@ -140,7 +156,8 @@ fn typed(codes: &BTreeMap<Who, Vec<String>>, user: Who, which: Typed) -> String 
 ///
 /// The [`Mismatch`].
 pub fn run<H: Host>(config: &CheckConfig, host: &mut H, ops: &[Op]) -> Result<(), Box<Mismatch>> {
-    let mut model = Model::new(config.start, config.max_attempts, config.backoff);
+    let mut model = Model::new(config.start, config.max_attempts, config.backoff)
+        .methods_per_user(config.methods_per_user);
     let mut codes: BTreeMap<Who, Vec<String>> = BTreeMap::new();
     for (i, op) in ops.iter().enumerate() {
         let code = match *op {
@@ -174,6 +191,18 @@ pub fn run<H: Host>(config: &CheckConfig, host: &mut H, ops: &[Op]) -> Result<()
             Op::Register { user, method } => {
                 Answer::Register(host.register(&user.principal(), method))
             }
+            Op::OpenSession { user } => Answer::Session(host.open_session(&user.principal())),
+            Op::RegisterKey { user } => Answer::Key(host.register_key(&user.principal())),
+            Op::ProvisionKey { actor, target } => {
+                Answer::Key(host.provision_key(&actor.principal(), &target.principal()))
+            }
+            Op::ListKeys { actor, holder } => {
+                Answer::Keys(host.list_keys(&actor.principal(), &holder.principal()))
+            }
+            Op::DeleteKey { actor, holder } => {
+                Answer::KeyDeleted(host.delete_key(&actor.principal(), &holder.principal()))
+            }
+            Op::UseKey { user } => Answer::Key(host.use_key(&user.principal())),
             Op::Wait { minutes } => {
                 host.wait(Duration::minutes(minutes));
                 Answer::Waited

@@ -1,4 +1,4 @@
-//! What a host answers, the trait a harness implements, and the crate's engine as a host.
+//! The trait a harness implements, and the crate's engine as a host.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -6,263 +6,29 @@ use core::fmt;
 
 use time::{Duration, UtcDateTime};
 
+use super::answers::{
+    CreateRefusal, Forbidden, Granted, Issued, KeyRefusal, PolicyRefusal, RegisterRefusal, Removed,
+    Viewed,
+};
+use super::keys::{
+    access_answer, add_answer, broken, new_key, no_key, oldest, passkey_answer, provision_answer,
+    session_answer, session_step,
+};
+use crate::ceremony::CeremonyId;
 use crate::clock::{Clock, ManualClock};
 use crate::config::EngineConfig;
+use crate::onboarding::{PROVISIONING_WINDOW, SIGN_IN_WINDOW};
 use core::convert::Infallible;
 
 use crate::admin::{DeleteError, Deleted, PassView, ViewError};
 use crate::create::{CreateError, CreateRequest, CreatedPass};
 use crate::engine::{Engine, EngineError};
-use crate::ids::PassId;
-use crate::passcode::Passcode;
 use crate::policy::{PolicySettings, UpdatePolicyError};
 use crate::principal::Principal;
 use crate::signin::{
-    Client, Grant, NotOffered, Offer, PasswordlessMethod, RedeemRefusal, Redemption,
-    RegistrationError, SignInRequest,
+    Client, Grant, NotOffered, Offer, PasswordlessMethod, RedeemRefusal, Redemption, SignInRequest,
 };
 use crate::store::Store;
-use crate::usability::Usability;
-
-/// Why a policy change was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PolicyRefusal {
-    /// The actor may not change the policy (SPEC 1.5).
-    Forbidden,
-    /// The settings break a rule of SPEC 1.3.
-    Invalid,
-}
-
-/// Why a creation was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CreateRefusal {
-    /// The actor may not (SPEC 3).
-    Forbidden,
-    /// The target holds a valid pass (SPEC 2.7).
-    AlreadyHasValidPass,
-    /// The lifetime is out of the policy's range (SPEC 2.2).
-    LifetimeOutOfRange,
-    /// The start is in the past (SPEC 2.4).
-    StartInPast,
-    /// The end is beyond time's range (SPEC 2.4).
-    EndOutOfRange,
-    /// Any other refusal (the target out of scope, with the later product's opt-in).
-    Other,
-}
-
-/// The actor may not view or delete this pass (SPEC 3.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Forbidden;
-
-/// Why a registration was refused (SPEC 5.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RegisterRefusal {
-    /// The user has not signed in with a pass.
-    NoSignIn,
-    /// The window is closed.
-    WindowClosed,
-    /// The pass behind the sign-in is gone.
-    PassRemoved,
-}
-
-/// A pass created: what the creation answers. The code is compared by its length and alphabet
-/// (it is random); the driver keeps it to type it later.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Issued {
-    /// The pass id.
-    pub pass: PassId,
-    /// The code, shown once.
-    pub code: String,
-    /// The start.
-    pub start: UtcDateTime,
-    /// The end (excluded).
-    pub end: UtcDateTime,
-    /// One-time or not.
-    pub once: bool,
-    /// The code's length, in characters.
-    pub code_length: u32,
-    /// Whether creating it revoked the user's sessions (replacing a valid pass).
-    pub revoked_sessions: bool,
-}
-
-impl Issued {
-    /// What a host created: `pass`, `code` and the window.
-    #[must_use]
-    pub fn new(
-        pass: PassId,
-        code: &str,
-        start: UtcDateTime,
-        end: UtcDateTime,
-        once: bool,
-        revoked_sessions: bool,
-    ) -> Self {
-        let readable = code.bytes().all(|b| Passcode::ALPHABET.contains(&b));
-        Self {
-            pass,
-            code: code.into(),
-            start,
-            end,
-            once,
-            // A character outside the alphabet makes the length count as 0, which no policy
-            // allows: the mismatch shows.
-            code_length: if readable {
-                u32::try_from(code.len()).unwrap_or(u32::MAX)
-            } else {
-                0
-            },
-            revoked_sessions,
-        }
-    }
-}
-
-/// A pass as a view shows it (SPEC 7.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Viewed {
-    /// The pass id.
-    pub pass: PassId,
-    /// The start.
-    pub start: UtcDateTime,
-    /// The end.
-    pub end: UtcDateTime,
-    /// One-time or not.
-    pub once: bool,
-    /// Its usability now, for its holder.
-    pub usability: Usability,
-}
-
-impl Viewed {
-    /// A view.
-    #[must_use]
-    pub const fn new(
-        pass: PassId,
-        start: UtcDateTime,
-        end: UtcDateTime,
-        once: bool,
-        usability: Usability,
-    ) -> Self {
-        Self {
-            pass,
-            start,
-            end,
-            once,
-            usability,
-        }
-    }
-}
-
-/// A pass deleted (SPEC 5.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Removed {
-    /// The pass.
-    pub pass: PassId,
-    /// Whether the user's sessions were revoked (it was still valid).
-    pub revoked_sessions: bool,
-}
-
-impl Removed {
-    /// A deletion.
-    #[must_use]
-    pub const fn new(pass: PassId, revoked_sessions: bool) -> Self {
-        Self {
-            pass,
-            revoked_sessions,
-        }
-    }
-}
-
-/// A sign-in granted (SPEC 5.3, 5.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Granted {
-    /// With which pass.
-    pub pass: PassId,
-    /// Whether it was one-time.
-    pub once: bool,
-    /// Registration is allowed until then, excluded.
-    pub registration_until: UtcDateTime,
-}
-
-impl Granted {
-    /// A grant.
-    #[must_use]
-    pub const fn new(pass: PassId, once: bool, registration_until: UtcDateTime) -> Self {
-        Self {
-            pass,
-            once,
-            registration_until,
-        }
-    }
-}
-
-/// What an operation answered, host or model.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Answer {
-    /// [`super::Op::SetPolicy`].
-    Policy(Result<(), PolicyRefusal>),
-    /// [`super::Op::Create`].
-    Create(Result<Issued, CreateRefusal>),
-    /// [`super::Op::View`].
-    View(Result<Option<Viewed>, Forbidden>),
-    /// [`super::Op::Delete`].
-    Delete(Result<Option<Removed>, Forbidden>),
-    /// [`super::Op::Offer`].
-    Offer(Result<(), NotOffered>),
-    /// [`super::Op::Redeem`].
-    Redeem(Result<Granted, RedeemRefusal>),
-    /// [`super::Op::Register`].
-    Register(Result<(), RegisterRefusal>),
-    /// [`super::Op::Wait`].
-    Waited,
-}
-
-impl Answer {
-    /// Whether `self` (the host's) agrees with `model`: equal, except that a created pass's
-    /// code is judged by its length and alphabet alone.
-    #[must_use]
-    pub fn agrees_with(&self, model: &Self) -> bool {
-        match (self, model) {
-            (Self::Create(Ok(host)), Self::Create(Ok(model))) => {
-                Issued {
-                    code: String::new(),
-                    ..host.clone()
-                } == Issued {
-                    code: String::new(),
-                    ..model.clone()
-                }
-            }
-            _ => self == model,
-        }
-    }
-}
-
-impl fmt::Display for Answer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Create(Ok(issued)) => write!(
-                f,
-                "Create(Ok(pass {}, {}..{}, once {}, {}-character code{}))",
-                issued.pass,
-                issued.start,
-                issued.end,
-                issued.once,
-                issued.code_length,
-                if issued.revoked_sessions {
-                    ", sessions revoked"
-                } else {
-                    ""
-                }
-            ),
-            other => write!(f, "{other:?}"),
-        }
-    }
-}
 
 /// A deployment under test, driven one operation at a time by [`super::check`]: its own store,
 /// its own clock (which [`Host::wait`] moves), and the cast's principals as its directory
@@ -312,6 +78,22 @@ pub trait Host {
         user: &Principal,
         method: PasswordlessMethod,
     ) -> Result<(), RegisterRefusal>;
+    /// `user` opens a registration session under their latest granted sign-in (the host keeps
+    /// the session, replacing the one before).
+    fn open_session(&mut self, user: &Principal) -> Result<(), RegisterRefusal>;
+    /// `user` registers a new key through their latest session: the options' state kept, then
+    /// taken, then the key added.
+    fn register_key(&mut self, user: &Principal) -> Result<(), KeyRefusal>;
+    /// `actor` provisions a new key for `target`: a challenge opened and taken, then the key
+    /// added.
+    fn provision_key(&mut self, actor: &Principal, target: &Principal) -> Result<(), KeyRefusal>;
+    /// How many keys `holder` has, as `actor` lists them.
+    fn list_keys(&mut self, actor: &Principal, holder: &Principal) -> Result<usize, Forbidden>;
+    /// `actor` deletes `holder`'s oldest key; whether there was one.
+    fn delete_key(&mut self, actor: &Principal, holder: &Principal) -> Result<bool, Forbidden>;
+    /// `user` signs in with their oldest key: a sign-in begun, taken, and the key's use
+    /// recorded.
+    fn use_key(&mut self, user: &Principal) -> Result<(), KeyRefusal>;
     /// The clock moves by `by` (negative: back).
     fn wait(&mut self, by: Duration);
 }
@@ -322,6 +104,8 @@ pub trait Host {
 pub struct EngineHost<S> {
     engine: Engine<ManualClock, S>,
     grants: BTreeMap<String, Grant>,
+    sessions: BTreeMap<String, CeremonyId>,
+    keys: u64,
 }
 
 impl<S: Store> EngineHost<S> {
@@ -331,6 +115,8 @@ impl<S: Store> EngineHost<S> {
         Self {
             engine: Engine::new(ManualClock::new(start), store, config),
             grants: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            keys: 0,
         }
     }
 
@@ -339,15 +125,6 @@ impl<S: Store> EngineHost<S> {
     pub const fn engine(&self) -> &Engine<ManualClock, S> {
         &self.engine
     }
-}
-
-/// A store failure or contention is no answer the rules give: the check stops there.
-#[allow(
-    clippy::panic,
-    reason = "a broken host fails the check, like `assert!`"
-)]
-fn broken<R: fmt::Debug, E: fmt::Debug>(operation: &str, error: &EngineError<R, E>) -> ! {
-    panic!("the host broke during {operation}: {error:?}")
 }
 
 /// Sorts a creation refusal.
@@ -446,20 +223,6 @@ fn redeem_answer<E: fmt::Debug>(
     }
 }
 
-/// The answer to a registration, from an engine's result.
-fn register_answer<E: fmt::Debug>(
-    result: Result<(), EngineError<RegistrationError, E>>,
-) -> Result<(), RegisterRefusal> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(EngineError::Rejected(RegistrationError::WindowClosed { .. })) => {
-            Err(RegisterRefusal::WindowClosed)
-        }
-        Err(EngineError::Rejected(_)) => Err(RegisterRefusal::PassRemoved),
-        Err(e) => broken("a registration", &e),
-    }
-}
-
 /// A [`Host`] over an engine, both drivers alike: `$run!(expr)` turns an engine call into its
 /// result (nothing for the sync engine, waiting on the runtime for the async one).
 macro_rules! engine_host {
@@ -528,7 +291,108 @@ macro_rules! engine_host {
                 let Some(grant) = self.grants.get(user.id().as_str()) else {
                     return Err(RegisterRefusal::NoSignIn);
                 };
-                register_answer($run!(self, self.engine.register(user, grant, method)))
+                session_answer($run!(self, self.engine.register(user, grant, method)))
+            }
+
+            fn open_session(&mut self, user: &Principal) -> Result<(), RegisterRefusal> {
+                let Some(grant) = self.grants.get(user.id().as_str()) else {
+                    return Err(RegisterRefusal::NoSignIn);
+                };
+                let mut rng = getrandom::SysRng;
+                let opened = $run!(self, self.engine.open_session(user, grant, &mut rng));
+                let session = session_answer(opened)?;
+                self.sessions
+                    .insert(user.id().as_str().into(), session.id().clone());
+                Ok(())
+            }
+
+            fn register_key(&mut self, user: &Principal) -> Result<(), KeyRefusal> {
+                let Some(session) = self.sessions.get(user.id().as_str()).cloned() else {
+                    return Err(KeyRefusal::NoSession);
+                };
+                let options = b"the options".to_vec();
+                session_step($run!(
+                    self,
+                    self.engine.set_session_state(user, &session, options)
+                ))?;
+                session_step($run!(self, self.engine.take_session_state(user, &session)))?;
+                self.keys = self.keys.saturating_add(1);
+                let key = new_key(self.keys);
+                add_answer($run!(
+                    self,
+                    self.engine.register_method(user, &session, &key)
+                ))
+            }
+
+            fn provision_key(
+                &mut self,
+                actor: &Principal,
+                target: &Principal,
+            ) -> Result<(), KeyRefusal> {
+                let challenge = CeremonyId::random(&mut getrandom::SysRng)
+                    .unwrap_or_else(|e| unreachable!("the system's generator failed: {e}"));
+                provision_answer($run!(
+                    self,
+                    self.engine.begin_provisioning(
+                        actor,
+                        target,
+                        &challenge,
+                        b"the challenge",
+                        PROVISIONING_WINDOW
+                    )
+                ))?;
+                provision_answer($run!(
+                    self,
+                    self.engine.take_provisioning(actor, target, &challenge)
+                ))?;
+                self.keys = self.keys.saturating_add(1);
+                let key = new_key(self.keys);
+                add_answer($run!(
+                    self,
+                    self.engine.provision_method(actor, target, &key)
+                ))
+            }
+
+            fn list_keys(
+                &mut self,
+                actor: &Principal,
+                holder: &Principal,
+            ) -> Result<usize, Forbidden> {
+                access_answer($run!(self, self.engine.methods(actor, holder))).map(|m| m.len())
+            }
+
+            fn delete_key(
+                &mut self,
+                actor: &Principal,
+                holder: &Principal,
+            ) -> Result<bool, Forbidden> {
+                let id = oldest($run!(self, self.engine.passkeys(holder.id())))
+                    .map_or_else(|_| no_key(), |key| key.value.id().clone());
+                access_answer($run!(self, self.engine.delete_method(actor, holder, &id)))
+                    .map(|deleted| deleted.is_some())
+            }
+
+            fn use_key(&mut self, user: &Principal) -> Result<(), KeyRefusal> {
+                let key = oldest($run!(self, self.engine.passkeys(user.id())))?;
+                let sign_in = CeremonyId::random(&mut getrandom::SysRng)
+                    .unwrap_or_else(|e| unreachable!("the system's generator failed: {e}"));
+                passkey_answer($run!(
+                    self,
+                    self.engine.begin_sign_in(
+                        user.id(),
+                        &sign_in,
+                        b"the challenge",
+                        SIGN_IN_WINDOW
+                    )
+                ))?;
+                passkey_answer($run!(self, self.engine.take_sign_in(user.id(), &sign_in)))?;
+                let credential = key.value.credential().to_vec();
+                passkey_answer($run!(
+                    self,
+                    self.engine
+                        .use_method(user.id(), key.value.id(), key.version, &credential)
+                ))
+                .map(|_| ())
             }
 
             fn wait(&mut self, by: Duration) {
@@ -560,6 +424,8 @@ pub struct AsyncEngineHost<S> {
     engine: crate::engine::AsyncEngine<ManualClock, S>,
     runtime: tokio::runtime::Handle,
     grants: BTreeMap<String, Grant>,
+    sessions: BTreeMap<String, CeremonyId>,
+    keys: u64,
 }
 
 #[cfg(feature = "test-support-tokio")]
@@ -576,6 +442,8 @@ impl<S: crate::store::AsyncStore> AsyncEngineHost<S> {
             engine: crate::engine::AsyncEngine::new(ManualClock::new(start), store, config),
             runtime,
             grants: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            keys: 0,
         }
     }
 }

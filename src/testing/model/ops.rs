@@ -277,6 +277,44 @@ pub enum Op {
         /// What.
         method: PasswordlessMethod,
     },
+    /// `user` opens a registration session under their latest sign-in (SPEC 8.1, 8.4).
+    OpenSession {
+        /// Who.
+        user: Who,
+    },
+    /// `user` registers a key through their latest session: its options kept and taken, then
+    /// the key added (SPEC 8.1, 8.3, 8.4).
+    RegisterKey {
+        /// Who.
+        user: Who,
+    },
+    /// `actor` provisions a key for `target`: a challenge opened and taken, then the key added
+    /// (SPEC 8.5).
+    ProvisionKey {
+        /// Who.
+        actor: Who,
+        /// For whom.
+        target: Who,
+    },
+    /// `actor` lists `holder`'s keys (SPEC 8.5).
+    ListKeys {
+        /// Who.
+        actor: Who,
+        /// Whose.
+        holder: Who,
+    },
+    /// `actor` deletes `holder`'s oldest key (SPEC 8.5).
+    DeleteKey {
+        /// Who.
+        actor: Who,
+        /// Whose.
+        holder: Who,
+    },
+    /// `user` signs in with their oldest key (SPEC 8.6).
+    UseKey {
+        /// Who.
+        user: Who,
+    },
     /// The clock moves (backwards too: instances' clocks disagree).
     Wait {
         /// Minutes; negative moves back.
@@ -361,6 +399,16 @@ impl fmt::Display for Op {
                 write!(f, "{user} signs in with {code} ({client})")
             }
             Self::Register { user, method } => write!(f, "{user} registers a {method}"),
+            Self::OpenSession { user } => write!(f, "{user} opens a registration session"),
+            Self::RegisterKey { user } => write!(f, "{user} registers a key in their session"),
+            Self::ProvisionKey { actor, target } => {
+                write!(f, "{actor} provisions a key for {target}")
+            }
+            Self::ListKeys { actor, holder } => write!(f, "{actor} lists {holder}'s keys"),
+            Self::DeleteKey { actor, holder } => {
+                write!(f, "{actor} deletes {holder}'s oldest key")
+            }
+            Self::UseKey { user } => write!(f, "{user} signs in with their oldest key"),
             Self::Wait { minutes } if *minutes < 0 => {
                 write!(f, "the clock goes back {} min", minutes.unsigned_abs())
             }
@@ -469,11 +517,27 @@ pub fn operation() -> impl Strategy<Value = Op> {
             .prop_map(|(user, code, client)| Op::Redeem { user, code, client }),
         2 => (holder(), prop_oneof![Just(PasswordlessMethod::Fido2SecurityKey), Just(PasswordlessMethod::PhoneSignIn)])
             .prop_map(|(user, method)| Op::Register { user, method }),
+        6 => keys(),
         3 => prop_oneof![
             4 => proptest::sample::select(alloc::vec![1_i64, 9, 10, 30, 60, 120]),
             1 => proptest::sample::select(alloc::vec![-1_i64, -5, 600, 1500]),
         ]
         .prop_map(|minutes| Op::Wait { minutes }),
+    ]
+}
+
+/// The operations on keys (SPEC 8): sessions opened and used, keys provisioned, listed,
+/// deleted and signed in with.
+fn keys() -> impl Strategy<Value = Op> {
+    // Alice most of all: she holds most passes, so her sessions open and her keys register.
+    let user = || prop_oneof![6 => Just(Who::Alice), 1 => holder()];
+    prop_oneof![
+        4 => user().prop_map(|user| Op::OpenSession { user }),
+        5 => user().prop_map(|user| Op::RegisterKey { user }),
+        3 => (manager(), holder()).prop_map(|(actor, target)| Op::ProvisionKey { actor, target }),
+        1 => (who(), holder()).prop_map(|(actor, holder)| Op::ListKeys { actor, holder }),
+        1 => (manager(), holder()).prop_map(|(actor, holder)| Op::DeleteKey { actor, holder }),
+        1 => user().prop_map(|user| Op::UseKey { user }),
     ]
 }
 

@@ -494,7 +494,7 @@ fn the_async_engine_over_postgresql_agrees_with_the_model() {
         AsyncEngineHost::new(
             PgStore::new(pool.clone(), &tenant).unwrap(),
             config.start,
-            EngineConfig::new(pepper).lockout(config.lockout()),
+            config.engine(pepper),
             runtime.handle().clone(),
         )
     });

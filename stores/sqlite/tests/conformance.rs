@@ -215,11 +215,7 @@ fn the_engine_over_sqlite_agrees_with_the_model() {
         let n = databases.fetch_add(1, Ordering::Relaxed);
         let store = SqliteStore::open(dir.path().join(format!("model-{n}.db"))).unwrap();
         let pepper = Pepper::new(b"the host's pepper, from its key vault").unwrap();
-        EngineHost::new(
-            store,
-            config.start,
-            EngineConfig::new(pepper).lockout(config.lockout()),
-        )
+        EngineHost::new(store, config.start, config.engine(pepper))
     });
     if let Err(mismatch) = result {
         panic!("{mismatch}");

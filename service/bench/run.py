@@ -3,14 +3,20 @@
 (examples/baseline.rs, the same store round trips in a minimal axum handler), each on a fresh
 SQLite file and a fresh PostgreSQL schema, under wrk: sign-in alone and a creation-and-sign-in
 mix, at 1, 8 and 32 connections. Prints one Markdown row per run: requests per second, p50 and
-p99 latency, non-2xx answers, and the server's peak resident memory (VmHWM).
+p99 latency, non-2xx answers, and the server's peak resident memory (VmHWM). With --repeat N,
+each pair runs N times, baseline and service alternating, and a row gives the medians.
+
+With --grants N, every run starts instead from a copy of one store that already holds N grants
+within their windows, each with its registration session (seeded by the baseline's
+TAP_SEED_GRANTS, through the engine): a SQLite file copied, a PostgreSQL database cloned from a
+template.
 
     cargo build --release -p temporary-access-pass-graph-service --example baseline --bin temporary-access-pass-graph-service
-    python3 service/bench/run.py [--seconds 10] [--only sqlite|postgresql]
+    python3 service/bench/run.py [--seconds 10] [--only sqlite|postgresql] [--repeat 3] [--grants 100000]
 
 Loopback only. Needs wrk, psql and TAP_PG_URL (or the machine's server at 127.0.0.1:5432).
 """
-import argparse, json, os, re, secrets, socket, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, re, secrets, shutil, socket, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BENCH = os.path.dirname(os.path.abspath(__file__))
@@ -80,8 +86,7 @@ def parse_wrk(text):
     return rps, latency(50), latency(99), int(non2xx.group(1)) if non2xx else 0, (errors.group(1).strip() if errors else "")
 
 
-def run_one(server, store, workload, connections, seconds, work):
-    port = free_port()
+def server_env(port, work):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_")}
     env.update({
         "TAP_LISTEN": f"127.0.0.1:{port}", "TAP_PEPPER_FILE": os.path.join(work, "pepper"),
@@ -92,31 +97,85 @@ def run_one(server, store, workload, connections, seconds, work):
         "TAP_SIGN_IN_RATE": "1000000/s", "TAP_SIGN_IN_BURST": "1000000",
         "TAP_LOG": "warn", "TAP_MAX_CONNECTIONS": "1024",
     })
-    schema = None
-    if store == "sqlite":
-        env["TAP_SQLITE_PATH"] = os.path.join(work, f"bench-{secrets.token_hex(4)}.db")
-    else:
-        schema = f"tap_bench_{secrets.token_hex(4)}"
-        subprocess.run(["psql", PG_URL, "-qc", f"CREATE SCHEMA {schema}"], check=True, env=QUIET)
-        env["TAP_DATABASE_URL"] = f"{PG_URL} options='-c search_path={schema}'"
-        env["TAP_TENANT"] = "bench"
+    return env
+
+
+def psql(sql):
+    subprocess.run(["psql", PG_URL, "-qc", sql], check=True, env=QUIET)
+
+
+class Store:
+    """A fresh store: a SQLite file, or a PostgreSQL schema (or database) of its own."""
+
+    def __init__(self, kind, work, database=False, template=None):
+        self.kind, self.env, self.cleanup = kind, {}, []
+        name = f"tap_bench_{secrets.token_hex(4)}"
+        if kind == "sqlite":
+            path = os.path.join(work, f"{name}.db")
+            if template:
+                for suffix in ["", "-wal", "-shm"]:
+                    if os.path.exists(template.path + suffix):
+                        shutil.copyfile(template.path + suffix, path + suffix)
+            self.path = path
+            self.env["TAP_SQLITE_PATH"] = path
+        elif database or template:
+            psql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template.name}" if template else ""))
+            self.name = name
+            self.env.update({"TAP_DATABASE_URL": f"{PG_URL} dbname={name}", "TAP_TENANT": "bench"})
+            self.cleanup.append(f"DROP DATABASE {name}")
+        else:
+            psql(f"CREATE SCHEMA {name}")
+            self.env.update({"TAP_DATABASE_URL": f"{PG_URL} options='-c search_path={name}'",
+                             "TAP_TENANT": "bench"})
+            self.cleanup.append(f"DROP SCHEMA {name} CASCADE")
+
+    def drop(self):
+        for sql in self.cleanup:
+            psql(sql)
+        if self.kind == "sqlite":
+            for suffix in ["", "-wal", "-shm"]:
+                if os.path.exists(self.path + suffix):
+                    os.remove(self.path + suffix)
+
+
+def prepared(store, work, codes, grants=0):
+    """The set-up, through the service (the baseline has no policy route), in a process of its
+    own: the policy, then a multi-use pass for each sign-in user; then `grants` grants seeded
+    by the baseline. The measured server starts after it, on the same store."""
+    service = os.path.join(RELEASE, "temporary-access-pass-graph-service")
+    setup_port = free_port()
+    env = {**server_env(setup_port, work), **store.env}
+    setup = subprocess.Popen([service], env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_up(setup_port, setup)
+        prepare(f"http://127.0.0.1:{setup_port}", codes)
+    finally:
+        setup.terminate()
+        setup.wait()
+    if grants:
+        started = time.monotonic()
+        subprocess.run([os.path.join(RELEASE, "examples", "baseline")],
+                       env={**env, "TAP_SEED_GRANTS": str(grants)}, check=True,
+                       stderr=subprocess.DEVNULL)
+        print(f"<!-- {store.kind}: {grants:,} grants seeded in {time.monotonic() - started:.0f} s -->",
+              flush=True)
+
+
+def run_one(server, store, workload, connections, seconds, work, template=None):
+    port = free_port()
+    env = server_env(port, work)
+    codes = os.path.join(work, "codes.txt")
+    fresh = Store(store, work, template=template)
+    env.update(fresh.env)
     service = os.path.join(RELEASE, "temporary-access-pass-graph-service")
     binary = service if server == "service" else os.path.join(RELEASE, "examples", "baseline")
-    codes = os.path.join(work, "codes.txt")
     process = None
     try:
-        # The set-up goes through the service (the baseline has no policy route), in a process
-        # of its own: the policy, then a multi-use pass for each sign-in user. The measured
-        # server starts after it, on the same store.
-        setup_port = free_port()
-        setup = subprocess.Popen([service], env={**env, "TAP_LISTEN": f"127.0.0.1:{setup_port}"},
-                                 stderr=subprocess.DEVNULL)
-        try:
-            wait_up(setup_port, setup)
-            prepare(f"http://127.0.0.1:{setup_port}", codes)
-        finally:
-            setup.terminate()
-            setup.wait()
+        if template is None:
+            prepared(fresh, work, codes)
+        # The set-up's or the copy's writes reach the disk before the run: their write-back
+        # would otherwise slow the measured server's first commits.
+        os.sync()
         process = subprocess.Popen([binary], env=env, stderr=subprocess.DEVNULL)
         wait_up(port, process)
         base = f"http://127.0.0.1:{port}"
@@ -132,8 +191,7 @@ def run_one(server, store, workload, connections, seconds, work):
         if process:
             process.terminate()
             process.wait()
-        if schema:
-            subprocess.run(["psql", PG_URL, "-qc", f"DROP SCHEMA {schema} CASCADE"], check=True, env=QUIET)
+        fresh.drop()
 
 
 def prepare(base, codes):
@@ -154,6 +212,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each pair this many times, alternating, and print the medians")
+    parser.add_argument("--grants", type=int, default=0,
+                        help="start every run from a store holding this many grants and sessions")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         with open(os.path.join(work, "pepper"), "wb") as f:
@@ -164,17 +226,42 @@ def main():
         for store in ["sqlite", "postgresql"]:
             if args.only and args.only != store:
                 continue
-            for workload in ["signin", "mix"]:
-                for connections in [1, 8, 32]:
-                    rows = {}
-                    for server in ["baseline", "service"]:
-                        rows[server] = run_one(server, store, workload, connections, args.seconds, work)
-                    for server in ["baseline", "service"]:
-                        rps, p50, p99, non2xx, errors, rss = rows[server]
-                        ratio = "" if server == "baseline" else f" ({rps / rows['baseline'][0]:.2f}×)"
-                        print(f"| {store} | {workload} | {connections} | {server} | {rps:,.0f}{ratio} | "
-                              f"{p50:.2f} | {p99:.2f} | {non2xx}{' ' + errors if errors else ''} | {rss / 1024:.0f} |",
-                              flush=True)
+            template = None
+            if args.grants:
+                template = Store(store, work, database=True)
+                prepared(template, work, os.path.join(work, "codes.txt"), args.grants)
+            try:
+                run_store(store, args, work, template)
+            finally:
+                if template:
+                    template.drop()
+
+
+def median_row(runs):
+    """The median of each measure over `runs` (the errors of all of them, the largest RSS)."""
+    def median(values):
+        values = sorted(values)
+        return values[len(values) // 2]
+    columns = list(zip(*runs))
+    errors = "; ".join(e for e in columns[4] if e)
+    return (median(columns[0]), median(columns[1]), median(columns[2]), sum(columns[3]), errors,
+            max(columns[5]))
+
+
+def run_store(store, args, work, template):
+    for workload in ["signin", "mix"]:
+        for connections in [1, 8, 32]:
+            runs = {"baseline": [], "service": []}
+            for _ in range(args.repeat):
+                for server in ["baseline", "service"]:
+                    runs[server].append(run_one(server, store, workload, connections, args.seconds, work, template))
+            rows = {server: median_row(r) for server, r in runs.items()}
+            for server in ["baseline", "service"]:
+                rps, p50, p99, non2xx, errors, rss = rows[server]
+                ratio = "" if server == "baseline" else f" ({rps / rows['baseline'][0]:.2f}×)"
+                print(f"| {store} | {workload} | {connections} | {server} | {rps:,.0f}{ratio} | "
+                      f"{p50:.2f} | {p99:.2f} | {non2xx}{' ' + errors if errors else ''} | {rss / 1024:.0f} |",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@
 //! | `TAP_SIGN_IN_RATE` | `10/s` | sign-ins per source address, per second |
 //! | `TAP_SIGN_IN_BURST` | `20` | sign-ins per source address allowed at once |
 //! | `TAP_SHUTDOWN_GRACE` | `20s` | on SIGTERM or SIGINT, how long in-flight requests may finish |
+//! | `TAP_PRUNE_INTERVAL` | `1m` | how often the ceremonies that are over are deleted from the store |
 //! | `TAP_PUBLIC_URL` | `http(s)://` and the bound address | the service's address as callers reach it (behind a proxy, the proxy's), for `@odata.nextLink` |
 //! | `TAP_WEBAUTHN_ORIGIN` | `http(s)://localhost:<port>` on loopback, else the bound address | the origin the onboarding page is served from: passkeys are registered for it |
 //! | `TAP_WEBAUTHN_RP_ID` | the origin's host | the relying party id (a registrable suffix of the origin's host, such as `contoso.com`) |
@@ -137,6 +138,8 @@ pub struct Limits {
     pub sign_in_burst: NonZeroU32,
     /// On SIGTERM or SIGINT, how long in-flight requests may finish.
     pub shutdown_grace: Duration,
+    /// How often the ceremonies that are over are deleted from the store.
+    pub prune_interval: Duration,
 }
 
 impl Default for Limits {
@@ -151,6 +154,7 @@ impl Default for Limits {
             sign_in_rate: NonZeroU32::MIN.saturating_add(9),
             sign_in_burst: NonZeroU32::MIN.saturating_add(19),
             shutdown_grace: Duration::from_secs(20),
+            prune_interval: Duration::from_secs(60),
         }
     }
 }
@@ -309,6 +313,7 @@ impl Config {
                 "a number of sign-ins, at least 1",
             )?,
             shutdown_grace: duration("TAP_SHUTDOWN_GRACE", defaults.shutdown_grace)?,
+            prune_interval: duration("TAP_PRUNE_INTERVAL", defaults.prune_interval)?,
         };
         if limits.max_connections == 0 {
             return Err(StartError::Environment(

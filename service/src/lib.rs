@@ -37,6 +37,7 @@ pub mod app;
 pub mod blocking;
 pub mod clock;
 pub mod config;
+pub mod housekeeping;
 pub mod http;
 pub mod identity;
 pub mod jwt;

@@ -82,6 +82,7 @@ where
         limits,
         refusals_logged_at: None,
     };
+    let _ahead = AbortOnDrop(tokio::spawn(keep_the_timer_driver_ahead()));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -129,6 +130,30 @@ where
         tracing::info!("every in-flight request finished");
     }
     Ok(())
+}
+
+/// Keeps a timer at most a second away in tokio's timer wheel while the service serves. Tokio
+/// wakes its timer driver whenever a timer is registered earlier than the wake the driver last
+/// promised; between two requests of a quiet connection the wheel holds nothing earlier than
+/// the connection's idle timeout, so each request's store timeout (and the others) woke the
+/// driver: an `eventfd` write, an `epoll` wake and a thread switch, once or twice a request,
+/// which added to a single connection's latency (BENCHMARKS.md, "The service under load").
+/// With this tick in the wheel, no timeout of a second or more is ever the earliest.
+async fn keep_the_timer_driver_ahead() {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+    }
+}
+
+/// A task that ends when its handle is dropped, however `serve` returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// What taking a connection needs: the routes, the connection slots, TLS, the limits, the

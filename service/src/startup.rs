@@ -18,6 +18,7 @@ use crate::app::App;
 use crate::blocking::Blocking;
 use crate::clock::system_clock;
 use crate::config::{AuthSettings, Config, JwksSource, StartError};
+use crate::housekeeping::forget_finished_ceremonies;
 use crate::identity::{
     Authenticator, BearerTokens, Directory, FileError, StaticDirectory, Unauthenticated,
 };
@@ -359,10 +360,16 @@ where
     } = listening;
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let app = app.public_url(public_url);
+    let app = Arc::new(app.public_url(public_url));
     // Listening for signals before saying so: a SIGTERM right after the line still counts.
     let stop = shutdown_signal()?;
+    let housekeeping = tokio::spawn(forget_finished_ceremonies(
+        app.clone(),
+        app.limits.prune_interval,
+    ));
     tracing::info!(address = %local, scheme, "listening");
-    serve(listener, Arc::new(app), tls, stop).await?;
+    let served = serve(listener, app, tls, stop).await;
+    housekeeping.abort();
+    served?;
     Ok(())
 }

@@ -65,6 +65,17 @@ pub async fn provision(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// The first cookie `response` sets, as a request sends it back (`name=value`).
+#[must_use]
+pub fn cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
 /// The options of a passkey sign-in for `user` on the service at `base`: the status, the
 /// options, and the sign-in's cookie.
 pub async fn sign_in_options(base: &str, user: &str) -> (u16, Value, Option<String>) {
@@ -74,12 +85,7 @@ pub async fn sign_in_options(base: &str, user: &str) -> (u16, Value, Option<Stri
         .send()
         .await
         .expect("the options answer");
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned);
+    let cookie = cookie(&response);
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null), cookie)
 }

@@ -131,7 +131,8 @@ impl<S: AsyncStore, A: Authenticator, D: Directory> App<S, A, D> {
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
-    /// Forgets the rate of sources idle long enough, so the limiter's memory stays bounded.
+    /// Forgets the rate of sources idle long enough, so the limiter's memory stays bounded: a
+    /// scan of every source, which the server runs once a second.
     pub fn forget_idle_sources(&self) {
         self.sign_ins.retain_recent();
         self.sign_ins.shrink_to_fit();

@@ -73,6 +73,7 @@ where
     D: Directory,
 {
     let limits = app.limits;
+    let _ticking = AbortOnDrop(tokio::spawn(every_second(app.clone())));
     let graceful = GracefulShutdown::new();
     let mut accepting = Accepting {
         slots: Arc::new(Semaphore::new(limits.max_connections)),
@@ -82,7 +83,6 @@ where
         limits,
         refusals_logged_at: None,
     };
-    let _ahead = AbortOnDrop(tokio::spawn(keep_the_timer_driver_ahead()));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -132,18 +132,27 @@ where
     Ok(())
 }
 
-/// Keeps a timer at most a second away in tokio's timer wheel while the service serves. Tokio
-/// wakes its timer driver whenever a timer is registered earlier than the wake the driver last
-/// promised; between two requests of a quiet connection the wheel holds nothing earlier than
-/// the connection's idle timeout, so each request's store timeout (and the others) woke the
-/// driver: an `eventfd` write, an `epoll` wake and a thread switch, once or twice a request,
-/// which added to a single connection's latency (BENCHMARKS.md, "The service under load").
-/// With this tick in the wheel, no timeout of a second or more is ever the earliest.
-async fn keep_the_timer_driver_ahead() {
+/// Once a second while the service serves: forgets the sign-in limiter's sources that have
+/// been idle long enough, so its memory stays bounded without a request ever paying for a scan
+/// of every source (a stream of requests from many addresses would otherwise make each one
+/// slower); and keeps a timer at most a second away in tokio's timer wheel. Tokio wakes its
+/// timer driver whenever a timer is registered earlier than the wake the driver last promised;
+/// between two requests of a quiet connection the wheel held nothing earlier than the
+/// connection's idle timeout, so each request's store timeout (and the others) woke the driver:
+/// an `eventfd` write, an `epoll` wake and a thread switch, once or twice a request, which added
+/// to a single connection's latency (BENCHMARKS.md, "The service under load"). With this tick
+/// in the wheel, no timeout of a second or more is ever the earliest.
+async fn every_second<S, A, D>(app: Arc<App<S, A, D>>)
+where
+    S: AsyncStore + 'static,
+    A: Authenticator,
+    D: Directory,
+{
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        app.forget_idle_sources();
     }
 }
 

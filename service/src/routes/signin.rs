@@ -56,7 +56,6 @@ pub(super) async fn sign_in<S: AsyncStore, A: Authenticator, D: Directory>(
         app.metrics.sign_in("throttled");
         return Err(GraphError::too_many(wait));
     }
-    app.forget_idle_sources();
     let id = UserId::new(&body.user_id).map_err(GraphError::bad_request)?;
     record_caller(id.as_str());
     // A user the directory does not know is judged as a user without a pass, through the same

@@ -4,6 +4,7 @@
 //! whether a source may sign in now.
 
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -48,7 +49,10 @@ impl<S, A, D> std::fmt::Debug for App<S, A, D> {
 }
 
 fn sign_in_limiter(limits: &Limits) -> DefaultKeyedRateLimiter<IpAddr> {
-    RateLimiter::keyed(Quota::per_second(limits.sign_in_rate).allow_burst(limits.sign_in_burst))
+    // A `Rate`'s interval is never zero, which is all `with_period` refuses.
+    let quota = Quota::with_period(limits.sign_in_rate.interval())
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX));
+    RateLimiter::keyed(quota.allow_burst(limits.sign_in_burst))
 }
 
 impl<S: AsyncStore, A: Authenticator, D: Directory> App<S, A, D> {

@@ -22,7 +22,7 @@
 //! | `TAP_BODY_TIMEOUT` | `10s` | to send a request's body |
 //! | `TAP_REQUEST_TIMEOUT` | `30s` | to answer a request (408 past it) |
 //! | `TAP_BODY_LIMIT` | `16KiB` | request bodies; past it, 413 |
-//! | `TAP_SIGN_IN_RATE` | `10/s` | sign-ins per source address, per second |
+//! | `TAP_SIGN_IN_RATE` | `10/s` | sign-ins per source address (an IPv6 address counts by its /64): `count/unit`, the unit `s`, `m`, `h` or `d` (`1/m` is one a minute) |
 //! | `TAP_SIGN_IN_BURST` | `20` | sign-ins per source address allowed at once |
 //! | `TAP_SHUTDOWN_GRACE` | `20s` | on SIGTERM or SIGINT, how long in-flight requests may finish |
 //! | `TAP_PRUNE_INTERVAL` | `1m` | how often the ceremonies that are over are deleted from the store |
@@ -38,6 +38,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::identity::FileError;
+
+mod values;
+
+pub use values::Rate;
+use values::{duration_of, rate_of, size_of};
 
 /// Why the service did not start.
 #[derive(Debug, thiserror::Error)]
@@ -132,8 +137,8 @@ pub struct Limits {
     pub body_limit: usize,
     /// The longest a store call may take.
     pub store_timeout: Duration,
-    /// Sign-ins per source address and second.
-    pub sign_in_rate: NonZeroU32,
+    /// Sign-ins per source address: one more allowed every [`Rate::interval`].
+    pub sign_in_rate: Rate,
     /// Sign-ins per source address allowed at once.
     pub sign_in_burst: NonZeroU32,
     /// On SIGTERM or SIGINT, how long in-flight requests may finish.
@@ -151,7 +156,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             body_limit: 16 * 1024,
             store_timeout: Duration::from_secs(5),
-            sign_in_rate: NonZeroU32::MIN.saturating_add(9),
+            sign_in_rate: Rate::per_second(NonZeroU32::MIN.saturating_add(9)),
             sign_in_burst: NonZeroU32::MIN.saturating_add(19),
             shutdown_grace: Duration::from_secs(20),
             prune_interval: Duration::from_secs(60),
@@ -207,23 +212,6 @@ fn duration(name: &str, default: Duration) -> Result<Duration, StartError> {
     duration_of(name, var(name), default)
 }
 
-fn duration_of(
-    name: &str,
-    text: Option<String>,
-    default: Duration,
-) -> Result<Duration, StartError> {
-    text.map_or(Ok(default), |text| {
-        humantime::parse_duration(&text)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                StartError::Environment(format!(
-                    "{name}={text}: a positive duration such as 10s, 500ms or 2m"
-                ))
-            })
-    })
-}
-
 fn number<T: std::str::FromStr>(name: &str, default: T, what: &str) -> Result<T, StartError> {
     var(name).map_or(Ok(default), |text| {
         text.parse()
@@ -235,55 +223,8 @@ fn size(name: &str, default: usize) -> Result<usize, StartError> {
     size_of(name, var(name), default)
 }
 
-/// A size such as `16KiB`, `1MiB` or `4096`.
-fn size_of(name: &str, text: Option<String>, default: usize) -> Result<usize, StartError> {
-    let Some(text) = text else {
-        return Ok(default);
-    };
-    let (digits, unit) = text
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((text.as_str(), ""), |i| text.split_at(i));
-    let factor: usize = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" => 1024,
-        "MiB" => 1024 * 1024,
-        _ => 0,
-    };
-    digits
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(factor))
-        .filter(|n| *n > 0)
-        .ok_or_else(|| {
-            StartError::Environment(format!("{name}={text}: a size such as 16KiB, 1MiB or 4096"))
-        })
-}
-
-fn rate(name: &str, default: NonZeroU32) -> Result<NonZeroU32, StartError> {
+fn rate(name: &str, default: Rate) -> Result<Rate, StartError> {
     rate_of(name, var(name), default)
-}
-
-/// A rate such as `10/s` or `600/m`, as whole requests per second (at least 1).
-fn rate_of(
-    name: &str,
-    text: Option<String>,
-    default: NonZeroU32,
-) -> Result<NonZeroU32, StartError> {
-    let Some(text) = text else {
-        return Ok(default);
-    };
-    let parsed = text.split_once('/').and_then(|(n, per)| {
-        let n: u32 = n.parse().ok()?;
-        let per_second = match per {
-            "s" => n,
-            "m" => n.div_ceil(60),
-            _ => return None,
-        };
-        NonZeroU32::new(per_second)
-    });
-    parsed.ok_or_else(|| {
-        StartError::Environment(format!("{name}={text}: a rate such as 10/s or 600/m"))
-    })
 }
 
 impl Config {
@@ -393,47 +334,5 @@ impl Config {
             .map_err(|e| bad(e.to_string()))?
             .next()
             .ok_or_else(|| bad("resolves to no address".into()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::num::NonZeroU32;
-    use std::time::Duration;
-
-    use super::{duration_of, rate_of, size_of};
-
-    #[expect(
-        clippy::unnecessary_wraps,
-        reason = "the parsers take the variable's Option"
-    )]
-    fn some(text: &str) -> Option<String> {
-        Some(text.to_owned())
-    }
-
-    #[test]
-    fn sizes_rates_and_durations_parse_and_refuse_with_the_variable_named() {
-        assert_eq!(size_of("TAP_BODY_LIMIT", some("16KiB"), 1).unwrap(), 16384);
-        assert_eq!(size_of("TAP_BODY_LIMIT", some("1MiB"), 1).unwrap(), 1 << 20);
-        assert_eq!(size_of("TAP_BODY_LIMIT", None, 7).unwrap(), 7);
-        let e = size_of("TAP_BODY_LIMIT", some("12 bananas"), 1).unwrap_err();
-        assert!(
-            e.to_string().starts_with("TAP_BODY_LIMIT=12 bananas:"),
-            "{e}"
-        );
-        assert!(size_of("TAP_BODY_LIMIT", some("0"), 1).is_err());
-        assert_eq!(
-            rate_of("R", some("600/m"), NonZeroU32::MIN).unwrap().get(),
-            10
-        );
-        assert_eq!(rate_of("R", some("7/s"), NonZeroU32::MIN).unwrap().get(), 7);
-        assert!(rate_of("R", some("0/s"), NonZeroU32::MIN).is_err());
-        assert!(rate_of("R", some("5/h"), NonZeroU32::MIN).is_err());
-        assert_eq!(
-            duration_of("D", some("250ms"), Duration::ZERO).unwrap(),
-            Duration::from_millis(250)
-        );
-        assert!(duration_of("D", some("0s"), Duration::ZERO).is_err());
-        assert!(duration_of("D", some("soon"), Duration::ZERO).is_err());
     }
 }

@@ -12,8 +12,8 @@ mod source;
 mod trace;
 
 pub use caller::{Caller, IdentifyCaller};
-pub use cookie::{cookie, set_cookie};
-pub use envelope::{MAX_HEADERS, MAX_URI, envelope};
+pub use cookie::{HOST_PREFIX, cookie, cookie_name, set_cookie};
+pub use envelope::{MAX_HEADER_LINES, MAX_HEADERS, MAX_URI, envelope};
 pub use error::GraphError;
 pub use json::{GraphJson, refuse_other_type, refuse_unknown};
 pub use request_id::{CLIENT_REQUEST_ID, REQUEST_ID};

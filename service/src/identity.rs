@@ -49,11 +49,19 @@ impl Unauthenticated {
 ///
 /// # Errors
 ///
-/// [`Unauthenticated`] when the header is there but is not a bearer token.
+/// [`Unauthenticated`] when the header is there but is not a bearer token, or comes more than
+/// once.
 pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Unauthenticated> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
         return Ok(None);
     };
+    // Two credentials are ambiguous: a proxy in front may have read the other one.
+    if values.next().is_some() {
+        return Err(Unauthenticated::invalid(
+            "more than one Authorization header: send exactly one",
+        ));
+    }
     let text = value
         .to_str()
         .map_err(|_| Unauthenticated::invalid("the Authorization header is not text"))?;

@@ -49,7 +49,7 @@ pub mod telemetry;
 
 pub use app::App;
 pub use clock::{SharedClock, system_clock};
-pub use config::{Config, Limits, StartError};
+pub use config::{Config, Limits, Rate, StartError};
 pub use http::{CLIENT_REQUEST_ID, GraphError, MAX_HEADERS, MAX_URI, REQUEST_ID};
 pub use identity::{Authenticator, Directory};
 pub use routes::{POLICY_PATH, ROUTES, router};

@@ -18,6 +18,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
+use axum::http::HeaderValue;
+use axum::http::header::STRICT_TRANSPORT_SECURITY;
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -31,7 +34,7 @@ use tower::ServiceExt as _;
 use crate::app::App;
 use crate::clock::now;
 use crate::config::Limits;
-use crate::http::MAX_HEADERS;
+use crate::http::{MAX_HEADER_LINES, MAX_HEADERS};
 use crate::identity::{Authenticator, Directory};
 use crate::routes::router;
 use crate::telemetry::Metrics;
@@ -132,6 +135,9 @@ where
     Ok(())
 }
 
+/// `Strict-Transport-Security` on every response the service serves over TLS itself.
+pub const HSTS: &str = "max-age=31536000";
+
 /// Once a second while the service serves: forgets the sign-in limiter's sources that have
 /// been idle long enough, so its memory stays bounded without a request ever paying for a scan
 /// of every source (a stream of requests from many addresses would otherwise make each one
@@ -221,18 +227,31 @@ fn serve_connection(
     graceful: &GracefulShutdown,
 ) {
     let _ = stream.set_nodelay(true);
+    let https = with.tls.is_some();
     let service = with
         .router
         .clone()
         .map_request(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
             request
+        })
+        .map_response(move |mut response: Response| {
+            // Served over TLS, the service tells browsers to come back only over it (a year,
+            // this host only: its siblings are not the service's to bind).
+            if https {
+                response
+                    .headers_mut()
+                    .insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+            }
+            response
         });
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(with.limits.header_timeout)
         // Room for headers past the service's own limit, so it answers 431 in Graph's shape.
         .max_buf_size(MAX_HEADERS.saturating_mul(4).max(8192))
+        // Where hyper's default is 100 lines: more reach the envelope, whose 431 is Graph's.
+        .max_headers(MAX_HEADER_LINES)
         .keep_alive(true);
     let watcher = graceful.watcher();
     let tls = with.tls.clone();

@@ -34,6 +34,22 @@ fn read(path: &Path) -> Result<Vec<u8>, StartError> {
     })
 }
 
+/// The pepper's key, from its file's bytes (wiped by the caller once the key is made). A
+/// pepper written as text, every byte printable ASCII before one final line ending (`\n` or
+/// `\r\n`), is the text without the line ending: a file written with `echo` and one written
+/// without a newline are the same key, and the newline does not count toward the 32 bytes.
+/// Any other file is the key byte for byte, so random bytes that happen to end in `0x0A` keep
+/// every byte.
+fn pepper_key(file: &[u8]) -> &[u8] {
+    let text = file
+        .strip_suffix(b"\r\n")
+        .or_else(|| file.strip_suffix(b"\n"));
+    match text {
+        Some(text) if text.iter().all(|b| (0x20..0x7f).contains(b)) => text,
+        _ => file,
+    }
+}
+
 fn read_json<T>(
     path: &Path,
     parse: impl FnOnce(&str) -> Result<T, FileError>,
@@ -240,7 +256,9 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let address = config.listen_address().await?;
     let authenticator = authenticator(&config.auth).await?;
     let directory = read_json(&config.directory_file, StaticDirectory::from_json)?;
-    let engine = EngineConfig::new(Pepper::new(&read(&config.pepper_file)?)?);
+    let pepper_file = zeroize::Zeroizing::new(read(&config.pepper_file)?);
+    let engine = EngineConfig::new(Pepper::new(pepper_key(&pepper_file))?);
+    drop(pepper_file);
     let tls = config
         .tls
         .as_ref()
@@ -372,4 +390,36 @@ where
     housekeeping.abort();
     served?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pepper_key;
+
+    #[test]
+    fn a_text_pepper_loses_its_line_ending_and_a_binary_one_keeps_every_byte() {
+        let line = "correct horse battery staple 0123";
+        assert_eq!(pepper_key(format!("{line}\n").as_bytes()), line.as_bytes());
+        assert_eq!(
+            pepper_key(format!("{line}\r\n").as_bytes()),
+            line.as_bytes()
+        );
+        assert_eq!(pepper_key(line.as_bytes()), line.as_bytes());
+        assert_eq!(
+            pepper_key(b"\n"),
+            b"",
+            "an empty line is an empty key, refused"
+        );
+        let two_lines = format!("{line}\n\n");
+        assert_eq!(pepper_key(two_lines.as_bytes()), two_lines.as_bytes());
+        let mut random = [0x8f_u8; 32];
+        random[31] = b'\n';
+        assert_eq!(
+            pepper_key(&random),
+            &random,
+            "a binary key ending in 0x0A keeps it"
+        );
+        let text_with_a_binary_byte = b"abc\x00def\n";
+        assert_eq!(pepper_key(text_with_a_binary_byte), text_with_a_binary_byte);
+    }
 }

@@ -20,7 +20,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use temporary_access_pass_testkit::demo::{GA_TOKEN as GA, HELPDESK_TOKEN as HELPDESK, POLICY};
-use temporary_access_pass_testkit::service::{Binary, client, demo_env, scratch};
+use temporary_access_pass_testkit::service::{
+    Binary, client, create_pass, demo_env, enable_policy, enable_policy_with, scratch,
+};
 use temporary_access_pass_testkit::service_binary;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -30,18 +32,6 @@ const CHRIS: &str = "/v1.0/users/chris@contoso.com/authentication/temporaryAcces
 fn set(env: &mut Vec<(String, String)>, key: &str, value: &str) {
     env.retain(|(k, _)| k != key);
     env.push((key.to_owned(), value.to_owned()));
-}
-
-async fn enable_policy(base: &str) {
-    let response = client()
-        .patch(format!("{base}{POLICY}"))
-        .header("authorization", GA)
-        .json(&json!({"state": "enabled", "isUsableOnce": false,
-            "includeTargets": [{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
 }
 
 /// One request on a connection of its own, its body sent in `pieces` over `spread`; whether
@@ -90,7 +80,7 @@ async fn sigterm_during_load_drops_no_request() {
     set(&mut env, "TAP_SHUTDOWN_GRACE", "10s");
     let mut binary =
         Binary::start(service_binary!(), &env).unwrap_or_else(|log| panic!("{log:#?}"));
-    enable_policy(&binary.base()).await;
+    enable_policy(&binary.base(), GA).await;
     let signalled = Arc::new(AtomicBool::new(false));
     let address = binary.address.clone();
     let patch = json!({"state": "enabled"}).to_string();
@@ -207,7 +197,7 @@ async fn the_log_is_json_lines_naming_each_request_and_never_a_code() {
     let (dir, pepper) = scratch();
     let mut binary = Binary::start(service_binary!(), &demo_env(dir.path(), &pepper)).unwrap();
     let base = binary.base();
-    enable_policy(&base).await;
+    enable_policy(&base, GA).await;
     let http = client();
     let created: Value = http
         .post(format!("{base}{CHRIS}"))
@@ -375,12 +365,46 @@ async fn it_serves_https_with_rustls_and_a_plain_client_is_turned_away() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000",
+        "served over TLS, browsers are told to come back only over it"
+    );
     assert!(
         binary
             .lines()
             .iter()
             .any(|l| l["message"] == "listening" && l["scheme"] == "https")
     );
+    // Under HTTPS the registration session's cookie is bound to the host: `__Host-`, `Secure`,
+    // `Path=/`, no `Domain`, so a sibling subdomain cannot plant one.
+    let base = format!("https://{}", binary.address);
+    enable_policy_with(&https, &base, GA).await;
+    let created = create_pass(
+        &https,
+        &base,
+        "chris@contoso.com",
+        ("authorization", HELPDESK),
+    )
+    .await;
+    let signed_in = https
+        .post(format!("{base}/signIn/temporaryAccessPass"))
+        .json(&json!({"userId": "chris@contoso.com",
+            "temporaryAccessPass": created["temporaryAccessPass"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("__Host-tap_registration="), "{cookie}");
+    assert!(
+        cookie.contains("; Path=/;") && cookie.ends_with("; Secure"),
+        "{cookie}"
+    );
+    assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
     // Plain HTTP on the TLS port: the handshake fails and the connection closes.
     let plain = tokio::time::timeout(
         Duration::from_secs(5),

@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 use temporary_access_pass_graph_service::blocking::Blocking;
+use temporary_access_pass_graph_service::http::MAX_HEADER_LINES;
 use temporary_access_pass_graph_service::identity::TestHeaders;
 use temporary_access_pass_graph_service::{Limits, POLICY_PATH};
 use temporary_access_pass_sqlite::SqliteStore;
@@ -136,6 +137,22 @@ async fn every_error_has_graphs_body_and_status_whatever_made_it() {
         "invalidRequest",
     );
 
+    // More header lines than hyper's default of 100 reach the service; so many that their
+    // bytes pass the limit get Graph's 431, not hyper's bare one.
+    let mut many = vec![("x-test-principal", GA)];
+    many.extend(std::iter::repeat_n(("x-a", "1"), 200));
+    let response = raw(&address, &request("GET", &policy, &many, None)).await;
+    assert_eq!(response.status, 200, "{}", response.head);
+    let short_lines = format!(
+        "GET {policy} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{}\r\n",
+        "a:\n".repeat(MAX_HEADER_LINES - 3)
+    );
+    graph_error(
+        &raw(&address, short_lines.as_bytes()).await,
+        431,
+        "invalidRequest",
+    );
+
     // Past the connection's header buffer (64 KiB), hyper itself answers 431, bare.
     let huge = "c".repeat(70 * 1024);
     let response = raw(
@@ -190,6 +207,53 @@ async fn every_error_has_graphs_body_and_status_whatever_made_it() {
         400,
         "badRequest",
     );
+    // An empty body is a bad request, as Graph answers it, whatever its content type says.
+    for headers in [&ga[..], &[("x-test-principal", GA)][..]] {
+        let error = graph_error(
+            &raw(&address, &request("PATCH", &policy, headers, Some(""))).await,
+            400,
+            "badRequest",
+        );
+        assert!(error.to_string().contains("empty"), "{error}");
+    }
+    // A property given twice is refused by name, at any depth: a proxy in front that keeps the
+    // first value would judge another request than the one served.
+    for (path, headers, body, named) in [
+        (
+            policy.as_str(),
+            &ga,
+            r#"{"state": "disabled", "state": "enabled"}"#,
+            "'state'",
+        ),
+        (
+            policy.as_str(),
+            &ga,
+            r#"{"includeTargets": [{"targetType": "group", "id": "a", "id": "all_users", "isRegistrationRequired": false}]}"#,
+            "'id'",
+        ),
+        (
+            "/signIn/temporaryAccessPass",
+            &ga,
+            r#"{"userId": "chris@contoso.com", "userId": "ga@contoso.com", "temporaryAccessPass": "x"}"#,
+            "'userId'",
+        ),
+    ] {
+        let error = graph_error(
+            &raw(
+                &address,
+                &request(
+                    if path == policy { "PATCH" } else { "POST" },
+                    path,
+                    headers,
+                    Some(body),
+                ),
+            )
+            .await,
+            400,
+            "badRequest",
+        );
+        assert!(error.to_string().contains(named), "{error}");
+    }
 
     // Unknown properties, and a wrong @odata.type, are named and change nothing.
     let before = raw(&address, &request("GET", &policy, &ga, None))

@@ -526,6 +526,20 @@ async fn bearer_tokens_are_checked_against_their_digests() {
         "Bearer helpdesk-demo-tokeN".parse().unwrap(),
     );
     assert!(tokens.authenticate(&headers).await.is_err());
+    // Two credentials, each valid alone: ambiguous, so neither is taken.
+    headers.insert(
+        "authorization",
+        "Bearer helpdesk-demo-token".parse().unwrap(),
+    );
+    headers.append("authorization", "Bearer ga-demo-token".parse().unwrap());
+    let refused = tokens.authenticate(&headers).await.unwrap_err();
+    assert!(refused.token_given);
+    assert!(
+        refused
+            .message
+            .contains("more than one Authorization header"),
+        "{refused}"
+    );
     assert!(!tokens.trusts_the_request());
     assert!(TestHeaders.trusts_the_request());
     assert!(BearerTokens::from_json(r#"[{"sha256": "ABCD", "principal": {"id": "x"}}]"#).is_err());

@@ -13,11 +13,11 @@
 )]
 
 use serde_json::{Value, json};
-use temporary_access_pass_testkit::demo::{GA_TOKEN, HELPDESK_TOKEN, passes};
+use temporary_access_pass_testkit::demo::{GA_TOKEN, HELPDESK_TOKEN};
 use temporary_access_pass_testkit::passkey::sign_in;
 use temporary_access_pass_testkit::postgres::Scratch;
 use temporary_access_pass_testkit::service::{
-    Binary, client, demo_env, enable_policy, scratch, set,
+    Binary, client, create_pass, demo_env, enable_policy, scratch, set,
 };
 use temporary_access_pass_testkit::service_binary;
 use webauthn_authenticator_rs::WebauthnAuthenticator as _;
@@ -36,16 +36,7 @@ fn instance(env: &[(String, String)]) -> Binary {
 
 /// A pass for Chris, signed in on `base`: the registration session's cookie.
 async fn signed_in(base: &str) -> String {
-    let created: Value = client()
-        .post(format!("{base}{}", passes(CHRIS)))
-        .header("authorization", HELPDESK_TOKEN)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = create_pass(&client(), base, CHRIS, ("authorization", HELPDESK_TOKEN)).await;
     let code = created["temporaryAccessPass"].as_str().unwrap();
     let response = client()
         .post(format!("{base}/signIn/temporaryAccessPass"))

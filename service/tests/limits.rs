@@ -19,7 +19,7 @@ use serde_json::json;
 use temporary_access_pass::store::InMemoryStore;
 use temporary_access_pass::testing::conformance::Slow;
 use temporary_access_pass_graph_service::identity::TestHeaders;
-use temporary_access_pass_graph_service::{Limits, POLICY_PATH};
+use temporary_access_pass_graph_service::{Limits, POLICY_PATH, Rate};
 use temporary_access_pass_testkit::demo::GA;
 use temporary_access_pass_testkit::service::{client, raw, start};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -192,7 +192,8 @@ async fn a_body_that_does_not_arrive_in_time_gets_408() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_ins_past_the_rate_of_a_source_get_429_with_retry_after() {
     let mut limits = limits();
-    limits.sign_in_rate = NonZeroU32::MIN;
+    // One a minute, as `TAP_SIGN_IN_RATE=1/m` says: the wait is a minute, not a second.
+    limits.sign_in_rate = Rate::new(NonZeroU32::MIN, Duration::from_secs(60)).unwrap();
     limits.sign_in_burst = NonZeroU32::new(3).unwrap();
     let running = start(InMemoryStore::new(), TestHeaders, limits).await;
     let http = client();
@@ -211,7 +212,7 @@ async fn sign_ins_past_the_rate_of_a_source_get_429_with_retry_after() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1..=2).contains(&retry), "Retry-After: {retry}");
+    assert!((58..=60).contains(&retry), "Retry-After: {retry}");
     let body: serde_json::Value = throttled.json().await.unwrap();
     assert_eq!(body["error"]["code"], "activityLimitReached");
     let metrics = http
@@ -353,7 +354,7 @@ async fn health_and_metrics_answer_and_the_metrics_name_routes_never_users() {
 async fn an_ipv6_slash_64_is_one_source_for_the_sign_in_limit() {
     use temporary_access_pass_graph_service::http::Source;
     let mut limits = limits();
-    limits.sign_in_rate = NonZeroU32::MIN;
+    limits.sign_in_rate = Rate::per_second(NonZeroU32::MIN);
     limits.sign_in_burst = NonZeroU32::new(3).unwrap();
     let running = start(InMemoryStore::new(), TestHeaders, limits).await;
     let source = |text: &str| Source::of(text.parse().unwrap()).0;

@@ -121,7 +121,12 @@ pub fn set(env: &mut Vec<(String, String)>, key: &str, value: &str) {
 /// Enables the policy for all users, multi-use passes, as `authorization` (a bearer token of
 /// the demonstration's Global Administrator).
 pub async fn enable_policy(base: &str, authorization: &str) {
-    let response = client()
+    enable_policy_with(&client(), base, authorization).await;
+}
+
+/// As [`enable_policy`], through `http` (a client that trusts the service's certificate, say).
+pub async fn enable_policy_with(http: &reqwest::Client, base: &str, authorization: &str) {
+    let response = http
         .patch(format!("{base}{}", crate::demo::POLICY))
         .header("authorization", authorization)
         .json(&serde_json::json!({"state": "enabled", "isUsableOnce": false,
@@ -130,6 +135,26 @@ pub async fn enable_policy(base: &str, authorization: &str) {
         .await
         .expect("the policy answers");
     assert_eq!(response.status(), 204, "enabling the policy");
+}
+
+/// A pass created for `user` on `base` through `http`, by the caller the header `(name,
+/// value)` names (`authorization` and a bearer token, or the test authenticator's header): the
+/// creation's JSON, its code included.
+pub async fn create_pass(
+    http: &reqwest::Client,
+    base: &str,
+    user: &str,
+    (name, value): (&str, &str),
+) -> serde_json::Value {
+    let response = http
+        .post(format!("{base}{}", crate::demo::passes(user)))
+        .header(name, value)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("the creation answers");
+    assert_eq!(response.status(), 201, "creating a pass for {user}");
+    response.json().await.expect("a pass as JSON")
 }
 
 /// The environment of the demonstration on SQLite at `dir`.

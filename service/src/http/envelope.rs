@@ -21,15 +21,28 @@ use crate::telemetry::Metrics;
 /// The longest request URI taken, in bytes; longer ones are answered 414.
 pub const MAX_URI: usize = 4096;
 
-/// The most header bytes taken (names and values); more are answered 431.
+/// The most header bytes taken (each line's name, value, colon and line feed); more are
+/// answered 431.
 pub const MAX_HEADERS: usize = 16 * 1024;
 
-/// The bytes of a request's headers, names and values.
+/// The most header lines hyper parses: one more than fit in [`MAX_HEADERS`] at 3 bytes a line
+/// (`a:` and a line feed), so a request over the limit by its count of lines is over it by its
+/// size too, and is answered by the envelope in Graph's body. Only a head far past both (more
+/// lines than this, or more bytes than the server's read buffer) gets hyper's bare 431.
+pub const MAX_HEADER_LINES: usize = MAX_HEADERS / 3 + 1;
+
+/// The bytes of a request's header lines, at least as sent: each line's name and value, and
+/// its colon and line feed.
 fn header_bytes(request: &Request) -> usize {
     request
         .headers()
         .iter()
-        .map(|(name, value)| name.as_str().len().saturating_add(value.len()))
+        .map(|(name, value)| {
+            name.as_str()
+                .len()
+                .saturating_add(value.len())
+                .saturating_add(2)
+        })
         .fold(0, usize::saturating_add)
 }
 

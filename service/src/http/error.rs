@@ -129,6 +129,13 @@ impl GraphError {
         }
     }
 
+    /// 415: a body whose `Content-Type` is not JSON (`application/json`, or a `+json` type).
+    #[must_use]
+    pub fn not_json() -> Self {
+        let body = default_body(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, body.code, body.message)
+    }
+
     /// 400: the request is malformed.
     #[must_use]
     pub fn bad_request(message: impl Display) -> Self {

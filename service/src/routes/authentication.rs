@@ -86,7 +86,7 @@ pub(super) async fn authenticate<S: AsyncStore, A: Authenticator, D: Directory>(
     headers: HeaderMap,
     GraphJson(body): GraphJson<LoginBody>,
 ) -> Result<Json<Value>, GraphError> {
-    let id = cookie(&headers, LOGIN_COOKIE)
+    let id = cookie(&headers, LOGIN_COOKIE, app.secure_cookies())
         .and_then(|id| CeremonyId::new(id).ok())
         .ok_or_else(GraphError::passkey_refused)?;
     let user = UserId::new(&body.user_id).map_err(GraphError::bad_request)?;

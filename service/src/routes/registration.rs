@@ -60,7 +60,7 @@ async fn registering<S: AsyncStore, A: Authenticator, D: Directory>(
     headers: &HeaderMap,
     user_id: &str,
 ) -> Result<(CeremonyId, Principal), GraphError> {
-    let session = cookie(headers, SESSION_COOKIE)
+    let session = cookie(headers, SESSION_COOKIE, app.secure_cookies())
         .and_then(|id| CeremonyId::new(id).ok())
         .ok_or_else(|| GraphError::forbidden(RegistrationError::NoSession))?;
     let user = app.user(user_id).await?;

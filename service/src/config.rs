@@ -14,7 +14,8 @@
 //! | `TAP_JWT_ISSUER` | with `jwt` | the `iss` tokens must carry (`https://login.microsoftonline.com/{tenant}/v2.0`) |
 //! | `TAP_JWT_AUDIENCE` | with `jwt` | the `aud` tokens must carry (the service's application id URI or client id) |
 //! | `TAP_JWKS_URL` or `TAP_JWKS_FILE` | with `jwt` | the issuer's signing keys: fetched and cached, or read once |
-//! | `TAP_JWKS_REFRESH` | `1h` | how often the fetched keys are refreshed (an unknown `kid` refetches at most once a minute) |
+//! | `TAP_JWKS_REFRESH` | `1h` | how often the fetched keys are refreshed, in the background (an unknown `kid` refetches at most once a minute; a failed fetch backs off from 1 s to 5 min) |
+//! | `TAP_JWKS_MAX_AGE` | `24h` | how old fetched keys may grow while fetches fail; past it no token is trusted (503) until a fetch succeeds |
 //! | `TAP_TOKENS_FILE` | with `bearer-tokens` | the SHA-256 of each bearer token, with its principal |
 //! | `TAP_TLS_CERT_FILE`, `TAP_TLS_KEY_FILE` | | PEM certificate chain and key: serve HTTPS (rustls) |
 //! | `TAP_MAX_CONNECTIONS` | `1024` | open connections; past it, new ones are closed at once |
@@ -116,6 +117,8 @@ pub enum AuthSettings {
         keys: JwksSource,
         /// How often fetched keys are refreshed.
         refresh: Duration,
+        /// How old fetched keys may grow, fetches failing, before they are no longer trusted.
+        max_age: Duration,
     },
     /// The demonstration's static bearer tokens, as SHA-256 digests in a file.
     BearerTokens(PathBuf),
@@ -276,6 +279,7 @@ impl Config {
                     }
                 },
                 refresh: duration("TAP_JWKS_REFRESH", Duration::from_secs(3600))?,
+                max_age: duration("TAP_JWKS_MAX_AGE", Duration::from_secs(24 * 3600))?,
             },
             "bearer-tokens" => AuthSettings::BearerTokens(required("TAP_TOKENS_FILE")?.into()),
             "test-headers" => return Err(StartError::TestAuthenticator),

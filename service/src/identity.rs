@@ -13,7 +13,8 @@ use subtle::ConstantTimeEq;
 use temporary_access_pass::{DirectoryRole, GroupId, Principal, UserId};
 
 /// Why a request's caller is not known: a 401, whose `WWW-Authenticate` says whether a token
-/// came and was refused (RFC 6750's `invalid_token`) or none came at all.
+/// came and was refused (RFC 6750's `invalid_token`) or none came at all; or a 503 when no
+/// token can be checked now (the issuer's keys are too old to trust).
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 #[non_exhaustive]
@@ -22,6 +23,8 @@ pub struct Unauthenticated {
     pub message: String,
     /// Whether a token came with the request.
     pub token_given: bool,
+    /// Whether the token could not be checked at all, now: 503, not 401.
+    pub unavailable: bool,
 }
 
 impl Unauthenticated {
@@ -31,6 +34,7 @@ impl Unauthenticated {
         Self {
             message: message.into(),
             token_given: false,
+            unavailable: false,
         }
     }
 
@@ -40,6 +44,17 @@ impl Unauthenticated {
         Self {
             message: message.into(),
             token_given: true,
+            unavailable: false,
+        }
+    }
+
+    /// The credential that came cannot be checked now.
+    #[must_use]
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            token_given: true,
+            unavailable: true,
         }
     }
 }

@@ -5,9 +5,13 @@
 //! `wids` (role template ids), the groups from `groups`, a guest from `acct` = 1.
 //!
 //! Validation is `jsonwebtoken`'s, on its `RustCrypto` backend; the service adds the choice of
-//! key by `kid`, the algorithms it accepts, and the mapping of claims.
+//! key by `kid`, the algorithms it accepts, and the mapping of claims. Fetched keys are kept
+//! by [`keys`], so that a slow or failing issuer never stalls a request whose key is known.
 
-use std::time::{Duration, Instant};
+pub mod keys;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 use jsonwebtoken::errors::ErrorKind;
@@ -17,10 +21,9 @@ use jsonwebtoken::jwk::{
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 use temporary_access_pass::{DirectoryRole, GroupId, Principal, UserId};
-use tokio::sync::RwLock;
 
-use crate::clock::now;
 use crate::identity::{Authenticator, Unauthenticated, bearer};
+use keys::{KeyTimes, Lookup, RemoteKeys};
 
 /// The algorithms a token may be signed with: Entra signs with RS256; ES256 for issuers that
 /// use elliptic curves. Never `none`, never a shared secret.
@@ -44,6 +47,14 @@ pub enum KeysError {
     /// The document is not a JWKS.
     #[error("not a JSON Web Key Set: {0}")]
     Document(#[from] serde_json::Error),
+    /// The URL may not serve keys.
+    #[error("{url}: {why}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// Why not.
+        why: String,
+    },
 }
 
 /// What a role template id in `wids` stands for.
@@ -184,23 +195,9 @@ fn suits(jwk: &Jwk, alg: Algorithm) -> bool {
     kind && stated && usable
 }
 
-/// Keys fetched from a URL: the set, when it was fetched, and when an unknown `kid` last
-/// caused a fetch.
-struct Fetched {
-    set: JwkSet,
-    at: Instant,
-    miss_at: Option<Instant>,
-}
-
 enum Keys {
     Fixed(JwkSet),
-    Remote {
-        url: String,
-        client: reqwest::Client,
-        refresh: Duration,
-        min_refetch: Duration,
-        state: RwLock<Fetched>,
-    },
+    Remote(Arc<RemoteKeys>),
 }
 
 /// Checks Entra access tokens (see the module).
@@ -230,21 +227,6 @@ fn validation(issuer: &str, audience: &str) -> Validation {
     validation
 }
 
-async fn fetch(client: &reqwest::Client, url: &str) -> Result<JwkSet, KeysError> {
-    let failed = |error: String| KeysError::Fetch {
-        url: url.to_owned(),
-        error,
-    };
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| failed(e.to_string()))?;
-    let bytes = response.bytes().await.map_err(|e| failed(e.to_string()))?;
-    Ok(serde_json::from_slice(&bytes)?)
-}
-
 impl JwtAuthenticator {
     /// Tokens of `issuer` for `audience`, verified with the keys of `set`.
     #[must_use]
@@ -255,96 +237,46 @@ impl JwtAuthenticator {
         }
     }
 
-    /// Tokens of `issuer` for `audience`, verified with the keys at `url`: fetched now, again
-    /// every `refresh`, and again when a token names a key the set lacks (a rotation), at most
-    /// once a minute.
+    /// Tokens of `issuer` for `audience`, verified with the keys at `url`: fetched now, then
+    /// kept as `times` says ([`keys`]: refreshed in the background, refetched for a key the set
+    /// lacks, no longer trusted past their maximum age).
     ///
     /// # Errors
     ///
-    /// [`KeysError`] when the first fetch fails: the service does not start without keys.
+    /// [`KeysError`] when the URL is refused or the first fetch fails: the service does not
+    /// start without keys.
     pub async fn fetching(
         issuer: &str,
         audience: &str,
         url: &str,
-        refresh: Duration,
+        times: KeyTimes,
     ) -> Result<Self, KeysError> {
-        // The HTTPS client's crypto: rustls on ring, set once for the process.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| KeysError::Fetch {
-                url: url.to_owned(),
-                error: e.to_string(),
-            })?;
-        let set = fetch(&client, url).await?;
         Ok(Self {
             validation: validation(issuer, audience),
-            keys: Keys::Remote {
-                url: url.to_owned(),
-                client,
-                refresh,
-                min_refetch: Duration::from_secs(60),
-                state: RwLock::new(Fetched {
-                    set,
-                    at: now(),
-                    miss_at: None,
-                }),
-            },
+            keys: Keys::Remote(Arc::new(RemoteKeys::fetch_first(url, times).await?)),
         })
     }
 
-    /// Sets how soon after one fetch for an unknown key another may follow (a minute by
-    /// default): a stream of tokens naming made-up keys costs the issuer at most one fetch
-    /// per interval.
-    #[must_use]
-    pub fn min_refetch(mut self, interval: Duration) -> Self {
-        if let Keys::Remote { min_refetch, .. } = &mut self.keys {
-            *min_refetch = interval;
-        }
-        self
-    }
-
-    /// The key named `kid`, refreshing the fetched set when it is old, or when it lacks `kid`
-    /// and no such refetch happened within the interval.
-    async fn key(&self, kid: &str) -> Option<Jwk> {
-        let (url, client, refresh, min_refetch, state) = match &self.keys {
-            Keys::Fixed(set) => return set.find(kid).cloned(),
-            Keys::Remote {
-                url,
-                client,
-                refresh,
-                min_refetch,
-                state,
-            } => (url, client, *refresh, *min_refetch, state),
+    /// The key named `kid`: 401 when the issuer has none such, 503 when its keys are too old
+    /// to trust.
+    async fn key(&self, kid: &str) -> Result<Jwk, Unauthenticated> {
+        let lookup = match &self.keys {
+            Keys::Fixed(set) => set
+                .find(kid)
+                .map_or(Lookup::Unknown, |key| Lookup::Found(Box::new(key.clone()))),
+            Keys::Remote(remote) => remote.key(kid).await,
         };
-        {
-            let fetched = state.read().await;
-            let fresh = fetched.at.elapsed() < refresh;
-            if let (true, Some(key)) = (fresh, fetched.set.find(kid)) {
-                return Some(key.clone());
-            }
+        match lookup {
+            Lookup::Found(jwk) => Ok(*jwk),
+            Lookup::Unknown => Err(Unauthenticated::invalid(
+                "the token's signing key is not the issuer's",
+            )),
+            Lookup::Stale(age) => Err(Unauthenticated::unavailable(format!(
+                "the issuer's signing keys are {} s old and could not be fetched again: no token \
+                 can be checked until they are",
+                age.as_secs()
+            ))),
         }
-        let mut fetched = state.write().await;
-        let stale = fetched.at.elapsed() >= refresh;
-        let found = fetched.set.find(kid).is_some();
-        let may_refetch = fetched.miss_at.is_none_or(|at| at.elapsed() >= min_refetch);
-        if stale || (!found && may_refetch) {
-            if !found {
-                fetched.miss_at = Some(now());
-            }
-            match fetch(client, url).await {
-                Ok(set) => {
-                    tracing::info!(keys = set.keys.len(), "the token signing keys were fetched");
-                    fetched.set = set;
-                    fetched.at = now();
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "the token signing keys could not be fetched; the old ones stay");
-                }
-            }
-        }
-        fetched.set.find(kid).cloned()
     }
 }
 
@@ -365,9 +297,7 @@ impl Authenticator for JwtAuthenticator {
         let kid = header
             .kid
             .ok_or_else(|| Unauthenticated::invalid("the token names no signing key (kid)"))?;
-        let jwk = self.key(&kid).await.ok_or_else(|| {
-            Unauthenticated::invalid("the token's signing key is not the issuer's")
-        })?;
+        let jwk = self.key(&kid).await?;
         if !suits(&jwk, header.alg) {
             return Err(Unauthenticated::invalid(
                 "the token's algorithm does not match its key",

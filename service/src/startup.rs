@@ -23,6 +23,7 @@ use crate::identity::{
     Authenticator, BearerTokens, Directory, FileError, StaticDirectory, Unauthenticated,
 };
 use crate::jwt::JwtAuthenticator;
+use crate::jwt::keys::KeyTimes;
 use crate::passkeys::{Onboarding, WebauthnSettings, roots_from_json};
 use crate::server::{serve, shutdown_signal};
 use webauthn_rs::prelude::AttestationCaList;
@@ -99,15 +100,20 @@ pub async fn authenticator(settings: &AuthSettings) -> Result<AnyAuthenticator, 
             audience,
             keys,
             refresh,
+            max_age,
         } => AnyAuthenticator::Jwt(Box::new(match keys {
             JwksSource::File(path) => {
                 let set = serde_json::from_slice(&read(path)?)
                     .map_err(|e| StartError::Keys(format!("{}: {e}", path.display())))?;
                 JwtAuthenticator::new(issuer, audience, set)
             }
-            JwksSource::Url(url) => JwtAuthenticator::fetching(issuer, audience, url, *refresh)
-                .await
-                .map_err(|e| StartError::Keys(e.to_string()))?,
+            JwksSource::Url(url) => {
+                let mut times = KeyTimes::new(*refresh);
+                times.max_age = *max_age;
+                JwtAuthenticator::fetching(issuer, audience, url, times)
+                    .await
+                    .map_err(|e| StartError::Keys(e.to_string()))?
+            }
         })),
         AuthSettings::BearerTokens(path) => {
             AnyAuthenticator::BearerTokens(read_json(path, BearerTokens::from_json)?)

@@ -1,7 +1,8 @@
 //! Entra access tokens, with keys made at test time (RSA 2048 and P-256): the claims Entra
 //! sends are read into a principal; every forged or stale token is refused, and over HTTP gets
 //! a 401 with `WWW-Authenticate: Bearer` and Graph's body; keys fetched from a JWKS URL rotate,
-//! and tokens naming made-up keys do not make the service hammer the issuer.
+//! tokens naming made-up keys do not make the service hammer the issuer, and an issuer that
+//! goes silent or fails never stalls a request whose key is known.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,7 +14,7 @@
 )]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -26,9 +27,11 @@ use temporary_access_pass::admin::UserType;
 use temporary_access_pass::store::InMemoryStore;
 use temporary_access_pass_graph_service::identity::Authenticator;
 use temporary_access_pass_graph_service::jwt::JwtAuthenticator;
-use temporary_access_pass_graph_service::{Limits, POLICY_PATH};
+use temporary_access_pass_graph_service::jwt::keys::{KeyTimes, MISS_WAIT};
+use temporary_access_pass_graph_service::{GraphError, Limits, POLICY_PATH};
 use temporary_access_pass_testkit::service::{client, start};
 use tokio::sync::RwLock;
+use tokio::time::Instant;
 
 const ISSUER: &str = "https://login.microsoftonline.com/7d0c4b2f-0000-4000-8000-00000000c0de/v2.0";
 const AUDIENCE: &str = "api://temporary-access-pass";
@@ -311,25 +314,77 @@ async fn over_http_every_refused_token_gets_401_with_www_authenticate_and_graphs
 
 /// A JWKS endpoint on loopback: the set it serves can be swapped, and it counts its fetches.
 async fn jwks_endpoint(keys: Arc<RwLock<JwkSet>>, fetches: Arc<AtomicUsize>) -> String {
-    use axum::routing::get;
-    let app = axum::Router::new().route(
-        "/discovery/v2.0/keys",
-        get(move || {
-            let keys = keys.clone();
-            let fetches = fetches.clone();
-            async move {
-                fetches.fetch_add(1, Ordering::SeqCst);
-                axum::Json(keys.read().await.clone())
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/discovery/v2.0/keys",
-        listener.local_addr().unwrap()
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+    Issuer::new(keys, fetches).serve().await
+}
+
+/// How the issuer's endpoint behaves.
+const SERVING: u8 = 0;
+/// It accepts the connection and answers only after the fetch gave up (500 ms): silent.
+const BLACK_HOLE: u8 = 1;
+/// It answers 500.
+const FAILING: u8 = 2;
+
+/// A JWKS endpoint whose behaviour can be switched, counting its fetches and the most that
+/// were ever in flight at once.
+#[derive(Clone)]
+struct Issuer {
+    keys: Arc<RwLock<JwkSet>>,
+    fetches: Arc<AtomicUsize>,
+    mode: Arc<AtomicU8>,
+    in_flight: Arc<AtomicUsize>,
+    most_in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts a fetch out of flight when its handler ends, answered or dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Issuer {
+    fn new(keys: Arc<RwLock<JwkSet>>, fetches: Arc<AtomicUsize>) -> Self {
+        Self {
+            keys,
+            fetches,
+            mode: Arc::default(),
+            in_flight: Arc::default(),
+            most_in_flight: Arc::default(),
+        }
+    }
+
+    async fn serve(self) -> String {
+        use axum::routing::get;
+        let app = axum::Router::new().route(
+            "/discovery/v2.0/keys",
+            get(move || {
+                let issuer = self.clone();
+                async move {
+                    issuer.fetches.fetch_add(1, Ordering::SeqCst);
+                    let now = issuer.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    issuer.most_in_flight.fetch_max(now, Ordering::SeqCst);
+                    let _counted = InFlight(issuer.in_flight.clone());
+                    match issuer.mode.load(Ordering::SeqCst) {
+                        BLACK_HOLE => {
+                            tokio::time::sleep(Duration::from_millis(700)).await;
+                            Err(axum::http::StatusCode::GATEWAY_TIMEOUT)
+                        }
+                        FAILING => Err(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        _ => Ok(axum::Json(issuer.keys.read().await.clone())),
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/discovery/v2.0/keys",
+            listener.local_addr().unwrap()
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,11 +394,11 @@ async fn fetched_keys_rotate_and_made_up_kids_do_not_hammer_the_issuer() {
     let keys = Arc::new(RwLock::new(set(&[&first])));
     let fetches = Arc::new(AtomicUsize::new(0));
     let url = jwks_endpoint(keys.clone(), fetches.clone()).await;
-    let authenticator =
-        JwtAuthenticator::fetching(ISSUER, AUDIENCE, &url, Duration::from_secs(3600))
-            .await
-            .unwrap()
-            .min_refetch(Duration::from_millis(300));
+    let mut times = KeyTimes::new(Duration::from_secs(3600));
+    times.min_refetch = Duration::from_millis(300);
+    let authenticator = JwtAuthenticator::fetching(ISSUER, AUDIENCE, &url, times)
+        .await
+        .unwrap();
     assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched at start");
     let token = |key: &Key| bearer(&key.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])));
     authenticator.authenticate(&token(&first)).await.unwrap();
@@ -386,5 +441,122 @@ async fn fetched_keys_rotate_and_made_up_kids_do_not_hammer_the_issuer() {
         refused.message.contains("not the issuer's"),
         "{}",
         refused.message
+    );
+}
+
+/// The issuer's endpoint goes silent, then fails, then comes back. Requests whose key is
+/// known keep their latency throughout (the fetch runs on its own task, never under the lock
+/// they read), at most one fetch is ever in flight, failures back off, made-up keys wait at
+/// most for the fetch in flight; once the keys are older than their maximum age every request
+/// gets 503 at once (not a hang, and not a retired key trusted for ever), until a fetch
+/// succeeds again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_then_failing_issuer_never_stalls_a_request_whose_key_is_known() {
+    let key = rsa_key("2026-12");
+    let issuer = Issuer::new(Arc::new(RwLock::new(set(&[&key]))), Arc::default());
+    let url = issuer.clone().serve().await;
+    let times = KeyTimes {
+        refresh: Duration::from_secs(1),
+        min_refetch: Duration::from_millis(100),
+        max_age: Duration::from_secs(3),
+        fetch_timeout: Duration::from_millis(500),
+    };
+    let started = Instant::now();
+    let authenticator = Arc::new(
+        JwtAuthenticator::fetching(ISSUER, AUDIENCE, &url, times)
+            .await
+            .unwrap(),
+    );
+    let token = bearer(&key.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])));
+    issuer.mode.store(BLACK_HOLE, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // The set is due for a refresh, and the issuer never answers: made-up keys wait for the
+    // fetch in flight (at most), while known ones answer at once, again and again.
+    let mut made_up = Vec::new();
+    for i in 0..10 {
+        let authenticator = authenticator.clone();
+        let forged = Key {
+            encoding: key.encoding.clone(),
+            alg: key.alg,
+            kid: format!("made-up-{i}"),
+        };
+        let headers = bearer(&forged.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])));
+        made_up.push(tokio::spawn(async move {
+            let asked = Instant::now();
+            let refused = authenticator.authenticate(&headers).await.unwrap_err();
+            (refused, asked.elapsed())
+        }));
+    }
+    let mut slowest = Duration::ZERO;
+    for _ in 0..40 {
+        let asked = Instant::now();
+        authenticator.authenticate(&token).await.unwrap();
+        slowest = slowest.max(asked.elapsed());
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        slowest < Duration::from_millis(300),
+        "a known key waited {slowest:?} while the issuer was silent"
+    );
+    for task in made_up {
+        let (refused, waited) = task.await.unwrap();
+        assert!(!refused.unavailable && refused.message.contains("not the issuer's"));
+        assert!(
+            waited < MISS_WAIT + Duration::from_millis(500),
+            "{waited:?}"
+        );
+    }
+
+    // Now it fails outright. Until the keys pass their maximum age they still serve.
+    issuer.mode.store(FAILING, Ordering::SeqCst);
+    while started.elapsed() < Duration::from_millis(2800) {
+        let asked = Instant::now();
+        authenticator.authenticate(&token).await.unwrap();
+        slowest = slowest.max(asked.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(slowest < Duration::from_millis(300), "{slowest:?}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let asked = Instant::now();
+    let stale = authenticator.authenticate(&token).await.unwrap_err();
+    assert!(stale.unavailable, "{}", stale.message);
+    let answered = GraphError::from(stale);
+    assert_eq!(answered.status, 503, "not 401: the token was not judged");
+    assert_eq!(answered.retry_after, Some(1));
+    assert!(
+        asked.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        asked.elapsed()
+    );
+    let fetches = issuer.fetches.load(Ordering::SeqCst);
+    assert!(
+        (2..=6).contains(&fetches),
+        "{fetches} fetches in 3 s of failures: one at start, then backed off"
+    );
+    assert_eq!(
+        issuer.most_in_flight.load(Ordering::SeqCst),
+        1,
+        "one fetch at a time"
+    );
+
+    // The issuer is back: the next fetch the back-off allows restores every request.
+    issuer.mode.store(SERVING, Ordering::SeqCst);
+    let back = Instant::now();
+    loop {
+        match authenticator.authenticate(&token).await {
+            Ok(_) => break,
+            Err(e) => assert!(e.unavailable, "{}", e.message),
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(5),
+            "the keys never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        issuer.most_in_flight.load(Ordering::SeqCst),
+        1,
+        "one fetch at a time"
     );
 }

@@ -375,6 +375,9 @@ impl GraphError {
 
 impl From<Unauthenticated> for GraphError {
     fn from(e: Unauthenticated) -> Self {
+        if e.unavailable {
+            return Self::busy(&e.message);
+        }
         let mut error = Self::new(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",

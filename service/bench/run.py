@@ -95,7 +95,7 @@ def server_env(port, work):
         "TAP_TOKENS_FILE": os.path.join(ROOT, "service/demo/tokens.json"),
         # The per-source limit would refuse a load generator on loopback: raised, still checked.
         "TAP_SIGN_IN_RATE": "1000000/s", "TAP_SIGN_IN_BURST": "1000000",
-        "TAP_LOG": "warn", "TAP_MAX_CONNECTIONS": "1024",
+        "TAP_LOG": "warn", "TAP_MAX_CONNECTIONS": "1024", "TAP_DRAIN_PERIOD": "0s",
     })
     return env
 

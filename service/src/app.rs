@@ -5,6 +5,8 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -38,6 +40,7 @@ pub struct App<S, A, D> {
     /// audit log's `@odata.nextLink` starts with; empty, the link is a path.
     pub public_url: String,
     sign_ins: DefaultKeyedRateLimiter<IpAddr>,
+    draining: Arc<AtomicBool>,
 }
 
 impl<S, A, D> std::fmt::Debug for App<S, A, D> {
@@ -70,6 +73,7 @@ impl<S: AsyncStore, A: Authenticator, D: Directory> App<S, A, D> {
             limits,
             metrics: Metrics::new(),
             public_url: String::new(),
+            draining: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -133,6 +137,25 @@ impl<S: AsyncStore, A: Authenticator, D: Directory> App<S, A, D> {
         self.sign_ins
             .check_key(&source)
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// Starts draining, at the shutdown signal: readiness fails from now on, so a load balancer
+    /// takes the instance out of rotation, and every response closes its connection, so no
+    /// client keeps one the instance is about to close.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the instance is draining (see [`App::drain`]).
+    #[must_use]
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// The flag [`App::drain`] sets, for the server's connections to read.
+    #[must_use]
+    pub fn draining_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.draining)
     }
 
     /// Forgets the rate of sources idle long enough, so the limiter's memory stays bounded: a

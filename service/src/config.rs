@@ -3,6 +3,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `TAP_LISTEN` | `127.0.0.1:8080` | `host:port` to listen on (a name is resolved) |
+//! | `TAP_OPS_LISTEN` | | `host:port` of the operations' address: `/health/ready` and `/metrics` (plain HTTP; keep it off the load balancer); without it they are not served |
 //! | `TAP_DATABASE_URL` | | a PostgreSQL connection string naming `dbname` and `user`: the PostgreSQL store |
 //! | `TAP_TENANT` | `default` | the tenant in the PostgreSQL store |
 //! | `TAP_DATABASE_POOL` | `16` | PostgreSQL connections |
@@ -25,7 +26,8 @@
 //! | `TAP_BODY_LIMIT` | `16KiB` | request bodies; past it, 413 |
 //! | `TAP_SIGN_IN_RATE` | `10/s` | sign-ins per source address (an IPv6 address counts by its /64): `count/unit`, the unit `s`, `m`, `h` or `d` (`1/m` is one a minute) |
 //! | `TAP_SIGN_IN_BURST` | `20` | sign-ins per source address allowed at once |
-//! | `TAP_SHUTDOWN_GRACE` | `20s` | on SIGTERM or SIGINT, how long in-flight requests may finish |
+//! | `TAP_DRAIN_PERIOD` | `5s` | on SIGTERM or SIGINT, how long the instance keeps serving with `/health/ready` failing and every response closing its connection, before it stops accepting (`0s`: none) |
+//! | `TAP_SHUTDOWN_GRACE` | `20s` | then, how long in-flight requests may finish |
 //! | `TAP_PRUNE_INTERVAL` | `1m` | how often the ceremonies that are over are deleted from the store |
 //! | `TAP_PUBLIC_URL` | `http(s)://` and the bound address | the service's address as callers reach it (behind a proxy, the proxy's), for `@odata.nextLink` |
 //! | `TAP_WEBAUTHN_ORIGIN` | `http(s)://localhost:<port>` on loopback, else the bound address | the origin the onboarding page is served from: passkeys are registered for it |
@@ -43,7 +45,7 @@ use crate::identity::FileError;
 mod values;
 
 pub use values::Rate;
-use values::{duration_of, rate_of, size_of};
+use values::{duration_of, duration_or_zero_of, rate_of, size_of};
 
 /// Why the service did not start.
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +146,10 @@ pub struct Limits {
     pub sign_in_rate: Rate,
     /// Sign-ins per source address allowed at once.
     pub sign_in_burst: NonZeroU32,
-    /// On SIGTERM or SIGINT, how long in-flight requests may finish.
+    /// On SIGTERM or SIGINT, how long the instance keeps serving with readiness failed and
+    /// every response closing its connection, before it stops accepting (zero: no drain).
+    pub drain_period: Duration,
+    /// Then, how long in-flight requests may finish.
     pub shutdown_grace: Duration,
     /// How often the ceremonies that are over are deleted from the store.
     pub prune_interval: Duration,
@@ -161,6 +166,7 @@ impl Default for Limits {
             store_timeout: Duration::from_secs(5),
             sign_in_rate: Rate::per_second(NonZeroU32::MIN.saturating_add(9)),
             sign_in_burst: NonZeroU32::MIN.saturating_add(19),
+            drain_period: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(20),
             prune_interval: Duration::from_secs(60),
         }
@@ -173,6 +179,8 @@ impl Default for Limits {
 pub struct Config {
     /// Where to listen, as given (`host:port`).
     pub listen: String,
+    /// Where to serve the operations' routes, as given, when they are served.
+    pub ops_listen: Option<String>,
     /// The PostgreSQL store, when given.
     pub database_url: Option<String>,
     /// The PostgreSQL store's tenant.
@@ -256,6 +264,11 @@ impl Config {
                 defaults.sign_in_burst,
                 "a number of sign-ins, at least 1",
             )?,
+            drain_period: duration_or_zero_of(
+                "TAP_DRAIN_PERIOD",
+                var("TAP_DRAIN_PERIOD"),
+                defaults.drain_period,
+            )?,
             shutdown_grace: duration("TAP_SHUTDOWN_GRACE", defaults.shutdown_grace)?,
             prune_interval: duration("TAP_PRUNE_INTERVAL", defaults.prune_interval)?,
         };
@@ -300,6 +313,7 @@ impl Config {
         };
         Ok(Self {
             listen: var("TAP_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            ops_listen: var("TAP_OPS_LISTEN"),
             database_url: var("TAP_DATABASE_URL"),
             tenant: var("TAP_TENANT").unwrap_or_else(|| "default".to_owned()),
             database_pool: number("TAP_DATABASE_POOL", 16, "a number of connections")?,
@@ -324,19 +338,35 @@ impl Config {
     ///
     /// [`StartError::Environment`] when it is not `host:port` or does not resolve.
     pub async fn listen_address(&self) -> Result<SocketAddr, StartError> {
-        let bad = |why: String| {
-            StartError::Environment(format!(
-                "TAP_LISTEN={}: {why}; host:port, such as 127.0.0.1:8080 or localhost:8080",
-                self.listen
-            ))
-        };
-        if !self.listen.contains(':') {
-            return Err(bad("no port".into()));
-        }
-        tokio::net::lookup_host(&self.listen)
-            .await
-            .map_err(|e| bad(e.to_string()))?
-            .next()
-            .ok_or_else(|| bad("resolves to no address".into()))
+        resolve("TAP_LISTEN", &self.listen).await
     }
+
+    /// The operations' address: `TAP_OPS_LISTEN` resolved, when it is given.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::Environment`] when it is not `host:port` or does not resolve.
+    pub async fn ops_address(&self) -> Result<Option<SocketAddr>, StartError> {
+        match &self.ops_listen {
+            Some(listen) => Ok(Some(resolve("TAP_OPS_LISTEN", listen).await?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// `listen`, the value of `name`, resolved (a host name is looked up; the first address wins).
+async fn resolve(name: &str, listen: &str) -> Result<SocketAddr, StartError> {
+    let bad = |why: String| {
+        StartError::Environment(format!(
+            "{name}={listen}: {why}; host:port, such as 127.0.0.1:8080 or localhost:8080"
+        ))
+    };
+    if !listen.contains(':') {
+        return Err(bad("no port".into()));
+    }
+    tokio::net::lookup_host(listen)
+        .await
+        .map_err(|e| bad(e.to_string()))?
+        .next()
+        .ok_or_else(|| bad("resolves to no address".into()))
 }

@@ -30,6 +30,12 @@
 //! | `GET /onboarding` (and its `.js`, `.css`) | the onboarding page: a pass, a security key, a sign-in with it |
 //! | `POST /webauthn/registration/options`, `POST /webauthn/registration` | register a passkey inside the window (SPEC 8.1, 8.3) |
 //! | `POST /webauthn/authentication/options`, `POST /webauthn/authentication` | sign in with the passkey, no pass needed |
+//! | `GET /health/live` | the process answers |
+//!
+//! And on the operations' address (`TAP_OPS_LISTEN`, kept off the load balancer; [`OPS_ROUTES`]):
+//!
+//! | route | what |
+//! |---|---|
 //! | `GET /health/live`, `GET /health/ready` | the process answers; the store answers too |
 //! | `GET /metrics` | Prometheus metrics |
 
@@ -52,7 +58,7 @@ pub use clock::{SharedClock, system_clock};
 pub use config::{Config, Limits, Rate, StartError};
 pub use http::{CLIENT_REQUEST_ID, GraphError, MAX_HEADERS, MAX_URI, REQUEST_ID};
 pub use identity::{Authenticator, Directory};
-pub use routes::{POLICY_PATH, ROUTES, router};
+pub use routes::{OPS_ROUTES, POLICY_PATH, ROUTES, ops_router, router};
 pub use server::serve;
 pub use startup::run;
 pub use telemetry::Metrics;

@@ -27,7 +27,7 @@ mod relying_party;
 
 pub use attestation::{roots_from_json, stated_aaguid};
 pub use ceremonies::{CeremonyError, Onboarding, Verified, method_id};
-pub use relying_party::{WebauthnSettings, user_handle};
+pub use relying_party::{RelyingPartyKey, WebauthnSettings};
 
 /// The registration session's cookie.
 pub const SESSION_COOKIE: &str = "tap_registration";

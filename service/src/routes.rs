@@ -11,6 +11,12 @@
 //!
 //! Route files import what they share from below (`http`, `app`, `passkeys`), never from each
 //! other.
+//!
+//! The operations' routes ([`ops_router`]: readiness, which asks the store, and the metrics,
+//! which count sign-ins by outcome) are not on the public router: they are served on an
+//! address of their own (`TAP_OPS_LISTEN`), which a deployment keeps off the load balancer. A
+//! public caller reaches only the cheap liveness check, and nothing that moves with whether a
+//! user holds a pass.
 
 mod audit;
 mod authentication;
@@ -80,6 +86,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/webauthn/authentication/options"),
     ("POST", "/webauthn/authentication"),
     ("GET", "/health/live"),
+];
+
+/// The routes of the operations' address, as `(method, path)`.
+pub const OPS_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),
 ];
@@ -93,8 +104,6 @@ where
     A: Authenticator,
     D: Directory,
 {
-    let limits = app.limits;
-    let metrics = app.metrics.clone();
     let routes = Router::new()
         .route(
             &format!("/v1.0{POLICY_PATH}"),
@@ -143,26 +152,52 @@ where
             "/webauthn/authentication",
             post(authentication::authenticate::<S, A, D>),
         )
+        .route("/health/live", get(health::live));
+    layered(routes, app)
+}
+
+/// The operations' routes over `app` (liveness, readiness, metrics), behind the same layers:
+/// for the operations' own address, never the public one.
+pub fn ops_router<S, A, D>(app: Arc<App<S, A, D>>) -> Router
+where
+    S: AsyncStore + 'static,
+    A: Authenticator,
+    D: Directory,
+{
+    let routes = Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready::<S, A, D>))
-        .route("/metrics", get(health::metrics::<S, A, D>))
+        .route("/metrics", get(health::metrics::<S, A, D>));
+    layered(routes, app)
+}
+
+/// `routes` over `app`, Graph's 404 for any other path, behind the layers of the module's list.
+fn layered<S, A, D>(routes: Router<Arc<App<S, A, D>>>, app: Arc<App<S, A, D>>) -> Router
+where
+    S: AsyncStore + 'static,
+    A: Authenticator,
+    D: Directory,
+{
+    let limits = app.limits;
+    let metrics = app.metrics.clone();
+    routes
         .fallback(|| async { GraphError::not_found("this route") })
-        .with_state(app);
-    routes.layer(
-        ServiceBuilder::new()
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(middleware::from_fn_with_state(metrics, envelope))
-            .layer(request_log())
-            .layer(CatchPanicLayer::custom(|_| {
-                tracing::error!("a request's handler panicked");
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            }))
-            .layer(RequestBodyLimitLayer::new(limits.body_limit))
-            .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                limits.request_timeout,
-            )),
-    )
+        .with_state(app)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(middleware::from_fn_with_state(metrics, envelope))
+                .layer(request_log())
+                .layer(CatchPanicLayer::custom(|_| {
+                    tracing::error!("a request's handler panicked");
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                }))
+                .layer(RequestBodyLimitLayer::new(limits.body_limit))
+                .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    limits.request_timeout,
+                )),
+        )
 }

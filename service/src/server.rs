@@ -7,19 +7,24 @@
 //!   keep-alive connection is closed after as long (hyper's header-read timer runs from the
 //!   end of one response to the end of the next request's headers), so a slowloris client is
 //!   cut off; a TLS handshake has as long too;
-//! - on SIGTERM or SIGINT ([`shutdown_signal`]) the listener stops (the connections the kernel
-//!   had already accepted are served first), idle connections close, in-flight requests get
-//!   up to `shutdown_grace` to finish with `Connection: close`. Each step is logged.
+//! - on SIGTERM or SIGINT ([`shutdown_signal`]) the instance drains first: for `drain_period`
+//!   it keeps accepting and serving, with readiness failed (a load balancer takes it out of
+//!   rotation) and `Connection: close` on every response (a keep-alive client opens its next
+//!   request elsewhere, not on a connection about to close under it); then the listener stops
+//!   (the connections the kernel had already accepted are served first), idle connections
+//!   close, in-flight requests get up to `shutdown_grace` to finish with `Connection: close`.
+//!   Each step is logged.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderValue;
-use axum::http::header::STRICT_TRANSPORT_SECURITY;
+use axum::http::header::{CONNECTION, STRICT_TRANSPORT_SECURITY};
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -36,7 +41,7 @@ use crate::clock::now;
 use crate::config::Limits;
 use crate::http::{MAX_HEADER_LINES, MAX_HEADERS};
 use crate::identity::{Authenticator, Directory};
-use crate::routes::router;
+use crate::routes::{ops_router, router};
 use crate::telemetry::Metrics;
 
 /// A future that completes at the first SIGTERM or SIGINT, and logs which came. Listening
@@ -75,18 +80,93 @@ where
     A: Authenticator,
     D: Directory,
 {
+    serve_with_ops(listener, None, app, tls, shutdown).await
+}
+
+/// As [`serve`], and the operations' routes ([`ops_router`]: liveness, readiness, metrics) on
+/// `ops` when given: plain HTTP, at most [`OPS_MAX_CONNECTIONS`] connections, served until the
+/// public listener has finished its in-flight requests, so readiness and metrics answer while
+/// it drains.
+///
+/// # Errors
+///
+/// Only the public listener's own errors that are not per connection.
+pub async fn serve_with_ops<S, A, D>(
+    listener: TcpListener,
+    ops: Option<TcpListener>,
+    app: Arc<App<S, A, D>>,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()>
+where
+    S: AsyncStore + 'static,
+    A: Authenticator,
+    D: Directory,
+{
     let limits = app.limits;
     let _ticking = AbortOnDrop(tokio::spawn(every_second(app.clone())));
-    let graceful = GracefulShutdown::new();
-    let mut accepting = Accepting {
-        slots: Arc::new(Semaphore::new(limits.max_connections)),
-        metrics: app.metrics.clone(),
-        router: router(app),
-        tls,
-        limits,
-        refusals_logged_at: None,
+    let draining = app.draining_flag();
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let ops = ops.map(|ops| {
+        let mut ops_limits = limits;
+        ops_limits.max_connections = OPS_MAX_CONNECTIONS.min(limits.max_connections);
+        let accepting = Accepting::new(
+            ops_router(app.clone()),
+            None,
+            ops_limits,
+            &app.metrics,
+            draining.clone(),
+        );
+        let mut stopped = stopped.clone();
+        let until = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        AbortOnDrop(tokio::spawn(async move {
+            if let Err(error) = accept_until(ops, accepting, until, "operations").await {
+                tracing::warn!(%error, "the operations' listener failed");
+            }
+        }))
+    });
+    let metrics = app.metrics.clone();
+    let draining_app = app.clone();
+    let until = async move {
+        shutdown.await;
+        draining_app.drain();
+        if !limits.drain_period.is_zero() {
+            tracing::info!(
+                drain_ms = u64::try_from(limits.drain_period.as_millis()).unwrap_or(u64::MAX),
+                "draining: readiness fails and every response closes its connection"
+            );
+            tokio::time::sleep(limits.drain_period).await;
+        }
     };
-    let mut shutdown = std::pin::pin!(shutdown);
+    let accepting = Accepting::new(router(app), tls, limits, &metrics, draining);
+    let served = accept_until(listener, accepting, until, "public").await;
+    let _ = stopping.send(true);
+    if let Some(mut ops) = ops {
+        let _ = (&mut ops.0).await;
+    }
+    served
+}
+
+/// How long connections accepted just before the listener closed have to send their first
+/// request before idle connections are closed.
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// The most connections the operations' address takes at once (probes and scrapers).
+pub const OPS_MAX_CONNECTIONS: usize = 64;
+
+/// Accepts on `listener` until `until` completes, then drains and shuts down gracefully (see
+/// the module); `name` names the listener in the log.
+async fn accept_until(
+    listener: TcpListener,
+    mut accepting: Accepting,
+    until: impl Future<Output = ()>,
+    name: &'static str,
+) -> std::io::Result<()> {
+    let limits = accepting.limits;
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(until);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -114,8 +194,15 @@ where
         accepting.accept(accepted, &graceful).await;
     }
     drop(listener);
+    // Connections accepted just before the listener closed (during a drain every request opens
+    // one) may not have sent their request yet: a moment for it to arrive, so it is served
+    // rather than its connection closed as idle under it.
+    if drained > 0 || !limits.drain_period.is_zero() {
+        tokio::time::sleep(SETTLE.min(limits.shutdown_grace)).await;
+    }
     let open = graceful.count();
     tracing::info!(
+        listener = name,
         open_connections = open,
         accepted_while_stopping = drained,
         grace_ms = limits.shutdown_grace.as_millis(),
@@ -126,11 +213,12 @@ where
         .is_err()
     {
         tracing::warn!(
+            listener = name,
             grace_ms = limits.shutdown_grace.as_millis(),
             "the grace ran out: the connections still open are cut"
         );
     } else {
-        tracing::info!("every in-flight request finished");
+        tracing::info!(listener = name, "every in-flight request finished");
     }
     Ok(())
 }
@@ -179,10 +267,29 @@ struct Accepting {
     tls: Option<TlsAcceptor>,
     limits: Limits,
     metrics: Metrics,
+    draining: Arc<AtomicBool>,
     refusals_logged_at: Option<std::time::Instant>,
 }
 
 impl Accepting {
+    fn new(
+        router: Router,
+        tls: Option<TlsAcceptor>,
+        limits: Limits,
+        metrics: &Metrics,
+        draining: Arc<AtomicBool>,
+    ) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(limits.max_connections)),
+            metrics: metrics.clone(),
+            router,
+            tls,
+            limits,
+            draining,
+            refusals_logged_at: None,
+        }
+    }
+
     /// Takes one accepted connection: past the cap it is closed at once; otherwise it is
     /// served on a task of its own, watched by `graceful`.
     async fn accept(
@@ -228,6 +335,7 @@ fn serve_connection(
 ) {
     let _ = stream.set_nodelay(true);
     let https = with.tls.is_some();
+    let draining = with.draining.clone();
     let service = with
         .router
         .clone()
@@ -242,6 +350,13 @@ fn serve_connection(
                 response
                     .headers_mut()
                     .insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+            }
+            // Draining for a shutdown: the client opens its next request elsewhere, rather
+            // than on a connection the instance is about to close under it.
+            if draining.load(Ordering::SeqCst) {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
             }
             response
         });

@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use temporary_access_pass::store::AsyncStore;
 use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper};
@@ -24,9 +23,13 @@ use crate::identity::{
 };
 use crate::jwt::JwtAuthenticator;
 use crate::jwt::keys::KeyTimes;
-use crate::passkeys::{Onboarding, WebauthnSettings, roots_from_json};
-use crate::server::{serve, shutdown_signal};
+use crate::passkeys::{Onboarding, RelyingPartyKey, WebauthnSettings, roots_from_json};
+use crate::server::{serve_with_ops, shutdown_signal};
 use webauthn_rs::prelude::AttestationCaList;
+
+mod postgres;
+
+pub use postgres::{postgres_config, postgres_pool, postgres_target, server_timeouts};
 
 fn read(path: &Path) -> Result<Vec<u8>, StartError> {
     std::fs::read(path).map_err(|error| StartError::Read {
@@ -151,106 +154,6 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, StartError> 
     Ok(TlsAcceptor::from(Arc::new(server)))
 }
 
-/// A PostgreSQL connection string, checked and given the store timeout: the database and the
-/// user must be named (libpq would otherwise pick the OS user's, silently an empty store);
-/// connecting, each statement (`statement_timeout`, server side) and unacknowledged writes
-/// (`tcp_user_timeout`) are bounded by `timeout`.
-///
-/// # Errors
-///
-/// [`StartError::Environment`] naming what is missing or malformed.
-pub fn postgres_config(url: &str, timeout: Duration) -> Result<tokio_postgres::Config, StartError> {
-    let mut config: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e| StartError::Environment(format!("TAP_DATABASE_URL: {e}")))?;
-    for (name, given) in [
-        ("dbname", config.get_dbname().is_some()),
-        ("user", config.get_user().is_some()),
-        ("host", !config.get_hosts().is_empty()),
-    ] {
-        if !given {
-            return Err(StartError::Environment(format!(
-                "TAP_DATABASE_URL names no {name}: name the host, the database and the user \
-                 (host=db.internal dbname=tap user=tap, or postgresql://tap@db.internal/tap), \
-                 so the service never runs silently against another database"
-            )));
-        }
-    }
-    let millis = timeout.as_millis();
-    let options = match config.get_options() {
-        Some(given) => format!("{given} -c statement_timeout={millis}"),
-        None => format!("-c statement_timeout={millis}"),
-    };
-    config
-        .options(options)
-        .connect_timeout(timeout)
-        .tcp_user_timeout(timeout)
-        .keepalives(true)
-        .keepalives_idle(Duration::from_secs(30))
-        .application_name("temporary-access-pass-graph-service");
-    Ok(config)
-}
-
-/// The store's target as the startup log names it: hosts, ports, database, user, schema
-/// (`search_path` when the options set one) and tenant. Never the password.
-#[must_use]
-pub fn postgres_target(config: &tokio_postgres::Config, tenant: &str) -> String {
-    let hosts: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .map(|h| match h {
-            tokio_postgres::config::Host::Tcp(name) => name.clone(),
-            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
-        })
-        .collect();
-    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
-    let schema = config
-        .get_options()
-        .and_then(|o| o.split("search_path=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or("the user's search_path");
-    format!(
-        "host={} port={} dbname={} user={} schema={schema} tenant={tenant:?}",
-        hosts.join(","),
-        if ports.is_empty() {
-            "5432".to_owned()
-        } else {
-            ports.join(",")
-        },
-        config.get_dbname().unwrap_or(""),
-        config.get_user().unwrap_or(""),
-    )
-}
-
-/// A pool of `size` connections whose every wait is bounded by `timeout`: for a connection
-/// from the pool, to make one, to check one before reuse.
-///
-/// # Errors
-///
-/// [`StartError::Environment`] when the pool can't be built.
-pub fn postgres_pool(
-    config: tokio_postgres::Config,
-    size: usize,
-    timeout: Duration,
-) -> Result<deadpool_postgres::Pool, StartError> {
-    use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-    let manager = Manager::from_config(
-        config,
-        tokio_postgres::NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager)
-        .max_size(size.max(1))
-        .runtime(Runtime::Tokio1)
-        .wait_timeout(Some(timeout))
-        .create_timeout(Some(timeout))
-        .recycle_timeout(Some(timeout))
-        .build()
-        .map_err(|e| StartError::Environment(format!("TAP_DATABASE_URL: {e}")))
-}
-
 /// Reads the configuration's files, builds the store it names, and serves until SIGTERM or
 /// SIGINT; then shuts down gracefully (see the module).
 ///
@@ -264,6 +167,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let directory = read_json(&config.directory_file, StaticDirectory::from_json)?;
     let pepper_file = zeroize::Zeroizing::new(read(&config.pepper_file)?);
     let engine = EngineConfig::new(Pepper::new(pepper_key(&pepper_file))?);
+    let relying_party_key = RelyingPartyKey::from_pepper(pepper_key(&pepper_file));
     drop(pepper_file);
     let tls = config
         .tls
@@ -297,9 +201,16 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         })
         .transpose()?;
     tracing::info!(origin = %webauthn.origin, rp_id = %webauthn.rp_id, attestation_roots = roots.as_ref().map_or(0, AttestationCaList::len), "passkeys");
-    let onboarding = Onboarding::new(webauthn, roots).map_err(StartError::Environment)?;
+    let onboarding = Onboarding::new(webauthn, roots)
+        .map_err(StartError::Environment)?
+        .with_key(relying_party_key);
+    let ops = match config.ops_address().await? {
+        Some(address) => Some(TcpListener::bind(address).await?),
+        None => None,
+    };
     let listening = Listening {
         listener,
+        ops,
         tls,
         public_url,
     };
@@ -364,6 +275,7 @@ fn webauthn_settings(
 /// A bound listener, with what serving on it needs.
 struct Listening {
     listener: TcpListener,
+    ops: Option<TcpListener>,
     tls: Option<TlsAcceptor>,
     public_url: String,
 }
@@ -379,6 +291,7 @@ where
 {
     let Listening {
         listener,
+        ops,
         tls,
         public_url,
     } = listening;
@@ -391,8 +304,11 @@ where
         app.clone(),
         app.limits.prune_interval,
     ));
+    if let Some(ops) = &ops {
+        tracing::info!(address = %ops.local_addr()?, "operations listening");
+    }
     tracing::info!(address = %local, scheme, "listening");
-    let served = serve(listener, app, tls, stop).await;
+    let served = serve_with_ops(listener, ops, app, tls, stop).await;
     housekeeping.abort();
     served?;
     Ok(())

@@ -299,10 +299,12 @@ async fn startup_names_the_postgresql_target_never_its_password_and_refuses_a_ba
     );
     set(&mut env, "TAP_DATABASE_URL", &url);
     set(&mut env, "TAP_TENANT", "contoso");
+    set(&mut env, "TAP_OPS_LISTEN", "127.0.0.1:0");
     let mut binary =
         Binary::start(service_binary!(), &env).unwrap_or_else(|log| panic!("{log:#?}"));
+    let ops = binary.ops_base().expect("an operations' address");
     let response = client()
-        .get(format!("{}/health/ready", binary.base()))
+        .get(format!("{ops}/health/ready"))
         .send()
         .await
         .unwrap();
@@ -467,5 +469,120 @@ fn the_binary_refuses_to_start_without_what_it_needs_and_says_what() {
     let binary = Binary::start(service_binary!(), &env).unwrap_or_else(|log| panic!("{log:#?}"));
     assert!(binary.address.starts_with("127.0.0.1:") || binary.address.starts_with("[::1]:"));
     drop(binary);
+    drop(dir);
+}
+
+/// A rolling restart as a load balancer sees it: 8 clients, each reusing its keep-alive
+/// connection, send creations, listings and sign-ins, and SIGTERM comes mid-load. Readiness
+/// fails at once while the instance still serves; during the drain every response closes its
+/// connection, so no client sends on a connection about to close; and every request the
+/// service received is answered: none is cut off after it was sent. Once the listener is
+/// closed, connecting is refused, which a client retries on another instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_under_keep_alive_load_leaves_no_request_unanswered() {
+    let (dir, pepper) = scratch();
+    let mut env = demo_env(dir.path(), &pepper);
+    set(&mut env, "TAP_DRAIN_PERIOD", "1s");
+    set(&mut env, "TAP_OPS_LISTEN", "127.0.0.1:0");
+    set(&mut env, "TAP_SIGN_IN_RATE", "10000/s");
+    set(&mut env, "TAP_SIGN_IN_BURST", "10000");
+    let mut binary =
+        Binary::start(service_binary!(), &env).unwrap_or_else(|log| panic!("{log:#?}"));
+    let base = binary.base();
+    let ops = binary.ops_base().expect("an operations' address");
+    enable_policy(&base, GA).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for task in 0..8 {
+        let base = base.clone();
+        let stop = stop.clone();
+        clients.push(tokio::spawn(async move {
+            // One connection, reused while the service keeps it open: a balancer's pool.
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap();
+            let (mut answered, mut refused, mut closing) = (0_usize, 0_usize, 0_usize);
+            let mut lost = Vec::new();
+            let mut n = 0_usize;
+            while !stop.load(Ordering::SeqCst) && n < 20_000 {
+                n += 1;
+                let request = match n % 3 {
+                    0 => http
+                        .post(format!("{base}{CHRIS}"))
+                        .header("authorization", HELPDESK)
+                        .json(&json!({})),
+                    1 => http
+                        .get(format!("{base}{CHRIS}"))
+                        .header("authorization", HELPDESK),
+                    _ => http
+                        .post(format!("{base}/signIn/temporaryAccessPass"))
+                        .json(&json!({"userId": "chris@contoso.com",
+                            "temporaryAccessPass": format!("wrong-{task}-{n}")})),
+                };
+                match request.send().await {
+                    Ok(response) => {
+                        answered += 1;
+                        if response
+                            .headers()
+                            .get("connection")
+                            .is_some_and(|v| v == "close")
+                        {
+                            closing += 1;
+                        }
+                        let _ = response.bytes().await;
+                    }
+                    Err(e) if e.is_connect() => {
+                        refused += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) => lost.push(format!("{e:?}")),
+                }
+            }
+            (answered, refused, closing, lost)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    binary.terminate();
+    let probe = client();
+    let mut not_ready = false;
+    for _ in 0..40 {
+        match probe.get(format!("{ops}/health/ready")).send().await {
+            Ok(response) if response.status() == 503 => {
+                not_ready = true;
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    assert!(not_ready, "readiness did not fail during the drain");
+    // The drain is a second; the clients go on past it, until the listener is gone.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    stop.store(true, Ordering::SeqCst);
+    let (mut answered, mut refused, mut closing) = (0, 0, 0);
+    for task in clients {
+        let (a, r, c, lost) = task.await.unwrap();
+        assert!(
+            lost.is_empty(),
+            "requests sent and never answered: {lost:#?}"
+        );
+        answered += a;
+        refused += r;
+        closing += c;
+    }
+    assert!(answered > 100, "{answered} requests answered");
+    assert!(
+        closing > 0,
+        "no response closed its connection during the drain"
+    );
+    assert!(refused > 0, "the listener never closed");
+    assert!(binary.wait(Duration::from_secs(15)).success());
+    let lines = binary.lines();
+    assert!(
+        lines.iter().any(|l| l["message"]
+            == "draining: readiness fails and every response closes its connection"),
+        "{lines:#?}"
+    );
     drop(dir);
 }

@@ -30,12 +30,12 @@ use temporary_access_pass_graph_service::passkeys::{Onboarding, WebauthnSettings
 use temporary_access_pass_graph_service::{Limits, POLICY_PATH, SharedClock, system_clock};
 use temporary_access_pass_sqlite::SqliteStore;
 use temporary_access_pass_testkit::demo::{GA, HELPDESK};
+use temporary_access_pass_testkit::passkey::sign_in_options;
 use temporary_access_pass_testkit::service::{Running, client, start_with};
 use webauthn_authenticator_rs::WebauthnAuthenticator as _;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential,
-    RequestChallengeResponse, Url,
+    CreationChallengeResponse, RegisterPublicKeyCredential, RequestChallengeResponse, Url,
 };
 
 const CHRIS: &str = "chris@contoso.com";
@@ -266,8 +266,11 @@ impl<S> Flow<S> {
             return (status, options);
         }
         let options: RequestChallengeResponse = serde_json::from_value(options).unwrap();
-        let assertion: PublicKeyCredential =
-            key.do_authentication(self.origin.clone(), options).unwrap();
+        let Ok(assertion) = key.do_authentication(self.origin.clone(), options) else {
+            // The key holds none of the credentials the options allow (a decoy's, or another
+            // user's keys): it gives no answer to send.
+            return (StatusCode::NO_CONTENT, json!({"answered": false}));
+        };
         let answer = self
             .call(
                 reqwest::Method::POST,
@@ -347,11 +350,45 @@ async fn the_whole_flow<S>(flow: &Flow<S>) {
     assert_eq!(status, 200, "{signed_in}");
     assert_eq!(signed_in["userId"], CHRIS);
     assert_eq!(signed_in["method"], "passkey");
-    // Another user's keys do not sign Chris in, and a user with none gets options for nothing.
+    // Another user's keys do not sign Chris in: the key gives no answer to his options.
     let (status, _) = flow
-        .passkey_sign_in(&mut SoftPasskey::new(true), GUEST)
+        .passkey_sign_in(&mut SoftPasskey::new(true), CHRIS)
         .await;
-    assert_eq!(status, 400);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // A user with no key, or none at all, gets options of the same shape as Chris's: one
+    // credential id, a decoy stable per user that no key answers, a fresh challenge each time.
+    let shape = |options: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = options["publicKey"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    let allowed = |options: &Value| options["publicKey"]["allowCredentials"].clone();
+    let (status, chris, _) = sign_in_options(&flow.running.base, CHRIS).await;
+    assert_eq!(status, 200);
+    for nobody in [GUEST, "nobody@contoso.com"] {
+        let (status, first, cookie) = sign_in_options(&flow.running.base, nobody).await;
+        assert_eq!(status, 200, "{first}");
+        assert!(cookie.is_some(), "a cookie, as a real sign-in gets");
+        let (_, second, _) = sign_in_options(&flow.running.base, nobody).await;
+        assert_eq!(shape(&first), shape(&chris));
+        assert_eq!(allowed(&first).as_array().unwrap().len(), 1);
+        assert_eq!(allowed(&first), allowed(&second), "the decoy is stable");
+        assert_ne!(allowed(&first), allowed(&chris));
+        assert_ne!(
+            first["publicKey"]["challenge"],
+            second["publicKey"]["challenge"]
+        );
+        let options: RequestChallengeResponse = serde_json::from_value(first).unwrap();
+        assert!(
+            key.do_authentication(flow.origin.clone(), options).is_err(),
+            "no key answers a decoy"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -820,7 +857,11 @@ async fn an_administrator_provisions_reads_and_deletes_a_key_as_graph_does() {
     assert_eq!(again.status(), 404);
     assert!(flow.keys(CHRIS).await.is_empty());
     let (status, _) = flow.passkey_sign_in(&mut key, CHRIS).await;
-    assert_eq!(status, 400, "a user without keys gets no sign-in options");
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "a user without keys gets a decoy's options, which the deleted key cannot answer"
+    );
     // The trail: the provisioning and the deletion, initiated by the helpdesk, about Chris and
     // the key.
     let trail = flow.trail().await;

@@ -149,7 +149,7 @@ async fn a_black_holed_postgresql_gets_503_within_the_store_timeout_and_the_serv
         .unwrap();
     assert_eq!(sign_in.status(), 503);
     let ready = http
-        .get(format!("{}/health/ready", running.base))
+        .get(format!("{}/health/ready", running.ops))
         .send()
         .await
         .unwrap();
@@ -209,4 +209,35 @@ async fn a_locked_sqlite_file_gets_503_with_retry_after_within_the_busy_timeout(
     holder.execute_batch("ROLLBACK").unwrap();
     assert_eq!(patch().await.unwrap().status(), 204);
     running.stop().await;
+}
+
+/// A server or a role whose default isolation is stricter than the store's design does not
+/// change how it decides: the service's connections pin READ COMMITTED (after the options of
+/// the connection string, so they win), and the races of a one-time pass, a burst of wrong
+/// codes and a lockout hold, with no serialization failure denying anyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_serializable_default_changes_nothing_the_store_decides() {
+    use temporary_access_pass::testing::conformance::tasks;
+    let scratch = support::Scratch::new("serializable").await;
+    let url = scratch.url().replacen(
+        "options='-c search_path=",
+        "options='-c default_transaction_isolation=serializable -c search_path=",
+        1,
+    );
+    let timeout = Duration::from_secs(5);
+    let pool = postgres_pool(postgres_config(&url, timeout).unwrap(), 16, timeout).unwrap();
+    migrate(&pool).await.unwrap();
+    let shown: String = pool
+        .get()
+        .await
+        .unwrap()
+        .query_one("SHOW transaction_isolation", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(shown, "read committed");
+    let store = Arc::new(PgStore::new(pool, "serializable").unwrap());
+    tasks::race_one_time_redemption(store.clone(), 100).await;
+    tasks::race_burst_wrong_codes(store.clone(), 20).await;
+    tasks::race_lockout(store, 20).await;
 }

@@ -13,7 +13,8 @@ use temporary_access_pass::store::AsyncStore;
 use temporary_access_pass::{AsyncEngine, EngineConfig, Pepper};
 use temporary_access_pass_graph_service::identity::{Authenticator, StaticDirectory};
 use temporary_access_pass_graph_service::passkeys::Onboarding;
-use temporary_access_pass_graph_service::{App, Limits, SharedClock, serve, system_clock};
+use temporary_access_pass_graph_service::server::serve_with_ops;
+use temporary_access_pass_graph_service::{App, Limits, SharedClock, system_clock};
 use tokio::sync::oneshot;
 
 /// The HTTP client of the tests, rustls on ring for the HTTPS ones.
@@ -30,6 +31,8 @@ pub fn client() -> reqwest::Client {
 pub struct Running<S, A> {
     /// `http://` and its address.
     pub base: String,
+    /// `http://` and the operations' address (readiness, metrics).
+    pub ops: String,
     /// The service, to reach its engine and store from the test.
     pub app: Arc<App<S, A, StaticDirectory>>,
     stop: Option<oneshot::Sender<()>>,
@@ -60,6 +63,9 @@ pub async fn start_with<S: AsyncStore + 'static, A: Authenticator>(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let base = format!("http://{address}");
+    // A test's service stops at once when it is done: the drain is the binary's tests'.
+    let mut limits = limits;
+    limits.drain_period = Duration::ZERO;
     let mut app = App::new(
         AsyncEngine::new(clock, store, EngineConfig::new(pepper)),
         authenticator,
@@ -71,12 +77,21 @@ pub async fn start_with<S: AsyncStore + 'static, A: Authenticator>(
         app = app.onboarding(onboarding);
     }
     let app = Arc::new(app);
+    let ops = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ops_base = format!("http://{}", ops.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    let served = tokio::spawn(serve(listener, app.clone(), None, async move {
-        let _ = stopped.await;
-    }));
+    let served = tokio::spawn(serve_with_ops(
+        listener,
+        Some(ops),
+        app.clone(),
+        None,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     Running {
         base,
+        ops: ops_base,
         app,
         stop: Some(stop),
         served,
@@ -172,6 +187,8 @@ pub fn demo_env(dir: &Path, pepper: &Path) -> Vec<(String, String)> {
         ),
         ("TAP_SQLITE_PATH", dir.join("tap.db").display().to_string()),
         ("TAP_LISTEN", "127.0.0.1:0".to_owned()),
+        // A test's binary stops at once: the drain is the restart test's to try.
+        ("TAP_DRAIN_PERIOD", "0s".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -231,6 +248,15 @@ impl Binary {
     /// `http://` and the address.
     pub fn base(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// `http://` and the operations' address, from its "operations listening" line, which
+    /// comes before the "listening" one (set `TAP_OPS_LISTEN` to have one).
+    pub fn ops_base(&self) -> Option<String> {
+        self.lines()
+            .iter()
+            .find(|line| line["message"] == "operations listening")
+            .and_then(|line| line["address"].as_str().map(|a| format!("http://{a}")))
     }
 
     /// Sends SIGTERM (as Docker, Kubernetes and systemd stop a service).

@@ -79,6 +79,24 @@ pub(super) fn duration_of(
     })
 }
 
+/// A duration that may be zero (`0s`, or `0`: none), as `humantime` writes one otherwise.
+pub(super) fn duration_or_zero_of(
+    name: &str,
+    text: Option<String>,
+    default: Duration,
+) -> Result<Duration, StartError> {
+    match text.as_deref().map(str::trim) {
+        Some("0") => Ok(Duration::ZERO),
+        _ => text.map_or(Ok(default), |text| {
+            humantime::parse_duration(&text).map_err(|_| {
+                StartError::Environment(format!(
+                    "{name}={text}: a duration such as 5s, 500ms or 0s (none)"
+                ))
+            })
+        }),
+    }
+}
+
 /// A size such as `16KiB`, `1MiB` or `4096`.
 pub(super) fn size_of(
     name: &str,
@@ -112,7 +130,7 @@ mod tests {
     use std::num::NonZeroU32;
     use std::time::Duration;
 
-    use super::{Rate, duration_of, rate_of, size_of};
+    use super::{Rate, duration_of, duration_or_zero_of, rate_of, size_of};
 
     #[expect(
         clippy::unnecessary_wraps,
@@ -145,6 +163,15 @@ mod tests {
         );
         assert!(duration_of("D", some("0s"), Duration::ZERO).is_err());
         assert!(duration_of("D", some("soon"), Duration::ZERO).is_err());
+        let zero = |text: &str| duration_or_zero_of("D", some(text), Duration::MAX);
+        assert_eq!(zero("0s").unwrap(), Duration::ZERO);
+        assert_eq!(zero("0").unwrap(), Duration::ZERO);
+        assert_eq!(zero("5s").unwrap(), Duration::from_secs(5));
+        assert!(zero("soon").unwrap_err().to_string().starts_with("D=soon:"));
+        assert_eq!(
+            duration_or_zero_of("D", None, Duration::from_secs(5)).unwrap(),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]

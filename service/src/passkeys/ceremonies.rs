@@ -28,7 +28,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs_proto::AllowCredentials;
 
 use super::attestation::stated_aaguid;
-use super::relying_party::{WebauthnSettings, user_handle};
+use super::relying_party::{RelyingPartyKey, WebauthnSettings};
 use crate::http::GraphError;
 
 /// Why a ceremony could not go on.
@@ -90,6 +90,7 @@ pub struct Onboarding {
     webauthn: Webauthn,
     settings: WebauthnSettings,
     roots: Option<AttestationCaList>,
+    key: RelyingPartyKey,
 }
 
 impl std::fmt::Debug for Onboarding {
@@ -135,11 +136,14 @@ fn stored_form(passkey: Passkey) -> Result<Vec<u8>, CeremonyError> {
 
 impl Onboarding {
     /// The relying party of `settings`, attesting keys against `roots` when given (see
-    /// [`roots_from_json`](super::roots_from_json)).
+    /// [`roots_from_json`](super::roots_from_json)), with a random key of its own
+    /// ([`RelyingPartyKey`]; a deployment of several instances gives them one with
+    /// [`Onboarding::with_key`]).
     ///
     /// # Errors
     ///
-    /// `webauthn-rs`'s, when the RP ID does not suit the origin.
+    /// `webauthn-rs`'s, when the RP ID does not suit the origin; or the system's random number
+    /// generator's.
     pub fn new(
         settings: WebauthnSettings,
         roots: Option<AttestationCaList>,
@@ -148,7 +152,22 @@ impl Onboarding {
             webauthn: settings.relying_party()?,
             settings,
             roots,
+            key: RelyingPartyKey::random()?,
         })
+    }
+
+    /// The same relying party with `key`, which keys its user handles and decoys.
+    #[must_use]
+    pub fn with_key(mut self, key: RelyingPartyKey) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// The credential id a sign-in offers `user` when they hold no key (see
+    /// [`RelyingPartyKey::decoy_credential`]).
+    #[must_use]
+    pub fn decoy_credential(&self, user: &UserId) -> String {
+        self.key.decoy_credential(user)
     }
 
     /// Pages served from `http://localhost`, no attestation roots: [`crate::App::new`]'s
@@ -189,7 +208,7 @@ impl Onboarding {
             .iter()
             .filter_map(|m| URL_SAFE_NO_PAD.decode(m.value.id().as_str()).ok())
             .collect();
-        let handle = user_handle(user);
+        let handle = self.key.user_handle(user);
         let (options, state) = match &self.roots {
             None => {
                 let (options, state) = self
@@ -252,15 +271,16 @@ impl Onboarding {
         Ok(NewMethod::new(id, name, stored_form(passkey)?).aaguid(aaguid, level))
     }
 
-    /// The options of a passkey sign-in with `methods`, and the state they leave: the
-    /// challenge and the credential ids allowed, no key.
+    /// The options of a passkey sign-in allowing the credentials `allowed` (method ids:
+    /// unpadded URL-safe base64), and the state they leave: the challenge and those ids, no
+    /// key.
     ///
     /// # Errors
     ///
     /// [`CeremonyError::Refused`] when `webauthn-rs` refuses to start.
     pub fn request_options(
         &self,
-        methods: &[Versioned<RegisteredMethod>],
+        allowed: &[String],
     ) -> Result<(RequestChallengeResponse, Vec<u8>), CeremonyError> {
         let (mut options, challenge) = self
             .webauthn
@@ -268,10 +288,7 @@ impl Onboarding {
             .map_err(|e| refused(&e))?;
         // Not a conditional (autofill) request: a modal one, for the user's own keys.
         options.mediation = None;
-        let allowed: Vec<String> = methods
-            .iter()
-            .map(|m| m.value.id().as_str().to_owned())
-            .collect();
+        let allowed = allowed.to_vec();
         options.public_key.allow_credentials = allowed
             .iter()
             .filter_map(|id| URL_SAFE_NO_PAD.decode(id).ok())

@@ -1,5 +1,6 @@
 //! Signing in with a registered passkey, no pass needed (SPEC 8.2, 8.6): the request options
-//! for the user's keys, limited per source as sign-ins with a pass are, their state (the
+//! for the user's keys (for a user with none, options of the same shape for a decoy key:
+//! no answer tells who holds a key), limited per source as sign-ins with a pass are, their state (the
 //! challenge and the credential ids allowed, never a key) kept in the store under the
 //! cookie's id; then the assertion, verified against the key read again from the store, its
 //! use recorded only at the version verified, and a key whose counter went back blocked.
@@ -52,20 +53,29 @@ pub(super) async fn authentication_options<S: AsyncStore, A: Authenticator, D: D
         .bounded(app.engine.passkeys(&user))
         .await?
         .map_err(GraphError::read)?;
-    if methods.is_empty() {
-        return Err(GraphError::bad_request(
-            "no passkey can sign this user in: register one first",
-        ));
-    }
+    // A user who holds no key (or is unknown) gets options of the same shape: one decoy
+    // credential id, stable per user, that no key answers. Nothing is kept for them, so a
+    // stream of made-up names fills no store; their answer then finds no sign-in under the
+    // cookie and is refused as any wrong answer is.
+    let allowed: Vec<String> = if methods.is_empty() {
+        vec![app.onboarding.decoy_credential(&user)]
+    } else {
+        methods
+            .iter()
+            .map(|m| m.value.id().as_str().to_owned())
+            .collect()
+    };
     let (options, state) = app
         .onboarding
-        .request_options(&methods)
+        .request_options(&allowed)
         .map_err(GraphError::from)?;
     let id = CeremonyId::random(&mut SysRng)
         .map_err(|_| GraphError::busy("the random number generator failed"))?;
-    app.bounded(app.engine.begin_sign_in(&user, &id, &state, LOGIN_WINDOW))
-        .await?
-        .map_err(GraphError::passkey)?;
+    if !methods.is_empty() {
+        app.bounded(app.engine.begin_sign_in(&user, &id, &state, LOGIN_WINDOW))
+            .await?
+            .map_err(GraphError::passkey)?;
+    }
     let mut response =
         Json(serde_json::to_value(options).map_err(GraphError::store)?).into_response();
     if let Some(cookie) = set_cookie(

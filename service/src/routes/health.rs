@@ -1,6 +1,7 @@
 //! Health and metrics: `/health/live` answers while the process runs; `/health/ready` when
-//! the store answers too, within the store timeout (a load balancer takes the instance out of
-//! rotation otherwise); `/metrics` in Prometheus' text.
+//! the store answers too, within the store timeout, and the instance is not draining for a
+//! shutdown (a load balancer takes the instance out of rotation otherwise); `/metrics` in
+//! Prometheus' text.
 
 use axum::Json;
 use axum::extract::State;
@@ -20,6 +21,11 @@ pub(super) async fn live() -> Json<Value> {
 pub(super) async fn ready<S: AsyncStore, A: Authenticator, D: Directory>(
     State(app): AppState<S, A, D>,
 ) -> Result<Json<Value>, GraphError> {
+    if app.is_draining() {
+        return Err(GraphError::busy(
+            "the instance is shutting down: it is draining its connections",
+        ));
+    }
     app.bounded(app.engine.store().load_policy())
         .await?
         .map_err(GraphError::store)?;

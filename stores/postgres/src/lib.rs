@@ -23,6 +23,9 @@
 //!   no stream of attempts makes it give up. A decision that writes nothing (a refusal) is one
 //!   read: no lock, no transaction id, nothing written to the WAL. Uncontended, a write costs
 //!   what it did before: a read and one statement.
+//! - Every transaction the store opens names its isolation level, READ COMMITTED, whatever
+//!   the server's or the role's default; [`pool`] makes it every connection's default too
+//!   ([`READ_COMMITTED`]), so a single statement's own transaction is READ COMMITTED as well.
 //! - Every failure (the pool has no connection, the connection is lost, a statement fails, a
 //!   stored document breaks the crate's rules) is a [`PgError`], and the engine denies on it. A
 //!   write whose connection is lost after the statement was sent may or may not have committed
@@ -164,13 +167,20 @@ pub enum PgError {
 }
 
 /// A pool of `size` connections (at least one) to the server `config` names, recycled with a
-/// liveness check. Hosts with needs of their own (TLS, timeouts) build a
-/// [`deadpool_postgres::Pool`] themselves and pass it to [`PgStore::new`].
+/// liveness check, every connection's default isolation READ COMMITTED ([`READ_COMMITTED`],
+/// after the options `config` gives). Hosts with needs of their own (TLS, timeouts) build a
+/// [`deadpool_postgres::Pool`] themselves and pass it to [`PgStore::new`]: give its
+/// connections the same option.
 ///
 /// # Errors
 ///
 /// [`PgError::Build`].
-pub fn pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, PgError> {
+pub fn pool(mut config: tokio_postgres::Config, size: usize) -> Result<Pool, PgError> {
+    let options = match config.get_options() {
+        Some(given) => format!("{given} {READ_COMMITTED}"),
+        None => READ_COMMITTED.to_owned(),
+    };
+    config.options(options);
     let manager = Manager::from_config(
         config,
         NoTls,
@@ -309,6 +319,21 @@ const LOAD_POLICY: &str = "SELECT version, document FROM tap_policy WHERE tenant
 /// The user's lock for a decision judged again: transaction-scoped, so it ends with the
 /// transaction whatever happens. Tenants and user ids hold no control character, so U+001F
 /// separates them without ambiguity; two users whose keys collide only wait for each other.
+/// The connection option that makes READ COMMITTED the default isolation of a connection's
+/// transactions, a single statement's own included: the store's conditional writes are
+/// designed for it. Under a stricter default (REPEATABLE READ, SERIALIZABLE, set on the
+/// server or the role) a write that met a concurrent one would fail with a serialization
+/// error instead of deciding.
+pub const READ_COMMITTED: &str = "-c default_transaction_isolation=read\\ committed";
+
+/// Every transaction the store opens names its isolation level, rather than inherit the
+/// server's or the role's default: READ COMMITTED, which the design needs and no more (each
+/// statement sees what committed before it; the user is held by the advisory lock and the
+/// row's `FOR UPDATE`, and every change is a conditional statement whose returned row
+/// decides). Under REPEATABLE READ or SERIALIZABLE a default could make the re-judging
+/// transaction fail with serialization errors instead of waiting for the lock.
+pub(crate) const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
 const LOCK_USER: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 0))";
 
 /// The user's row, held until the transaction ends: every statement that would change it
@@ -714,7 +739,7 @@ impl AsyncStore for PgStore {
         let tenant: &str = &self.tenant;
         let user_param: [&(dyn ToSql + Sync); 2] = [&tenant, &user.as_str()];
         let (begun, user_locked, row_locked, read) = join4(
-            client.batch_execute("BEGIN"),
+            client.batch_execute(BEGIN),
             client.execute(&lock_user, &user_param),
             client.execute(&lock_row, &user_param),
             self.load_on(client, user),

@@ -18,7 +18,7 @@ use temporary_access_pass::time::UtcDateTime;
 use tokio_postgres::types::ToSql;
 
 use super::{
-    HeldConnection, LOCK_USER, PgError, PgStore, Sql, decode, pick, sql_version, statements,
+    BEGIN, HeldConnection, LOCK_USER, PgError, PgStore, Sql, decode, pick, sql_version, statements,
     written,
 };
 
@@ -283,7 +283,7 @@ impl PgStore {
         let client = held.client();
         let tenant: &str = &self.tenant;
         let lock = client.prepare_cached(LOCK_USER).await?;
-        client.batch_execute("BEGIN").await?;
+        client.batch_execute(BEGIN).await?;
         client.execute(&lock, &[&tenant, &user.as_str()]).await?;
         let row = run(client, tenant, sql, params).await?;
         client.batch_execute("COMMIT").await?;
@@ -307,7 +307,7 @@ impl PgStore {
         let client = held.client();
         let tenant: &str = &self.tenant;
         let lock = client.prepare_cached(LOCK_USER).await?;
-        client.batch_execute("BEGIN").await?;
+        client.batch_execute(BEGIN).await?;
         client.execute(&lock, &[&tenant, &user.as_str()]).await?;
         let room: Params = vec![
             Box::new(user.as_str().to_owned()),

@@ -97,3 +97,77 @@ fn an_id_of_the_longest_length_is_taken_and_one_byte_more_refused() {
     assert!(UserId::new(&"x".repeat(UserId::MAX_LEN)).is_ok());
     assert!(UserId::new(&"x".repeat(UserId::MAX_LEN + 1)).is_err());
 }
+
+/// Method and ceremony ids (SPEC 8.4): the URL-safe base64 alphabet, at exactly their shortest
+/// and longest lengths; names trimmed; each shown as given, and a method's Debug never shows
+/// the host's credential. Written for the mutants `cargo mutants --file src/method.rs` left.
+#[test]
+fn method_and_ceremony_ids_take_their_alphabet_at_exactly_their_lengths() {
+    use temporary_access_pass::ceremony::CeremonyId;
+    use temporary_access_pass::method::{
+        AttestationLevel, MethodError, MethodId, MethodName, MethodOrigin, NewMethod,
+        RegisteredMethod,
+    };
+    use temporary_access_pass::time::UtcDateTime;
+
+    let id = MethodId::new("AbC-_09").unwrap();
+    assert_eq!(id.as_str(), "AbC-_09");
+    assert_eq!(id.to_string(), "AbC-_09");
+    assert_eq!(format!("{id:?}"), "MethodId(\"AbC-_09\")");
+    for bad in ["a b", "a+b", "a/b", "a=b", "é", "a.b"] {
+        assert!(
+            matches!(MethodId::new(bad), Err(IdError::NotAToken { .. })),
+            "{bad}"
+        );
+    }
+    assert!(MethodId::new("").is_err());
+    assert!(MethodId::new(&"a".repeat(MethodId::MAX_LEN)).is_ok());
+    assert!(MethodId::new(&"a".repeat(MethodId::MAX_LEN + 1)).is_err());
+    let shortest = CeremonyId::MIN_LEN;
+    assert!(CeremonyId::new(&"a".repeat(shortest)).is_ok());
+    for short in [1, shortest - 1] {
+        assert!(
+            matches!(
+                CeremonyId::new(&"a".repeat(short)),
+                Err(IdError::TooShort { len, min, .. }) if len == short && min == shortest
+            ),
+            "{short} characters"
+        );
+    }
+    assert!(CeremonyId::new(&"a".repeat(CeremonyId::MAX_LEN + 1)).is_err());
+
+    let name = MethodName::new("  Red key ").unwrap();
+    assert_eq!(name.as_str(), "Red key");
+    assert_eq!(name.to_string(), "Red key");
+    assert_eq!(format!("{name:?}"), "MethodName(\"Red key\")");
+
+    let user = UserId::new("chris@contoso.com").unwrap();
+    let now = UtcDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+    let origin = MethodOrigin::ByAdministrator(UserId::new("ga@contoso.com").unwrap());
+    let aaguid = Some([7_u8; 16]);
+    let with = |len: usize| {
+        let new = NewMethod::new(id.clone(), name.clone(), vec![0x5a; len])
+            .aaguid(aaguid, AttestationLevel::NotAttested);
+        RegisteredMethod::new(new, user.clone(), origin.clone(), now)
+    };
+    let largest = with(RegisteredMethod::MAX_CREDENTIAL_LEN).unwrap();
+    assert_eq!(RegisteredMethod::MAX_CREDENTIAL_LEN, 8 * 1024);
+    assert_eq!(largest.credential(), &vec![0x5a; 8 * 1024][..]);
+    assert_eq!(largest.aaguid(), aaguid);
+    for refused in [0, RegisteredMethod::MAX_CREDENTIAL_LEN + 1] {
+        assert!(matches!(
+            with(refused),
+            Err(MethodError::CredentialSize { len, max }) if len == refused && max == 8 * 1024
+        ));
+    }
+    let shown = format!("{largest:?}");
+    assert!(shown.contains("credential_len: 8192"), "{shown}");
+    assert!(
+        shown.contains("MethodId(\"AbC-_09\")") && shown.contains("Red key"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("90, 90"),
+        "the credential's bytes are not shown: {shown}"
+    );
+}

@@ -160,6 +160,24 @@ fn method_and_ceremony_ids_take_their_alphabet_at_exactly_their_lengths() {
             Err(MethodError::CredentialSize { len, max }) if len == refused && max == 8 * 1024
         ));
     }
+    // A sign-in's new credential is held to the same bound, empty and one byte over refused,
+    // and the method as it was is unchanged by a refusal.
+    let later = now + temporary_access_pass::time::Duration::minutes(5);
+    let used = largest.used(vec![0x33; 16], later).unwrap();
+    assert_eq!(used.credential(), &[0x33; 16][..]);
+    assert_eq!(used.last_used(), Some(later));
+    for refused in [0, RegisteredMethod::MAX_CREDENTIAL_LEN + 1] {
+        assert!(matches!(
+            largest.used(vec![0x33; refused], later),
+            Err(MethodError::CredentialSize { len, .. }) if len == refused
+        ));
+    }
+    assert!(
+        largest
+            .used(vec![0x33; RegisteredMethod::MAX_CREDENTIAL_LEN], later)
+            .is_ok()
+    );
+    assert_eq!(largest.last_used(), None);
     let shown = format!("{largest:?}");
     assert!(shown.contains("credential_len: 8192"), "{shown}");
     assert!(

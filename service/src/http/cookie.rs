@@ -26,14 +26,20 @@ pub fn cookie_name(name: &str, secure: bool) -> Cow<'_, str> {
 /// The value of cookie `name` in `headers`, under its `__Host-` name when `secure`.
 #[must_use]
 pub fn cookie<'h>(headers: &'h HeaderMap, name: &str, secure: bool) -> Option<&'h str> {
-    let name = cookie_name(name, secure);
+    let named = |n: &str| {
+        if secure {
+            n.strip_prefix(HOST_PREFIX) == Some(name)
+        } else {
+            n == name
+        }
+    };
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(n, v)| (n == name).then_some(v))
+        .find_map(|(n, v)| named(n).then_some(v))
 }
 
 /// A `Set-Cookie` value for `name`: `HttpOnly`, `SameSite=Strict`, `Path=/`, for `seconds`

@@ -257,3 +257,68 @@ impl Ceremony {
         now < self.expires
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::format;
+    use alloc::vec;
+
+    use time::UtcDateTime;
+
+    use super::{Ceremony, CeremonyError, CeremonyId, CeremonyKind};
+    use crate::UserId;
+    use crate::passcode::test_rngs::Counter;
+
+    /// A ceremony's state is bounded at exactly 64 KiB, and its Debug shows the state's length,
+    /// never its bytes. Written for the mutants `cargo mutants --file src/ceremony.rs` left.
+    #[test]
+    fn a_state_of_64_kib_is_kept_one_byte_more_is_refused_and_debug_shows_only_its_length() {
+        let user = UserId::new("chris@contoso.com").unwrap();
+        let opened = UtcDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let expires = UtcDateTime::from_unix_timestamp(1_800_000_300).unwrap();
+        let ceremony = Ceremony::new(
+            CeremonyId::new(&"c".repeat(CeremonyId::MIN_LEN)).unwrap(),
+            user.clone(),
+            CeremonyKind::Provisioning { by: user },
+            opened,
+            expires,
+        )
+        .unwrap();
+        assert_eq!(Ceremony::MAX_STATE_LEN, 65_536);
+        let full = ceremony
+            .clone()
+            .with_state(Some(vec![7; Ceremony::MAX_STATE_LEN]))
+            .unwrap();
+        assert_eq!(full.state().map(<[u8]>::len), Some(65_536));
+        assert_eq!(
+            ceremony
+                .clone()
+                .with_state(Some(vec![7; Ceremony::MAX_STATE_LEN + 1])),
+            Err(CeremonyError::StateSize {
+                len: 65_537,
+                max: 65_536
+            })
+        );
+        let small = ceremony.with_state(Some(b"secret".to_vec())).unwrap();
+        let shown = format!("{small:?}");
+        assert!(shown.starts_with("Ceremony {"), "{shown}");
+        assert!(shown.contains("state_len: Some(6)"), "{shown}");
+        assert!(!shown.contains("115, 101"), "the state's bytes: {shown}");
+    }
+
+    /// A fresh id is the URL-safe base64 of the bytes drawn (checked against Python's
+    /// `base64.urlsafe_b64encode`), cut to 43 characters, and reads back as itself. Written for
+    /// the mutants `cargo mutants --file src/ceremony.rs` left in the encoding.
+    #[test]
+    fn a_fresh_id_is_the_url_safe_base64_of_its_bytes() {
+        for (first, want) in [
+            (0, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"),
+            (200, "yMnKy8zNzs_Q0dLT1NXW19jZ2tvc3d7f4OHi4-Tl5uf"),
+        ] {
+            let id = CeremonyId::random(&mut Counter(first)).unwrap();
+            assert_eq!(id.as_str(), want);
+            assert_eq!(CeremonyId::new(want).unwrap(), id);
+            assert_eq!(format!("{id:?}"), format!("CeremonyId({}…)", &want[..6]));
+        }
+    }
+}

@@ -29,3 +29,46 @@ fn spec_8_4_a_session_state_is_taken_once() {
     let store = InMemoryStore::new();
     conformance::race_taking_a_state(&store, &store, 500);
 }
+
+/// SPEC 8.1: a registration session lets its user register only while the pass it was opened
+/// with is still theirs. The store removes a replaced or deleted pass's sessions in the same
+/// commit; the judgement refuses on its own too, for a store that kept one. Written for the
+/// mutants `cargo mutants --file src/onboarding.rs` left in `judge_session`.
+#[test]
+fn spec_8_1_a_session_registers_only_while_its_own_pass_is_the_users() {
+    use temporary_access_pass::CreateRequest;
+    use temporary_access_pass::ceremony::{Ceremony, CeremonyId, CeremonyKind};
+    use temporary_access_pass::error::RegistrationError;
+    use temporary_access_pass::onboarding::{SessionContext, judge_session};
+
+    use crate::support::{at, member, pass_for};
+
+    let chris = member("chris@contoso.com");
+    let dana = member("dana@contoso.com");
+    let (_, opened_with) = pass_for(&chris, CreateRequest::new());
+    let (_, replacement) = pass_for(&chris, CreateRequest::new());
+    let (_, danas) = pass_for(&dana, CreateRequest::new());
+    assert_ne!(opened_with.id(), replacement.id());
+    let until = at(70);
+    let session = Ceremony::new(
+        CeremonyId::new(&"s".repeat(CeremonyId::MIN_LEN)).unwrap(),
+        chris.id().clone(),
+        CeremonyKind::Registration {
+            pass: *opened_with.id(),
+            until,
+        },
+        at(60),
+        until,
+    )
+    .unwrap();
+    let now = at(65);
+    let judged = |record| judge_session(&SessionContext::new(&chris, record, Some(&session)), now);
+    assert_eq!(judged(Some(&opened_with)), Ok((*opened_with.id(), until)));
+    for (why, record) in [
+        ("the pass was replaced", Some(&replacement)),
+        ("a record of another user", Some(&danas)),
+        ("the pass was deleted", None),
+    ] {
+        assert_eq!(judged(record), Err(RegistrationError::PassRemoved), "{why}");
+    }
+}

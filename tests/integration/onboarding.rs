@@ -72,3 +72,115 @@ fn spec_8_1_a_session_registers_only_while_its_own_pass_is_the_users() {
         assert_eq!(judged(record), Err(RegistrationError::PassRemoved), "{why}");
     }
 }
+
+/// SPEC 8.5: an administrator's provisioning is answered only by the ceremony they opened,
+/// for the user they opened it for, while it is open; each condition refuses on its own.
+/// Written for the mutants `cargo mutants --file src/onboarding.rs` left in
+/// `take_provisioning`.
+#[test]
+fn spec_8_5_a_provisioning_is_taken_only_by_its_administrator_for_its_user_while_open() {
+    use temporary_access_pass::ceremony::{Ceremony, CeremonyId, CeremonyKind};
+    use temporary_access_pass::error::ProvisionError;
+    use temporary_access_pass::onboarding::take_provisioning;
+
+    use crate::support::{aa, at, ga, member};
+
+    let chris = member("chris@contoso.com");
+    let dana = member("dana@contoso.com");
+    let (helpdesk, other_admin) = (aa(), ga());
+    let ceremony = |by: &temporary_access_pass::Principal,
+                    user: &temporary_access_pass::Principal| {
+        Ceremony::new(
+            CeremonyId::new(&"p".repeat(CeremonyId::MIN_LEN)).unwrap(),
+            user.id().clone(),
+            CeremonyKind::Provisioning {
+                by: by.id().clone(),
+            },
+            at(0),
+            at(5),
+        )
+        .unwrap()
+        .with_state(Some(b"options".to_vec()))
+        .unwrap()
+    };
+    let own = ceremony(&helpdesk, &chris);
+    assert_eq!(
+        take_provisioning(&helpdesk, &chris, Some(&own), at(4)),
+        Ok(b"options".to_vec())
+    );
+    for (why, taken) in [
+        (
+            "another administrator's",
+            take_provisioning(
+                &helpdesk,
+                &chris,
+                Some(&ceremony(&other_admin, &chris)),
+                at(4),
+            ),
+        ),
+        (
+            "for another user",
+            take_provisioning(&helpdesk, &chris, Some(&ceremony(&helpdesk, &dana)), at(4)),
+        ),
+        (
+            "over",
+            take_provisioning(&helpdesk, &chris, Some(&own), at(5)),
+        ),
+        ("none", take_provisioning(&helpdesk, &chris, None, at(4))),
+    ] {
+        assert_eq!(taken, Err(ProvisionError::NoChallenge), "{why}");
+    }
+}
+
+/// SPEC 8.6: a passkey sign-in's state is taken only from a sign-in ceremony, of the user
+/// signing in, while it is open; each condition refuses on its own. Written for the mutants
+/// `cargo mutants --file src/onboarding.rs` left in `take_sign_in`.
+#[test]
+fn spec_8_6_a_sign_in_state_is_taken_only_from_the_users_open_sign_in() {
+    use temporary_access_pass::ceremony::{Ceremony, CeremonyId, CeremonyKind};
+    use temporary_access_pass::error::PasskeyError;
+    use temporary_access_pass::onboarding::{begin_sign_in, take_sign_in};
+
+    use crate::support::{at, uid};
+
+    let chris = uid("chris@contoso.com");
+    let id = || CeremonyId::new(&"l".repeat(CeremonyId::MIN_LEN)).unwrap();
+    let window = temporary_access_pass::time::Duration::minutes(5);
+    let sign_in = begin_sign_in(&chris, id(), b"challenge".to_vec(), window, at(0)).unwrap();
+    assert_eq!(
+        take_sign_in(&chris, Some(&sign_in), at(4)),
+        Ok(b"challenge".to_vec())
+    );
+    let danas = begin_sign_in(
+        &uid("dana@contoso.com"),
+        id(),
+        b"challenge".to_vec(),
+        window,
+        at(0),
+    )
+    .unwrap();
+    let provisioning = Ceremony::new(
+        id(),
+        chris.clone(),
+        CeremonyKind::Provisioning {
+            by: uid("ga@contoso.com"),
+        },
+        at(0),
+        at(5),
+    )
+    .unwrap()
+    .with_state(Some(b"challenge".to_vec()))
+    .unwrap();
+    for (why, ceremony, now) in [
+        ("another user's", Some(&danas), at(4)),
+        ("not a sign-in", Some(&provisioning), at(4)),
+        ("over", Some(&sign_in), at(5)),
+        ("none", None, at(4)),
+    ] {
+        assert_eq!(
+            take_sign_in(&chris, ceremony, now),
+            Err(PasskeyError::NoSignIn),
+            "{why}"
+        );
+    }
+}

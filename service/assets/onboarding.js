@@ -63,7 +63,7 @@ async function signIn(event) {
     const until = new Date(granted.registrationUntil);
     $("window").textContent = `Register your key before ${until.toLocaleTimeString()}.`;
     $("step-register").hidden = false;
-    say(`Signed in as ${granted.userId}. Now register a security key.`);
+    say(`Signed in as ${user()}. Now register a security key.`);
     $("register").focus();
   } catch (error) {
     fail(`Sign-in failed: ${error.message}`);
@@ -122,7 +122,7 @@ async function passkeySignIn() {
       extensions: asserted.getClientExtensionResults(),
     };
     const signedIn = await post("/webauthn/authentication", { userId: user(), credential });
-    say(`Signed in with your passkey as ${signedIn.userId}.`);
+    say(`Signed in with your passkey as ${user()}.`);
   } catch (error) {
     fail(`Signing in with the passkey failed: ${error.message}`);
     $("passkey-sign-in").disabled = false;

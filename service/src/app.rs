@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use temporary_access_pass::store::AsyncStore;
-use temporary_access_pass::{AsyncEngine, Principal};
+use temporary_access_pass::{AsyncEngine, Principal, UserId};
 
 use crate::clock::SharedClock;
 use crate::config::Limits;
@@ -113,6 +113,15 @@ impl<S: AsyncStore, A: Authenticator, D: Directory> App<S, A, D> {
             .ok_or_else(|| GraphError::not_found(format!("user {id:?}")))
     }
 
+    /// The name an authenticator shows for `id`'s account: their user principal name, or the
+    /// object id when the directory has none.
+    pub async fn account_name(&self, id: &UserId) -> String {
+        self.directory
+            .principal_name(id)
+            .await
+            .unwrap_or_else(|| id.as_str().to_owned())
+    }
+
     /// A store call, bounded by the store timeout.
     ///
     /// # Errors
@@ -174,7 +183,21 @@ impl<S: AsyncStore, A: Authenticator, D: Directory> App<S, A, D> {
 }
 
 impl<S: AsyncStore + 'static, A: Authenticator, D: Directory> IdentifyCaller for App<S, A, D> {
+    /// The authenticated caller as the directory knows them (SPEC 3.6): their object id and
+    /// user type from the directory, their roles and groups from the credential. A caller the
+    /// directory does not know is refused (403) whatever the credential says.
     async fn identify(&self, headers: &HeaderMap) -> Result<Principal, GraphError> {
-        Ok(self.authenticator.authenticate(headers).await?)
+        let caller = self.authenticator.authenticate(headers).await?;
+        let Some(known) = self.directory.user(caller.id().as_str()).await else {
+            return Err(GraphError::forbidden(
+                "the caller is not a user of this directory: it has no rights here",
+            ));
+        };
+        Ok(Principal::new(
+            known.id().clone(),
+            known.user_type(),
+            caller.groups().to_vec(),
+            caller.roles().to_vec(),
+        ))
     }
 }

@@ -1,6 +1,12 @@
 //! Who is calling, and who the users are: the two things a host plugs in. The service asks an
 //! [`Authenticator`] for the caller of each request and a [`Directory`] for the users it names;
 //! both answer with the crate's [`Principal`] (roles, groups, member or guest).
+//!
+//! Users are who the directory says they are (SPEC 3.6): a principal's id is the user's object
+//! id, and a user principal name is only an alias of it, matched without regard to case, that
+//! the directory resolves. The service resolves every caller through the directory too, so
+//! "themselves" compares object ids however a request spells the name, and a caller the
+//! directory does not know has no rights.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -110,23 +116,44 @@ pub trait Authenticator: Send + Sync + 'static {
     }
 }
 
-/// The users the service knows: the target of a creation, view or deletion, and the user
-/// signing in (their groups and user type decide the policy's scope). A production host asks
-/// its directory (Microsoft Graph, LDAP).
+/// The users the service knows: the callers, the target of a creation, view or deletion, and
+/// the user signing in (their groups and user type decide the policy's scope). A production
+/// host asks its directory (Microsoft Graph, LDAP).
 pub trait Directory: Send + Sync + 'static {
-    /// The user with this id, or `None` when there is none.
-    fn user(&self, id: &str) -> impl Future<Output = Option<Principal>> + Send;
+    /// The user `name` names: by their object id, or by their user principal name compared
+    /// without regard to case, as Graph's `/users/{id | userPrincipalName}` does. The
+    /// principal's id is the object id whichever way it was named. `None` when there is no
+    /// such user.
+    fn user(&self, name: &str) -> impl Future<Output = Option<Principal>> + Send;
+
+    /// The user principal name of the user with object id `id`, shown beside the id in the
+    /// audit trail; `None` when the directory has none for it (the default).
+    fn principal_name(&self, id: &UserId) -> impl Future<Output = Option<String>> + Send {
+        let _ = id;
+        std::future::ready(None)
+    }
+}
+
+/// A user principal name as the directory compares it: without regard to case.
+fn folded(name: &str) -> String {
+    name.to_lowercase()
 }
 
 /// A principal as the demonstration's JSON files write it:
-/// `{"id": "chris@contoso.com", "userType": "member", "roles": [], "groups": ["onboarding"]}`.
+/// `{"id": "2c0e6b1a-…", "userPrincipalName": "chris@contoso.com", "userType": "member",
+/// "roles": [], "groups": ["onboarding"]}`.
 /// Roles are named as the product shows them ("Global Administrator"); a name this service
 /// does not know counts as an unknown administrator role, which grants nothing (fails closed).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PrincipalDocument {
-    /// The user id (a user principal name).
+    /// The user's object id in the directory; in a tokens file or a test header, their object
+    /// id or user principal name, which the directory resolves.
     pub id: String,
+    /// The user principal name: an alias of `id` in a directory file, matched without regard
+    /// to case.
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
     /// `member` (the default) or `guest`.
     #[serde(default)]
     pub user_type: UserTypeDocument,
@@ -186,12 +213,20 @@ pub enum FileError {
     /// A token digest that is not 64 lowercase hex digits.
     #[error("token digest {0:?} is not a SHA-256 in lowercase hex")]
     Digest(String),
+    /// Two users of a directory file share an object id or a user principal name (compared
+    /// without regard to case), or one's name is another's id: a name must lead to one user.
+    #[error("{0:?} names more than one user: object ids and user principal names must be unique")]
+    Duplicate(String),
 }
 
-/// A directory read once from a JSON list of [`PrincipalDocument`]s.
+/// A directory read once from a JSON list of [`PrincipalDocument`]s, each user by object id
+/// with an optional `userPrincipalName`.
 #[derive(Debug, Default)]
 pub struct StaticDirectory {
-    users: HashMap<String, Principal>,
+    /// By object id: the principal and its user principal name.
+    users: HashMap<String, (Principal, Option<String>)>,
+    /// Folded user principal name to object id.
+    names: HashMap<String, String>,
 }
 
 impl StaticDirectory {
@@ -199,21 +234,50 @@ impl StaticDirectory {
     ///
     /// # Errors
     ///
-    /// [`FileError`].
+    /// [`FileError`], [`FileError::Duplicate`] when a name could lead to two users.
     pub fn from_json(text: &str) -> Result<Self, FileError> {
         let documents: Vec<PrincipalDocument> = serde_json::from_str(text)?;
-        let mut users = HashMap::new();
+        let mut directory = Self::default();
         for document in documents {
             let principal = document.principal()?;
-            users.insert(principal.id().as_str().to_owned(), principal);
+            let id = principal.id().as_str().to_owned();
+            if let Some(name) = &document.user_principal_name
+                && directory.names.insert(folded(name), id.clone()).is_some()
+            {
+                return Err(FileError::Duplicate(name.clone()));
+            }
+            let entry = (principal, document.user_principal_name);
+            if directory.users.insert(id.clone(), entry).is_some() {
+                return Err(FileError::Duplicate(id));
+            }
         }
-        Ok(Self { users })
+        // Object ids are looked up first: a name equal to another user's id would be shadowed.
+        for (name, id) in &directory.names {
+            if directory.users.contains_key(name) && name != id {
+                return Err(FileError::Duplicate(name.clone()));
+            }
+        }
+        Ok(directory)
+    }
+
+    fn entry(&self, name: &str) -> Option<&(Principal, Option<String>)> {
+        self.users.get(name).or_else(|| {
+            self.names
+                .get(&folded(name))
+                .and_then(|id| self.users.get(id))
+        })
     }
 }
 
 impl Directory for StaticDirectory {
-    async fn user(&self, id: &str) -> Option<Principal> {
-        self.users.get(id).cloned()
+    async fn user(&self, name: &str) -> Option<Principal> {
+        self.entry(name).map(|(principal, _)| principal.clone())
+    }
+
+    async fn principal_name(&self, id: &UserId) -> Option<String> {
+        self.users
+            .get(id.as_str())
+            .and_then(|(_, name)| name.clone())
     }
 }
 

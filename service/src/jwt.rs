@@ -1,8 +1,10 @@
 //! Microsoft Entra access tokens as the service's authenticator: a bearer JWT, signed RS256 or
 //! ES256 by a key of the issuer's JWKS (read from a file, or fetched from a URL and cached,
 //! with key rotation), its `iss`, `aud`, `exp` and `nbf` checked, the caller read from its
-//! claims: the user from `upn` (or `preferred_username`, or `oid`), the directory roles from
-//! `wids` (role template ids), the groups from `groups`, a guest from `acct` = 1.
+//! claims: the user from `oid`, their object id (never from `upn` or `preferred_username`,
+//! names that change and can be reused: SPEC 3.6), the tenant from `tid` (it must be the
+//! issuer's), the directory roles from `wids` (role template ids), the groups from `groups`, a
+//! guest from `acct` = 1.
 //!
 //! Validation is `jsonwebtoken`'s, on its `RustCrypto` backend; the service adds the choice of
 //! key by `kid`, the algorithms it accepts, and the mapping of claims. Fetched keys are kept
@@ -107,11 +109,9 @@ fn wid(template: &str) -> Option<Wid> {
 #[derive(Debug, Deserialize)]
 struct Claims {
     #[serde(default)]
-    upn: Option<String>,
-    #[serde(default)]
-    preferred_username: Option<String>,
-    #[serde(default)]
     oid: Option<String>,
+    #[serde(default)]
+    tid: Option<String>,
     #[serde(default)]
     wids: Vec<String>,
     #[serde(default)]
@@ -121,14 +121,36 @@ struct Claims {
     acct: Option<u8>,
 }
 
-fn principal(claims: Claims) -> Result<Principal, Unauthenticated> {
+/// The tenant an Entra issuer names: the path segment of `https://login.microsoftonline.com/{tenant}/v2.0`
+/// (or `https://sts.windows.net/{tenant}/`) that is a GUID, lowercased; `None` for an issuer
+/// that names none.
+fn issuer_tenant(issuer: &str) -> Option<String> {
+    issuer.split('/').find_map(|segment| {
+        let bytes = segment.as_bytes();
+        let guid = bytes.len() == 36
+            && bytes.iter().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => *b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            });
+        guid.then(|| segment.to_ascii_lowercase())
+    })
+}
+
+fn principal(claims: Claims, tenant: Option<&str>) -> Result<Principal, Unauthenticated> {
+    if let Some(tenant) = tenant {
+        match claims.tid.as_deref() {
+            Some(tid) if tid.eq_ignore_ascii_case(tenant) => {}
+            Some(_) => {
+                return Err(Unauthenticated::invalid(
+                    "the token's tenant (tid) is not the issuer's",
+                ));
+            }
+            None => return Err(Unauthenticated::invalid("the token names no tenant (tid)")),
+        }
+    }
     let id = claims
-        .upn
-        .or(claims.preferred_username)
-        .or(claims.oid)
-        .ok_or_else(|| {
-            Unauthenticated::invalid("the token names no user (upn, preferred_username or oid)")
-        })?;
+        .oid
+        .ok_or_else(|| Unauthenticated::invalid("the token names no user object id (oid)"))?;
     let id =
         UserId::new(&id).map_err(|e| Unauthenticated::invalid(format!("the token's user: {e}")))?;
     let mut guest = claims.acct == Some(1);
@@ -203,6 +225,8 @@ enum Keys {
 /// Checks Entra access tokens (see the module).
 pub struct JwtAuthenticator {
     validation: Validation,
+    /// The tenant the issuer names, which `tid` must repeat.
+    tenant: Option<String>,
     keys: Keys,
 }
 
@@ -233,6 +257,7 @@ impl JwtAuthenticator {
     pub fn new(issuer: &str, audience: &str, set: JwkSet) -> Self {
         Self {
             validation: validation(issuer, audience),
+            tenant: issuer_tenant(issuer),
             keys: Keys::Fixed(set),
         }
     }
@@ -253,6 +278,7 @@ impl JwtAuthenticator {
     ) -> Result<Self, KeysError> {
         Ok(Self {
             validation: validation(issuer, audience),
+            tenant: issuer_tenant(issuer),
             keys: Keys::Remote(Arc::new(RemoteKeys::fetch_first(url, times).await?)),
         })
     }
@@ -311,7 +337,7 @@ impl Authenticator for JwtAuthenticator {
         validation.algorithms = vec![header.alg];
         let data = decode::<Claims>(token, &key, &validation)
             .map_err(|e| Unauthenticated::invalid(describe(&e)))?;
-        principal(data.claims)
+        principal(data.claims, self.tenant.as_deref())
     }
 }
 

@@ -24,7 +24,7 @@ use temporary_access_pass_graph_service::identity::{
 };
 use temporary_access_pass_graph_service::{App, POLICY_PATH, serve as serve_until};
 use temporary_access_pass_sqlite::SqliteStore;
-use temporary_access_pass_testkit::demo::{CHRIS, GA, HELPDESK};
+use temporary_access_pass_testkit::demo::{CHRIS, CHRIS_ID, GA, HELPDESK};
 
 /// A running service and a client for it.
 struct Server {
@@ -274,7 +274,7 @@ async fn the_life_of_a_pass(server: &mut Server) {
         .refused(
             Method::GET,
             &one,
-            Some(r#"{"id": "someone@contoso.com"}"#),
+            Some(r#"{"id": "vendor_fabrikam.com#EXT#@contoso.com", "userType": "guest"}"#),
             None,
             StatusCode::FORBIDDEN,
             "accessDenied",
@@ -302,7 +302,8 @@ async fn the_life_of_a_pass(server: &mut Server) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{granted}");
-    assert_eq!(granted["userId"], "chris@contoso.com");
+    // Named by user principal name, known by object id (SPEC 3.6).
+    assert_eq!(granted["userId"], CHRIS_ID);
     assert_eq!(granted["passId"], id.as_str());
     assert_eq!(granted["isUsableOnce"], true);
     let used = server

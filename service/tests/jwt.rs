@@ -29,6 +29,7 @@ use temporary_access_pass_graph_service::identity::Authenticator;
 use temporary_access_pass_graph_service::jwt::JwtAuthenticator;
 use temporary_access_pass_graph_service::jwt::keys::{KeyTimes, MISS_WAIT};
 use temporary_access_pass_graph_service::{GraphError, Limits, POLICY_PATH};
+use temporary_access_pass_testkit::demo::{CHRIS_ID, GA_ID, GUEST_ID, HELPDESK_ID};
 use temporary_access_pass_testkit::service::{client, start};
 use tokio::sync::RwLock;
 use tokio::time::Instant;
@@ -92,8 +93,12 @@ fn set(keys: &[&Key]) -> JwkSet {
     }
 }
 
-/// The claims of an access token Entra would issue to `upn` with the roles `wids`.
-fn claims(upn: &str, wids: &[&str]) -> Value {
+/// The tenant `ISSUER` names, which a token's `tid` repeats.
+const TENANT: &str = "7d0c4b2f-0000-4000-8000-00000000c0de";
+
+/// The claims of an access token Entra would issue to the user with object id `oid` and the
+/// roles `wids`.
+fn claims(oid: &str, wids: &[&str]) -> Value {
     let now = get_current_timestamp();
     json!({
         "iss": ISSUER,
@@ -101,8 +106,8 @@ fn claims(upn: &str, wids: &[&str]) -> Value {
         "iat": now,
         "nbf": now,
         "exp": now + 3600,
-        "upn": upn,
-        "oid": "0f1e2d3c-0000-4000-8000-000000000001",
+        "tid": TENANT,
+        "oid": oid,
         "wids": wids,
         "groups": ["onboarding"],
     })
@@ -120,17 +125,27 @@ fn b64(value: &Value) -> String {
 
 /// Tokens a forger or a stale client would send, each with what it must be refused for.
 fn forgeries(good: &Key, other: &Key) -> Vec<(&'static str, String)> {
-    let mut expired = claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]);
+    let mut expired = claims(HELPDESK_ID, &[AUTHENTICATION_ADMINISTRATOR]);
     expired["exp"] = json!(get_current_timestamp() - 3600);
-    let mut early = claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]);
+    let mut early = claims(HELPDESK_ID, &[AUTHENTICATION_ADMINISTRATOR]);
     early["nbf"] = json!(get_current_timestamp() + 3600);
-    let mut audience = claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]);
+    let mut audience = claims(HELPDESK_ID, &[AUTHENTICATION_ADMINISTRATOR]);
     audience["aud"] = json!("https://graph.microsoft.com");
-    let mut issuer = claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]);
+    let mut issuer = claims(HELPDESK_ID, &[AUTHENTICATION_ADMINISTRATOR]);
     issuer["iss"] = json!("https://login.microsoftonline.com/another-tenant/v2.0");
-    let mut no_exp = claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]);
+    let mut no_exp = claims(HELPDESK_ID, &[AUTHENTICATION_ADMINISTRATOR]);
     no_exp.as_object_mut().unwrap().remove("exp");
-    let payload = b64(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR]));
+    // A name is not an identity (SPEC 3.6): without `oid`, `upn` and `preferred_username`
+    // name nobody.
+    let mut by_name = claims(HELPDESK_ID, &[AUTHENTICATION_ADMINISTRATOR]);
+    by_name.as_object_mut().unwrap().remove("oid");
+    by_name["upn"] = json!("helpdesk@contoso.com");
+    by_name["preferred_username"] = json!("helpdesk@contoso.com");
+    let mut another_tenant = claims(GA_ID, &[GLOBAL_ADMINISTRATOR]);
+    another_tenant["tid"] = json!("0badc0de-0000-4000-8000-000000000000");
+    let mut no_tenant = claims(GA_ID, &[GLOBAL_ADMINISTRATOR]);
+    no_tenant.as_object_mut().unwrap().remove("tid");
+    let payload = b64(&claims(GA_ID, &[GLOBAL_ADMINISTRATOR]));
     // `alg: none`, unsigned, naming the real key.
     let none = format!(
         "{}.{payload}.",
@@ -146,7 +161,7 @@ fn forgeries(good: &Key, other: &Key) -> Vec<(&'static str, String)> {
     hs.kid = Some(good.kid.clone());
     let confused = encode(
         &hs,
-        &claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR]),
+        &claims(GA_ID, &[GLOBAL_ADMINISTRATOR]),
         &EncodingKey::from_secret(secret.as_bytes()),
     )
     .unwrap();
@@ -157,22 +172,19 @@ fn forgeries(good: &Key, other: &Key) -> Vec<(&'static str, String)> {
         kid: good.kid.clone(),
     };
     // A good token with one claim changed after signing.
-    let signed = good.sign(&claims(
-        "helpdesk@contoso.com",
-        &[AUTHENTICATION_ADMINISTRATOR],
-    ));
+    let signed = good.sign(&claims(HELPDESK_ID, &[AUTHENTICATION_ADMINISTRATOR]));
     let parts: Vec<&str> = signed.split('.').collect();
     let tampered = format!(
         "{}.{}.{}",
         parts[0],
-        b64(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])),
+        b64(&claims(GA_ID, &[GLOBAL_ADMINISTRATOR])),
         parts[2]
     );
     let mut no_kid = Header::new(Algorithm::RS256);
     no_kid.kid = None;
     let kidless = encode(
         &no_kid,
-        &claims("helpdesk@contoso.com", &[AUTHENTICATION_ADMINISTRATOR]),
+        &claims(HELPDESK_ID, &[AUTHENTICATION_ADMINISTRATOR]),
         &good.encoding,
     )
     .unwrap();
@@ -182,17 +194,23 @@ fn forgeries(good: &Key, other: &Key) -> Vec<(&'static str, String)> {
         ("another audience", good.sign(&audience)),
         ("another issuer", good.sign(&issuer)),
         ("no exp claim", good.sign(&no_exp)),
+        ("names no user object id (oid)", good.sign(&by_name)),
+        (
+            "tenant (tid) is not the issuer's",
+            good.sign(&another_tenant),
+        ),
+        ("names no tenant (tid)", good.sign(&no_tenant)),
         ("not a signed JWT", none),
         ("not accepted", confused),
         (
             "signature does not verify",
-            impostor.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])),
+            impostor.sign(&claims(GA_ID, &[GLOBAL_ADMINISTRATOR])),
         ),
         ("signature does not verify", tampered),
         ("names no signing key", kidless),
         (
             "not the issuer's",
-            other.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])),
+            other.sign(&claims(GA_ID, &[GLOBAL_ADMINISTRATOR])),
         ),
         ("not a signed JWT", "not.a.jwt".to_owned()),
     ]
@@ -207,19 +225,19 @@ async fn entra_tokens_become_principals_and_every_forgery_is_refused_for_its_rea
 
     let helpdesk = authenticator
         .authenticate(&bearer(&rsa.sign(&claims(
-            "helpdesk@contoso.com",
+            HELPDESK_ID,
             &[AUTHENTICATION_ADMINISTRATOR, MEMBER],
         ))))
         .await
         .unwrap();
-    assert_eq!(helpdesk.id().as_str(), "helpdesk@contoso.com");
+    assert_eq!(helpdesk.id().as_str(), HELPDESK_ID);
     assert_eq!(
         helpdesk.roles(),
         &[DirectoryRole::AuthenticationAdministrator]
     );
     assert_eq!(helpdesk.groups().len(), 1);
     assert_eq!(helpdesk.user_type(), UserType::Member);
-    let mut guest = claims("visitor@fabrikam.com", &[]);
+    let mut guest = claims(GUEST_ID, &[]);
     guest["acct"] = json!(1);
     let visitor = authenticator
         .authenticate(&bearer(&ec.sign(&guest)))
@@ -229,20 +247,23 @@ async fn entra_tokens_become_principals_and_every_forgery_is_refused_for_its_rea
     assert!(visitor.roles().is_empty());
     // A role this service does not know grants nothing and fails closed.
     let unknown = authenticator
-        .authenticate(&bearer(&ec.sign(&claims(
-            "pra@contoso.com",
-            &["e8611ab8-c189-46e8-94e1-60213ab1f814"],
-        ))))
+        .authenticate(&bearer(
+            &ec.sign(&claims(CHRIS_ID, &["e8611ab8-c189-46e8-94e1-60213ab1f814"])),
+        ))
         .await
         .unwrap();
     assert_eq!(unknown.roles(), &[DirectoryRole::OtherAdministrator]);
-    let mut by_oid = claims("x", &[]);
-    by_oid.as_object_mut().unwrap().remove("upn");
-    let oid = authenticator
-        .authenticate(&bearer(&rsa.sign(&by_oid)))
+    // The user is the object id, whatever name the token also carries; the tenant is compared
+    // without regard to case, as GUIDs are.
+    let mut named = claims(CHRIS_ID, &[]);
+    named["upn"] = json!("ga@contoso.com");
+    named["preferred_username"] = json!("ga@contoso.com");
+    named["tid"] = json!(TENANT.to_ascii_uppercase());
+    let chris = authenticator
+        .authenticate(&bearer(&rsa.sign(&named)))
         .await
         .unwrap();
-    assert_eq!(oid.id().as_str(), "0f1e2d3c-0000-4000-8000-000000000001");
+    assert_eq!(chris.id().as_str(), CHRIS_ID);
 
     for (reason, token) in forgeries(&rsa, &other) {
         let refused = authenticator
@@ -285,7 +306,7 @@ async fn over_http_every_refused_token_gets_401_with_www_authenticate_and_graphs
     let http = client();
     let policy = format!("{}/v1.0{POLICY_PATH}", running.base);
 
-    let good = rsa.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR]));
+    let good = rsa.sign(&claims(GA_ID, &[GLOBAL_ADMINISTRATOR]));
     let response = http.get(&policy).bearer_auth(&good).send().await.unwrap();
     assert_eq!(response.status(), 200);
 
@@ -400,7 +421,7 @@ async fn fetched_keys_rotate_and_made_up_kids_do_not_hammer_the_issuer() {
         .await
         .unwrap();
     assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched at start");
-    let token = |key: &Key| bearer(&key.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])));
+    let token = |key: &Key| bearer(&key.sign(&claims(GA_ID, &[GLOBAL_ADMINISTRATOR])));
     authenticator.authenticate(&token(&first)).await.unwrap();
     assert_eq!(
         fetches.load(Ordering::SeqCst),
@@ -467,7 +488,7 @@ async fn a_silent_then_failing_issuer_never_stalls_a_request_whose_key_is_known(
             .await
             .unwrap(),
     );
-    let token = bearer(&key.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])));
+    let token = bearer(&key.sign(&claims(GA_ID, &[GLOBAL_ADMINISTRATOR])));
     issuer.mode.store(BLACK_HOLE, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
@@ -481,7 +502,7 @@ async fn a_silent_then_failing_issuer_never_stalls_a_request_whose_key_is_known(
             alg: key.alg,
             kid: format!("made-up-{i}"),
         };
-        let headers = bearer(&forged.sign(&claims("ga@contoso.com", &[GLOBAL_ADMINISTRATOR])));
+        let headers = bearer(&forged.sign(&claims(GA_ID, &[GLOBAL_ADMINISTRATOR])));
         made_up.push(tokio::spawn(async move {
             let asked = Instant::now();
             let refused = authenticator.authenticate(&headers).await.unwrap_err();

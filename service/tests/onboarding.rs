@@ -29,7 +29,7 @@ use temporary_access_pass_graph_service::identity::TestHeaders;
 use temporary_access_pass_graph_service::passkeys::{Onboarding, WebauthnSettings};
 use temporary_access_pass_graph_service::{Limits, POLICY_PATH, SharedClock, system_clock};
 use temporary_access_pass_sqlite::SqliteStore;
-use temporary_access_pass_testkit::demo::{GA, HELPDESK};
+use temporary_access_pass_testkit::demo::{CHRIS_ID, GA, HELPDESK};
 use temporary_access_pass_testkit::passkey::sign_in_options;
 use temporary_access_pass_testkit::service::{Running, client, start_with};
 use webauthn_authenticator_rs::WebauthnAuthenticator as _;
@@ -348,7 +348,7 @@ async fn the_whole_flow<S>(flow: &Flow<S>) {
     flow.delete(CHRIS, &pass).await;
     let (status, signed_in) = flow.passkey_sign_in(&mut key, CHRIS).await;
     assert_eq!(status, 200, "{signed_in}");
-    assert_eq!(signed_in["userId"], CHRIS);
+    assert_eq!(signed_in["userId"], CHRIS_ID);
     assert_eq!(signed_in["method"], "passkey");
     // Another user's keys do not sign Chris in: the key gives no answer to his options.
     let (status, _) = flow
@@ -378,6 +378,10 @@ async fn the_whole_flow<S>(flow: &Flow<S>) {
         assert_eq!(shape(&first), shape(&chris));
         assert_eq!(allowed(&first).as_array().unwrap().len(), 1);
         assert_eq!(allowed(&first), allowed(&second), "the decoy is stable");
+        // Keyed on the name as asked, folded: two spellings of one name get one decoy, known
+        // user (the guest) or nobody alike, so spellings tell nothing about who exists.
+        let (_, respelt, _) = sign_in_options(&flow.running.base, &nobody.to_uppercase()).await;
+        assert_eq!(allowed(&first), allowed(&respelt), "{nobody} in capitals");
         assert_ne!(allowed(&first), allowed(&chris));
         assert_ne!(
             first["publicKey"]["challenge"],

@@ -9,7 +9,21 @@ pub const FILES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../service/demo");
 /// (the helpdesk), a member in the `onboarding` group, and a guest.
 pub const DIRECTORY: &str = include_str!("../../service/demo/directory.json");
 
-/// The Global Administrator, as the test authenticator's header names them.
+/// The Global Administrator's object id in the demonstration's directory (`ga@contoso.com`).
+pub const GA_ID: &str = "5d9b1a3e-7c42-4f0a-9e61-2b8c4d7f0a01";
+
+/// The helpdesk's object id in the demonstration's directory (`helpdesk@contoso.com`).
+pub const HELPDESK_ID: &str = "8e2f6c14-3b7d-4a95-b0c8-6d1e9f2a3b02";
+
+/// Chris's object id in the demonstration's directory (`chris@contoso.com`).
+pub const CHRIS_ID: &str = "1c7a4e9f-6d2b-4e83-a5f1-0b9c8d7e6f03";
+
+/// The guest's object id in the demonstration's directory
+/// (`vendor_fabrikam.com#EXT#@contoso.com`).
+pub const GUEST_ID: &str = "f04b8d26-9a1e-4c57-8b3d-7e6a5c4b3a04";
+
+/// The Global Administrator, as the test authenticator's header names them (by user principal
+/// name, which the directory resolves to their object id).
 pub const GA: &str = r#"{"id": "ga@contoso.com", "roles": ["Global Administrator"]}"#;
 
 /// The helpdesk's Authentication Administrator, as the test authenticator's header names them.

@@ -193,7 +193,9 @@ impl Onboarding {
     }
 
     /// The creation options for a key of `user` named `name`, excluding the keys they hold,
-    /// and the state they leave. With attestation roots, the options ask for attestation.
+    /// and the state they leave. `account` is the name the authenticator shows for the account
+    /// (the user principal name, not the object id). With attestation roots, the options ask
+    /// for attestation.
     ///
     /// # Errors
     ///
@@ -201,6 +203,7 @@ impl Onboarding {
     pub fn creation_options(
         &self,
         user: &UserId,
+        account: &str,
         name: &MethodName,
         existing: &[Versioned<RegisteredMethod>],
     ) -> Result<(CreationChallengeResponse, Vec<u8>), CeremonyError> {
@@ -213,7 +216,7 @@ impl Onboarding {
             None => {
                 let (options, state) = self
                     .webauthn
-                    .start_passkey_registration(handle, user.as_str(), name.as_str(), Some(exclude))
+                    .start_passkey_registration(handle, account, name.as_str(), Some(exclude))
                     .map_err(|e| refused(&e))?;
                 (options, CreationState::Plain(state))
             }
@@ -222,7 +225,7 @@ impl Onboarding {
                     .webauthn
                     .start_attested_passkey_registration(
                         handle,
-                        user.as_str(),
+                        account,
                         name.as_str(),
                         Some(exclude),
                         roots.clone(),

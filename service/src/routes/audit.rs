@@ -7,6 +7,7 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
+use temporary_access_pass::UserId;
 use temporary_access_pass::graph::{DirectoryAudit, DirectoryAuditList};
 use temporary_access_pass::store::{AsyncStore, Sequence};
 
@@ -98,8 +99,33 @@ pub(super) async fn list<S: AsyncStore, A: Authenticator, D: Directory>(
                 last.sequence.get()
             )
         });
-    let entries = recorded.iter().map(DirectoryAudit::from).collect();
+    let mut entries: Vec<DirectoryAudit> = recorded.iter().map(DirectoryAudit::from).collect();
+    for entry in &mut entries {
+        with_names(&app.directory, entry).await;
+    }
     Ok(Json(DirectoryAuditList::new(entries, next_link)))
+}
+
+/// Shows each user of `entry` by the user principal name the directory has for their object id
+/// (SPEC 3.6: the event records the id; the name is today's alias of it). A user the
+/// directory has no name for keeps what the event says.
+async fn with_names<D: Directory>(directory: &D, entry: &mut DirectoryAudit) {
+    async fn name<D: Directory>(directory: &D, id: Option<&String>) -> Option<String> {
+        let id = UserId::new(id?).ok()?;
+        directory.principal_name(&id).await
+    }
+    if let Some(user) = entry.initiated_by.user.as_mut()
+        && let Some(found) = name(directory, user.id.as_ref()).await
+    {
+        user.user_principal_name = Some(found);
+    }
+    for target in &mut entry.target_resources {
+        if target.kind.as_deref() == Some("User")
+            && let Some(found) = name(directory, target.id.as_ref()).await
+        {
+            target.user_principal_name = Some(found);
+        }
+    }
 }
 
 #[cfg(test)]

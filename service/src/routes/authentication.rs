@@ -18,6 +18,7 @@ use temporary_access_pass::{SysRng, UserId};
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::AppState;
+use crate::app::App;
 use crate::http::{GraphError, GraphJson, Source, cookie, record_caller, set_cookie};
 use crate::identity::{Authenticator, Directory};
 use crate::passkeys::{CeremonyError, LOGIN_COOKIE, LOGIN_WINDOW};
@@ -37,6 +38,21 @@ pub(crate) struct LoginBody {
     credential: PublicKeyCredential,
 }
 
+/// The user a passkey sign-in names (SPEC 3.6): their object id when the directory knows the
+/// object id or user principal name given, otherwise the name as given, which holds no key and
+/// is judged as any user without one.
+async fn named_user<S: AsyncStore, A: Authenticator, D: Directory>(
+    app: &App<S, A, D>,
+    name: &str,
+) -> Result<UserId, GraphError> {
+    let given = UserId::new(name).map_err(GraphError::bad_request)?;
+    Ok(app
+        .directory
+        .user(given.as_str())
+        .await
+        .map_or(given, |known| known.id().clone()))
+}
+
 /// `POST /webauthn/authentication/options`: the request options for the user's keys.
 pub(super) async fn authentication_options<S: AsyncStore, A: Authenticator, D: Directory>(
     State(app): AppState<S, A, D>,
@@ -47,7 +63,7 @@ pub(super) async fn authentication_options<S: AsyncStore, A: Authenticator, D: D
         app.metrics.sign_in("throttled");
         return Err(GraphError::too_many(wait));
     }
-    let user = UserId::new(&body.user_id).map_err(GraphError::bad_request)?;
+    let user = named_user(&app, &body.user_id).await?;
     record_caller(user.as_str());
     let methods = app
         .bounded(app.engine.passkeys(&user))
@@ -57,8 +73,11 @@ pub(super) async fn authentication_options<S: AsyncStore, A: Authenticator, D: D
     // credential id, stable per user, that no key answers. Nothing is kept for them, so a
     // stream of made-up names fills no store; their answer then finds no sign-in under the
     // cookie and is refused as any wrong answer is.
+    // The decoy is keyed on the name as asked, folded, never on what the directory found:
+    // two spellings of one name get one decoy whether or not the user exists.
     let allowed: Vec<String> = if methods.is_empty() {
-        vec![app.onboarding.decoy_credential(&user)]
+        let asked = UserId::new(&body.user_id.to_lowercase()).map_err(GraphError::bad_request)?;
+        vec![app.onboarding.decoy_credential(&asked)]
     } else {
         methods
             .iter()
@@ -99,7 +118,7 @@ pub(super) async fn authenticate<S: AsyncStore, A: Authenticator, D: Directory>(
     let id = cookie(&headers, LOGIN_COOKIE, app.secure_cookies())
         .and_then(|id| CeremonyId::new(id).ok())
         .ok_or_else(GraphError::passkey_refused)?;
-    let user = UserId::new(&body.user_id).map_err(GraphError::bad_request)?;
+    let user = named_user(&app, &body.user_id).await?;
     record_caller(user.as_str());
     let state = app
         .bounded(app.engine.take_sign_in(&user, &id))

@@ -118,9 +118,10 @@ async fn creation_options<S: AsyncStore, A: Authenticator, D: Directory>(
         .await?
         .map_err(GraphError::read)?;
     let name = display_name(None)?;
+    let account = app.account_name(target.id()).await;
     let (options, state) = app
         .onboarding
-        .creation_options(target.id(), &name, &existing)
+        .creation_options(target.id(), &account, &name, &existing)
         .map_err(GraphError::from)?;
     // The challenge names the ceremony: the answer's client data carries it back.
     let challenge =

@@ -89,9 +89,10 @@ pub(super) async fn registration_options<S: AsyncStore, A: Authenticator, D: Dir
         .bounded(app.engine.passkeys(user.id()))
         .await?
         .map_err(GraphError::read)?;
+    let account = app.account_name(user.id()).await;
     let (options, state) = app
         .onboarding
-        .creation_options(user.id(), &name, &existing)
+        .creation_options(user.id(), &account, &name, &existing)
         .map_err(GraphError::from)?;
     app.bounded(app.engine.set_session_state(&user, &session, state))
         .await?

@@ -15,15 +15,19 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use temporary_access_pass::UserId;
-use temporary_access_pass::store::InMemoryStore;
+use temporary_access_pass::store::{AsyncStore, InMemoryStore};
+use temporary_access_pass_graph_service::blocking::Blocking;
 use temporary_access_pass_graph_service::identity::{
     Directory, FileError, StaticDirectory, TEST_PRINCIPAL_HEADER, TestHeaders,
 };
 use temporary_access_pass_graph_service::{Limits, POLICY_PATH};
-use temporary_access_pass_testkit::demo::{CHRIS_ID, DIRECTORY, GA_ID, passes};
+use temporary_access_pass_sqlite::SqliteStore;
+use temporary_access_pass_testkit::demo::{CHRIS_ID, DIRECTORY, GA_ID, PAM_ID, passes};
+use temporary_access_pass_testkit::postgres as support;
 use temporary_access_pass_testkit::service::{client, start};
 
 const GLOBAL_ADMINISTRATOR: &str = "Global Administrator";
+const PRIVILEGED_AUTHENTICATION_ADMINISTRATOR: &str = "Privileged Authentication Administrator";
 
 /// A caller header naming `id` with `roles`.
 fn caller(id: &str, roles: &[&str]) -> String {
@@ -49,9 +53,12 @@ async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_spelling_of_a_user_is_one_object_id_and_oneself_is_compared_by_it() {
-    let running = start(InMemoryStore::new(), TestHeaders, Limits::default()).await;
+async fn every_spelling_of_a_user_is_one_object_id_and_oneself_is_compared_by_it<
+    S: AsyncStore + 'static,
+>(
+    store: S,
+) {
+    let running = start(store, TestHeaders, Limits::default()).await;
     let base = running.base.as_str();
     let ga = caller("ga@contoso.com", &[GLOBAL_ADMINISTRATOR]);
     let (status, body) = call(
@@ -65,24 +72,49 @@ async fn every_spelling_of_a_user_is_one_object_id_and_oneself_is_compared_by_it
     .await;
     assert!(status.is_success(), "{body}");
 
-    // The Global Administrator may not give themselves a pass (SPEC 3.2), however either side
-    // spells the name: by object id, by name in another case, or both.
-    for (who, target) in [
-        ("GA@Contoso.COM", "ga@contoso.com"),
-        ("ga@contoso.com", GA_ID),
-        (GA_ID, "GA@CONTOSO.COM"),
-        ("Ga@Contoso.Com", "gA@cOnToSo.CoM"),
+    // No administrator may give themselves a pass (SPEC 3.2), however either side spells the
+    // name: by object id, by name in another case, or both.
+    for (role, name, id) in [
+        (GLOBAL_ADMINISTRATOR, "ga@contoso.com", GA_ID),
+        (
+            PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+            "pam@contoso.com",
+            PAM_ID,
+        ),
     ] {
-        let (status, body) = call(
-            base,
-            Method::POST,
-            &passes(target),
-            &caller(who, &[GLOBAL_ADMINISTRATOR]),
-            Some(json!({})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{who} for {target}: {body}");
-        assert_eq!(body["error"]["code"], "accessDenied");
+        let upper = name.to_uppercase();
+        let mixed: String = name
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        for (who, target) in [
+            (name, name),
+            (upper.as_str(), name),
+            (name, id),
+            (id, upper.as_str()),
+            (mixed.as_str(), upper.as_str()),
+            (id, id),
+        ] {
+            let (status, body) = call(
+                base,
+                Method::POST,
+                &passes(target),
+                &caller(who, &[role]),
+                Some(json!({})),
+            )
+            .await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{who} for {target}: {body}");
+            assert_eq!(body["error"]["code"], "accessDenied");
+        }
+        let (_, list) = call(base, Method::GET, &passes(id), &ga, None).await;
+        assert_eq!(list["value"], json!([]), "{name} holds no pass");
     }
 
     // A pass created for one spelling of Chris is the pass of every other.
@@ -180,6 +212,26 @@ async fn every_spelling_of_a_user_is_one_object_id_and_oneself_is_compared_by_it
         "chris@contoso.com"
     );
     running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_by_object_id_in_memory() {
+    every_spelling_of_a_user_is_one_object_id_and_oneself_is_compared_by_it(InMemoryStore::new())
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_by_object_id_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Blocking::new(SqliteStore::open(dir.path().join("passes.db")).unwrap());
+    every_spelling_of_a_user_is_one_object_id_and_oneself_is_compared_by_it(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_by_object_id_on_postgresql() {
+    let scratch = support::Scratch::new("callers").await;
+    let store = scratch.store(8, "contoso").await;
+    every_spelling_of_a_user_is_one_object_id_and_oneself_is_compared_by_it(store).await;
 }
 
 #[tokio::test]

@@ -15,6 +15,10 @@ pub const GA_ID: &str = "5d9b1a3e-7c42-4f0a-9e61-2b8c4d7f0a01";
 /// The helpdesk's object id in the demonstration's directory (`helpdesk@contoso.com`).
 pub const HELPDESK_ID: &str = "8e2f6c14-3b7d-4a95-b0c8-6d1e9f2a3b02";
 
+/// The Privileged Authentication Administrator's object id in the demonstration's directory
+/// (`pam@contoso.com`).
+pub const PAM_ID: &str = "b7d3e1f8-2a4c-4d6e-8f0a-9c1b3d5e7f06";
+
 /// Chris's object id in the demonstration's directory (`chris@contoso.com`).
 pub const CHRIS_ID: &str = "1c7a4e9f-6d2b-4e83-a5f1-0b9c8d7e6f03";
 

@@ -75,8 +75,12 @@ pub(crate) trait Plan {
     /// Why a rule refuses it.
     type Rejection;
 
-    /// Whose record the decision is judged on (with the policy); `None` reads the policy alone.
-    fn user(&self) -> Option<&UserId>;
+    /// Whose record the decision is judged on (with the policy); `None` (the default) reads the
+    /// policy alone. Not asked when [`Plan::read`] says what to read: a decision about methods
+    /// or ceremonies names its user there, once.
+    fn user(&self) -> Option<&UserId> {
+        None
+    }
 
     /// For a decision about a user's methods or ceremonies: what it reads besides the policy
     /// and the record. The driver then reads it with the store's `load_with` and commits what

@@ -64,10 +64,6 @@ impl Plan for OpenSession<'_> {
     type Output = Ceremony;
     type Rejection = RegistrationError;
 
-    fn user(&self) -> Option<&UserId> {
-        Some(self.user.id())
-    }
-
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.user.id().clone()))
     }
@@ -113,10 +109,6 @@ impl Plan for SessionState<'_> {
     type Output = Vec<u8>;
     type Rejection = RegistrationError;
 
-    fn user(&self) -> Option<&UserId> {
-        Some(self.user.id())
-    }
-
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.user.id().clone()).ceremony(self.id.clone()))
     }
@@ -158,10 +150,6 @@ pub(crate) struct RegisterMethod<'a> {
 impl Plan for RegisterMethod<'_> {
     type Output = RegisteredMethod;
     type Rejection = AddMethodError;
-
-    fn user(&self) -> Option<&UserId> {
-        Some(self.user.id())
-    }
 
     fn read(&self) -> Option<Read> {
         Some(
@@ -211,10 +199,6 @@ impl Plan for BeginProvisioning<'_> {
     type Output = Ceremony;
     type Rejection = ProvisionError;
 
-    fn user(&self) -> Option<&UserId> {
-        Some(self.target.id())
-    }
-
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.target.id().clone()))
     }
@@ -259,10 +243,6 @@ impl Plan for TakeProvisioning<'_> {
     type Output = Vec<u8>;
     type Rejection = ProvisionError;
 
-    fn user(&self) -> Option<&UserId> {
-        Some(self.target.id())
-    }
-
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.target.id().clone()).ceremony(self.id.clone()))
     }
@@ -302,10 +282,6 @@ pub(crate) struct ProvisionMethod<'a> {
 impl Plan for ProvisionMethod<'_> {
     type Output = RegisteredMethod;
     type Rejection = AddMethodError;
-
-    fn user(&self) -> Option<&UserId> {
-        Some(self.target.id())
-    }
 
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.target.id().clone()).methods())
@@ -351,10 +327,6 @@ impl Plan for ViewMethods<'_> {
     type Output = Vec<RegisteredMethod>;
     type Rejection = MethodAccessError;
 
-    fn user(&self) -> Option<&UserId> {
-        Some(self.holder.id())
-    }
-
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.holder.id().clone()).methods())
     }
@@ -384,10 +356,6 @@ pub(crate) struct DeleteMethod<'a> {
 impl Plan for DeleteMethod<'_> {
     type Output = Option<MethodDeleted>;
     type Rejection = MethodAccessError;
-
-    fn user(&self) -> Option<&UserId> {
-        Some(self.holder.id())
-    }
 
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.holder.id().clone()).methods())

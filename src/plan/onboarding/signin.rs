@@ -18,10 +18,6 @@ impl Plan for Passkeys<'_> {
     type Output = Vec<Versioned<RegisteredMethod>>;
     type Rejection = Infallible;
 
-    fn user(&self) -> Option<&UserId> {
-        Some(self.user)
-    }
-
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.user.clone()).methods())
     }
@@ -56,10 +52,6 @@ pub(crate) struct BeginSignIn<'a> {
 impl Plan for BeginSignIn<'_> {
     type Output = Ceremony;
     type Rejection = PasskeyError;
-
-    fn user(&self) -> Option<&UserId> {
-        Some(self.user)
-    }
 
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.user.clone()))
@@ -103,10 +95,6 @@ impl Plan for TakeSignIn<'_> {
     type Output = Vec<u8>;
     type Rejection = PasskeyError;
 
-    fn user(&self) -> Option<&UserId> {
-        Some(self.user)
-    }
-
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.user.clone()).ceremony(self.id.clone()))
     }
@@ -146,10 +134,6 @@ pub(crate) struct UseMethod<'a> {
 impl Plan for UseMethod<'_> {
     type Output = RegisteredMethod;
     type Rejection = PasskeyError;
-
-    fn user(&self) -> Option<&UserId> {
-        Some(self.user)
-    }
 
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.user.clone()).methods())
@@ -191,10 +175,6 @@ pub(crate) struct BlockMethod<'a> {
 impl Plan for BlockMethod<'_> {
     type Output = Option<RegisteredMethod>;
     type Rejection = Infallible;
-
-    fn user(&self) -> Option<&UserId> {
-        Some(self.user)
-    }
 
     fn read(&self) -> Option<Read> {
         Some(Read::user(self.user.clone()).methods())

@@ -226,6 +226,7 @@ mod digest;
 mod effect;
 mod engine;
 mod event;
+pub mod grant;
 #[cfg(feature = "serde")]
 pub mod graph;
 pub mod hazmat;

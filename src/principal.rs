@@ -3,6 +3,8 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::grant::Grant;
+pub use crate::grant::{Action, Subject};
 use crate::ids::{GroupId, UserId};
 
 /// Whether a user belongs to the tenant or was invited into it.
@@ -218,28 +220,6 @@ impl fmt::Display for DirectoryRole {
     }
 }
 
-/// What an administrator, or a user, wants to do with a pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Action {
-    /// Create a pass (and see its code, once).
-    Create,
-    /// View a pass's details (never its code).
-    View,
-    /// Delete a pass.
-    Delete,
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Create => "create",
-            Self::View => "view",
-            Self::Delete => "delete",
-        })
-    }
-}
-
 /// How a target user counts for the role matrix (SPEC 3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -267,6 +247,7 @@ pub struct Principal {
     user_type: UserType,
     groups: Vec<GroupId>,
     roles: Vec<DirectoryRole>,
+    grant: Grant,
 }
 
 impl Principal {
@@ -283,6 +264,7 @@ impl Principal {
             user_type,
             groups,
             roles,
+            grant: Grant::Roles,
         }
     }
 
@@ -310,6 +292,21 @@ impl Principal {
     pub fn role(mut self, role: DirectoryRole) -> Self {
         self.roles.push(role);
         self
+    }
+
+    /// The same principal acting under `grant` (SPEC 3.7): [`Grant::Delegated`] for a caller
+    /// whose token carries scopes.
+    #[must_use]
+    pub fn under(mut self, grant: Grant) -> Self {
+        self.grant = grant;
+        self
+    }
+
+    /// The grant the principal acts under; [`Grant::Roles`] unless [`Principal::under`] said
+    /// otherwise.
+    #[must_use]
+    pub const fn grant(&self) -> Grant {
+        self.grant
     }
 
     /// The user's id.
@@ -365,26 +362,6 @@ impl Principal {
     }
 }
 
-/// What an action is taken on: a pass, or a registered passwordless method, which follows the
-/// same matrix (SPEC 8.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Subject {
-    /// A Temporary Access Pass.
-    Pass,
-    /// A registered passwordless method (a FIDO2 key or passkey).
-    Method,
-}
-
-impl fmt::Display for Subject {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Pass => "pass",
-            Self::Method => "passwordless method",
-        })
-    }
-}
-
 /// Why a principal may not do something to a pass or a method (SPEC 3.5). Nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("principal {actor} ({}) may not {action} a {subject} for {target} ({target_class}): {reason}", DirectoryRole::describe(*strongest_role))]
@@ -414,6 +391,8 @@ pub enum Denial {
     OwnPass,
     /// The actor's roles grant this action on no user (or on none of this class).
     RoleLacksRight,
+    /// The actor acts under a delegated grant whose scopes do not allow this (SPEC 3.7).
+    NotGranted,
 }
 
 impl fmt::Display for Denial {
@@ -421,6 +400,7 @@ impl fmt::Display for Denial {
         f.write_str(match self {
             Self::OwnPass => "nobody may create one for themselves",
             Self::RoleLacksRight => "no role held grants this right on this user",
+            Self::NotGranted => "no scope granted to the caller allows it",
         })
     }
 }
@@ -467,16 +447,18 @@ pub fn authorize_on(
         target_class,
         reason,
     };
-    if actor.id() == target.id() {
-        return match action {
-            Action::View | Action::Delete => Ok(()),
-            Action::Create => Err(deny(Denial::OwnPass)),
-        };
+    let own = actor.id() == target.id();
+    if own {
+        if action == Action::Create {
+            return Err(deny(Denial::OwnPass));
+        }
+    } else if !actor.roles().iter().any(|r| r.grants(action, target_class)) {
+        return Err(deny(Denial::RoleLacksRight));
     }
-    if actor.roles().iter().any(|r| r.grants(action, target_class)) {
+    if actor.grant().allows(action, subject, own) {
         Ok(())
     } else {
-        Err(deny(Denial::RoleLacksRight))
+        Err(deny(Denial::NotGranted))
     }
 }
 

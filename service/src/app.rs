@@ -184,7 +184,8 @@ impl<S: AsyncStore, A: Authenticator, D: Directory> App<S, A, D> {
 
 impl<S: AsyncStore + 'static, A: Authenticator, D: Directory> IdentifyCaller for App<S, A, D> {
     /// The authenticated caller as the directory knows them (SPEC 3.6): their object id and
-    /// user type from the directory, their roles and groups from the credential. A caller the
+    /// user type from the directory, their roles, groups and grant (SPEC 3.7) from the
+    /// credential. A caller the
     /// directory does not know is refused (403) whatever the credential says.
     async fn identify(&self, headers: &HeaderMap) -> Result<Principal, GraphError> {
         let caller = self.authenticator.authenticate(headers).await?;
@@ -198,6 +199,7 @@ impl<S: AsyncStore + 'static, A: Authenticator, D: Directory> IdentifyCaller for
             known.user_type(),
             caller.groups().to_vec(),
             caller.roles().to_vec(),
-        ))
+        )
+        .under(caller.grant()))
     }
 }

@@ -22,6 +22,7 @@ use jsonwebtoken::jwk::{
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
+use temporary_access_pass::grant::{Grant, Permissions};
 use temporary_access_pass::{DirectoryRole, GroupId, Principal, UserId};
 
 use crate::identity::{Authenticator, Unauthenticated, bearer};
@@ -112,6 +113,9 @@ struct Claims {
     oid: Option<String>,
     #[serde(default)]
     tid: Option<String>,
+    /// The delegated scopes, space-separated.
+    #[serde(default)]
+    scp: Option<String>,
     #[serde(default)]
     wids: Vec<String>,
     #[serde(default)]
@@ -148,6 +152,15 @@ fn principal(claims: Claims, tenant: Option<&str>) -> Result<Principal, Unauthen
             None => return Err(Unauthenticated::invalid("the token names no tenant (tid)")),
         }
     }
+    // A delegated token carries its scopes; an application's token (client credentials) has
+    // none and is not served yet (SPEC 3.7).
+    let scopes = claims.scp.as_deref().ok_or_else(|| {
+        Unauthenticated::invalid(
+            "the token carries no delegated scope (scp): only tokens a user's sign-in delegated \
+             are served",
+        )
+    })?;
+    let grant = Grant::Delegated(Permissions::from_names(scopes.split(' ')));
     let id = claims
         .oid
         .ok_or_else(|| Unauthenticated::invalid("the token names no user object id (oid)"))?;
@@ -176,7 +189,7 @@ fn principal(claims: Claims, tenant: Option<&str>) -> Result<Principal, Unauthen
             .map_err(|e| Unauthenticated::invalid(format!("the token's groups: {e}")))?;
         principal = principal.group(group);
     }
-    Ok(principal)
+    Ok(principal.under(grant))
 }
 
 /// What a refused token is told: which check failed, never the token.

@@ -93,6 +93,10 @@ fn set(keys: &[&Key]) -> JwkSet {
     }
 }
 
+/// Every scope the service knows, delegated: the roles alone then decide.
+const ALL_SCOPES: &str = "UserAuthenticationMethod.ReadWrite.All Policy.ReadWrite.AuthenticationMethod \
+                          AuditLog.Read.All openid";
+
 /// The tenant `ISSUER` names, which a token's `tid` repeats.
 const TENANT: &str = "7d0c4b2f-0000-4000-8000-00000000c0de";
 
@@ -108,6 +112,7 @@ fn claims(oid: &str, wids: &[&str]) -> Value {
         "exp": now + 3600,
         "tid": TENANT,
         "oid": oid,
+        "scp": ALL_SCOPES,
         "wids": wids,
         "groups": ["onboarding"],
     })
@@ -145,6 +150,11 @@ fn forgeries(good: &Key, other: &Key) -> Vec<(&'static str, String)> {
     another_tenant["tid"] = json!("0badc0de-0000-4000-8000-000000000000");
     let mut no_tenant = claims(GA_ID, &[GLOBAL_ADMINISTRATOR]);
     no_tenant.as_object_mut().unwrap().remove("tid");
+    // An application's token (client credentials): `roles`, no `scp`; not served yet.
+    let mut app_only = claims(GA_ID, &[]);
+    app_only.as_object_mut().unwrap().remove("scp");
+    app_only["idtyp"] = json!("app");
+    app_only["roles"] = json!(["UserAuthMethod-TAP.ReadWrite.All"]);
     let payload = b64(&claims(GA_ID, &[GLOBAL_ADMINISTRATOR]));
     // `alg: none`, unsigned, naming the real key.
     let none = format!(
@@ -200,6 +210,7 @@ fn forgeries(good: &Key, other: &Key) -> Vec<(&'static str, String)> {
             good.sign(&another_tenant),
         ),
         ("names no tenant (tid)", good.sign(&no_tenant)),
+        ("carries no delegated scope (scp)", good.sign(&app_only)),
         ("not a signed JWT", none),
         ("not accepted", confused),
         (
@@ -329,6 +340,69 @@ async fn over_http_every_refused_token_gets_401_with_www_authenticate_and_graphs
             body["error"]["code"], "InvalidAuthenticationToken",
             "{reason}"
         );
+    }
+
+    // A delegated token acts only under a scope that allows the operation, whatever its roles
+    // (SPEC 3.7): a Global Administrator's token with no scope of the service's does nothing,
+    // and one that may read passes may not create them.
+    let scoped = |scp: &str| {
+        let mut token = claims(GA_ID, &[GLOBAL_ADMINISTRATOR]);
+        token["scp"] = json!(scp);
+        rsa.sign(&token)
+    };
+    let chris = format!(
+        "{}/v1.0/users/chris@contoso.com/authentication/temporaryAccessPassMethods",
+        running.base
+    );
+    let audits = format!("{}/v1.0/auditLogs/directoryAudits", running.base);
+    let unscoped = scoped("openid User.Read");
+    let reader = scoped("UserAuthMethod-TAP.Read.All Policy.Read.All");
+    for (what, request, want) in [
+        (
+            "policy read, no scope",
+            http.get(&policy).bearer_auth(&unscoped),
+            403,
+        ),
+        (
+            "policy read, Policy.Read.All",
+            http.get(&policy).bearer_auth(&reader),
+            200,
+        ),
+        (
+            "policy change, Policy.Read.All",
+            http.patch(&policy)
+                .bearer_auth(&reader)
+                .json(&json!({"state": "enabled"})),
+            403,
+        ),
+        (
+            "audit, no AuditLog.Read.All",
+            http.get(&audits).bearer_auth(&reader),
+            403,
+        ),
+        (
+            "passes read, no scope",
+            http.get(&chris).bearer_auth(&unscoped),
+            403,
+        ),
+        (
+            "passes read, TAP.Read.All",
+            http.get(&chris).bearer_auth(&reader),
+            200,
+        ),
+        (
+            "pass creation, TAP.Read.All",
+            http.post(&chris).bearer_auth(&reader).json(&json!({})),
+            403,
+        ),
+    ] {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, want, "{what}: {body}");
+        if want == 403 {
+            assert_eq!(body["error"]["code"], "accessDenied", "{what}");
+        }
     }
     running.stop().await;
 }

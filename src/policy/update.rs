@@ -49,6 +49,15 @@ pub enum UpdatePolicyError {
         /// The most privileged role the actor holds, if any.
         strongest_role: Option<DirectoryRole>,
     },
+    /// The actor holds a role that may, but acts under a delegated grant without
+    /// `Policy.ReadWrite.AuthenticationMethod` (SPEC 3.7).
+    #[error(
+        "principal {actor} may not change the policy under the scopes granted: Policy.ReadWrite.AuthenticationMethod is needed"
+    )]
+    NotGranted {
+        /// Who tried.
+        actor: UserId,
+    },
     /// The new settings break a rule of SPEC 1.3.
     #[error("invalid policy: {0}")]
     Invalid(#[from] PolicyError),
@@ -60,6 +69,7 @@ pub enum UpdatePolicyError {
 /// # Errors
 ///
 /// [`UpdatePolicyError::Forbidden`] when the actor holds neither role;
+/// [`UpdatePolicyError::NotGranted`] when its delegated scopes do not allow it;
 /// [`UpdatePolicyError::Invalid`] when the settings break a rule of SPEC 1.3.
 pub fn update_policy(
     ctx: &UpdatePolicyContext<'_>,
@@ -71,6 +81,11 @@ pub fn update_policy(
         return Err(UpdatePolicyError::Forbidden {
             actor: actor.id().clone(),
             strongest_role: actor.strongest_role(),
+        });
+    }
+    if !actor.grant().allows_changing_the_policy() {
+        return Err(UpdatePolicyError::NotGranted {
+            actor: actor.id().clone(),
         });
     }
     Ok(PolicyUpdate {

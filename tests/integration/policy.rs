@@ -351,3 +351,35 @@ proptest! {
         }
     }
 }
+
+/// SPEC 1.5 and 3.7: a Global Administrator acting under a delegated grant changes the policy
+/// only with `Policy.ReadWrite.AuthenticationMethod`; a grant never adds a right the roles
+/// lack.
+#[test]
+fn spec_3_7_a_delegated_policy_change_needs_its_scope_as_well_as_the_role() {
+    use temporary_access_pass::grant::{Grant, Permission, Permissions};
+
+    let ga = admin("ga@contoso.com", DirectoryRole::GlobalAdministrator);
+    let settings = PolicySettings::new().state(PolicyState::Enabled);
+    for scope in Permission::ALL {
+        let delegated = ga
+            .clone()
+            .under(Grant::Delegated(Permissions::NONE.with(scope)));
+        let got = change(&delegated, settings.clone());
+        if scope == Permission::PolicyReadWriteAuthenticationMethod {
+            assert!(got.is_ok(), "{scope}");
+        } else {
+            assert!(
+                matches!(got, Err(UpdatePolicyError::NotGranted { ref actor }) if actor == ga.id()),
+                "{scope}: {got:?}"
+            );
+        }
+    }
+    let reader = admin("gr@contoso.com", DirectoryRole::GlobalReader).under(Grant::Delegated(
+        Permissions::NONE.with(Permission::PolicyReadWriteAuthenticationMethod),
+    ));
+    assert!(matches!(
+        change(&reader, settings),
+        Err(UpdatePolicyError::Forbidden { .. })
+    ));
+}

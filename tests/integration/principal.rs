@@ -183,3 +183,120 @@ fn spec_3_2_roles_combine_as_a_union() {
         .is_err()
     );
 }
+
+/// SPEC 3.7: a delegated caller needs both its roles and a granted scope. Over every role,
+/// action, subject, target and single scope: the delegated answer is the roles' answer when
+/// the scope allows the operation, and a refusal naming the grant when it does not; and the
+/// scopes a caller holds are each judged by Graph's rules (`.All` for others, `ReadWrite` to
+/// change, an area that covers the subject).
+#[test]
+fn spec_3_7_a_delegated_caller_needs_its_roles_and_a_scope_that_allows_the_operation() {
+    use temporary_access_pass::admin::{Subject, authorize_on};
+    use temporary_access_pass::grant::{Grant, Permission, Permissions};
+
+    let targets = [
+        member("chris@contoso.com"),
+        admin("pra@contoso.com", R::PrivilegedAuthenticationAdministrator),
+    ];
+    let subjects = [Subject::Pass, Subject::Method];
+    let actions = [Action::Create, Action::View, Action::Delete];
+    for role in DirectoryRole::ALL {
+        let actor = admin("actor@contoso.com", role);
+        for target in targets.iter().chain([&actor]) {
+            let own = actor.id() == target.id();
+            for subject in subjects {
+                for action in actions {
+                    let by_roles = authorize_on(&actor, action, subject, target);
+                    // No scope at all: nothing passes.
+                    let none = actor.clone().under(Grant::Delegated(Permissions::NONE));
+                    match authorize_on(&none, action, subject, target) {
+                        Ok(()) => panic!("{role} with no scope: {action} {subject}"),
+                        Err(e) if by_roles.is_ok() => assert_eq!(e.reason, Denial::NotGranted),
+                        Err(e) => assert_eq!(Err(e), by_roles),
+                    }
+                    for scope in Permission::ALL {
+                        let delegated = actor
+                            .clone()
+                            .under(Grant::Delegated(Permissions::NONE.with(scope)));
+                        let got = authorize_on(&delegated, action, subject, target);
+                        let name = scope.name();
+                        let covers = name.starts_with("UserAuthenticationMethod.")
+                            || (name.starts_with("UserAuthMethod-TAP.")
+                                && subject == Subject::Pass)
+                            || (name.starts_with("UserAuthMethod-Passkey.")
+                                && subject == Subject::Method);
+                        let level = action == Action::View || name.contains("ReadWrite");
+                        let reach = own || name.ends_with(".All");
+                        let allowed = covers && level && reach;
+                        assert_eq!(scope.allows(action, subject, own), allowed, "{name}");
+                        match (&by_roles, allowed) {
+                            (Ok(()), true) => assert_eq!(got, Ok(()), "{role} {name}"),
+                            (Ok(()), false) => {
+                                assert_eq!(got.map_err(|e| e.reason), Err(Denial::NotGranted));
+                            }
+                            (Err(_), _) => assert_eq!(&got, &by_roles, "{role} {name}"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Graph's names round-trip, and a name it does not use grants nothing.
+    for scope in Permission::ALL {
+        assert_eq!(Permission::from_name(scope.name()), Some(scope));
+        assert_eq!(scope.to_string(), scope.name());
+    }
+    assert_eq!(
+        Permission::from_name("userauthenticationmethod.readwrite.all"),
+        None
+    );
+    let parsed =
+        Permissions::from_names("User.Read UserAuthMethod-TAP.ReadWrite.All openid".split(' '));
+    assert_eq!(
+        parsed.iter().collect::<Vec<_>>(),
+        [Permission::TapReadWriteAll]
+    );
+    assert_eq!(
+        format!("{parsed:?}"),
+        r#"{"UserAuthMethod-TAP.ReadWrite.All"}"#
+    );
+    assert_eq!(
+        Permission::ALL
+            .into_iter()
+            .collect::<Permissions>()
+            .iter()
+            .count(),
+        15
+    );
+}
+
+/// SPEC 3.7: the policy and the audit trail ask for their own scopes.
+#[test]
+fn spec_3_7_the_policy_and_the_audit_trail_need_their_scopes() {
+    use temporary_access_pass::grant::{Grant, Permission, Permissions};
+
+    assert!(Grant::Roles.allows_reading_the_policy());
+    assert!(Grant::Roles.allows_changing_the_policy());
+    assert!(Grant::Roles.allows_reading_audit_logs());
+    for scope in Permission::ALL {
+        let grant = Grant::Delegated(Permissions::NONE.with(scope));
+        assert_eq!(
+            grant.allows_reading_the_policy(),
+            matches!(
+                scope,
+                Permission::PolicyReadAll | Permission::PolicyReadWriteAuthenticationMethod
+            ),
+            "{scope}"
+        );
+        assert_eq!(
+            grant.allows_changing_the_policy(),
+            scope == Permission::PolicyReadWriteAuthenticationMethod,
+            "{scope}"
+        );
+        assert_eq!(
+            grant.allows_reading_audit_logs(),
+            scope == Permission::AuditLogReadAll,
+            "{scope}"
+        );
+    }
+}

@@ -337,7 +337,9 @@ impl GraphError {
     #[must_use]
     pub fn update_policy<E: Display>(error: EngineError<UpdatePolicyError, E>) -> Self {
         Self::engine(error, |e| match e {
-            e @ UpdatePolicyError::Forbidden { .. } => Self::forbidden(e),
+            e @ (UpdatePolicyError::Forbidden { .. } | UpdatePolicyError::NotGranted { .. }) => {
+                Self::forbidden(e)
+            }
             e => Self::bad_request(e),
         })
     }

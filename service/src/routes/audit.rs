@@ -82,6 +82,12 @@ pub(super) async fn list<S: AsyncStore, A: Authenticator, D: Directory>(
             caller.id()
         )));
     }
+    if !caller.grant().allows_reading_audit_logs() {
+        return Err(GraphError::forbidden(format!(
+            "{} may not read audit logs under the scopes granted: AuditLog.Read.All is needed",
+            caller.id()
+        )));
+    }
     let page = page(query.as_deref())?;
     let recorded = app
         .bounded(app.engine.store().read_events(page.after, page.top))

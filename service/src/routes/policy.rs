@@ -32,15 +32,16 @@ const TARGET_PROPERTIES: &[&str] = &["@odata.type", "targetType", "id", "isRegis
 /// Reading the policy: administrators whose role concerns authentication methods, and Global
 /// Readers (Graph's `Policy.Read.All`). Limited roles and unknown ones may not.
 fn may_read_policy(caller: &Principal) -> bool {
-    caller.roles().iter().any(|r| {
-        r.may_change_policy()
-            || matches!(
-                r,
-                DirectoryRole::GlobalReader
-                    | DirectoryRole::PrivilegedAuthenticationAdministrator
-                    | DirectoryRole::AuthenticationAdministrator
-            )
-    })
+    caller.grant().allows_reading_the_policy()
+        && caller.roles().iter().any(|r| {
+            r.may_change_policy()
+                || matches!(
+                    r,
+                    DirectoryRole::GlobalReader
+                        | DirectoryRole::PrivilegedAuthenticationAdministrator
+                        | DirectoryRole::AuthenticationAdministrator
+                )
+        })
 }
 
 pub(super) async fn get<S: AsyncStore, A: Authenticator, D: Directory>(

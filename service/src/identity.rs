@@ -251,10 +251,13 @@ impl StaticDirectory {
                 return Err(FileError::Duplicate(id));
             }
         }
-        // Object ids are looked up first: a name equal to another user's id would be shadowed.
-        for (name, id) in &directory.names {
-            if directory.users.contains_key(name) && name != id {
-                return Err(FileError::Duplicate(name.clone()));
+        // Object ids are looked up first: a name that is another user's id, in any case, would
+        // be shadowed by it, or lead to it when spelt as the id is.
+        for id in directory.users.keys() {
+            if let Some(owner) = directory.names.get(&folded(id))
+                && owner != id
+            {
+                return Err(FileError::Duplicate(id.clone()));
             }
         }
         Ok(directory)

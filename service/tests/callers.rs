@@ -273,6 +273,10 @@ async fn a_directory_refuses_a_name_that_could_lead_to_two_users() {
             "a name that is another user's object id",
             r#"[{"id": "a", "userPrincipalName": "b"}, {"id": "b"}]"#,
         ),
+        (
+            "a name that is another user's object id in another case",
+            r#"[{"id": "a", "userPrincipalName": "b@contoso.com"}, {"id": "B@Contoso.com"}]"#,
+        ),
     ] {
         assert!(
             matches!(

@@ -268,6 +268,12 @@ fn spec_3_7_a_delegated_caller_needs_its_roles_and_a_scope_that_allows_the_opera
             .count(),
         15
     );
+    // A permission added twice stays (a token may repeat a scope).
+    let twice = Permissions::from_names("AuditLog.Read.All AuditLog.Read.All".split(' '));
+    assert_eq!(
+        twice.iter().collect::<Vec<_>>(),
+        [Permission::AuditLogReadAll]
+    );
 }
 
 /// SPEC 3.7: the policy and the audit trail ask for their own scopes.

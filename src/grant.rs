@@ -211,7 +211,7 @@ impl Permissions {
         names
             .into_iter()
             .filter_map(Permission::from_name)
-            .fold(Self::NONE, Self::with)
+            .collect()
     }
 
     /// Whether `permission` is in the set.

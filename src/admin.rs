@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 use time::UtcDateTime;
 
 use crate::effect::Effect;
+use crate::grant::Initiator;
 use crate::ids::{PassId, UserId};
 use crate::pass::TemporaryAccessPass;
 use crate::policy::Policy;
@@ -139,8 +140,8 @@ pub struct Deleted {
     pub pass: PassId,
     /// Its holder.
     pub user: UserId,
-    /// Who deleted it.
-    pub by: UserId,
+    /// Who deleted it: a user, or an application.
+    pub by: Initiator,
     /// When.
     pub at: UtcDateTime,
     /// Whether it was still valid: then the user's sessions are revoked.
@@ -207,7 +208,7 @@ pub fn delete(ctx: &DeleteContext<'_>, now: UtcDateTime) -> Result<Option<Delete
         Deleted {
             pass: *record.id(),
             user: ctx.holder.id().clone(),
-            by: ctx.actor.id().clone(),
+            by: ctx.actor.initiator(),
             at: now,
             was_valid,
             effects: if was_valid {

@@ -16,6 +16,7 @@ use rand_core::TryCryptoRng;
 use time::UtcDateTime;
 use zeroize::Zeroizing;
 
+use crate::grant::Initiator;
 use crate::ids::{IdError, PassId, UserId};
 use crate::method::check_token;
 
@@ -89,10 +90,11 @@ pub enum CeremonyKind {
         /// The end of the registration window (SPEC 5.5).
         until: UtcDateTime,
     },
-    /// A key provisioned for the user by the administrator `by` (SPEC 8.5).
+    /// A key provisioned for the user by the administrator `by` (SPEC 8.5), or by an
+    /// application.
     Provisioning {
-        /// The administrator.
-        by: UserId,
+        /// The administrator, or the application.
+        by: Initiator,
     },
     /// A passkey sign-in waiting for its answer (SPEC 8.6).
     SignIn,
@@ -265,7 +267,7 @@ mod tests {
         let ceremony = Ceremony::new(
             CeremonyId::new(&"c".repeat(CeremonyId::MIN_LEN)).unwrap(),
             user.clone(),
-            CeremonyKind::Provisioning { by: user },
+            CeremonyKind::Provisioning { by: user.into() },
             opened,
             expires,
         )

@@ -8,6 +8,7 @@ use time::UtcDateTime;
 
 use crate::digest::{CodeDigest, DigestKey};
 use crate::effect::Effect;
+use crate::grant::Initiator;
 use crate::ids::{PassId, UserId};
 use crate::pass::TemporaryAccessPass;
 use crate::passcode::{Passcode, RngFailure};
@@ -178,8 +179,8 @@ pub struct CreatedPass {
     pub replaced: Option<(PassId, bool)>,
     /// Effects the host must carry out (sessions revoked when a valid pass is replaced).
     pub effects: Vec<Effect>,
-    /// Who created it.
-    pub by: UserId,
+    /// Who created it: a user, or an application.
+    pub by: Initiator,
 }
 
 /// Why a pass was not created (SPEC 2). Nothing was created or changed. Every variant is a
@@ -384,6 +385,6 @@ pub fn create<R: TryCryptoRng + ?Sized>(
         record,
         replaced,
         effects,
-        by: actor.id().clone(),
+        by: actor.initiator(),
     })
 }

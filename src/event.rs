@@ -15,6 +15,7 @@ use time::UtcDateTime;
 
 use crate::admin::Deleted;
 use crate::create::CreatedPass;
+use crate::grant::Initiator;
 use crate::ids::{PassId, UserId};
 use crate::method::{MethodId, MethodOrigin, RegisteredMethod};
 use crate::onboarding::MethodDeleted;
@@ -28,7 +29,7 @@ pub enum Event {
     /// The policy was changed (SPEC 1.5).
     PolicyChanged {
         /// Who changed it.
-        by: UserId,
+        by: Initiator,
         /// When.
         at: UtcDateTime,
         /// Whether the new policy is enabled.
@@ -41,7 +42,7 @@ pub enum Event {
         /// Its holder.
         user: UserId,
         /// Who issued it.
-        by: UserId,
+        by: Initiator,
         /// When.
         at: UtcDateTime,
         /// Start of its window.
@@ -71,7 +72,7 @@ pub enum Event {
         /// Its holder.
         user: UserId,
         /// Who deleted it.
-        by: UserId,
+        by: Initiator,
         /// When.
         at: UtcDateTime,
         /// Whether it was still valid when deleted.
@@ -144,8 +145,8 @@ pub enum Event {
         user: UserId,
         /// The method.
         method: MethodId,
-        /// Who deleted it: the user, or an administrator.
-        by: UserId,
+        /// Who deleted it: the user, an administrator, or an application.
+        by: Initiator,
         /// When.
         at: UtcDateTime,
     },

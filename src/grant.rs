@@ -9,9 +9,15 @@
 //! passes and passkeys, `UserAuthMethod-TAP.*` passes only, `UserAuthMethod-Passkey.*`
 //! passkeys only.
 //!
+//! An application acting as itself (app-only, client credentials) has no roles and no self:
+//! its application permissions alone decide, and only those that reach every user (`.All`)
+//! allow anything. Changes it makes are initiated by the application ([`Initiator`]).
+//!
 //! [`Principal`]: crate::Principal
 
 use core::fmt;
+
+use crate::ids::{AppId, UserId};
 
 /// One of Graph's permissions that matters here, by its Graph name ([`Permission::name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -259,6 +265,9 @@ pub enum Grant {
     /// For a user, delegated: the roles decide, and one of the granted scopes must allow the
     /// operation as well.
     Delegated(Permissions),
+    /// An application acting as itself (app-only): its application permissions alone decide,
+    /// always as on another user's methods (an application has none of its own).
+    Application(Permissions),
 }
 
 impl Grant {
@@ -268,7 +277,23 @@ impl Grant {
         match self {
             Self::Roles => true,
             Self::Delegated(scopes) => scopes.allow(action, subject, own),
+            Self::Application(permissions) => permissions.allow(action, subject, false),
         }
+    }
+
+    /// The permissions granted, or `None` under [`Grant::Roles`].
+    #[must_use]
+    pub const fn permissions(self) -> Option<Permissions> {
+        match self {
+            Self::Roles => None,
+            Self::Delegated(p) | Self::Application(p) => Some(p),
+        }
+    }
+
+    /// True for [`Grant::Application`]: the roles and the rules about oneself do not apply.
+    #[must_use]
+    pub const fn is_application(self) -> bool {
+        matches!(self, Self::Application(_))
     }
 
     /// Whether the grant lets the policy be read (`Policy.Read.All` or
@@ -277,7 +302,7 @@ impl Grant {
     pub const fn allows_reading_the_policy(self) -> bool {
         match self {
             Self::Roles => true,
-            Self::Delegated(scopes) => {
+            Self::Delegated(scopes) | Self::Application(scopes) => {
                 scopes.contains(Permission::PolicyReadAll)
                     || scopes.contains(Permission::PolicyReadWriteAuthenticationMethod)
             }
@@ -289,7 +314,7 @@ impl Grant {
     pub const fn allows_changing_the_policy(self) -> bool {
         match self {
             Self::Roles => true,
-            Self::Delegated(scopes) => {
+            Self::Delegated(scopes) | Self::Application(scopes) => {
                 scopes.contains(Permission::PolicyReadWriteAuthenticationMethod)
             }
         }
@@ -300,7 +325,69 @@ impl Grant {
     pub const fn allows_reading_audit_logs(self) -> bool {
         match self {
             Self::Roles => true,
-            Self::Delegated(scopes) => scopes.contains(Permission::AuditLogReadAll),
+            Self::Delegated(scopes) | Self::Application(scopes) => {
+                scopes.contains(Permission::AuditLogReadAll)
+            }
+        }
+    }
+}
+
+/// Who initiated a change, as the audit trail names it (SPEC 3.7, 7.4): a user (for
+/// themselves, as an administrator, or through a delegated grant), or an application acting
+/// as itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Initiator {
+    /// A user, by object id.
+    User(UserId),
+    /// An application, by its app id.
+    Application(AppId),
+}
+
+impl Initiator {
+    /// The user, when a user initiated it.
+    #[must_use]
+    pub const fn user(&self) -> Option<&UserId> {
+        match self {
+            Self::User(user) => Some(user),
+            Self::Application(_) => None,
+        }
+    }
+
+    /// The application, when an application initiated it.
+    #[must_use]
+    pub const fn application(&self) -> Option<&AppId> {
+        match self {
+            Self::User(_) => None,
+            Self::Application(app) => Some(app),
+        }
+    }
+
+    /// True when `user` initiated it themselves.
+    #[must_use]
+    pub fn is(&self, user: &UserId) -> bool {
+        self.user() == Some(user)
+    }
+}
+
+impl From<UserId> for Initiator {
+    fn from(user: UserId) -> Self {
+        Self::User(user)
+    }
+}
+
+impl From<AppId> for Initiator {
+    fn from(app: AppId) -> Self {
+        Self::Application(app)
+    }
+}
+
+/// A user as their id; an application as `application <app id>`.
+impl fmt::Display for Initiator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User(user) => write!(f, "{user}"),
+            Self::Application(app) => write!(f, "application {app}"),
         }
     }
 }

@@ -12,7 +12,7 @@ pub enum IdError {
     /// The identifier was empty.
     #[error("{kind} id is empty: it must hold 1 to {max} characters")]
     Empty {
-        /// Which kind of identifier (`"user"` or `"group"`).
+        /// Which kind of identifier (`"user"`, `"group"` or `"application"`).
         kind: &'static str,
         /// The largest length allowed, in bytes.
         max: usize,
@@ -20,7 +20,7 @@ pub enum IdError {
     /// The identifier was longer than allowed.
     #[error("{kind} id is {len} bytes long: at most {max} are allowed")]
     TooLong {
-        /// Which kind of identifier (`"user"` or `"group"`).
+        /// Which kind of identifier (`"user"`, `"group"` or `"application"`).
         kind: &'static str,
         /// The length given, in bytes.
         len: usize,
@@ -30,7 +30,7 @@ pub enum IdError {
     /// The identifier held a control character (a newline, say), which would corrupt logs.
     #[error("{kind} id holds a control character: only printable characters are allowed")]
     ControlCharacter {
-        /// Which kind of identifier (`"user"` or `"group"`).
+        /// Which kind of identifier (`"user"`, `"group"` or `"application"`).
         kind: &'static str,
     },
     /// The identifier was shorter than allowed (a ceremony's id must be unguessable).
@@ -64,7 +64,7 @@ pub enum IdError {
         "{kind} id holds the invisible format character U+{code_point:04X}: only visible characters are allowed"
     )]
     FormatCharacter {
-        /// Which kind of identifier (`"user"` or `"group"`).
+        /// Which kind of identifier (`"user"`, `"group"` or `"application"`).
         kind: &'static str,
         /// The character's code point.
         code_point: u32,
@@ -76,7 +76,7 @@ pub enum IdError {
         "{kind} id holds U+{code_point:04X}, a default-ignorable code point that shows as nothing: only visible characters are allowed"
     )]
     DefaultIgnorable {
-        /// Which kind of identifier (`"user"` or `"group"`).
+        /// Which kind of identifier (`"user"`, `"group"` or `"application"`).
         kind: &'static str,
         /// The character's code point.
         code_point: u32,
@@ -88,7 +88,7 @@ pub enum IdError {
         "{kind} id holds U+{code_point:04X}, a separator or blank that is not the ASCII space: only visible characters and U+0020 are allowed"
     )]
     Separator {
-        /// Which kind of identifier (`"user"` or `"group"`).
+        /// Which kind of identifier (`"user"`, `"group"` or `"application"`).
         kind: &'static str,
         /// The character's code point.
         code_point: u32,
@@ -299,6 +299,12 @@ string_id!(
     /// A group's identifier.
     GroupId,
     "group"
+);
+string_id!(
+    /// An application's identifier: the `appId` (client id) Entra gives its registration, the
+    /// same in every tenant, which an app-only token names in `azp` or `appid` (SPEC 3.7).
+    AppId,
+    "application"
 );
 
 /// A pass's identifier: 128 random bits, shown as a GUID like Microsoft Graph's

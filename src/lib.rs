@@ -275,7 +275,7 @@ pub use digest::{DigestKey, Pepper};
 pub use effect::Effect;
 pub use engine::{AsyncEngine, Engine, EngineError};
 pub use event::Event;
-pub use ids::{GroupId, PassId, UserId};
+pub use ids::{AppId, GroupId, PassId, UserId};
 pub use pass::TemporaryAccessPass;
 pub use passcode::Passcode;
 pub use policy::{ExcludeTarget, IncludeTarget, Policy, PolicySettings, PolicyState};

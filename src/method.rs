@@ -12,6 +12,7 @@ use core::fmt;
 
 use time::UtcDateTime;
 
+use crate::grant::Initiator;
 use crate::ids::{IdError, PassId, UserId, check_text};
 
 /// The longest method id accepted, in characters: a WebAuthn credential id is at most 1,023
@@ -144,8 +145,8 @@ pub enum AttestationLevel {
 pub enum MethodOrigin {
     /// The user registered it, signed in with this pass.
     ThroughPass(PassId),
-    /// An administrator provisioned it on the user's behalf.
-    ByAdministrator(UserId),
+    /// An administrator provisioned it on the user's behalf, or an application did.
+    ByAdministrator(Initiator),
 }
 
 /// Why a method's fields were refused.

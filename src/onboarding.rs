@@ -21,6 +21,7 @@ use alloc::vec::Vec;
 use time::{Duration, UtcDateTime};
 
 use crate::ceremony::{Ceremony, CeremonyError, CeremonyId, CeremonyKind};
+use crate::grant::Initiator;
 use crate::ids::{PassId, UserId};
 use crate::method::{MethodError, MethodId, MethodOrigin, NewMethod, RegisteredMethod};
 use crate::pass::TemporaryAccessPass;
@@ -319,7 +320,7 @@ pub fn begin_provisioning(
         .checked_add(lifetime)
         .ok_or(CeremonyError::EndsBeforeItOpens)?;
     let kind = CeremonyKind::Provisioning {
-        by: actor.id().clone(),
+        by: actor.initiator(),
     };
     Ok(Ceremony::new(id, target.id().clone(), kind, now, expires)?.with_state(Some(state))?)
 }
@@ -338,7 +339,8 @@ pub fn take_provisioning(
 ) -> Result<Vec<u8>, ProvisionError> {
     authorize_on(actor, Action::Create, Subject::Method, target)?;
     let ceremony = ceremony.ok_or(ProvisionError::NoChallenge)?;
-    let ours = matches!(ceremony.kind(), CeremonyKind::Provisioning { by } if by == actor.id());
+    let ours =
+        matches!(ceremony.kind(), CeremonyKind::Provisioning { by } if *by == actor.initiator());
     if !ours || ceremony.user() != target.id() || !ceremony.is_open(now) {
         return Err(ProvisionError::NoChallenge);
     }
@@ -367,7 +369,7 @@ pub fn provision_method(
     Ok(RegisteredMethod::new(
         new,
         target.id().clone(),
-        MethodOrigin::ByAdministrator(actor.id().clone()),
+        MethodOrigin::ByAdministrator(actor.initiator()),
         now,
     )?)
 }
@@ -393,8 +395,8 @@ pub fn view_methods(
 pub struct MethodDeleted {
     /// The method as it was.
     pub method: RegisteredMethod,
-    /// Who deleted it.
-    pub by: UserId,
+    /// Who deleted it: the user, an administrator, or an application.
+    pub by: Initiator,
     /// When.
     pub at: UtcDateTime,
 }
@@ -418,7 +420,7 @@ pub fn delete_method(
         .find(|m| m.id() == id)
         .map(|m| MethodDeleted {
             method: (*m).clone(),
-            by: actor.id().clone(),
+            by: actor.initiator(),
             at: now,
         }))
 }

@@ -3,9 +3,9 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::grant::Grant;
 pub use crate::grant::{Action, Subject};
-use crate::ids::{GroupId, UserId};
+use crate::grant::{Grant, Initiator, Permissions};
+use crate::ids::{AppId, GroupId, UserId};
 
 /// Whether a user belongs to the tenant or was invited into it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -239,7 +239,8 @@ impl fmt::Display for TargetClass {
     }
 }
 
-/// A user acting or acted upon: id, user type, groups and directory roles (SPEC 3.1).
+/// A user acting or acted upon: id, user type, groups and directory roles (SPEC 3.1); or an
+/// application acting as itself ([`Principal::application`], SPEC 3.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Principal {
@@ -248,6 +249,7 @@ pub struct Principal {
     groups: Vec<GroupId>,
     roles: Vec<DirectoryRole>,
     grant: Grant,
+    application: Option<AppId>,
 }
 
 impl Principal {
@@ -265,7 +267,41 @@ impl Principal {
             groups,
             roles,
             grant: Grant::Roles,
+            application: None,
         }
+    }
+
+    /// An application acting as itself (app-only, SPEC 3.7): `object_id` is its service
+    /// principal's object id in the tenant (a token's `oid`), `app` its app id (`azp` or
+    /// `appid`), and `permissions` the application permissions granted to it (a token's
+    /// `roles`). It has no directory roles and no groups; the permissions alone decide what it
+    /// may do, always as on another user's methods, and what it changes is initiated by `app`.
+    #[must_use]
+    pub fn application(object_id: UserId, app: AppId, permissions: Permissions) -> Self {
+        Self {
+            id: object_id,
+            user_type: UserType::Member,
+            groups: Vec::new(),
+            roles: Vec::new(),
+            grant: Grant::Application(permissions),
+            application: Some(app),
+        }
+    }
+
+    /// Who initiates what this principal changes: the application for
+    /// [`Principal::application`], otherwise the user.
+    #[must_use]
+    pub fn initiator(&self) -> Initiator {
+        self.application.as_ref().map_or_else(
+            || Initiator::User(self.id.clone()),
+            |app| Initiator::Application(app.clone()),
+        )
+    }
+
+    /// The application's app id, for [`Principal::application`].
+    #[must_use]
+    pub const fn app(&self) -> Option<&AppId> {
+        self.application.as_ref()
     }
 
     /// A member with no groups and no roles.
@@ -309,7 +345,8 @@ impl Principal {
         self.grant
     }
 
-    /// The user's id.
+    /// The user's id; for an application, its service principal's object id (Entra's object
+    /// ids are one namespace).
     #[must_use]
     pub const fn id(&self) -> &UserId {
         &self.id
@@ -367,8 +404,8 @@ impl Principal {
 #[error("principal {actor} ({}) may not {action} a {subject} for {target} ({target_class}): {reason}", DirectoryRole::describe(*strongest_role))]
 #[non_exhaustive]
 pub struct PermissionError {
-    /// Who tried.
-    pub actor: UserId,
+    /// Who tried: a user, or an application.
+    pub actor: Initiator,
     /// The most privileged role the actor holds, if any.
     pub strongest_role: Option<DirectoryRole>,
     /// What they tried.
@@ -412,7 +449,9 @@ impl fmt::Display for Denial {
 /// - Authentication Administrator: other users of class [`TargetClass::Member`].
 /// - Global Reader: view only.
 ///
-/// A principal holding several roles gets the union of their rights.
+/// A principal holding several roles gets the union of their rights. A delegated caller also
+/// needs a scope that allows the action, and an application ([`Principal::application`]) only
+/// a permission that does: roles and the rules about oneself do not apply to it (SPEC 3.7).
 ///
 /// # Errors
 ///
@@ -439,7 +478,7 @@ pub fn authorize_on(
 ) -> Result<(), PermissionError> {
     let target_class = target.target_class();
     let deny = |reason| PermissionError {
-        actor: actor.id().clone(),
+        actor: actor.initiator(),
         strongest_role: actor.strongest_role(),
         action,
         subject,
@@ -447,8 +486,11 @@ pub fn authorize_on(
         target_class,
         reason,
     };
-    let own = actor.id() == target.id();
-    if own {
+    let application = actor.grant().is_application();
+    let own = !application && actor.id() == target.id();
+    if application {
+        // Its permissions alone decide, below.
+    } else if own {
         if action == Action::Create {
             return Err(deny(Denial::OwnPass));
         }

@@ -41,6 +41,7 @@ use time::UtcDateTime;
 
 use super::rfc3339;
 use crate::event::Event;
+use crate::grant::Initiator;
 use crate::ids::{PassId, UserId};
 use crate::method::{MethodId, MethodOrigin};
 use crate::store::{Recorded, Sequence};
@@ -251,9 +252,18 @@ impl From<&Recorded> for DirectoryAudit {
             activity_date_time: e.at,
             logged_by_service: e.service.to_string(),
             operation_type: e.operation.to_string(),
-            initiated_by: AuditActivityInitiator {
-                user: Some(user(&e.by)),
-                app: None,
+            initiated_by: match &e.by {
+                Initiator::Application(app) => AuditActivityInitiator {
+                    user: None,
+                    app: Some(AppIdentity {
+                        app_id: Some(app.as_str().to_string()),
+                        ..AppIdentity::default()
+                    }),
+                },
+                Initiator::User(id) => AuditActivityInitiator {
+                    user: Some(user(id)),
+                    app: None,
+                },
             },
             target_resources: vec![e.target],
             additional_details: e.details,

@@ -9,6 +9,7 @@ use super::client::ClientDocument;
 use super::method::OriginDocument;
 use super::record::exact;
 use crate::event::Event;
+use crate::grant::Initiator;
 use crate::ids::{PassId, UserId};
 use crate::method::MethodId;
 use crate::signin::{NotOffered, RedeemRefusal};
@@ -23,7 +24,7 @@ use crate::usability::{BlockCause, Usability};
 )]
 enum EventDocument {
     PolicyChanged {
-        by: UserId,
+        by: Initiator,
         #[serde(with = "exact")]
         at: UtcDateTime,
         enabled: bool,
@@ -31,7 +32,7 @@ enum EventDocument {
     PassIssued {
         pass: PassId,
         user: UserId,
-        by: UserId,
+        by: Initiator,
         #[serde(with = "exact")]
         at: UtcDateTime,
         #[serde(with = "exact")]
@@ -51,7 +52,7 @@ enum EventDocument {
     PassDeleted {
         pass: PassId,
         user: UserId,
-        by: UserId,
+        by: Initiator,
         #[serde(with = "exact")]
         at: UtcDateTime,
         was_valid: bool,
@@ -107,7 +108,7 @@ enum EventDocument {
     MethodDeleted {
         user: UserId,
         method: MethodId,
-        by: UserId,
+        by: Initiator,
         #[serde(with = "exact")]
         at: UtcDateTime,
     },

@@ -5,7 +5,8 @@ use alloc::string::String;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::ids::{GroupId, PassId, UserId};
+use crate::grant::Initiator;
+use crate::ids::{AppId, GroupId, PassId, UserId};
 use crate::method::MethodId;
 use crate::policy::Lifetime;
 use crate::store::{Version, Versioned};
@@ -29,8 +30,38 @@ macro_rules! text_serde {
 
 text_serde!(UserId);
 text_serde!(GroupId);
+text_serde!(AppId);
 text_serde!(PassId);
 text_serde!(MethodId);
+
+/// How an [`Initiator`] is stored: a user as their id's text, the form every stored event has
+/// had; an application as `{"application": "<app id>"}`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum InitiatorDocument {
+    User(UserId),
+    Application { application: AppId },
+}
+
+impl Serialize for Initiator {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.clone() {
+            Self::User(user) => InitiatorDocument::User(user),
+            Self::Application(application) => InitiatorDocument::Application { application },
+        }
+        .serialize(s)
+    }
+}
+
+/// Decoding checks the ids as their `FromStr` does.
+impl<'de> Deserialize<'de> for Initiator {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match InitiatorDocument::deserialize(d)? {
+            InitiatorDocument::User(user) => Self::User(user),
+            InitiatorDocument::Application { application } => Self::Application(application),
+        })
+    }
+}
 
 /// A number of minutes, checked on decoding.
 impl Serialize for Lifetime {

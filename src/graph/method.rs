@@ -13,6 +13,7 @@ use time::UtcDateTime;
 use super::record::exact;
 use super::rfc3339;
 use crate::ceremony::{Ceremony, CeremonyId, CeremonyKind};
+use crate::grant::Initiator;
 use crate::ids::{PassId, UserId};
 use crate::method::{
     AttestationLevel, MethodId, MethodName, MethodOrigin, NewMethod, RegisteredMethod,
@@ -23,7 +24,7 @@ use crate::method::{
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) enum OriginDocument {
     ThroughPass(PassId),
-    ByAdministrator(UserId),
+    ByAdministrator(Initiator),
 }
 
 impl From<MethodOrigin> for OriginDocument {
@@ -166,7 +167,7 @@ enum KindDocument {
         until: UtcDateTime,
     },
     Provisioning {
-        by: UserId,
+        by: Initiator,
     },
     SignIn,
 }

@@ -4,7 +4,7 @@
 use time::UtcDateTime;
 
 use super::{Policy, PolicyError, PolicySettings};
-use crate::ids::UserId;
+use crate::grant::Initiator;
 use crate::principal::{DirectoryRole, Principal};
 
 /// Everything a policy change reads besides the new settings and `now`: who asks.
@@ -31,8 +31,8 @@ impl<'a> UpdatePolicyContext<'a> {
 pub struct PolicyUpdate {
     /// The new policy.
     pub policy: Policy,
-    /// Who changed it.
-    pub by: UserId,
+    /// Who changed it: a user, or an application.
+    pub by: Initiator,
     /// When.
     pub at: UtcDateTime,
 }
@@ -45,7 +45,7 @@ pub enum UpdatePolicyError {
     #[error("principal {actor} ({}) may not change the policy: only a Global Administrator or an Authentication Policy Administrator may", DirectoryRole::describe(*strongest_role))]
     Forbidden {
         /// Who tried.
-        actor: UserId,
+        actor: Initiator,
         /// The most privileged role the actor holds, if any.
         strongest_role: Option<DirectoryRole>,
     },
@@ -56,7 +56,7 @@ pub enum UpdatePolicyError {
     )]
     NotGranted {
         /// Who tried.
-        actor: UserId,
+        actor: Initiator,
     },
     /// The new settings break a rule of SPEC 1.3.
     #[error("invalid policy: {0}")]
@@ -77,20 +77,21 @@ pub fn update_policy(
     now: UtcDateTime,
 ) -> Result<PolicyUpdate, UpdatePolicyError> {
     let actor = ctx.actor;
-    if !actor.roles().iter().any(|r| r.may_change_policy()) {
+    // An application has no roles: its permission alone decides (SPEC 3.7).
+    if !actor.grant().is_application() && !actor.roles().iter().any(|r| r.may_change_policy()) {
         return Err(UpdatePolicyError::Forbidden {
-            actor: actor.id().clone(),
+            actor: actor.initiator(),
             strongest_role: actor.strongest_role(),
         });
     }
     if !actor.grant().allows_changing_the_policy() {
         return Err(UpdatePolicyError::NotGranted {
-            actor: actor.id().clone(),
+            actor: actor.initiator(),
         });
     }
     Ok(PolicyUpdate {
         policy: Policy::new(settings)?,
-        by: actor.id().clone(),
+        by: actor.initiator(),
         at: now,
     })
 }

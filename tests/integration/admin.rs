@@ -101,7 +101,7 @@ fn spec_3_4_and_5_7_deleting_a_valid_pass_revokes_sessions_an_expired_one_does_n
         vec![Event::PassDeleted {
             pass: *pass.id(),
             user: uid("u"),
-            by: uid("aa"),
+            by: uid("aa").into(),
             at: pass.end(),
             was_valid: false
         }]

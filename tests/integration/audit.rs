@@ -383,7 +383,7 @@ fn spec_7_4_a_policy_change_targets_the_policy() {
     let recorded = Recorded::new(
         Sequence::new(7),
         Event::PolicyChanged {
-            by: ga().id().clone(),
+            by: ga().initiator(),
             at,
             enabled: true,
         },
@@ -419,4 +419,108 @@ fn spec_7_4_an_id_not_made_by_audit_id_carries_no_number() {
         assert_eq!(audit_sequence(&other), None, "{other}");
     }
     assert_eq!(audit_sequence(&id), Some(Sequence::new(0x1234_5678_9abc)));
+}
+
+/// SPEC 3.7 and 7.4: what an application creates and deletes is initiated by the application:
+/// its events say so, their stored form keeps it (a user's stays the plain id every stored
+/// event has had), and the audit entries name the app in `initiatedBy.app`, not a user.
+#[test]
+fn spec_3_7_an_applications_changes_are_initiated_by_the_application() {
+    use temporary_access_pass::grant::{Initiator, Permission, Permissions};
+    use temporary_access_pass::{AppId, Principal};
+
+    let clock = ManualClock::new(CREATED);
+    let engine = Engine::new(
+        &clock,
+        InMemoryStore::new(),
+        EngineConfig::new(key().clone()),
+    );
+    let app = AppId::new("0f9d3c1e-5b7a-4e2d-9c8b-1a2b3c4d5e6f").unwrap();
+    let workflow = Principal::application(
+        temporary_access_pass::UserId::new("6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5").unwrap(),
+        app.clone(),
+        Permissions::NONE.with(Permission::TapReadWriteAll),
+    );
+    let reader = Principal::application(
+        temporary_access_pass::UserId::new("sp-reader").unwrap(),
+        AppId::new("reader-app").unwrap(),
+        Permissions::NONE.with(Permission::TapReadAll),
+    );
+    let user = member("chris@contoso.com");
+    let _ = engine.update_policy(&ga(), &open_settings()).unwrap();
+    assert!(
+        engine
+            .create(
+                &reader,
+                &user,
+                &CreateRequest::new(),
+                &mut getrandom::SysRng
+            )
+            .is_err(),
+        "a reading application creates nothing"
+    );
+    let created = engine
+        .create(
+            &workflow,
+            &user,
+            &CreateRequest::new(),
+            &mut getrandom::SysRng,
+        )
+        .unwrap();
+    assert_eq!(created.by, Initiator::Application(app.clone()));
+    assert!(engine.view(&reader, &user).unwrap().is_some());
+    assert!(engine.delete(&reader, &user).is_err(), "nor deletes");
+    let _ = engine.delete(&workflow, &user).unwrap().unwrap();
+    let events = engine
+        .store()
+        .read_events(Sequence::START, usize::MAX)
+        .unwrap();
+    let by_app: Vec<_> = events
+        .iter()
+        .filter(|r| match &r.event {
+            Event::PassIssued { by, .. } | Event::PassDeleted { by, .. } => {
+                *by == Initiator::Application(app.clone())
+            }
+            _ => false,
+        })
+        .collect();
+    assert_eq!(by_app.len(), 2, "{events:?}");
+    for recorded in by_app {
+        let json = serde_json::to_value(&recorded.event).unwrap();
+        assert_eq!(json["by"], serde_json::json!({"application": app.as_str()}));
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, recorded.event);
+        let entry = serde_json::to_value(DirectoryAudit::from(recorded)).unwrap();
+        assert_eq!(entry["initiatedBy"]["user"], Value::Null, "{entry}");
+        assert_eq!(
+            entry["initiatedBy"]["app"]["appId"],
+            app.as_str(),
+            "{entry}"
+        );
+        assert_eq!(entry["targetResources"][0]["id"], "chris@contoso.com");
+    }
+    // The policy change was a user's: stored as the id's text, as before applications.
+    let policy = events
+        .iter()
+        .find(|r| matches!(r.event, Event::PolicyChanged { .. }))
+        .unwrap();
+    let json = serde_json::to_value(&policy.event).unwrap();
+    assert_eq!(json["by"], ga().id().as_str());
+    let entry = serde_json::to_value(DirectoryAudit::from(policy)).unwrap();
+    assert_eq!(entry["initiatedBy"]["user"]["id"], ga().id().as_str());
+    assert_eq!(entry["initiatedBy"]["app"], Value::Null);
+    // An initiator in any other shape is refused, naming nothing it cannot read.
+    let mut bad = json;
+    for by in [
+        serde_json::json!({"application": ""}),
+        serde_json::json!({"app": "x"}),
+        serde_json::json!(7),
+        serde_json::json!(""),
+    ] {
+        bad["by"] = by.clone();
+        assert!(
+            serde_json::from_value::<Event>(bad.clone()).is_err(),
+            "{by}"
+        );
+    }
 }

@@ -53,7 +53,7 @@ fn spec_1_5_policy_lives_in_the_store_and_changes_only_by_the_right_roles() {
     assert_eq!(
         change.events(),
         vec![Event::PolicyChanged {
-            by: uid("ga"),
+            by: uid("ga").into(),
             at: CREATED,
             enabled: true
         }]

@@ -143,7 +143,7 @@ fn method_and_ceremony_ids_take_their_alphabet_at_exactly_their_lengths() {
 
     let user = UserId::new("chris@contoso.com").unwrap();
     let now = UtcDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-    let origin = MethodOrigin::ByAdministrator(UserId::new("ga@contoso.com").unwrap());
+    let origin = MethodOrigin::ByAdministrator(UserId::new("ga@contoso.com").unwrap().into());
     let aaguid = Some([7_u8; 16]);
     let with = |len: usize| {
         let new = NewMethod::new(id.clone(), name.clone(), vec![0x5a; len])

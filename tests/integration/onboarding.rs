@@ -93,9 +93,7 @@ fn spec_8_5_a_provisioning_is_taken_only_by_its_administrator_for_its_user_while
         Ceremony::new(
             CeremonyId::new(&"p".repeat(CeremonyId::MIN_LEN)).unwrap(),
             user.id().clone(),
-            CeremonyKind::Provisioning {
-                by: by.id().clone(),
-            },
+            CeremonyKind::Provisioning { by: by.initiator() },
             at(0),
             at(5),
         )
@@ -163,7 +161,7 @@ fn spec_8_6_a_sign_in_state_is_taken_only_from_the_users_open_sign_in() {
         id(),
         chris.clone(),
         CeremonyKind::Provisioning {
-            by: uid("ga@contoso.com"),
+            by: uid("ga@contoso.com").into(),
         },
         at(0),
         at(5),

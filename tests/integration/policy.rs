@@ -229,7 +229,7 @@ fn spec_1_5_only_global_and_authentication_policy_admins_change_the_policy() {
         assert_eq!(
             update.events(),
             vec![temporary_access_pass::Event::PolicyChanged {
-                by: uid("a"),
+                by: uid("a").into(),
                 at: CREATED,
                 enabled: true
             }]
@@ -246,7 +246,7 @@ fn spec_1_5_only_global_and_authentication_policy_admins_change_the_policy() {
         assert_eq!(
             err,
             UpdatePolicyError::Forbidden {
-                actor: uid("a"),
+                actor: uid("a").into(),
                 strongest_role: Some(role)
             }
         );
@@ -370,7 +370,7 @@ fn spec_3_7_a_delegated_policy_change_needs_its_scope_as_well_as_the_role() {
             assert!(got.is_ok(), "{scope}");
         } else {
             assert!(
-                matches!(got, Err(UpdatePolicyError::NotGranted { ref actor }) if actor == ga.id()),
+                matches!(got, Err(UpdatePolicyError::NotGranted { ref actor }) if *actor == ga.initiator()),
                 "{scope}: {got:?}"
             );
         }
@@ -382,4 +382,37 @@ fn spec_3_7_a_delegated_policy_change_needs_its_scope_as_well_as_the_role() {
         change(&reader, settings),
         Err(UpdatePolicyError::Forbidden { .. })
     ));
+}
+
+/// SPEC 1.5 and 3.7: an application has no roles; `Policy.ReadWrite.AuthenticationMethod`
+/// alone lets it change the policy, and its change is initiated by the application.
+#[test]
+fn spec_3_7_an_application_changes_the_policy_with_its_permission_alone() {
+    use temporary_access_pass::AppId;
+    use temporary_access_pass::grant::{Initiator, Permission, Permissions};
+
+    let app = AppId::new("joiner-workflow").unwrap();
+    let settings = PolicySettings::new().state(PolicyState::Enabled);
+    for permission in Permission::ALL {
+        let actor = Principal::application(
+            uid("sp-joiner"),
+            app.clone(),
+            Permissions::NONE.with(permission),
+        );
+        let got = change(&actor, settings.clone());
+        if permission == Permission::PolicyReadWriteAuthenticationMethod {
+            let update = got.unwrap();
+            assert_eq!(update.by, Initiator::Application(app.clone()));
+            let events = update.events();
+            assert!(
+                matches!(&events[..], [temporary_access_pass::Event::PolicyChanged { by, .. }] if *by == Initiator::Application(app.clone())),
+                "{events:?}"
+            );
+        } else {
+            assert!(
+                matches!(got, Err(UpdatePolicyError::NotGranted { ref actor }) if *actor == Initiator::Application(app.clone())),
+                "{permission}: {got:?}"
+            );
+        }
+    }
 }

@@ -145,7 +145,7 @@ fn spec_3_5_refusal_says_which_role_lacks_which_right_on_which_target() {
     let aa = admin("aa", R::AuthenticationAdministrator).role(R::ReportsReader);
     let ga = admin("boss", R::GlobalAdministrator);
     let err = authorize(&aa, Action::Create, &ga).unwrap_err();
-    assert_eq!(err.actor, uid("aa"));
+    assert_eq!(err.actor, uid("aa").into());
     assert_eq!(err.strongest_role, Some(R::AuthenticationAdministrator));
     assert_eq!(err.action, Action::Create);
     assert_eq!(err.target, uid("boss"));
@@ -284,8 +284,14 @@ fn spec_3_7_the_policy_and_the_audit_trail_need_their_scopes() {
     assert!(Grant::Roles.allows_reading_the_policy());
     assert!(Grant::Roles.allows_changing_the_policy());
     assert!(Grant::Roles.allows_reading_audit_logs());
-    for scope in Permission::ALL {
-        let grant = Grant::Delegated(Permissions::NONE.with(scope));
+    // An application asks for the same permissions, with no role.
+    for (scope, grant) in Permission::ALL.into_iter().flat_map(|scope| {
+        let one = Permissions::NONE.with(scope);
+        [
+            (scope, Grant::Delegated(one)),
+            (scope, Grant::Application(one)),
+        ]
+    }) {
         assert_eq!(
             grant.allows_reading_the_policy(),
             matches!(
@@ -305,4 +311,103 @@ fn spec_3_7_the_policy_and_the_audit_trail_need_their_scopes() {
             "{scope}"
         );
     }
+}
+
+/// SPEC 3.7: an application acting as itself has no roles and no self. Its permissions alone
+/// decide, as on another user's methods: only those that reach every user (`.All`) allow
+/// anything, whoever the target is, and what it may not do is refused as not granted.
+#[test]
+fn spec_3_7_an_application_acts_by_its_permissions_alone_on_every_user_alike() {
+    use temporary_access_pass::AppId;
+    use temporary_access_pass::admin::{Subject, authorize_on};
+    use temporary_access_pass::grant::{Grant, Initiator, Permission, Permissions};
+
+    let app = AppId::new("0f9d3c1e-5b7a-4e2d-9c8b-1a2b3c4d5e6f").unwrap();
+    let object_id = uid("6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5");
+    // Its object id given to a user too: the rules about oneself still do not apply.
+    let targets = [
+        member("chris@contoso.com"),
+        admin("ga@contoso.com", R::GlobalAdministrator),
+        Principal::guest(uid("guest@fabrikam.com")),
+        member(object_id.as_str()),
+    ];
+    for action in ALL_ACTIONS {
+        for subject in [Subject::Pass, Subject::Method] {
+            for target in &targets {
+                let none =
+                    Principal::application(object_id.clone(), app.clone(), Permissions::NONE);
+                let err = authorize_on(&none, action, subject, target).unwrap_err();
+                assert_eq!(err.reason, Denial::NotGranted);
+                assert_eq!(err.actor, Initiator::Application(app.clone()));
+                assert_eq!(err.strongest_role, None);
+                for permission in Permission::ALL {
+                    let actor = Principal::application(
+                        object_id.clone(),
+                        app.clone(),
+                        Permissions::NONE.with(permission),
+                    );
+                    let name = permission.name();
+                    let covers = name.starts_with("UserAuthenticationMethod.")
+                        || (name.starts_with("UserAuthMethod-TAP.") && subject == Subject::Pass)
+                        || (name.starts_with("UserAuthMethod-Passkey.")
+                            && subject == Subject::Method);
+                    let level = action == Action::View || name.contains("ReadWrite");
+                    let allowed = covers && level && name.ends_with(".All");
+                    let got = authorize_on(&actor, action, subject, target);
+                    assert_eq!(
+                        got.map_err(|e| e.reason),
+                        if allowed {
+                            Ok(())
+                        } else {
+                            Err(Denial::NotGranted)
+                        },
+                        "{name} {action} {subject} for {}",
+                        target.id()
+                    );
+                }
+            }
+        }
+    }
+    let actor = Principal::application(
+        object_id.clone(),
+        app.clone(),
+        Permissions::NONE.with(Permission::TapReadWriteAll),
+    );
+    assert_eq!(actor.initiator(), Initiator::Application(app.clone()));
+    assert_eq!(actor.app(), Some(&app));
+    assert_eq!(actor.id(), &object_id);
+    assert!(actor.roles().is_empty() && actor.groups().is_empty() && !actor.is_guest());
+    assert!(actor.grant().is_application());
+    assert_eq!(
+        actor.grant().permissions(),
+        Some(Permissions::NONE.with(Permission::TapReadWriteAll))
+    );
+    let user = member("chris@contoso.com");
+    assert_eq!(user.initiator(), Initiator::User(uid("chris@contoso.com")));
+    assert_eq!(user.app(), None);
+    assert!(!user.grant().is_application());
+    assert_eq!(user.grant().permissions(), None);
+    assert!(!Grant::Delegated(Permissions::NONE).is_application());
+    // The initiator names itself in messages and says whether a user did it.
+    assert_eq!(
+        Initiator::Application(app.clone()).to_string(),
+        format!("application {app}")
+    );
+    assert_eq!(user.initiator().to_string(), "chris@contoso.com");
+    assert!(user.initiator().is(user.id()));
+    assert!(!actor.initiator().is(&object_id));
+    assert_eq!(actor.initiator().application(), Some(&app));
+    assert_eq!(actor.initiator().user(), None);
+    let err = authorize_on(
+        &Principal::application(object_id, app, Permissions::NONE),
+        Action::Create,
+        Subject::Pass,
+        &user,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("principal application 0f9d3c1e-"),
+        "{err}"
+    );
 }

@@ -5,6 +5,7 @@ use super::{
     Event, KeyValue, MethodId, MethodOrigin, PassId, String, TargetResource, ToString, UserId,
     UserIdentity, UtcDateTime, Vec, format, rfc3339, vec,
 };
+use crate::grant::Initiator;
 use crate::graph::POLICY_ID;
 
 /// An instant as Graph writes it; beyond year 9999, which no pass reaches, as `time` does.
@@ -41,7 +42,7 @@ pub(super) struct Entry {
     pub(super) success: bool,
     pub(super) reason: String,
     pub(super) at: UtcDateTime,
-    pub(super) by: UserId,
+    pub(super) by: Initiator,
     pub(super) target: TargetResource,
     pub(super) pass: Option<PassId>,
     pub(super) details: Vec<KeyValue>,
@@ -116,7 +117,7 @@ pub(super) fn entry(event: &Event) -> Entry {
                 "Admin replaced the expired temporary access pass method for user".to_string()
             },
             at: *at,
-            by: user.clone(),
+            by: user.clone().into(),
             target: target_user(user),
             pass: Some(*old),
             details: {
@@ -132,7 +133,7 @@ pub(super) fn entry(event: &Event) -> Entry {
             at,
             was_valid,
         } => {
-            let own = by == user;
+            let own = by.is(user);
             Entry {
                 activity: if own {
                     "User deleted security info"
@@ -167,7 +168,7 @@ pub(super) fn entry(event: &Event) -> Entry {
             success: true,
             reason: "Sessions revoked: a valid temporary access pass was removed".to_string(),
             at: *at,
-            by: user.clone(),
+            by: user.clone().into(),
             target: target_user(user),
             pass: Some(*pass),
             details: pass_details(pass),
@@ -213,7 +214,7 @@ pub(super) fn entry(event: &Event) -> Entry {
                 "User signed in with temporary access pass".to_string()
             },
             at: *at,
-            by: user.clone(),
+            by: user.clone().into(),
             target: target_user(user),
             pass: Some(*pass),
             details: {
@@ -235,7 +236,7 @@ pub(super) fn entry(event: &Event) -> Entry {
             success: false,
             reason: reason.to_string(),
             at: *at,
-            by: user.clone(),
+            by: user.clone().into(),
             target: target_user(user),
             pass: *pass,
             details: pass.as_ref().map_or_else(Vec::new, pass_details),
@@ -257,7 +258,7 @@ pub(super) fn entry(event: &Event) -> Entry {
                 when(*until)
             ),
             at: *at,
-            by: user.clone(),
+            by: user.clone().into(),
             target: target_user(user),
             pass: Some(*pass),
             details: {
@@ -275,7 +276,7 @@ pub(super) fn entry(event: &Event) -> Entry {
             success: true,
             reason: "The sign-in page offered the temporary access pass".to_string(),
             at: *at,
-            by: user.clone(),
+            by: user.clone().into(),
             target: target_user(user),
             pass: *pass,
             details: pass.as_ref().map_or_else(Vec::new, pass_details),
@@ -288,7 +289,7 @@ pub(super) fn entry(event: &Event) -> Entry {
             success: false,
             reason: reason.to_string(),
             at: *at,
-            by: user.clone(),
+            by: user.clone().into(),
             target: target_user(user),
             pass: None,
             details: Vec::new(),
@@ -303,7 +304,7 @@ pub(super) fn entry(event: &Event) -> Entry {
                 MethodOrigin::ThroughPass(pass) => (
                     "User registered security info",
                     "User registered Fido2 method",
-                    user.clone(),
+                    user.clone().into(),
                     Some(*pass),
                 ),
                 MethodOrigin::ByAdministrator(by) => (
@@ -337,7 +338,7 @@ pub(super) fn entry(event: &Event) -> Entry {
             by,
             at,
         } => {
-            let own = by == user;
+            let own = by.is(user);
             Entry {
                 activity: if own {
                     "User deleted security info"
@@ -368,7 +369,7 @@ pub(super) fn entry(event: &Event) -> Entry {
             success: false,
             reason: "Fido2 sign-in refused as a possible clone: the key's signature counter did not move forward; the key is blocked".to_string(),
             at: *at,
-            by: user.clone(),
+            by: user.clone().into(),
             target: target_user(user),
             pass: None,
             details: method_details(method),

@@ -94,7 +94,7 @@ fn stored_method(user: &UserId, n: usize) -> RegisteredMethod {
     RegisteredMethod::new(
         new_method("direct", n),
         user.clone(),
-        MethodOrigin::ByAdministrator(admin().id().clone()),
+        MethodOrigin::ByAdministrator(admin().initiator()),
         NOW,
     )
     .expect("a method")

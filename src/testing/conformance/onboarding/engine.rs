@@ -119,7 +119,7 @@ pub fn check_onboarding<S: Store>(store: &S) {
     );
     assert_eq!(
         provisioned.origin(),
-        &MethodOrigin::ByAdministrator(admin.id().clone())
+        &MethodOrigin::ByAdministrator(admin.initiator())
     );
     assert!(
         matches!(

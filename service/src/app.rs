@@ -187,8 +187,27 @@ impl<S: AsyncStore + 'static, A: Authenticator, D: Directory> IdentifyCaller for
     /// user type from the directory, their roles, groups and grant (SPEC 3.7) from the
     /// credential. A caller the
     /// directory does not know is refused (403) whatever the credential says.
+    ///
+    /// An application calling as itself (SPEC 3.7) must be one the directory lists, and its
+    /// credential must name that application's service principal; it acts with the permissions
+    /// its credential carries.
     async fn identify(&self, headers: &HeaderMap) -> Result<Principal, GraphError> {
         let caller = self.authenticator.authenticate(headers).await?;
+        if let Some(app) = caller.app() {
+            let Some(known) = self.directory.application(app).await else {
+                return Err(GraphError::forbidden(
+                    "the calling application is not known to this directory: it has no rights \
+                     here",
+                ));
+            };
+            if known.object_id != *caller.id() {
+                return Err(GraphError::forbidden(
+                    "the token's object id (oid) is not the calling application's service \
+                     principal in this directory",
+                ));
+            }
+            return Ok(caller);
+        }
         let Some(known) = self.directory.user(caller.id().as_str()).await else {
             return Err(GraphError::forbidden(
                 "the caller is not a user of this directory: it has no rights here",

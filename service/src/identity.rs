@@ -7,6 +7,10 @@
 //! the directory resolves. The service resolves every caller through the directory too, so
 //! "themselves" compares object ids however a request spells the name, and a caller the
 //! directory does not know has no rights.
+//!
+//! Applications calling as themselves (app-only, SPEC 3.7) are known to the directory by their
+//! app id, with their service principal's object id and display name; an application the
+//! directory does not list has no rights either.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,7 +20,8 @@ use axum::http::header::AUTHORIZATION;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use temporary_access_pass::{DirectoryRole, GroupId, Principal, UserId};
+use temporary_access_pass::grant::{Grant, Permissions};
+use temporary_access_pass::{AppId, DirectoryRole, GroupId, Principal, UserId};
 
 /// Why a request's caller is not known: a 401, whose `WWW-Authenticate` says whether a token
 /// came and was refused (RFC 6750's `invalid_token`) or none came at all; or a 503 when no
@@ -132,6 +137,34 @@ pub trait Directory: Send + Sync + 'static {
         let _ = id;
         std::future::ready(None)
     }
+
+    /// The application whose app id is `app`, when it may call as itself (SPEC 3.7). `None`
+    /// (the default: a directory that lists no application) refuses every app-only caller.
+    fn application(&self, app: &AppId) -> impl Future<Output = Option<KnownApplication>> + Send {
+        let _ = app;
+        std::future::ready(None)
+    }
+}
+
+/// An application as the directory knows it: its service principal in this tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KnownApplication {
+    /// Its service principal's object id, which its tokens' `oid` must repeat.
+    pub object_id: UserId,
+    /// Its display name, shown in the audit trail.
+    pub display_name: Option<String>,
+}
+
+impl KnownApplication {
+    /// The application whose service principal has `object_id`.
+    #[must_use]
+    pub const fn new(object_id: UserId, display_name: Option<String>) -> Self {
+        Self {
+            object_id,
+            display_name,
+        }
+    }
 }
 
 /// A user principal name as the directory compares it: without regard to case.
@@ -144,6 +177,12 @@ fn folded(name: &str) -> String {
 /// "roles": [], "groups": ["onboarding"]}`.
 /// Roles are named as the product shows them ("Global Administrator"); a name this service
 /// does not know counts as an unknown administrator role, which grants nothing (fails closed).
+///
+/// An application: `{"id": "<its service principal's object id>", "appId": "…",
+/// "displayName": "Joiner workflow", "permissions": ["UserAuthMethod-TAP.ReadWrite.All"]}`,
+/// with no roles, groups or user type. `permissions` is the grant (SPEC 3.7): an application's
+/// application permissions, or a user's delegated scopes (absent: the roles alone decide). In
+/// a directory file, an application's permissions are not read: its tokens carry them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PrincipalDocument {
@@ -163,6 +202,17 @@ pub struct PrincipalDocument {
     /// Group ids.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// An application's app id: this entry is then an application, `id` its service
+    /// principal's object id.
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// An application's display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The grant, by Graph's permission names: an application's permissions, or a user's
+    /// delegated scopes.
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
 }
 
 /// A user's type in the JSON files.
@@ -182,9 +232,33 @@ impl PrincipalDocument {
     ///
     /// # Errors
     ///
-    /// The id or a group id refused by the crate's rules.
-    pub fn principal(&self) -> Result<Principal, temporary_access_pass::error::IdError> {
+    /// [`FileError::Id`] for an id or a group id refused by the crate's rules;
+    /// [`FileError::Application`] for an application given roles, groups, a user type or a user
+    /// principal name; [`FileError::UserDisplayName`] for a user given a display name.
+    pub fn principal(&self) -> Result<Principal, FileError> {
         let id = UserId::new(&self.id)?;
+        let permissions = self
+            .permissions
+            .as_ref()
+            .map(|names| Permissions::from_names(names.iter().map(String::as_str)));
+        if let Some(app) = &self.app_id {
+            if !self.roles.is_empty()
+                || !self.groups.is_empty()
+                || self.user_principal_name.is_some()
+                || !matches!(self.user_type, UserTypeDocument::Member)
+            {
+                return Err(FileError::Application(self.id.clone()));
+            }
+            let app = AppId::new(app)?;
+            return Ok(Principal::application(
+                id,
+                app,
+                permissions.unwrap_or_default(),
+            ));
+        }
+        if self.display_name.is_some() {
+            return Err(FileError::UserDisplayName(self.id.clone()));
+        }
         let mut principal = match self.user_type {
             UserTypeDocument::Member => Principal::member(id),
             UserTypeDocument::Guest => Principal::guest(id),
@@ -196,7 +270,10 @@ impl PrincipalDocument {
         for group in &self.groups {
             principal = principal.group(GroupId::new(group)?);
         }
-        Ok(principal)
+        Ok(match permissions {
+            Some(scopes) => principal.under(Grant::Delegated(scopes)),
+            None => principal,
+        })
     }
 }
 
@@ -217,6 +294,14 @@ pub enum FileError {
     /// without regard to case), or one's name is another's id: a name must lead to one user.
     #[error("{0:?} names more than one user: object ids and user principal names must be unique")]
     Duplicate(String),
+    /// An application entry with what only a user has.
+    #[error(
+        "application {0:?}: an application has no roles, groups, user type or user principal name"
+    )]
+    Application(String),
+    /// A user entry with a display name, which only an application's entry has.
+    #[error("user {0:?}: displayName is read for applications only (give appId)")]
+    UserDisplayName(String),
 }
 
 /// A directory read once from a JSON list of [`PrincipalDocument`]s, each user by object id
@@ -227,6 +312,8 @@ pub struct StaticDirectory {
     users: HashMap<String, (Principal, Option<String>)>,
     /// Folded user principal name to object id.
     names: HashMap<String, String>,
+    /// Applications by app id.
+    applications: HashMap<String, KnownApplication>,
 }
 
 impl StaticDirectory {
@@ -238,9 +325,25 @@ impl StaticDirectory {
     pub fn from_json(text: &str) -> Result<Self, FileError> {
         let documents: Vec<PrincipalDocument> = serde_json::from_str(text)?;
         let mut directory = Self::default();
+        let mut objects = std::collections::HashSet::new();
         for document in documents {
             let principal = document.principal()?;
             let id = principal.id().as_str().to_owned();
+            // Users and service principals share one space of object ids.
+            if !objects.insert(id.clone()) {
+                return Err(FileError::Duplicate(id));
+            }
+            if let Some(app) = principal.app() {
+                let known = KnownApplication::new(principal.id().clone(), document.display_name);
+                if directory
+                    .applications
+                    .insert(app.as_str().to_owned(), known)
+                    .is_some()
+                {
+                    return Err(FileError::Duplicate(app.as_str().to_owned()));
+                }
+                continue;
+            }
             if let Some(name) = &document.user_principal_name
                 && directory.names.insert(folded(name), id.clone()).is_some()
             {
@@ -281,6 +384,10 @@ impl Directory for StaticDirectory {
         self.users
             .get(id.as_str())
             .and_then(|(_, name)| name.clone())
+    }
+
+    async fn application(&self, app: &AppId) -> Option<KnownApplication> {
+        self.applications.get(app.as_str()).cloned()
     }
 }
 

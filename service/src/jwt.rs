@@ -4,7 +4,12 @@
 //! claims: the user from `oid`, their object id (never from `upn` or `preferred_username`,
 //! names that change and can be reused: SPEC 3.6), the tenant from `tid` (it must be the
 //! issuer's), the directory roles from `wids` (role template ids), the groups from `groups`, a
-//! guest from `acct` = 1.
+//! guest from `acct` = 1, and the delegated scopes from `scp`.
+//!
+//! An application's own token (client credentials, SPEC 3.7) is one whose `idtyp` says `app`,
+//! or, without `idtyp`, one that carries no `scp`: the application is its app id (`azp`, or
+//! `appid` in a v1 token), its service principal the `oid`, and its permissions the `roles`.
+//! Its `wids` are not read: an application acts by its permissions alone.
 //!
 //! Validation is `jsonwebtoken`'s, on its `RustCrypto` backend; the service adds the choice of
 //! key by `kid`, the algorithms it accepts, and the mapping of claims. Fetched keys are kept
@@ -23,7 +28,7 @@ use jsonwebtoken::jwk::{
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 use temporary_access_pass::grant::{Grant, Permissions};
-use temporary_access_pass::{DirectoryRole, GroupId, Principal, UserId};
+use temporary_access_pass::{AppId, DirectoryRole, GroupId, Principal, UserId};
 
 use crate::identity::{Authenticator, Unauthenticated, bearer};
 use keys::{KeyTimes, Lookup, RemoteKeys};
@@ -123,6 +128,50 @@ struct Claims {
     /// 0 a member, 1 a guest (Entra's optional `acct` claim).
     #[serde(default)]
     acct: Option<u8>,
+    /// `app` or `user` (Entra's optional `idtyp` claim).
+    #[serde(default)]
+    idtyp: Option<String>,
+    /// The client's app id (v2 tokens).
+    #[serde(default)]
+    azp: Option<String>,
+    /// The client's app id (v1 tokens).
+    #[serde(default)]
+    appid: Option<String>,
+    /// An application's permissions (app roles), in an app-only token.
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// The application an app-only token names: its app id (`azp`, or `appid`; both, they must
+/// agree), its service principal (`oid`) and its permissions (`roles`).
+fn application(claims: Claims) -> Result<Principal, Unauthenticated> {
+    if claims.scp.is_some() {
+        return Err(Unauthenticated::invalid(
+            "an application's own token carries no delegated scope (scp)",
+        ));
+    }
+    let app = match (claims.azp, claims.appid) {
+        (Some(azp), Some(appid)) if azp != appid => {
+            return Err(Unauthenticated::invalid(
+                "the token's azp and appid name different applications",
+            ));
+        }
+        (Some(app), _) | (None, Some(app)) => app,
+        (None, None) => {
+            return Err(Unauthenticated::invalid(
+                "the application's token names no app id (azp or appid)",
+            ));
+        }
+    };
+    let app = AppId::new(&app)
+        .map_err(|e| Unauthenticated::invalid(format!("the token's application: {e}")))?;
+    let id = claims.oid.ok_or_else(|| {
+        Unauthenticated::invalid("the token names no service principal object id (oid)")
+    })?;
+    let id = UserId::new(&id)
+        .map_err(|e| Unauthenticated::invalid(format!("the token's service principal: {e}")))?;
+    let permissions = Permissions::from_names(claims.roles.iter().map(String::as_str));
+    Ok(Principal::application(id, app, permissions))
 }
 
 /// The tenant an Entra issuer names: the path segment of `https://login.microsoftonline.com/{tenant}/v2.0`
@@ -152,13 +201,23 @@ fn principal(claims: Claims, tenant: Option<&str>) -> Result<Principal, Unauthen
             None => return Err(Unauthenticated::invalid("the token names no tenant (tid)")),
         }
     }
-    // A delegated token carries its scopes; an application's token (client credentials) has
-    // none and is not served yet (SPEC 3.7).
+    // A delegated token carries its scopes; an application's own token (client credentials)
+    // has none, and says so in `idtyp` when the optional claim is configured (SPEC 3.7).
+    let app_only = match claims.idtyp.as_deref() {
+        Some("app") => true,
+        Some("user") => false,
+        Some(_) => {
+            return Err(Unauthenticated::invalid(
+                "the token's idtyp is neither app nor user",
+            ));
+        }
+        None => claims.scp.is_none(),
+    };
+    if app_only {
+        return application(claims);
+    }
     let scopes = claims.scp.as_deref().ok_or_else(|| {
-        Unauthenticated::invalid(
-            "the token carries no delegated scope (scp): only tokens a user's sign-in delegated \
-             are served",
-        )
+        Unauthenticated::invalid("the user's token carries no delegated scope (scp)")
     })?;
     let grant = Grant::Delegated(Permissions::from_names(scopes.split(' ')));
     let id = claims

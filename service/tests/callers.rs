@@ -14,15 +14,17 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use temporary_access_pass::UserId;
 use temporary_access_pass::store::{AsyncStore, InMemoryStore};
+use temporary_access_pass::{AppId, UserId};
 use temporary_access_pass_graph_service::blocking::Blocking;
 use temporary_access_pass_graph_service::identity::{
     Directory, FileError, StaticDirectory, TEST_PRINCIPAL_HEADER, TestHeaders,
 };
 use temporary_access_pass_graph_service::{Limits, POLICY_PATH};
 use temporary_access_pass_sqlite::SqliteStore;
-use temporary_access_pass_testkit::demo::{CHRIS_ID, DIRECTORY, GA_ID, PAM_ID, passes};
+use temporary_access_pass_testkit::demo::{
+    CHRIS_ID, DIRECTORY, GA_ID, PAM_ID, WORKFLOW_APP_ID, WORKFLOW_OBJECT_ID, passes,
+};
 use temporary_access_pass_testkit::postgres as support;
 use temporary_access_pass_testkit::service::{client, start};
 
@@ -277,6 +279,14 @@ async fn a_directory_refuses_a_name_that_could_lead_to_two_users() {
             "a name that is another user's object id in another case",
             r#"[{"id": "a", "userPrincipalName": "b@contoso.com"}, {"id": "B@Contoso.com"}]"#,
         ),
+        (
+            "a user and a service principal with one object id",
+            r#"[{"id": "a", "userPrincipalName": "x@contoso.com"}, {"id": "a", "appId": "app"}]"#,
+        ),
+        (
+            "one application twice",
+            r#"[{"id": "a", "appId": "app"}, {"id": "b", "appId": "app"}]"#,
+        ),
     ] {
         assert!(
             matches!(
@@ -286,6 +296,40 @@ async fn a_directory_refuses_a_name_that_could_lead_to_two_users() {
             "{why}"
         );
     }
+    // An application is not given what only users have, nor a user an application's name.
+    for text in [
+        r#"[{"id": "a", "appId": "app", "roles": ["Global Administrator"]}]"#,
+        r#"[{"id": "a", "appId": "app", "groups": ["onboarding"]}]"#,
+        r#"[{"id": "a", "appId": "app", "userType": "guest"}]"#,
+        r#"[{"id": "a", "appId": "app", "userPrincipalName": "a@contoso.com"}]"#,
+    ] {
+        assert!(
+            matches!(
+                StaticDirectory::from_json(text),
+                Err(FileError::Application(_))
+            ),
+            "{text}"
+        );
+    }
+    assert!(matches!(
+        StaticDirectory::from_json(r#"[{"id": "a", "displayName": "A"}]"#),
+        Err(FileError::UserDisplayName(_))
+    ));
+    // The demonstration's applications, by app id: never as users.
+    let workflow = directory
+        .application(&AppId::new(WORKFLOW_APP_ID).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(workflow.object_id.as_str(), WORKFLOW_OBJECT_ID);
+    assert_eq!(workflow.display_name.as_deref(), Some("Joiner workflow"));
+    assert!(directory.user(WORKFLOW_OBJECT_ID).await.is_none());
+    assert!(directory.user(WORKFLOW_APP_ID).await.is_none());
+    assert!(
+        directory
+            .application(&AppId::new(WORKFLOW_OBJECT_ID).unwrap())
+            .await
+            .is_none()
+    );
     // A user's name may be their own id.
     assert!(
         StaticDirectory::from_json(

@@ -24,7 +24,9 @@ use temporary_access_pass_graph_service::identity::{
 };
 use temporary_access_pass_graph_service::{App, POLICY_PATH, serve as serve_until};
 use temporary_access_pass_sqlite::SqliteStore;
-use temporary_access_pass_testkit::demo::{CHRIS, CHRIS_ID, GA, HELPDESK};
+use temporary_access_pass_testkit::demo::{
+    CHRIS, CHRIS_ID, GA, HELPDESK, WORKFLOW_APP_ID, WORKFLOW_OBJECT_ID,
+};
 
 /// A running service and a client for it.
 struct Server {
@@ -527,6 +529,24 @@ async fn bearer_tokens_are_checked_against_their_digests() {
         "Bearer helpdesk-demo-tokeN".parse().unwrap(),
     );
     assert!(tokens.authenticate(&headers).await.is_err());
+    // The Joiner workflow's own token: an application with its one permission (SPEC 3.7).
+    headers.insert(
+        "authorization",
+        "Bearer workflow-demo-token".parse().unwrap(),
+    );
+    let workflow = tokens.authenticate(&headers).await.unwrap();
+    assert_eq!(
+        workflow.app().map(temporary_access_pass::AppId::as_str),
+        Some(WORKFLOW_APP_ID)
+    );
+    assert_eq!(workflow.id().as_str(), WORKFLOW_OBJECT_ID);
+    assert_eq!(
+        workflow.grant(),
+        temporary_access_pass::grant::Grant::Application(
+            temporary_access_pass::grant::Permissions::NONE
+                .with(temporary_access_pass::grant::Permission::TapReadWriteAll)
+        )
+    );
     // Two credentials, each valid alone: ambiguous, so neither is taken.
     headers.insert(
         "authorization",

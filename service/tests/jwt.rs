@@ -22,15 +22,23 @@ use base64::Engine as _;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode, get_current_timestamp};
 use serde_json::{Value, json};
-use temporary_access_pass::DirectoryRole;
 use temporary_access_pass::admin::UserType;
+use temporary_access_pass::grant::{Grant, Permission, Permissions};
+use temporary_access_pass::store::AsyncStore;
 use temporary_access_pass::store::InMemoryStore;
+use temporary_access_pass::{AppId, DirectoryRole};
+use temporary_access_pass_graph_service::blocking::Blocking;
 use temporary_access_pass_graph_service::identity::Authenticator;
 use temporary_access_pass_graph_service::jwt::JwtAuthenticator;
 use temporary_access_pass_graph_service::jwt::keys::{KeyTimes, MISS_WAIT};
 use temporary_access_pass_graph_service::{GraphError, Limits, POLICY_PATH};
-use temporary_access_pass_testkit::demo::{CHRIS_ID, GA_ID, GUEST_ID, HELPDESK_ID};
-use temporary_access_pass_testkit::service::{client, start};
+use temporary_access_pass_sqlite::SqliteStore;
+use temporary_access_pass_testkit::demo::{
+    CHRIS_ID, GA_ID, GUEST_ID, HELPDESK_ID, REPORTING_APP_ID, REPORTING_OBJECT_ID, WORKFLOW_APP_ID,
+    WORKFLOW_OBJECT_ID, passes,
+};
+use temporary_access_pass_testkit::postgres as support;
+use temporary_access_pass_testkit::service::{client, enable_policy, start};
 use tokio::sync::RwLock;
 use tokio::time::Instant;
 
@@ -100,9 +108,9 @@ const ALL_SCOPES: &str = "UserAuthenticationMethod.ReadWrite.All Policy.ReadWrit
 /// The tenant `ISSUER` names, which a token's `tid` repeats.
 const TENANT: &str = "7d0c4b2f-0000-4000-8000-00000000c0de";
 
-/// The claims of an access token Entra would issue to the user with object id `oid` and the
-/// roles `wids`.
-fn claims(oid: &str, wids: &[&str]) -> Value {
+/// The claims every access token of the issuer's carries for the service: issuer, audience,
+/// times, tenant, and the caller's object id `oid`.
+fn common_claims(oid: &str) -> Value {
     let now = get_current_timestamp();
     json!({
         "iss": ISSUER,
@@ -112,10 +120,28 @@ fn claims(oid: &str, wids: &[&str]) -> Value {
         "exp": now + 3600,
         "tid": TENANT,
         "oid": oid,
-        "scp": ALL_SCOPES,
-        "wids": wids,
-        "groups": ["onboarding"],
     })
+}
+
+/// The claims of an access token Entra would issue to the user with object id `oid` and the
+/// roles `wids`.
+fn claims(oid: &str, wids: &[&str]) -> Value {
+    let mut claims = common_claims(oid);
+    claims["scp"] = json!(ALL_SCOPES);
+    claims["wids"] = json!(wids);
+    claims["groups"] = json!(["onboarding"]);
+    claims
+}
+
+/// The claims of an access token Entra would issue to the application `app` calling as itself
+/// (client credentials): its service principal `oid`, its application permissions `roles`,
+/// no `scp`.
+fn app_claims(app: &str, oid: &str, roles: &[&str]) -> Value {
+    let mut claims = common_claims(oid);
+    claims["azp"] = json!(app);
+    claims["idtyp"] = json!("app");
+    claims["roles"] = json!(roles);
+    claims
 }
 
 fn bearer(token: &str) -> HeaderMap {
@@ -150,11 +176,21 @@ fn forgeries(good: &Key, other: &Key) -> Vec<(&'static str, String)> {
     another_tenant["tid"] = json!("0badc0de-0000-4000-8000-000000000000");
     let mut no_tenant = claims(GA_ID, &[GLOBAL_ADMINISTRATOR]);
     no_tenant.as_object_mut().unwrap().remove("tid");
-    // An application's token (client credentials): `roles`, no `scp`; not served yet.
-    let mut app_only = claims(GA_ID, &[]);
-    app_only.as_object_mut().unwrap().remove("scp");
-    app_only["idtyp"] = json!("app");
-    app_only["roles"] = json!(["UserAuthMethod-TAP.ReadWrite.All"]);
+    // Applications' tokens (client credentials) that do not say which application, say two,
+    // or carry a user's delegated scopes; a user's token without scopes; an `idtyp` of neither.
+    let mut anonymous_app = claims(GA_ID, &[]);
+    anonymous_app.as_object_mut().unwrap().remove("scp");
+    anonymous_app["idtyp"] = json!("app");
+    anonymous_app["roles"] = json!(["UserAuthMethod-TAP.ReadWrite.All"]);
+    let mut two_apps = app_claims(WORKFLOW_APP_ID, WORKFLOW_OBJECT_ID, &[]);
+    two_apps["appid"] = json!(REPORTING_APP_ID);
+    let mut scoped_app = app_claims(WORKFLOW_APP_ID, WORKFLOW_OBJECT_ID, &[]);
+    scoped_app["scp"] = json!(ALL_SCOPES);
+    let mut unscoped_user = claims(GA_ID, &[GLOBAL_ADMINISTRATOR]);
+    unscoped_user.as_object_mut().unwrap().remove("scp");
+    unscoped_user["idtyp"] = json!("user");
+    let mut odd_type = claims(GA_ID, &[GLOBAL_ADMINISTRATOR]);
+    odd_type["idtyp"] = json!("device");
     let payload = b64(&claims(GA_ID, &[GLOBAL_ADMINISTRATOR]));
     // `alg: none`, unsigned, naming the real key.
     let none = format!(
@@ -210,7 +246,20 @@ fn forgeries(good: &Key, other: &Key) -> Vec<(&'static str, String)> {
             good.sign(&another_tenant),
         ),
         ("names no tenant (tid)", good.sign(&no_tenant)),
-        ("carries no delegated scope (scp)", good.sign(&app_only)),
+        ("names no app id (azp or appid)", good.sign(&anonymous_app)),
+        (
+            "azp and appid name different applications",
+            good.sign(&two_apps),
+        ),
+        (
+            "application's own token carries no delegated scope (scp)",
+            good.sign(&scoped_app),
+        ),
+        (
+            "user's token carries no delegated scope (scp)",
+            good.sign(&unscoped_user),
+        ),
+        ("idtyp is neither app nor user", good.sign(&odd_type)),
         ("not a signed JWT", none),
         ("not accepted", confused),
         (
@@ -275,6 +324,50 @@ async fn entra_tokens_become_principals_and_every_forgery_is_refused_for_its_rea
         .await
         .unwrap();
     assert_eq!(chris.id().as_str(), CHRIS_ID);
+    assert_eq!(chris.app(), None);
+    // An application's token: the app id from `azp` (or a v1 token's `appid`), the service
+    // principal from `oid`, the permissions from `roles`; its `wids` are not read.
+    let mut v2 = app_claims(
+        WORKFLOW_APP_ID,
+        WORKFLOW_OBJECT_ID,
+        &["UserAuthMethod-TAP.ReadWrite.All", "Directory.Read.All"],
+    );
+    v2["wids"] = json!([GLOBAL_ADMINISTRATOR]);
+    let mut v1 = app_claims(
+        REPORTING_APP_ID,
+        REPORTING_OBJECT_ID,
+        &["AuditLog.Read.All"],
+    );
+    let fields = v1.as_object_mut().unwrap();
+    fields.remove("azp");
+    fields.remove("idtyp");
+    fields.insert("appid".into(), json!(REPORTING_APP_ID));
+    for (token, app, object, permission) in [
+        (
+            v2,
+            WORKFLOW_APP_ID,
+            WORKFLOW_OBJECT_ID,
+            Permission::TapReadWriteAll,
+        ),
+        (
+            v1,
+            REPORTING_APP_ID,
+            REPORTING_OBJECT_ID,
+            Permission::AuditLogReadAll,
+        ),
+    ] {
+        let caller = authenticator
+            .authenticate(&bearer(&rsa.sign(&token)))
+            .await
+            .unwrap();
+        assert_eq!(caller.app().map(AppId::as_str), Some(app));
+        assert_eq!(caller.id().as_str(), object);
+        assert!(caller.roles().is_empty());
+        assert_eq!(
+            caller.grant(),
+            Grant::Application(Permissions::NONE.with(permission))
+        );
+    }
 
     for (reason, token) in forgeries(&rsa, &other) {
         let refused = authenticator
@@ -654,4 +747,174 @@ async fn a_silent_then_failing_issuer_never_stalls_a_request_whose_key_is_known(
         1,
         "one fetch at a time"
     );
+}
+
+/// SPEC 3.7 over HTTP: an application calling as itself acts by its application permissions
+/// alone. With `UserAuthMethod-TAP.ReadWrite.All` it creates and deletes a pass, and the audit
+/// trail names it (`initiatedBy.app`, with the directory's display name and service
+/// principal); with only `.Read.All` it reads and cannot create or delete; an application the
+/// directory does not list, or a token naming another service principal, is refused.
+async fn applications_act_by_their_permissions_alone<S: AsyncStore + 'static>(store: S) {
+    async fn read(url: &str, token: &str) -> Value {
+        let response = client().get(url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        response.json().await.unwrap()
+    }
+
+    let rsa = rsa_key("rsa-apps");
+    let authenticator = JwtAuthenticator::new(ISSUER, AUDIENCE, set(&[&rsa]));
+    let running = start(store, authenticator, Limits::default()).await;
+    let http = client();
+    let base = running.base.as_str();
+    let ga = rsa.sign(&claims(GA_ID, &[GLOBAL_ADMINISTRATOR]));
+    enable_policy(base, &format!("Bearer {ga}")).await;
+    let chris = format!("{base}{}", passes(CHRIS_ID));
+    let workflow = rsa.sign(&app_claims(
+        WORKFLOW_APP_ID,
+        WORKFLOW_OBJECT_ID,
+        &["UserAuthMethod-TAP.ReadWrite.All"],
+    ));
+    let reporting = rsa.sign(&app_claims(
+        REPORTING_APP_ID,
+        REPORTING_OBJECT_ID,
+        &["UserAuthMethod-TAP.Read.All", "AuditLog.Read.All"],
+    ));
+
+    let response = http
+        .post(&chris)
+        .bearer_auth(&reporting)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        403,
+        "a reading application creates nothing"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "accessDenied");
+
+    let response = http
+        .post(&chris)
+        .bearer_auth(&workflow)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    let one = format!("{chris}/{}", created["id"].as_str().unwrap());
+    assert!(
+        created["temporaryAccessPass"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty())
+    );
+
+    let listed = read(&chris, &reporting).await;
+    assert_eq!(listed["value"][0]["id"], created["id"], "{listed}");
+    assert_eq!(listed["value"][0]["temporaryAccessPass"], Value::Null);
+    let response = http
+        .delete(&one)
+        .bearer_auth(&reporting)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403, "nor deletes");
+
+    // Neither an application the directory does not list, nor a token of a listed one that
+    // names another service principal, gets anywhere; nor a token that says it is an
+    // application's and carries delegated scopes.
+    let stranger = rsa.sign(&app_claims(
+        "11111111-2222-4333-8444-555555555555",
+        "66666666-7777-4888-9999-000000000000",
+        &["UserAuthMethod-TAP.ReadWrite.All"],
+    ));
+    let impostor = rsa.sign(&app_claims(
+        WORKFLOW_APP_ID,
+        REPORTING_OBJECT_ID,
+        &["UserAuthMethod-TAP.ReadWrite.All"],
+    ));
+    let mut both = app_claims(WORKFLOW_APP_ID, WORKFLOW_OBJECT_ID, &[]);
+    both["scp"] = json!(ALL_SCOPES);
+    let both = rsa.sign(&both);
+    for (what, token, want) in [
+        ("unknown application", &stranger, 403),
+        ("another service principal", &impostor, 403),
+        ("application with scopes", &both, 401),
+    ] {
+        let response = http.delete(&one).bearer_auth(token).send().await.unwrap();
+        assert_eq!(response.status(), want, "{what}");
+    }
+
+    // The application's own permissions do not reach the policy or the audit trail.
+    let policy = format!("{base}/v1.0{POLICY_PATH}");
+    let audits = format!("{base}/v1.0/auditLogs/directoryAudits");
+    for url in [&policy, &audits] {
+        let response = http.get(url).bearer_auth(&workflow).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{url}");
+    }
+
+    let response = http
+        .delete(&one)
+        .bearer_auth(&workflow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let listed = read(&chris, &reporting).await;
+    assert_eq!(listed["value"], json!([]));
+
+    // The trail names the application for both, as Entra does, and no user.
+    let trail = read(&audits, &reporting).await;
+    let by_app: Vec<&Value> = trail["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["initiatedBy"]["app"].is_null())
+        .collect();
+    let activities: Vec<&str> = by_app
+        .iter()
+        .map(|e| e["activityDisplayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        activities,
+        [
+            "Admin registered security info",
+            "Admin deleted security info"
+        ],
+        "{trail}"
+    );
+    for entry in by_app {
+        let app = &entry["initiatedBy"]["app"];
+        assert_eq!(app["appId"], WORKFLOW_APP_ID);
+        assert_eq!(app["displayName"], "Joiner workflow");
+        assert_eq!(app["servicePrincipalId"], WORKFLOW_OBJECT_ID);
+        assert_eq!(entry["initiatedBy"]["user"], Value::Null);
+        assert_eq!(entry["targetResources"][0]["id"], CHRIS_ID);
+        assert_eq!(
+            entry["targetResources"][0]["userPrincipalName"],
+            "chris@contoso.com"
+        );
+    }
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_in_memory() {
+    applications_act_by_their_permissions_alone(InMemoryStore::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Blocking::new(SqliteStore::open(dir.path().join("passes.db")).unwrap());
+    applications_act_by_their_permissions_alone(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_on_postgresql() {
+    let scratch = support::Scratch::new("applications").await;
+    let store = scratch.store(8, "contoso").await;
+    applications_act_by_their_permissions_alone(store).await;
 }

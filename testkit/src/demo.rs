@@ -26,6 +26,19 @@ pub const CHRIS_ID: &str = "1c7a4e9f-6d2b-4e83-a5f1-0b9c8d7e6f03";
 /// (`vendor_fabrikam.com#EXT#@contoso.com`).
 pub const GUEST_ID: &str = "f04b8d26-9a1e-4c57-8b3d-7e6a5c4b3a04";
 
+/// The app id of the demonstration's "Joiner workflow" application, which issues passes as
+/// itself (SPEC 3.7).
+pub const WORKFLOW_APP_ID: &str = "0f9d3c1e-5b7a-4e2d-9c8b-1a2b3c4d5e6f";
+
+/// The object id of the "Joiner workflow" application's service principal.
+pub const WORKFLOW_OBJECT_ID: &str = "6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5";
+
+/// The app id of the demonstration's "Helpdesk reporting" application, which reads passes.
+pub const REPORTING_APP_ID: &str = "4b8e2a6c-0d1f-4e3a-b5c7-9d2e4f6a8b10";
+
+/// The object id of the "Helpdesk reporting" application's service principal.
+pub const REPORTING_OBJECT_ID: &str = "d2e4f6a8-1b3c-4d5e-9f70-8a9b0c1d2e07";
+
 /// The Global Administrator, as the test authenticator's header names them (by user principal
 /// name, which the directory resolves to their object id).
 pub const GA: &str = r#"{"id": "ga@contoso.com", "roles": ["Global Administrator"]}"#;

@@ -7,9 +7,9 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use temporary_access_pass::UserId;
 use temporary_access_pass::graph::{DirectoryAudit, DirectoryAuditList};
 use temporary_access_pass::store::{AsyncStore, Sequence};
+use temporary_access_pass::{AppId, UserId};
 
 use super::AppState;
 use crate::http::{Caller, GraphError};
@@ -75,17 +75,18 @@ pub(super) async fn list<S: AsyncStore, A: Authenticator, D: Directory>(
     Caller(caller): Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<DirectoryAuditList>, GraphError> {
-    if !caller.roles().iter().any(|r| r.may_read_audit_logs()) {
+    // An application has no roles: its permission alone decides (SPEC 3.7).
+    if !caller.grant().is_application() && !caller.roles().iter().any(|r| r.may_read_audit_logs()) {
         return Err(GraphError::forbidden(format!(
             "{} may not read audit logs: Global Administrator, Global Reader, Reports Reader, \
              Security Reader and Security Administrator may",
-            caller.id()
+            caller.initiator()
         )));
     }
     if !caller.grant().allows_reading_audit_logs() {
         return Err(GraphError::forbidden(format!(
             "{} may not read audit logs under the scopes granted: AuditLog.Read.All is needed",
-            caller.id()
+            caller.initiator()
         )));
     }
     let page = page(query.as_deref())?;
@@ -114,7 +115,8 @@ pub(super) async fn list<S: AsyncStore, A: Authenticator, D: Directory>(
 
 /// Shows each user of `entry` by the user principal name the directory has for their object id
 /// (SPEC 3.6: the event records the id; the name is today's alias of it). A user the
-/// directory has no name for keeps what the event says.
+/// directory has no name for keeps what the event says. An application shows with the display
+/// name and service principal the directory has for its app id.
 async fn with_names<D: Directory>(directory: &D, entry: &mut DirectoryAudit) {
     async fn name<D: Directory>(directory: &D, id: Option<&String>) -> Option<String> {
         let id = UserId::new(id?).ok()?;
@@ -124,6 +126,15 @@ async fn with_names<D: Directory>(directory: &D, entry: &mut DirectoryAudit) {
         && let Some(found) = name(directory, user.id.as_ref()).await
     {
         user.user_principal_name = Some(found);
+    }
+    // An application by its display name and service principal (SPEC 3.7).
+    if let Some(app) = entry.initiated_by.app.as_mut()
+        && let Some(id) = app.app_id.as_deref().and_then(|id| AppId::new(id).ok())
+        && let Some(known) = directory.application(&id).await
+    {
+        app.service_principal_id = Some(known.object_id.as_str().to_owned());
+        app.display_name.clone_from(&known.display_name);
+        app.service_principal_name.clone_from(&known.display_name);
     }
     for target in &mut entry.target_resources {
         if target.kind.as_deref() == Some("User")

@@ -30,18 +30,20 @@ const PROPERTIES: &[&str] = &[
 const TARGET_PROPERTIES: &[&str] = &["@odata.type", "targetType", "id", "isRegistrationRequired"];
 
 /// Reading the policy: administrators whose role concerns authentication methods, and Global
-/// Readers (Graph's `Policy.Read.All`). Limited roles and unknown ones may not.
+/// Readers (Graph's `Policy.Read.All`). Limited roles and unknown ones may not. An application
+/// has no roles: its permission alone decides (SPEC 3.7).
 fn may_read_policy(caller: &Principal) -> bool {
     caller.grant().allows_reading_the_policy()
-        && caller.roles().iter().any(|r| {
-            r.may_change_policy()
-                || matches!(
-                    r,
-                    DirectoryRole::GlobalReader
-                        | DirectoryRole::PrivilegedAuthenticationAdministrator
-                        | DirectoryRole::AuthenticationAdministrator
-                )
-        })
+        && (caller.grant().is_application()
+            || caller.roles().iter().any(|r| {
+                r.may_change_policy()
+                    || matches!(
+                        r,
+                        DirectoryRole::GlobalReader
+                            | DirectoryRole::PrivilegedAuthenticationAdministrator
+                            | DirectoryRole::AuthenticationAdministrator
+                    )
+            }))
 }
 
 pub(super) async fn get<S: AsyncStore, A: Authenticator, D: Directory>(
@@ -51,7 +53,7 @@ pub(super) async fn get<S: AsyncStore, A: Authenticator, D: Directory>(
     if !may_read_policy(&caller) {
         return Err(GraphError::forbidden(format!(
             "{} may not read the authentication methods policy",
-            caller.id()
+            caller.initiator()
         )));
     }
     let policy = app.bounded(app.engine.policy()).await?;

@@ -195,13 +195,11 @@ pub(crate) struct BeginProvisioning<'a> {
     pub(crate) per_user: u32,
 }
 
+/// It reads nothing of the store's but the policy, which it does not judge either: the roles
+/// come from the principals, and the ceremony's own write bounds the user's open ones.
 impl Plan for BeginProvisioning<'_> {
     type Output = Ceremony;
     type Rejection = ProvisionError;
-
-    fn read(&self) -> Option<Read> {
-        Some(Read::user(self.target.id().clone()))
-    }
 
     fn decide(
         &mut self,

@@ -49,13 +49,12 @@ pub(crate) struct BeginSignIn<'a> {
     pub(crate) per_user: u32,
 }
 
+/// It reads nothing of the store's but the policy, which it does not judge either: the options
+/// were built from the user's methods already, and the ceremony's own write bounds the user's
+/// open ones.
 impl Plan for BeginSignIn<'_> {
     type Output = Ceremony;
     type Rejection = PasskeyError;
-
-    fn read(&self) -> Option<Read> {
-        Some(Read::user(self.user.clone()))
-    }
 
     fn decide(
         &mut self,

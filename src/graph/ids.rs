@@ -112,3 +112,59 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Versioned<T> {
         Ok(Self::new(doc.version, doc.value))
     }
 }
+
+/// A whole number as JSON Schema's `integer` and `OData`'s `Edm.Int32` read one: `357` or
+/// `357.0` (a number whose fraction is zero), within `u32`. Anything else is refused, naming
+/// what was given.
+pub(super) mod whole {
+    use core::fmt;
+
+    use serde::Deserializer;
+    use serde::de::{Error, Unexpected, Visitor};
+
+    struct Whole;
+
+    impl Visitor<'_> for Whole {
+        type Value = u32;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number from 0 to 4294967295")
+        }
+
+        fn visit_u64<E: Error>(self, v: u64) -> Result<u32, E> {
+            u32::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+
+        fn visit_i64<E: Error>(self, v: i64) -> Result<u32, E> {
+            u32::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "converted only once it is known to be whole and within u32"
+        )]
+        fn visit_f64<E: Error>(self, v: f64) -> Result<u32, E> {
+            if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) {
+                Ok(v as u32)
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
+    }
+
+    /// An optional whole number; `null` is refused (leave the property out instead).
+    pub(in crate::graph) fn option<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<u32>, D::Error> {
+        d.deserialize_any(Whole).map(Some)
+    }
+}
+
+/// An optional property that, when present, holds a value: `null` is refused (leave the
+/// property out to leave it unset), so no two spellings mean the same.
+pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}

@@ -147,9 +147,17 @@ struct CreateRequestDocument {
         with = "super::rfc3339::option"
     )]
     start_date_time: Option<UtcDateTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::whole::option"
+    )]
     lifetime_in_minutes: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::present"
+    )]
     is_usable_once: Option<bool>,
 }
 

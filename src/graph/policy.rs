@@ -46,12 +46,17 @@ pub struct TargetDocument {
     pub id: String,
     /// Graph's registration campaign flag on include targets. Kept so documents round-trip;
     /// the crate's policy does not use it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::present"
+    )]
     pub is_registration_required: Option<bool>,
 }
 
 /// `temporaryAccessPassAuthenticationMethodConfiguration`. Every field is optional so the same
-/// type reads a full document and a PATCH body.
+/// type reads a full document and a PATCH body; a field given is never `null` (leave it out
+/// instead), and a number of minutes or characters is whole, written `60` or `60.0`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -60,35 +65,72 @@ pub struct PolicyDocument {
     #[serde(
         rename = "@odata.type",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::present"
     )]
     pub odata_type: Option<String>,
     /// `TemporaryAccessPass`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::present"
+    )]
     pub id: Option<String>,
     /// `enabled` or `disabled`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::present"
+    )]
     pub state: Option<StateDocument>,
     /// `defaultLifetimeInMinutes`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::whole::option"
+    )]
     pub default_lifetime_in_minutes: Option<u32>,
     /// `defaultLength`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::whole::option"
+    )]
     pub default_length: Option<u32>,
     /// `minimumLifetimeInMinutes`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::whole::option"
+    )]
     pub minimum_lifetime_in_minutes: Option<u32>,
     /// `maximumLifetimeInMinutes`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::whole::option"
+    )]
     pub maximum_lifetime_in_minutes: Option<u32>,
     /// `isUsableOnce`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::present"
+    )]
     pub is_usable_once: Option<bool>,
     /// `includeTargets`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::present"
+    )]
     pub include_targets: Option<Vec<TargetDocument>>,
     /// `excludeTargets`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::ids::present"
+    )]
     pub exclude_targets: Option<Vec<TargetDocument>>,
 }
 

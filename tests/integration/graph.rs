@@ -173,7 +173,7 @@ fn spec_7_3_invalid_policies_are_refused_naming_the_field() {
         ),
         (
             with("defaultLength", json!(-1)),
-            "invalid value: integer `-1`, expected u32",
+            "invalid value: integer `-1`, expected a whole number from 0 to 4294967295",
         ),
         ("{\"state\": ".to_owned(), "EOF while parsing"),
     ];
@@ -419,4 +419,69 @@ fn stored_records_round_trip_and_are_checked_on_decoding() {
         serde_json::from_value::<TemporaryAccessPass>(broken).is_err(),
         "the storage form is strict"
     );
+}
+
+/// SPEC 7.3: a number is read as JSON Schema's `integer` and `OData`'s `Edm.Int32` read it, `60`
+/// or `60.0`, and nothing else; a property given is never `null` (leave it out instead), so no
+/// two spellings of a body mean different things to two parsers.
+#[test]
+fn spec_7_3_whole_numbers_may_be_written_with_a_zero_fraction_and_no_property_is_null() {
+    for (text, minutes) in [
+        (r#"{"lifetimeInMinutes": 357}"#, 357),
+        (r#"{"lifetimeInMinutes": 357.0}"#, 357),
+        (r#"{"lifetimeInMinutes": 3.57e2}"#, 357),
+        (r#"{"lifetimeInMinutes": 0}"#, 0),
+        (r#"{"lifetimeInMinutes": 4294967295.0}"#, u32::MAX),
+    ] {
+        let request: CreateRequest = serde_json::from_str(text).unwrap();
+        assert_eq!(request.lifetime_minutes, Some(minutes), "{text}");
+    }
+    for bad in [
+        r#"{"lifetimeInMinutes": 357.5}"#,
+        r#"{"lifetimeInMinutes": -1}"#,
+        r#"{"lifetimeInMinutes": -1.0}"#,
+        r#"{"lifetimeInMinutes": 4294967296}"#,
+        r#"{"lifetimeInMinutes": 4294967296.0}"#,
+        r#"{"lifetimeInMinutes": 1e300}"#,
+        r#"{"lifetimeInMinutes": null}"#,
+        r#"{"lifetimeInMinutes": true}"#,
+        r#"{"isUsableOnce": null}"#,
+    ] {
+        let err = serde_json::from_str::<CreateRequest>(bad).unwrap_err();
+        assert!(!err.to_string().is_empty(), "{bad}");
+    }
+    let patch: PolicyDocument = serde_json::from_str(
+        r#"{"defaultLifetimeInMinutes": 60.0, "minimumLifetimeInMinutes": 10,
+            "maximumLifetimeInMinutes": 4.8e2, "defaultLength": 8.0}"#,
+    )
+    .unwrap();
+    assert_eq!(patch.default_lifetime_in_minutes, Some(60));
+    assert_eq!(patch.minimum_lifetime_in_minutes, Some(10));
+    assert_eq!(patch.maximum_lifetime_in_minutes, Some(480));
+    assert_eq!(patch.default_length, Some(8));
+    for field in [
+        "@odata.type",
+        "id",
+        "state",
+        "defaultLifetimeInMinutes",
+        "defaultLength",
+        "minimumLifetimeInMinutes",
+        "maximumLifetimeInMinutes",
+        "isUsableOnce",
+        "includeTargets",
+        "excludeTargets",
+    ] {
+        let body = json!({ field: null }).to_string();
+        assert!(
+            serde_json::from_str::<PolicyDocument>(&body).is_err(),
+            "{field}: null"
+        );
+    }
+    assert!(
+        serde_json::from_str::<PolicyDocument>(
+            r#"{"includeTargets": [{"targetType": "group", "id": "all_users", "isRegistrationRequired": null}]}"#
+        )
+        .is_err()
+    );
+    assert!(serde_json::from_str::<PolicyDocument>(r#"{"defaultLength": 8.5}"#).is_err());
 }

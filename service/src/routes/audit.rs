@@ -55,9 +55,18 @@ fn page(query: Option<&str>) -> Result<Page, GraphError> {
                     })?;
             }
             "$skiptoken" => {
-                page.after = value.parse().map(Sequence::new).map_err(|_| {
-                    GraphError::bad_request("$skiptoken: use the @odata.nextLink as given")
-                })?;
+                // Exactly as the service writes it: 1 to 19 decimal digits (no sign), the
+                // pattern openapi.json states.
+                let digits =
+                    (1..=19).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit());
+                page.after = value
+                    .parse()
+                    .ok()
+                    .filter(|_| digits)
+                    .map(Sequence::new)
+                    .ok_or_else(|| {
+                        GraphError::bad_request("$skiptoken: use the @odata.nextLink as given")
+                    })?;
             }
             other => {
                 let shown: String = other.chars().take(32).collect();
@@ -174,6 +183,8 @@ mod tests {
             "$top=x",
             "$skiptoken=-1",
             "$skiptoken=",
+            "$skiptoken=+5",
+            "$skiptoken=10000000000000000000",
         ] {
             assert_eq!(
                 page(Some(refused)).unwrap_err().status.as_u16(),

@@ -273,6 +273,14 @@ async fn every_error_has_graphs_body_and_status_whatever_made_it() {
             json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"}),
             "fido2AuthenticationMethodConfiguration",
         ),
+        // Another resource's key, a key of the wrong type, and null where a value belongs.
+        (
+            json!({"id": "Fido2", "state": "enabled"}),
+            "\"TemporaryAccessPass\"",
+        ),
+        (json!({"id": 7}), "\"TemporaryAccessPass\""),
+        (json!({"excludeTargets": null}), "null"),
+        (json!({"defaultLifetimeInMinutes": 60.5}), "60.5"),
     ] {
         let response = raw(
             &address,

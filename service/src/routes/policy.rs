@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::Value;
-use temporary_access_pass::graph::{POLICY_ODATA_TYPE, PolicyDocument};
+use temporary_access_pass::graph::{POLICY_ID, POLICY_ODATA_TYPE, PolicyDocument};
 use temporary_access_pass::store::AsyncStore;
 use temporary_access_pass::{DirectoryRole, Policy, PolicySettings, Principal};
 
@@ -66,6 +66,14 @@ fn patch_document(body: Value) -> Result<PolicyDocument, GraphError> {
     const RESOURCE: &str = "temporaryAccessPassAuthenticationMethodConfiguration";
     refuse_unknown(&body, PROPERTIES, RESOURCE)?;
     refuse_other_type(&body, POLICY_ODATA_TYPE)?;
+    // The resource's key, if the body repeats it, names this resource and no other.
+    if let Some(id) = body.get("id")
+        && id.as_str() != Some(POLICY_ID)
+    {
+        return Err(GraphError::bad_request(format!(
+            "id: this configuration's id is {POLICY_ID:?}; it cannot be changed"
+        )));
+    }
     for (field, resource, odata) in [
         (
             "includeTargets",

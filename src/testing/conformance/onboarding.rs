@@ -213,6 +213,24 @@ pub fn check_methods_and_ceremonies<S: Store>(store: &S) {
         Write::Conflict,
         "a method is updated only at the version read"
     );
+    // Another user's method under the same id, written as this user's: refused, the stored
+    // method unchanged.
+    let theirs = stored_method(&UserId::new("someone-else@contoso.com").expect("an id"), 0)
+        .used(b"moved".to_vec(), NOW)
+        .expect("a credential");
+    let misfiled = Commit::new(
+        Change::UpdateMethod {
+            user: id.clone(),
+            expected: Version::FIRST,
+            method: theirs,
+        },
+        Vec::new(),
+    );
+    assert_eq!(
+        ok("updating a method", store.commit(&misfiled)),
+        Write::Conflict,
+        "a method is updated only as its own user's"
+    );
     assert_eq!(
         ok("updating a method", store.commit(&update(Version::FIRST))),
         Write::Written(Version::FIRST.next())

@@ -182,3 +182,71 @@ impl Shard {
         Write::Written(expected)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    use time::UtcDateTime;
+
+    use super::Shard;
+    use crate::ceremony::{Ceremony, CeremonyId, CeremonyKind};
+    use crate::ids::UserId;
+    use crate::method::{MethodId, MethodName, MethodOrigin, NewMethod, RegisteredMethod};
+    use crate::store::{Version, Versioned, Write};
+
+    /// A version has no successor at `u64::MAX` (`next` saturates): a method or ceremony
+    /// stored there is never written again, since its next version would repeat it and a
+    /// reader holding it could not tell the two apart. No store reaches it by counting, so
+    /// only a shard built here can show it.
+    #[test]
+    fn a_version_at_its_end_is_never_written_again() {
+        let user = UserId::new("chris@contoso.com").unwrap();
+        let at = UtcDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let last = Version::new(u64::MAX);
+        let method = RegisteredMethod::new(
+            NewMethod::new(
+                MethodId::new("key-at-the-end").unwrap(),
+                MethodName::new("key").unwrap(),
+                b"credential".to_vec(),
+            ),
+            user.clone(),
+            MethodOrigin::ByAdministrator(user.clone().into()),
+            at,
+        )
+        .unwrap();
+        let ceremony = Ceremony::new(
+            CeremonyId::new("ceremony-at-the-end-of-its-versions").unwrap(),
+            user.clone(),
+            CeremonyKind::SignIn,
+            at,
+            at.checked_add(time::Duration::minutes(5)).unwrap(),
+        )
+        .unwrap();
+        let mut shard = Shard::default();
+        shard
+            .methods
+            .insert(user.clone(), vec![Versioned::new(last, method.clone())]);
+        shard
+            .ceremonies
+            .insert(user.clone(), vec![Versioned::new(last, ceremony.clone())]);
+        assert_eq!(shard.update_method(&user, last, &method), Write::Conflict);
+        assert_eq!(shard.update_ceremony(last, &ceremony), Write::Conflict);
+        // One version earlier, both are written, at the last version.
+        let before = Version::new(u64::MAX - 1);
+        shard
+            .methods
+            .insert(user.clone(), vec![Versioned::new(before, method.clone())]);
+        shard
+            .ceremonies
+            .insert(user.clone(), vec![Versioned::new(before, ceremony.clone())]);
+        assert_eq!(
+            shard.update_method(&user, before, &method),
+            Write::Written(last)
+        );
+        assert_eq!(
+            shard.update_ceremony(before, &ceremony),
+            Write::Written(last)
+        );
+    }
+}

@@ -11,6 +11,10 @@
 //!   requests sent, and no fewer than those answered;
 //! - every event has its change: the store's final state is what the events say (the pass each
 //!   user holds is the last one issued and not removed, used if and only if it was granted).
+//!
+//! And the same with three processes on one PostgreSQL schema (issue 26), the load spread
+//! round-robin over them and one of them killed and restarted each run, while a reader follows
+//! the audit trail page by page through them: it sees every event exactly once, in order.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -25,6 +29,7 @@
 use temporary_access_pass_testkit::postgres as support;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -80,9 +85,11 @@ impl Ledger {
     }
 }
 
-/// One run: the load, until the process is killed.
-async fn load(base: String, ledger: Arc<Mutex<Ledger>>, first: bool) {
+/// One run: the load, spread round-robin over `bases`, until `stop` is set. A request the
+/// service did not answer (its process was killed) is counted as sent, and the load goes on.
+async fn load(bases: Vec<String>, ledger: Arc<Mutex<Ledger>>, first: bool, stop: Arc<AtomicBool>) {
     let http = client();
+    let base = bases[0].clone();
     if first {
         ledger.lock().unwrap().sent("policy");
         let response = http
@@ -97,13 +104,20 @@ async fn load(base: String, ledger: Arc<Mutex<Ledger>>, first: bool) {
         ledger.lock().unwrap().answered("policy");
     }
     let mut tasks = Vec::new();
-    for kind in ["create", "create", "sign-in", "sign-in", "delete", "policy"] {
+    for (task, kind) in ["create", "create", "sign-in", "sign-in", "delete", "policy"]
+        .into_iter()
+        .enumerate()
+    {
         let http = http.clone();
-        let base = base.clone();
+        let bases = bases.clone();
         let ledger = ledger.clone();
+        let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
-            // Until the process is gone: the first refused connection ends the task.
             for round in 0_usize.. {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let base = &bases[(task + round) % bases.len()];
                 let outcome = match kind {
                     "create" => {
                         let holder = user(random_below(USERS));
@@ -221,7 +235,8 @@ async fn load(base: String, ledger: Arc<Mutex<Ledger>>, first: bool) {
                     }
                 };
                 if outcome.is_err() {
-                    return;
+                    // That process is gone: the next request goes to the next one.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 if kind == "policy" {
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -241,12 +256,19 @@ async fn crash_runs(env: &[(String, String)]) -> (Binary, Ledger) {
     for run in 0..RUNS {
         let mut binary =
             Binary::start(service_binary!(), env).unwrap_or_else(|log| panic!("{log:#?}"));
-        let load = tokio::spawn(load(binary.base(), ledger.clone(), run == 0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = tokio::spawn(load(
+            vec![binary.base()],
+            ledger.clone(),
+            run == 0,
+            stop.clone(),
+        ));
         let after = Duration::from_millis(300 + u64::try_from(random_below(1200)).unwrap());
         tokio::time::sleep(after).await;
         binary.child.kill().unwrap();
         let status = binary.child.wait().unwrap();
         assert!(!status.success(), "killed, not exited: {status:?}");
+        stop.store(true, Ordering::SeqCst);
         tokio::time::timeout(Duration::from_secs(30), load)
             .await
             .expect("the clients stop once the service is gone")
@@ -459,4 +481,131 @@ async fn sigkill_during_load_loses_no_audit_event_on_postgresql() {
     println!("{} events", recorded.len());
     check(&recorded, &ledger, &binary.base()).await;
     drop(binary);
+}
+
+/// The cursor that follows the last entry of `page`, or `cursor` itself for an empty page.
+fn cursor_after(page: &DirectoryAuditList, cursor: &str) -> String {
+    page.value
+        .last()
+        .and_then(|entry| audit_sequence(&entry.id))
+        .map_or_else(
+            || cursor.to_owned(),
+            |last| {
+                format!(
+                    "/v1.0/auditLogs/directoryAudits?$top=50&$skiptoken={}",
+                    last.get()
+                )
+            },
+        )
+}
+
+/// A reader of the audit trail, as a SIEM follows it: from `cursor`, page by page through
+/// whichever of `bases` answers (one may be dead), the next page from `@odata.nextLink`, and
+/// at the end of the trail from the last entry it read; until `stop`, and then to the end.
+/// Every entry's id is pushed to `seen`; returns the cursor it stopped at.
+async fn follow(
+    bases: Vec<String>,
+    mut cursor: String,
+    seen: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+) -> String {
+    let http = client();
+    for round in 0_usize.. {
+        let base = &bases[round % bases.len()];
+        let Ok(response) = http
+            .get(format!("{base}{cursor}"))
+            .header("authorization", GA)
+            .send()
+            .await
+        else {
+            continue;
+        };
+        assert_eq!(response.status(), 200, "the reader at {cursor}");
+        let page: DirectoryAuditList = response.json().await.expect("a page of the trail");
+        seen.lock()
+            .unwrap()
+            .extend(page.value.iter().map(|entry| entry.id.clone()));
+        let end = page.next_link.is_none();
+        cursor = match &page.next_link {
+            Some(link) => link[link.find("/v1.0/").expect("a route")..].to_owned(),
+            None => cursor_after(&page, &cursor),
+        };
+        if end {
+            if stop.load(Ordering::SeqCst) {
+                return cursor;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    cursor
+}
+
+/// Three processes of the service on one PostgreSQL schema, as behind a load balancer: the
+/// load goes round-robin over them while a reader follows the audit trail through them; one of
+/// the three, at random, is killed with SIGKILL at a random point and restarted, `RUNS` times.
+/// Then, through a surviving process, the checks of the module's list, and: the reader, paging
+/// while the writers ran, saw every event exactly once, in the trail's order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_of_one_of_three_instances_loses_nothing_on_postgresql() {
+    let (dir, pepper) = scratch();
+    let schema = support::Scratch::new("instances").await;
+    let mut env = crash_env(dir.path(), &pepper);
+    env.push(("TAP_DATABASE_URL".into(), schema.url()));
+    env.push(("TAP_TENANT".into(), "instances".into()));
+    let start = || Binary::start(service_binary!(), &env).unwrap_or_else(|log| panic!("{log:#?}"));
+    let mut instances = vec![start(), start(), start()];
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut cursor = "/v1.0/auditLogs/directoryAudits?$top=50".to_owned();
+    for run in 0..RUNS {
+        let bases: Vec<String> = instances.iter().map(Binary::base).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers = tokio::spawn(load(bases.clone(), ledger.clone(), run == 0, stop.clone()));
+        let reader = tokio::spawn(follow(bases, cursor.clone(), seen.clone(), stop.clone()));
+        let after = Duration::from_millis(300 + u64::try_from(random_below(1200)).unwrap());
+        tokio::time::sleep(after).await;
+        let victim = random_below(instances.len());
+        instances[victim].child.kill().unwrap();
+        let status = instances[victim].child.wait().unwrap();
+        assert!(!status.success(), "killed, not exited: {status:?}");
+        // The load goes on through the two others for a while.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.store(true, Ordering::SeqCst);
+        tokio::time::timeout(Duration::from_secs(30), writers)
+            .await
+            .expect("the writers stop")
+            .unwrap();
+        cursor = tokio::time::timeout(Duration::from_secs(30), reader)
+            .await
+            .expect("the reader stops")
+            .unwrap();
+        instances[victim] = start();
+        println!("run {run}: instance {victim} killed after {after:?}");
+    }
+    // Every writer has stopped: the reader follows to the end of the trail.
+    let done = Arc::new(AtomicBool::new(true));
+    follow(vec![instances[0].base()], cursor, seen.clone(), done).await;
+    let ledger = Arc::try_unwrap(ledger).unwrap().into_inner().unwrap();
+    println!("sent {:?}, answered {:?}", ledger.sent, ledger.answered);
+    let store =
+        temporary_access_pass_postgres::PgStore::new(schema.pool(2).await, "instances").unwrap();
+    let recorded = AsyncStore::read_events(&store, Sequence::START, 1_000_000)
+        .await
+        .unwrap();
+    println!("{} events", recorded.len());
+    check(&recorded, &ledger, &instances[0].base()).await;
+    let seen = seen.lock().unwrap().clone();
+    let trail: Vec<String> = recorded
+        .iter()
+        .map(|r| temporary_access_pass::graph::audit_id(r.sequence))
+        .collect();
+    assert_eq!(
+        seen.len(),
+        trail.len(),
+        "the reader saw {} entries of {}",
+        seen.len(),
+        trail.len()
+    );
+    assert_eq!(seen, trail, "the reader saw each entry once, in order");
+    drop(instances);
 }

@@ -181,8 +181,8 @@ fn folded(name: &str) -> String {
 /// An application: `{"id": "<its service principal's object id>", "appId": "…",
 /// "displayName": "Joiner workflow", "permissions": ["UserAuthMethod-TAP.ReadWrite.All"]}`,
 /// with no roles, groups or user type. `permissions` is the grant (SPEC 3.7): an application's
-/// application permissions, or a user's delegated scopes (absent: the roles alone decide). In
-/// a directory file, an application's permissions are not read: its tokens carry them.
+/// application permissions, or a user's delegated scopes (absent: the roles alone decide). A
+/// directory file refuses it: the grant comes with the credential.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PrincipalDocument {
@@ -299,6 +299,10 @@ pub enum FileError {
         "application {0:?}: an application has no roles, groups, user type or user principal name"
     )]
     Application(String),
+    /// A directory entry with `permissions`: a grant comes with the caller's credential (a
+    /// token's `scp` or `roles`, a tokens file's entry), never from the directory.
+    #[error("{0:?}: permissions are the credential's (scp or roles), not the directory's")]
+    PermissionsInDirectory(String),
     /// A user entry with a display name, which only an application's entry has.
     #[error("user {0:?}: displayName is read for applications only (give appId)")]
     UserDisplayName(String),
@@ -327,6 +331,10 @@ impl StaticDirectory {
         let mut directory = Self::default();
         let mut objects = std::collections::HashSet::new();
         for document in documents {
+            // What a caller may do comes with its credential, never from the directory.
+            if document.permissions.is_some() {
+                return Err(FileError::PermissionsInDirectory(document.id));
+            }
             let principal = document.principal()?;
             let id = principal.id().as_str().to_owned();
             // Users and service principals share one space of object ids.

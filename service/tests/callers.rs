@@ -315,6 +315,18 @@ async fn a_directory_refuses_a_name_that_could_lead_to_two_users() {
         StaticDirectory::from_json(r#"[{"id": "a", "displayName": "A"}]"#),
         Err(FileError::UserDisplayName(_))
     ));
+    for text in [
+        r#"[{"id": "a", "appId": "app", "permissions": ["UserAuthMethod-TAP.ReadWrite.All"]}]"#,
+        r#"[{"id": "a", "permissions": []}]"#,
+    ] {
+        assert!(
+            matches!(
+                StaticDirectory::from_json(text),
+                Err(FileError::PermissionsInDirectory(_))
+            ),
+            "{text}"
+        );
+    }
     // The demonstration's applications, by app id: never as users.
     let workflow = directory
         .application(&AppId::new(WORKFLOW_APP_ID).unwrap())

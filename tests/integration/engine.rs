@@ -76,6 +76,8 @@ fn engine_runs_the_whole_life_of_a_pass() {
         .unwrap();
     let code = issued.passcode.expose_secret().to_owned();
     assert!(matches!(issued.events()[0], Event::PassIssued { .. }));
+    assert!(!engine.store().is_empty());
+    assert_eq!(engine.store().len(), 1);
 
     // Offered, then redeemed once.
     let offer = engine.offer(&user, browser()).unwrap();

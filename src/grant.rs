@@ -300,11 +300,11 @@ impl Grant {
     /// `Policy.ReadWrite.AuthenticationMethod`).
     #[must_use]
     pub const fn allows_reading_the_policy(self) -> bool {
-        match self {
-            Self::Roles => true,
-            Self::Delegated(scopes) | Self::Application(scopes) => {
-                scopes.contains(Permission::PolicyReadAll)
-                    || scopes.contains(Permission::PolicyReadWriteAuthenticationMethod)
+        match self.permissions() {
+            None => true,
+            Some(p) => {
+                p.contains(Permission::PolicyReadAll)
+                    || p.contains(Permission::PolicyReadWriteAuthenticationMethod)
             }
         }
     }
@@ -312,22 +312,18 @@ impl Grant {
     /// Whether the grant lets the policy be changed (`Policy.ReadWrite.AuthenticationMethod`).
     #[must_use]
     pub const fn allows_changing_the_policy(self) -> bool {
-        match self {
-            Self::Roles => true,
-            Self::Delegated(scopes) | Self::Application(scopes) => {
-                scopes.contains(Permission::PolicyReadWriteAuthenticationMethod)
-            }
+        match self.permissions() {
+            None => true,
+            Some(p) => p.contains(Permission::PolicyReadWriteAuthenticationMethod),
         }
     }
 
     /// Whether the grant lets the audit trail be read (`AuditLog.Read.All`).
     #[must_use]
     pub const fn allows_reading_audit_logs(self) -> bool {
-        match self {
-            Self::Roles => true,
-            Self::Delegated(scopes) | Self::Application(scopes) => {
-                scopes.contains(Permission::AuditLogReadAll)
-            }
+        match self.permissions() {
+            None => true,
+            Some(p) => p.contains(Permission::AuditLogReadAll),
         }
     }
 }

@@ -392,6 +392,13 @@ impl Principal {
         }
     }
 
+    /// Whether one of the roles held allows what `allows` says of a role. Always true for an
+    /// application ([`Principal::application`]), which holds no role: its permissions alone
+    /// decide (SPEC 3.7), as its grant says.
+    pub fn roles_allow(&self, allows: impl Fn(DirectoryRole) -> bool) -> bool {
+        self.grant.is_application() || self.roles.iter().any(|r| allows(*r))
+    }
+
     /// The most privileged role held, if any.
     #[must_use]
     pub fn strongest_role(&self) -> Option<DirectoryRole> {

@@ -77,8 +77,7 @@ pub fn update_policy(
     now: UtcDateTime,
 ) -> Result<PolicyUpdate, UpdatePolicyError> {
     let actor = ctx.actor;
-    // An application has no roles: its permission alone decides (SPEC 3.7).
-    if !actor.grant().is_application() && !actor.roles().iter().any(|r| r.may_change_policy()) {
+    if !actor.roles_allow(DirectoryRole::may_change_policy) {
         return Err(UpdatePolicyError::Forbidden {
             actor: actor.initiator(),
             strongest_role: actor.strongest_role(),

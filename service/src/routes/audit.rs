@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use temporary_access_pass::graph::{DirectoryAudit, DirectoryAuditList};
 use temporary_access_pass::store::{AsyncStore, Sequence};
-use temporary_access_pass::{AppId, UserId};
+use temporary_access_pass::{AppId, DirectoryRole, UserId};
 
 use super::AppState;
 use crate::http::{Caller, GraphError};
@@ -84,8 +84,7 @@ pub(super) async fn list<S: AsyncStore, A: Authenticator, D: Directory>(
     Caller(caller): Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<DirectoryAuditList>, GraphError> {
-    // An application has no roles: its permission alone decides (SPEC 3.7).
-    if !caller.grant().is_application() && !caller.roles().iter().any(|r| r.may_read_audit_logs()) {
+    if !caller.roles_allow(DirectoryRole::may_read_audit_logs) {
         return Err(GraphError::forbidden(format!(
             "{} may not read audit logs: Global Administrator, Global Reader, Reports Reader, \
              Security Reader and Security Administrator may",

@@ -34,16 +34,15 @@ const TARGET_PROPERTIES: &[&str] = &["@odata.type", "targetType", "id", "isRegis
 /// has no roles: its permission alone decides (SPEC 3.7).
 fn may_read_policy(caller: &Principal) -> bool {
     caller.grant().allows_reading_the_policy()
-        && (caller.grant().is_application()
-            || caller.roles().iter().any(|r| {
-                r.may_change_policy()
-                    || matches!(
-                        r,
-                        DirectoryRole::GlobalReader
-                            | DirectoryRole::PrivilegedAuthenticationAdministrator
-                            | DirectoryRole::AuthenticationAdministrator
-                    )
-            }))
+        && caller.roles_allow(|r| {
+            r.may_change_policy()
+                || matches!(
+                    r,
+                    DirectoryRole::GlobalReader
+                        | DirectoryRole::PrivilegedAuthenticationAdministrator
+                        | DirectoryRole::AuthenticationAdministrator
+                )
+        })
 }
 
 pub(super) async fn get<S: AsyncStore, A: Authenticator, D: Directory>(

@@ -439,6 +439,71 @@ pub fn check_methods_and_ceremonies<S: Store>(store: &S) {
         1,
         "deleting the pass keeps the user's methods"
     );
+    // A write of the same pass (a sign-in's) keeps its sessions; the pass replaced by another
+    // ends them in the same write.
+    let first = record_for(&user, &policy);
+    let first_pass = *first.id();
+    let expect = |record| Expected::new(stored_policy, record);
+    assert!(matches!(
+        ok(
+            "storing a pass",
+            store.commit(&Commit::put(
+                id.clone(),
+                expect(Held::Nothing),
+                first.clone()
+            ))
+        ),
+        Write::Written(_)
+    ));
+    let under = Ceremony::new(
+        ceremony_id("replaced", 0),
+        id.clone(),
+        CeremonyKind::Registration {
+            pass: first_pass,
+            until: after(NOW, Duration::hours(3)),
+        },
+        NOW,
+        after(NOW, Duration::hours(3)),
+    )
+    .expect("a ceremony");
+    assert_eq!(
+        ok("opening", store.commit(&open(under, Some(first_pass), 8))),
+        Write::Written(Version::FIRST)
+    );
+    let session_of_first = || {
+        ok(
+            "reading a ceremony",
+            store.load_ceremony(&id, &ceremony_id("replaced", 0)),
+        )
+    };
+    let stored = |what| {
+        ok(what, store.load(&id))
+            .record
+            .expect("the user's pass")
+            .stamp()
+    };
+    let same_pass = Commit::put(id.clone(), expect(Held::Exactly(stored("loading"))), first);
+    assert!(matches!(
+        ok("writing the same pass", store.commit(&same_pass)),
+        Write::Written(_)
+    ));
+    assert!(
+        session_of_first().is_some(),
+        "a write of the same pass ends its sessions"
+    );
+    let replacing = Commit::put(
+        id.clone(),
+        expect(Held::Exactly(stored("loading"))),
+        record_for(&user, &policy),
+    );
+    assert!(matches!(
+        ok("replacing the pass", store.commit(&replacing)),
+        Write::Written(_)
+    ));
+    assert!(
+        session_of_first().is_none(),
+        "replacing the pass ends its sessions"
+    );
 }
 
 /// Every check of methods and ceremonies at the sizes CI uses.

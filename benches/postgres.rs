@@ -1,7 +1,8 @@
 //! Redemption and creation through `AsyncEngine` on the PostgreSQL store, beside the round trips
 //! they are made of (issues 11, 16, 17, BENCHMARKS.md): a bare `SELECT 1` and one conditional
-//! `UPDATE` of one row, each on a pooled connection, at 1 and at 8 concurrent clients, with the
-//! outbox off and on. Latencies are per operation; p50 and p99 over every operation of the run.
+//! `UPDATE` of one row, each on a pooled connection, at 1, 8 and 32 concurrent clients on one
+//! tenant (a pool of 32), with the outbox off and on. Latencies are per operation; p50 and p99
+//! over every operation of the run, and operations per second over the run's wall time.
 //!
 //! ```text
 //! TAP_PG_URL="host=127.0.0.1 user=postgres dbname=test" \
@@ -232,18 +233,18 @@ async fn main() {
     admin(&format!(
         "CREATE SCHEMA {schema};
          CREATE TABLE {schema}.bench_rows (id bigint PRIMARY KEY, version bigint NOT NULL);
-         INSERT INTO {schema}.bench_rows SELECT g, 0 FROM generate_series(0, 7) g;"
+         INSERT INTO {schema}.bench_rows SELECT g, 0 FROM generate_series(0, 31) g;"
     ))
     .await;
     let mut config = server();
     config.options(format!("-c search_path={schema}"));
-    let pool = pool(config, 16).unwrap();
+    let pool = pool(config, 32).unwrap();
     migrate(&pool).await.unwrap();
     println!(
         "PostgreSQL round trips and AsyncEngine redemptions, {operations} operations per row, {} cores",
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
     );
-    for clients in [1, 8] {
+    for clients in [1, 8, 32] {
         let per_client = operations / clients;
         let select = select_one(&pool, clients, per_client).await;
         // Each client updates its own row, the version it set last time.

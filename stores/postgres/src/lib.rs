@@ -14,9 +14,9 @@
 //!   [AND version = $4] AND <policy version>`, or a deletion's `DELETE ... WHERE tenant = $1
 //!   AND user_id = $2 AND pass_id = $3`), whose returned row decides: one row is a write, none
 //!   a conflict. Its audit events are inserted by the same statement (data-modifying `WITH`
-//!   clauses), numbered from the tenant's row of `tap_outbox_head`, whose lock orders them by
-//!   commit: a change and its events commit together or not at all. There is no
-//!   read-then-write.
+//!   clauses) with the transaction's id: a change and its events commit together or not at
+//!   all, and no writer waits for another's events. Readers number them in transaction-id
+//!   order below the visibility horizon (the `outbox` module). There is no read-then-write.
 //! - A decision that writes ([`AsyncStore::transact`]) commits in one statement; if what it read
 //!   changed meanwhile, it is judged again in a transaction holding the user (a
 //!   transaction-scoped advisory lock, `pg_advisory_xact_lock`, and the row's `FOR UPDATE`), so
@@ -63,6 +63,7 @@ use temporary_access_pass::time::UtcDateTime;
 use temporary_access_pass::{Policy, UserId};
 
 mod onboarding;
+mod outbox;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
@@ -71,9 +72,10 @@ pub use tokio_postgres;
 
 /// The schema, one migration per version: the schema table, the policy (one row per tenant)
 /// and the pass records (one row per tenant and user, with the pass id and a version that
-/// changes on every write); then the outbox (one row per tenant and event, numbered from the
-/// tenant's row of `tap_outbox_head`). Documents are Graph's JSON (the policy) and the crate's
-/// strict storage forms (the record, the event), kept as text.
+/// changes on every write); then the outbox (one row per tenant and event); then the methods
+/// and ceremonies; then the outbox's events with their transaction's id, numbered by readers
+/// (`tap_outbox_head` keeps each tenant's last number). Documents are Graph's JSON (the
+/// policy) and the crate's strict storage forms (the record, the event), kept as text.
 pub const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE tap_policy (
@@ -123,6 +125,7 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant, user_id, id)
     );
     CREATE INDEX tap_ceremonies_expires ON tap_ceremonies (tenant, expires);",
+    outbox::MIGRATION,
 ];
 
 /// The advisory lock key [`migrate`] holds while it migrates (an arbitrary constant).
@@ -235,6 +238,7 @@ pub async fn migrate(pool: &Pool) -> Result<(), PgError> {
 pub struct PgStore {
     pool: Pool,
     tenant: Arc<str>,
+    horizon_wait: std::time::Duration,
 }
 
 impl fmt::Debug for PgStore {
@@ -263,7 +267,19 @@ impl PgStore {
         Ok(Self {
             pool,
             tenant: tenant.into(),
+            horizon_wait: outbox::DEFAULT_HORIZON_WAIT,
         })
+    }
+
+    /// How long a read of the outbox waits, at most, for the transactions running when it
+    /// began to end, so that it serves what committed before it (a second by default). Past
+    /// it, the read serves what it can number, and the events of transactions that began
+    /// after one still running wait for a later read: none is skipped (the `outbox` module's
+    /// documentation has the order).
+    #[must_use]
+    pub const fn with_horizon_wait(mut self, wait: std::time::Duration) -> Self {
+        self.horizon_wait = wait;
+        self
     }
 
     /// The tenant this store reads and writes.
@@ -346,9 +362,9 @@ struct Sql {
     /// none).
     plain: String,
     /// `changed` with the statement that appends its events (the last parameter, a `text[]`)
-    /// in the same statement: the events are numbered from the tenant's `tap_outbox_head` row,
-    /// whose lock, held to the commit, orders the numbers as the commits. No event is written
-    /// without the row, nor the row without its events.
+    /// in the same statement, with the transaction's id and no number yet (the reader numbers
+    /// them: [`outbox`]). No event is written without the row, nor the row without its events,
+    /// and no writer waits for another's events.
     with_events: String,
 }
 
@@ -374,16 +390,9 @@ fn statements_ending(changed: &str, events: usize, ending: Option<&str>) -> Sql 
         },
         with_events: format!(
             "WITH changed AS ({changed}), {ending}
-             head AS (
-                 INSERT INTO tap_outbox_head AS h (tenant, last)
-                 SELECT $1, cardinality(${events}::text[]) FROM changed
-                 ON CONFLICT (tenant) DO UPDATE SET last = h.last + EXCLUDED.last
-                 RETURNING last),
-             appended AS (
-                 INSERT INTO tap_events (tenant, seq, event)
-                 SELECT $1, head.last - cardinality(${events}::text[]) + e.ord, e.doc
-                 FROM head, unnest(${events}::text[]) WITH ORDINALITY AS e(doc, ord))
-             SELECT version FROM changed"
+             {}
+             SELECT version FROM changed",
+            outbox::append(events)
         ),
     }
 }
@@ -772,27 +781,10 @@ impl AsyncStore for PgStore {
         Ok(answer)
     }
 
+    /// Numbers the events of the transactions that have ended, then reads by number (the
+    /// `outbox` module has the order, and the wait for the horizon).
     async fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Recorded>, PgError> {
-        let client = self.pool.get().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT seq, event FROM tap_events WHERE tenant = $1 AND seq > $2
-                 ORDER BY seq LIMIT $3",
-            )
-            .await?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = client
-            .query(&statement, &[&&*self.tenant, &sql_sequence(after), &limit])
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let seq: i64 = row.try_get(0)?;
-                let sequence = Sequence::from_i64(seq)
-                    .ok_or_else(|| PgError::Corrupt(format!("negative sequence {seq}")))?;
-                let event: String = row.try_get(1)?;
-                Ok(Recorded::new(sequence, serde_json::from_str(&event)?))
-            })
-            .collect()
+        self.read_outbox(after, limit).await
     }
 
     async fn prune_events(&self, before: Sequence) -> Result<u64, PgError> {

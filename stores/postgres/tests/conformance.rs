@@ -126,10 +126,8 @@ async fn a_database_migrated_by_a_newer_release_is_refused() {
     assert!(
         matches!(
             error,
-            PgError::Schema {
-                found: 99,
-                supported: 3
-            }
+            PgError::Schema { found: 99, supported }
+                if usize::try_from(supported).ok() == Some(MIGRATIONS.len())
         ),
         "{error}"
     );

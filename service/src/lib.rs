@@ -11,8 +11,9 @@
 //! only from the layers below it: from the bottom up, [`clock`], [`identity`], [`telemetry`]
 //! and [`blocking`]; [`config`] and [`jwt`]; [`http`] (Graph's error body, request ids, the
 //! extractors); [`passkeys`]; [`app`] (the state); `routes` (one file per resource); [`server`]
-//! (the accept loop); [`startup`]. The service's README ("Layout") has the table, which
-//! `.ci/check-layers` reads and enforces.
+//! (the accept loop); [`startup`]; and on top, behind the feature `fuzzing`, the bodies of the
+//! fuzz targets over what the service reads from strangers (`fuzz/` wraps them). The service's
+//! README ("Layout") has the table, which `.ci/check-layers` reads and enforces.
 //!
 //! `main.rs` reads the environment, starts the log and calls [`run`].
 //!
@@ -43,6 +44,8 @@ pub mod app;
 pub mod blocking;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod housekeeping;
 pub mod http;
 pub mod identity;

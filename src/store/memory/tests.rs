@@ -57,3 +57,87 @@ fn a_policy_read_is_kept_as_this_threads_copy_of_its_version() {
             .is_none()
     );
 }
+
+/// A pass for `user` under `policy`, as an administrator creates it.
+fn record(user: &str, policy: &Policy) -> crate::TemporaryAccessPass {
+    use crate::principal::{DirectoryRole, Principal};
+    let admin = Principal::member(crate::ids::UserId::new("ga@contoso.com").unwrap())
+        .role(DirectoryRole::GlobalAdministrator);
+    let holder = Principal::member(crate::ids::UserId::new(user).unwrap());
+    let key = crate::digest::DigestKey::unkeyed();
+    let ctx = crate::create::CreateContext::new(policy, &key, &admin, &holder);
+    let now = time::UtcDateTime::from_unix_timestamp(1_796_601_600).unwrap();
+    crate::create::create(
+        &ctx,
+        &crate::create::CreateRequest::new(),
+        now,
+        &mut crate::SysRng,
+    )
+    .unwrap()
+    .record
+}
+
+/// `transact` holds the user's shard only for a change of that user's record: a change that
+/// conflicts is judged again on a fresh read under the shard (and then lands), and a change of
+/// another user's record, first or after judging again, lands in that user's shard, where a
+/// read of that user finds it.
+#[test]
+fn transact_judges_a_conflict_again_and_routes_other_users_changes_to_their_shard() {
+    use crate::store::{Expected, Held, Loaded};
+    // So many shards that two users share one once in 65,536 stores (the route is keyed
+    // per store): a change routed to the wrong shard is then lost to its user's reads.
+    let store = InMemoryStore::with_shards(65_536);
+    let policy = Policy::default();
+    let (chris, dana) = (
+        crate::ids::UserId::new("chris@contoso.com").unwrap(),
+        crate::ids::UserId::new("dana@contoso.com").unwrap(),
+    );
+    let put_new = |user: &crate::ids::UserId| {
+        Commit::put(
+            user.clone(),
+            Expected::new(None, Held::Nothing),
+            record(user.as_str(), &policy),
+        )
+    };
+    assert!(matches!(
+        Store::commit(&store, &put_new(&chris)).unwrap(),
+        Write::Written(_)
+    ));
+    // A decision judged as if Chris held nothing conflicts; judged again on the read, it
+    // replaces the pass it now sees.
+    let mut calls = 0;
+    let mut decide = |read: Loaded| {
+        calls += 1;
+        Some(match read.record {
+            Some(held) if calls > 1 => Commit::put(
+                chris.clone(),
+                Expected::new(None, Held::Exactly(held.stamp())),
+                record(chris.as_str(), &policy),
+            ),
+            _ => put_new(&chris),
+        })
+    };
+    let written = Store::transact(&store, &chris, &mut decide).unwrap();
+    assert!(matches!(written, Some(Write::Written(_))), "{written:?}");
+    assert_eq!(calls, 2, "the conflict was judged again");
+    // Another user's record, decided at once, and decided after judging again.
+    let written = Store::transact(&store, &chris, &mut |_| Some(put_new(&dana))).unwrap();
+    assert!(matches!(written, Some(Write::Written(_))));
+    assert!(Store::load(&store, &dana).unwrap().record.is_some());
+    let eve = crate::ids::UserId::new("eve@contoso.com").unwrap();
+    let mut calls = 0;
+    let mut decide = |_: Loaded| {
+        calls += 1;
+        Some(if calls == 1 {
+            put_new(&chris)
+        } else {
+            put_new(&eve)
+        })
+    };
+    let written = Store::transact(&store, &chris, &mut decide).unwrap();
+    assert!(matches!(written, Some(Write::Written(_))), "{written:?}");
+    assert!(
+        Store::load(&store, &eve).unwrap().record.is_some(),
+        "another user's record landed in the shard of the user held"
+    );
+}

@@ -1,7 +1,8 @@
 //! The outbox on the real server (SPEC 7.1): writers of one tenant never wait for each other's
 //! events; a reader follows transaction-id order below the visibility horizon, so a
 //! transaction held open delays it and loses nothing, and an abandoned one stops delaying it
-//! once the server ends it; migration 4 keeps the numbers readers already hold.
+//! once the server ends it; events restored from another server's dump are numbered at once;
+//! migration 4 keeps the numbers readers already hold.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -192,6 +193,45 @@ async fn an_abandoned_transaction_stops_delaying_the_reader_when_the_server_ends
     );
     // The server closed the abandoned session.
     assert!(abandoned.execute("SELECT 1", &[]).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_restored_from_another_server_are_numbered_at_once_and_first() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let scratch = Scratch::new("outbox_restored").await;
+    let store = scratch
+        .store(2, "contoso")
+        .await
+        .with_horizon_wait(Duration::from_millis(100));
+    let engine = engine(store.clone());
+    enable(&engine).await;
+    let policy = everything(&store).await;
+    assert_eq!(numbers(&policy), [1]);
+    // A row as a logical dump of another server brings it back: pending, under a transaction
+    // id this server has not reached (a million on), with a lower id than what comes next.
+    let document = serde_json::to_string(&policy[0].event).unwrap();
+    let client = session(&scratch).await;
+    client
+        .execute(
+            "INSERT INTO tap_events (tenant, event, xid)
+             VALUES ('contoso', $1, (pg_current_xact_id()::text::bigint + 1000000)::text::xid8)",
+            &[&document],
+        )
+        .await
+        .unwrap();
+    create(&engine, "a@contoso.com").await;
+    let read = Instant::now();
+    let recorded = everything(&store).await;
+    assert!(
+        read.elapsed() < Duration::from_secs(2),
+        "the read waited for a transaction id this server will not reach soon"
+    );
+    assert_eq!(numbers(&recorded), [1, 2, 3], "none missed");
+    assert_eq!(
+        serde_json::to_string(&recorded[1].event).unwrap(),
+        document,
+        "the restored event is numbered first"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

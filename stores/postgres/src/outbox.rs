@@ -21,9 +21,10 @@
 //! ([`PgStore::with_horizon_wait`], a second by default), for the transactions running when
 //! it began to end, so that what committed before a read is what it serves. A transaction
 //! still running past that (a long one, or one a client abandoned) delays the events after it
-//! until it ends; [`pool`](crate::pool) sets `idle_in_transaction_session_timeout` so that an
-//! abandoned one of this store's own ends. The horizon is the cluster's: a long transaction
-//! in another database of the same server delays readers too.
+//! until it ends; set `idle_in_transaction_session_timeout` for the server's clients so that an
+//! abandoned one ends (the reference service sets it on its own connections). The horizon is
+//! the cluster's: a long transaction in another database of the same server delays readers
+//! too.
 //!
 //! Pending rows whose transaction id is at or above the snapshot's `xmax` cannot be this
 //! server's (no transaction of the snapshot's time has such an id): they were restored from a
@@ -84,7 +85,7 @@ const NUMBER: &str = "
         FROM tap_events e, horizon h
         WHERE e.tenant = $1 AND e.seq IS NULL
           AND (e.xid < pg_snapshot_xmin(h.s) OR e.xid >= pg_snapshot_xmax(h.s))
-        ORDER BY e.xid >= pg_snapshot_xmax(h.s) DESC, e.xid, e.id
+        ORDER BY n
         LIMIT $2),
     counted AS (SELECT count(*) AS k FROM pending),
     head AS (

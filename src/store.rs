@@ -115,6 +115,19 @@ impl RecordStamp {
     }
 }
 
+/// An instant as a SQL store keeps it in a signed 64-bit column: nanoseconds since the Unix
+/// epoch, saturated to the column's range. `time` allows instants before 1677 and after 2262,
+/// which no ceremony reaches; they keep their side of the epoch, so comparisons in the column
+/// still order them.
+#[must_use]
+pub fn epoch_nanos(t: UtcDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(if t.unix_timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
 /// How [`Store::transact`] hands a read to the engine: it judges the read and returns the
 /// commit of its decision, or `None` when the decision writes nothing (a refusal that judged no
 /// code, a read). Called at least once per `transact`; a later call supersedes the earlier
@@ -525,3 +538,19 @@ forward! {
 mod memory;
 #[cfg(feature = "std")]
 pub use memory::InMemoryStore;
+
+#[cfg(test)]
+mod column_tests {
+    use super::epoch_nanos;
+    use time::{Duration, UtcDateTime};
+
+    #[test]
+    fn instants_past_the_column_saturate_on_their_own_side_of_the_epoch() {
+        assert_eq!(epoch_nanos(UtcDateTime::MIN), i64::MIN);
+        assert_eq!(epoch_nanos(UtcDateTime::MAX), i64::MAX);
+        let epoch = UtcDateTime::UNIX_EPOCH;
+        assert_eq!(epoch_nanos(epoch), 0);
+        assert_eq!(epoch_nanos(epoch - Duration::nanoseconds(1)), -1);
+        assert_eq!(epoch_nanos(epoch + Duration::seconds(1)), 1_000_000_000);
+    }
+}

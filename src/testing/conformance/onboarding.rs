@@ -455,54 +455,75 @@ pub fn check_methods_and_ceremonies<S: Store>(store: &S) {
         ),
         Write::Written(_)
     ));
-    let under = Ceremony::new(
-        ceremony_id("replaced", 0),
-        id.clone(),
-        CeremonyKind::Registration {
-            pass: first_pass,
-            until: after(NOW, Duration::hours(3)),
-        },
-        NOW,
-        after(NOW, Duration::hours(3)),
-    )
-    .expect("a ceremony");
-    assert_eq!(
-        ok("opening", store.commit(&open(under, Some(first_pass), 8))),
-        Write::Written(Version::FIRST)
-    );
-    let session_of_first = || {
+    // A registration session under the stored pass, the `n`th, and reading it back.
+    let open_session = |n, pass| {
+        let under = Ceremony::new(
+            ceremony_id("replaced", n),
+            id.clone(),
+            CeremonyKind::Registration {
+                pass,
+                until: after(NOW, Duration::hours(3)),
+            },
+            NOW,
+            after(NOW, Duration::hours(3)),
+        )
+        .expect("a ceremony");
+        assert_eq!(
+            ok("opening", store.commit(&open(under, Some(pass), 8))),
+            Write::Written(Version::FIRST)
+        );
+    };
+    let session = |n| {
         ok(
             "reading a ceremony",
-            store.load_ceremony(&id, &ceremony_id("replaced", 0)),
+            store.load_ceremony(&id, &ceremony_id("replaced", n)),
         )
     };
-    let stored = |what| {
-        ok(what, store.load(&id))
+    let lands = |what, commit| {
+        assert!(
+            matches!(ok(what, store.commit(&commit)), Write::Written(_)),
+            "{what}: a conflict"
+        );
+    };
+    let stored = || {
+        ok("loading", store.load(&id))
             .record
             .expect("the user's pass")
-            .stamp()
     };
-    let same_pass = Commit::put(id.clone(), expect(Held::Exactly(stored("loading"))), first);
-    assert!(matches!(
-        ok("writing the same pass", store.commit(&same_pass)),
-        Write::Written(_)
-    ));
+    open_session(0, first_pass);
+    let same_pass = Commit::put(id.clone(), expect(Held::Exactly(stored().stamp())), first);
+    lands("writing the same pass", same_pass);
     assert!(
-        session_of_first().is_some(),
+        session(0).is_some(),
         "a write of the same pass ends its sessions"
     );
     let replacing = Commit::put(
         id.clone(),
-        expect(Held::Exactly(stored("loading"))),
+        expect(Held::Exactly(stored().stamp())),
         record_for(&user, &policy),
     );
-    assert!(matches!(
-        ok("replacing the pass", store.commit(&replacing)),
-        Write::Written(_)
-    ));
+    lands("replacing the pass", replacing);
+    assert!(session(0).is_none(), "replacing the pass ends its sessions");
+    // The engine's replacement commits on the pass id whatever its version (SPEC 6.7): that
+    // ends the replaced pass's sessions too, and a write on the same id keeps them.
+    let second = stored().value;
+    let second_pass = *second.id();
+    open_session(1, second_pass);
+    let same_id = Commit::put(id.clone(), expect(Held::Pass(second_pass)), second);
+    lands("writing the same pass on its id", same_id);
     assert!(
-        session_of_first().is_none(),
-        "replacing the pass ends its sessions"
+        session(1).is_some(),
+        "a write of the same pass on its id ends its sessions"
+    );
+    let replacing_on_id = Commit::put(
+        id.clone(),
+        expect(Held::Pass(second_pass)),
+        record_for(&user, &policy),
+    );
+    lands("replacing the pass on its id", replacing_on_id);
+    assert!(
+        session(1).is_none(),
+        "replacing the pass on its id ends its sessions"
     );
 }
 

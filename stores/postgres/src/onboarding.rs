@@ -13,7 +13,7 @@ use deadpool_postgres::Object;
 use temporary_access_pass::UserId;
 use temporary_access_pass::ceremony::{Ceremony, CeremonyId, CeremonyKind};
 use temporary_access_pass::method::RegisteredMethod;
-use temporary_access_pass::store::{Change, Commit, Versioned, Write};
+use temporary_access_pass::store::{Change, Commit, Versioned, Write, epoch_nanos};
 use temporary_access_pass::time::UtcDateTime;
 use tokio_postgres::types::ToSql;
 
@@ -21,16 +21,6 @@ use super::{
     BEGIN, HeldConnection, LOCK_USER, PgError, PgStore, Sql, decode, pick, sql_version, statements,
     written,
 };
-
-/// An instant as the ceremonies' `expires` column keeps it: nanoseconds since the epoch,
-/// saturated to the column's range.
-pub(super) fn nanos(t: UtcDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(if t.unix_timestamp() < 0 {
-        i64::MIN
-    } else {
-        i64::MAX
-    })
-}
 
 /// A method added: `$2` user, `$3` id, `$4` document, `$5` the pass held (or null), `$6` the
 /// cap, `$7` events. The pass's row is held (`FOR KEY SHARE`) to the commit, so a deletion
@@ -312,7 +302,7 @@ impl PgStore {
         let room: Params = vec![
             Box::new(user.as_str().to_owned()),
             Box::new(ceremony.kind().name()),
-            Box::new(nanos(ceremony.opened())),
+            Box::new(epoch_nanos(ceremony.opened())),
             Box::new(i64::from(per_user.max(1))),
         ];
         let prepared = client.prepare_cached(MAKE_ROOM).await?;
@@ -324,7 +314,7 @@ impl PgStore {
             Box::new(ceremony.id().as_str().to_owned()),
             Box::new(ceremony.kind().name()),
             Box::new(pass_of(ceremony)),
-            Box::new(nanos(ceremony.expires())),
+            Box::new(epoch_nanos(ceremony.expires())),
             Box::new(held_pass),
             Box::new(serde_json::to_string(ceremony)?),
         ];
@@ -348,7 +338,7 @@ impl PgStore {
             .prepare_cached("DELETE FROM tap_ceremonies WHERE tenant = $1 AND expires <= $2")
             .await?;
         Ok(client
-            .execute(&statement, &[&&*self.tenant, &nanos(now)])
+            .execute(&statement, &[&&*self.tenant, &epoch_nanos(now)])
             .await?)
     }
 }

@@ -190,7 +190,17 @@ fn tenant_names_are_checked() {
             "{bad:?}"
         );
     }
-    assert!(PgStore::new(pool, &"x".repeat(256)).is_ok());
+    let longest = "x".repeat(256);
+    let store = PgStore::new(pool, &longest).unwrap();
+    assert_eq!(store.tenant(), longest);
+    let shown = format!(
+        "{:?}",
+        PgStore::new(store.pool().clone(), "contoso").unwrap()
+    );
+    assert!(
+        shown.starts_with("PgStore { tenant: \"contoso\", pool: "),
+        "{shown}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -312,3 +312,31 @@ async fn migration_4_keeps_the_numbers_readers_hold_and_numbers_on_after_them() 
         .get(0);
     assert_eq!(version, i64::try_from(MIGRATIONS.len()).unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_numbering_that_ends_cleanly_gives_its_connection_back_to_the_pool() {
+    // The numbering runs in a transaction on a connection that is closed, not pooled, unless
+    // the transaction ended: one that did must go back, or every read opens a connection.
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let scratch = Scratch::new("outbox_pooled").await;
+    let store = scratch
+        .store(1, "contoso")
+        .await
+        .with_horizon_wait(Duration::from_millis(100));
+    let backend = || async {
+        let client = store.pool().get().await.unwrap();
+        client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0)
+    };
+    let before = backend().await;
+    enable(&engine(store.clone())).await;
+    assert_eq!(numbers(&everything(&store).await), [1]);
+    assert_eq!(
+        backend().await,
+        before,
+        "the numbering closed its connection"
+    );
+}

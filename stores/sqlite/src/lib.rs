@@ -49,7 +49,7 @@ use temporary_access_pass::ceremony::{Ceremony, CeremonyId};
 use temporary_access_pass::method::RegisteredMethod;
 use temporary_access_pass::store::{
     Change, Commit, Decide, Expected, Held, Loaded, Read, Recorded, Sequence, Store, Version,
-    Versioned, Write,
+    Versioned, Write, epoch_nanos,
 };
 use temporary_access_pass::time::UtcDateTime;
 use temporary_access_pass::{Event, Policy, TemporaryAccessPass, UserId};
@@ -682,7 +682,7 @@ impl Store for SqliteStore {
         let pruned = self.in_write_transaction(|tx| {
             Ok(tx
                 .prepare_cached("DELETE FROM tap_ceremonies WHERE expires <= ?1")?
-                .execute(params![onboarding::nanos(now)])?)
+                .execute(params![epoch_nanos(now)])?)
         })?;
         Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
     }
@@ -706,7 +706,17 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{Version, Write, one_row};
+    use super::{SqliteStore, Version, Write, one_row};
+
+    #[test]
+    fn debug_names_the_file_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tap.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let shown = format!("{store:?}");
+        assert!(shown.starts_with("SqliteStore {"), "{shown}");
+        assert!(shown.contains(&format!("{path:?}")), "{shown}");
+    }
 
     #[test]
     fn a_conditional_write_changing_no_row_is_a_conflict_not_an_error() {

@@ -6,20 +6,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use temporary_access_pass::UserId;
 use temporary_access_pass::ceremony::{Ceremony, CeremonyId, CeremonyKind};
 use temporary_access_pass::method::{MethodId, RegisteredMethod};
-use temporary_access_pass::store::{Change, Version, Versioned, Write};
-use temporary_access_pass::time::UtcDateTime;
+use temporary_access_pass::store::{Change, Version, Versioned, Write, epoch_nanos};
 
 use super::{SqliteError, one_row, returned, sql_version, version_of};
-
-/// An instant as the ceremonies' `expires` column keeps it: nanoseconds since the epoch,
-/// saturated to the column's range (no pass reaches its edges).
-pub(super) fn nanos(t: UtcDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(if t.unix_timestamp() < 0 {
-        i64::MIN
-    } else {
-        i64::MAX
-    })
-}
 
 /// `user`'s methods, oldest first.
 pub(super) fn load_methods(
@@ -172,7 +161,7 @@ fn open_ceremony(
     tx.prepare_cached(
         "DELETE FROM tap_ceremonies WHERE user_id = ?1 AND kind = ?2 AND expires <= ?3",
     )?
-    .execute(params![user.as_str(), kind, nanos(ceremony.opened())])?;
+    .execute(params![user.as_str(), kind, epoch_nanos(ceremony.opened())])?;
     tx.prepare_cached(
         "DELETE FROM tap_ceremonies WHERE rowid IN (
              SELECT rowid FROM tap_ceremonies WHERE user_id = ?1 AND kind = ?2
@@ -191,7 +180,7 @@ fn open_ceremony(
             ceremony.id().as_str(),
             kind,
             pass_of(ceremony),
-            nanos(ceremony.expires()),
+            epoch_nanos(ceremony.expires()),
             serde_json::to_string(ceremony)?,
         ])?;
     one_row(changed, Version::FIRST)

@@ -9,7 +9,9 @@
 //!     cargo run --release -p temporary-access-pass-benches --bin postgres [-- operations]
 //! ```
 //!
-//! It works in a schema of its own (`tap_bench_<pid>`), dropped at the end.
+//! It works in a schema of its own (`tap_bench_<pid>`), dropped at the end. For an experiment
+//! on the schema, `TAP_BENCH_EXPERIMENT` holds SQL run in it once it is migrated (for example
+//! `DROP INDEX tap_events_pending;`, to measure what an index costs the writers).
 #![allow(
     clippy::print_stdout,
     clippy::unwrap_used,
@@ -240,6 +242,9 @@ async fn main() {
     config.options(format!("-c search_path={schema}"));
     let pool = pool(config, 32).unwrap();
     migrate(&pool).await.unwrap();
+    if let Ok(sql) = std::env::var("TAP_BENCH_EXPERIMENT") {
+        admin(&format!("SET search_path = {schema}; {sql}")).await;
+    }
     println!(
         "PostgreSQL round trips and AsyncEngine redemptions, {operations} operations per row, {} cores",
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)

@@ -117,8 +117,8 @@ impl RecordStamp {
 
 /// An instant as a SQL store keeps it in a signed 64-bit column: nanoseconds since the Unix
 /// epoch, saturated to the column's range. `time` allows instants before 1677 and after 2262,
-/// which no ceremony reaches; they keep their side of the epoch, so comparisons in the column
-/// still order them.
+/// which no ceremony reaches; they become the column's least or greatest value, so each still
+/// compares on its side of every instant the column holds exactly.
 #[must_use]
 pub fn epoch_nanos(t: UtcDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos()).unwrap_or(if t.unix_timestamp() < 0 {

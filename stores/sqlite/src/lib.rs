@@ -709,7 +709,7 @@ mod tests {
     use super::{SqliteStore, Version, Write, one_row};
 
     #[test]
-    fn debug_names_the_file_and_nothing_else() {
+    fn debug_names_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tap.db");
         let store = SqliteStore::open(&path).unwrap();

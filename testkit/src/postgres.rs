@@ -125,3 +125,31 @@ pub async fn admin_execute(sql: &str) {
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
+
+impl Scratch {
+    /// Waits, for at most 10 s, until a session of this schema's stores waits on `event` (a
+    /// lock's `wait_event` in `pg_stat_activity`, such as `transactionid` or `advisory`).
+    ///
+    /// # Panics
+    ///
+    /// When none does in time.
+    pub async fn wait_for(&self, event: &str) {
+        let watcher = admin_client().await;
+        for _ in 0..400 {
+            let waiting: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE application_name = $1 AND wait_event = $2",
+                    &[&self.name, &event],
+                )
+                .await
+                .unwrap_or_else(|e| panic!("reading pg_stat_activity: {e}"))
+                .get(0);
+            if waiting > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("no session of the store waited on {event}");
+    }
+}

@@ -74,7 +74,8 @@ pub use tokio_postgres;
 /// and the pass records (one row per tenant and user, with the pass id and a version that
 /// changes on every write); then the outbox (one row per tenant and event); then the methods
 /// and ceremonies; then the outbox's events with their transaction's id, numbered by readers
-/// (`tap_outbox_head` keeps each tenant's last number). Documents are Graph's JSON (the
+/// (`tap_outbox_head` keeps each tenant's last number); then, on each pass's row, the order key
+/// of its last change's events. Documents are Graph's JSON (the
 /// policy) and the crate's strict storage forms (the record, the event), kept as text.
 pub const MIGRATIONS: &[&str] = &[
     "
@@ -126,6 +127,7 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX tap_ceremonies_expires ON tap_ceremonies (tenant, expires);",
     outbox::MIGRATION,
+    outbox::MIGRATION_5,
 ];
 
 /// The advisory lock key [`migrate`] holds while it migrates (an arbitrary constant).
@@ -370,12 +372,18 @@ struct Sql {
 
 /// The statements of `changed`, whose events, when it has some, are parameter `$events`.
 fn statements(changed: &str, events: usize) -> Sql {
-    statements_ending(changed, events, None)
+    build(changed, events, None, outbox::Key::Transaction)
 }
 
-/// As [`statements`], and `ending` too, a data-modifying statement that runs in the same
-/// statement when `changed` returned its row (a pass deleted or replaced ends its sessions).
+/// The statements of `changed`, a change of a pass's row that returns `version` and `key`
+/// (the order key its events take, [`outbox::Key::Chained`]), and `ending` too, a
+/// data-modifying statement that runs in the same statement when `changed` returned its row
+/// (a pass deleted or replaced ends its sessions).
 fn statements_ending(changed: &str, events: usize, ending: Option<&str>) -> Sql {
+    build(changed, events, ending, outbox::Key::Chained)
+}
+
+fn build(changed: &str, events: usize, ending: Option<&str>, key: outbox::Key) -> Sql {
     let ending = ending.map_or_else(String::new, |e| {
         format!("ended AS ({e} AND EXISTS (SELECT 1 FROM changed)),")
     });
@@ -392,7 +400,7 @@ fn statements_ending(changed: &str, events: usize, ending: Option<&str>) -> Sql 
             "WITH changed AS ({changed}), {ending}
              {}
              SELECT version FROM changed",
-            outbox::append(events)
+            outbox::append(events, key)
         ),
     }
 }
@@ -409,30 +417,41 @@ macro_rules! policy_is {
     };
 }
 
+/// The row's order key for its change's events (`outbox::Key`): the greater of the one its
+/// last change gave and this transaction's id.
+macro_rules! chain {
+    () => {
+        "event_xid = GREATEST(event_xid, pg_current_xact_id())"
+    };
+}
+
 /// A new record: `$3` pass id, `$4` record, `$5` policy version, `$6` events.
 static INSERT: LazyLock<Sql> = LazyLock::new(|| {
-    statements(
+    statements_ending(
         concat!(
-            "INSERT INTO tap_passes (tenant, user_id, pass_id, version, record)
-             SELECT $1, $2, $3, 1, $4 WHERE ",
+            "INSERT INTO tap_passes (tenant, user_id, pass_id, version, record, event_xid)
+             SELECT $1, $2, $3, 1, $4, pg_current_xact_id() WHERE ",
             policy_is!(5),
-            " ON CONFLICT (tenant, user_id) DO NOTHING RETURNING version"
+            " ON CONFLICT (tenant, user_id) DO NOTHING RETURNING version, event_xid AS key"
         ),
         6,
+        None,
     )
 });
 
 /// The exact record read replaced: `$3` new pass id, `$4` record, `$5` pass id read, `$6`
 /// version read, `$7` policy version, `$8` events.
 static REPLACE_EXACTLY: LazyLock<Sql> = LazyLock::new(|| {
-    statements(
+    statements_ending(
         concat!(
-            "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4
-             WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND version = $6 AND ",
+            "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4, ",
+            chain!(),
+            " WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND version = $6 AND ",
             policy_is!(7),
-            " RETURNING version"
+            " RETURNING version, event_xid AS key"
         ),
         8,
+        None,
     )
 });
 
@@ -446,10 +465,11 @@ const END_SESSIONS: &str = "DELETE FROM tap_ceremonies
 static REPLACE_EXACTLY_ENDING: LazyLock<Sql> = LazyLock::new(|| {
     statements_ending(
         concat!(
-            "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4
-             WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND version = $6 AND ",
+            "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4, ",
+            chain!(),
+            " WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND version = $6 AND ",
             policy_is!(7),
-            " RETURNING version"
+            " RETURNING version, event_xid AS key"
         ),
         8,
         Some(END_SESSIONS),
@@ -461,10 +481,11 @@ static REPLACE_EXACTLY_ENDING: LazyLock<Sql> = LazyLock::new(|| {
 static REPLACE_PASS: LazyLock<Sql> = LazyLock::new(|| {
     statements_ending(
         concat!(
-            "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4
-             WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND ",
+            "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4, ",
+            chain!(),
+            " WHERE tenant = $1 AND user_id = $2 AND pass_id = $5 AND ",
             policy_is!(6),
-            " RETURNING version"
+            " RETURNING version, event_xid AS key"
         ),
         7,
         Some(END_SESSIONS),
@@ -477,7 +498,7 @@ static REPLACE_PASS: LazyLock<Sql> = LazyLock::new(|| {
 static REMOVE: LazyLock<Sql> = LazyLock::new(|| {
     statements_ending(
         "DELETE FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
-         RETURNING version",
+         RETURNING version, GREATEST(event_xid, pg_current_xact_id()) AS key",
         4,
         Some(
             "DELETE FROM tap_ceremonies
@@ -489,10 +510,12 @@ static REMOVE: LazyLock<Sql> = LazyLock::new(|| {
 /// The pass still stored, held against a deletion until the commit (`FOR KEY SHARE`: a
 /// sign-in's update does not wait for it): `$3` pass id, `$4` events.
 static KEEP: LazyLock<Sql> = LazyLock::new(|| {
-    statements(
-        "SELECT version FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
+    statements_ending(
+        "SELECT version, GREATEST(event_xid, pg_current_xact_id()) AS key
+         FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
          FOR KEY SHARE",
         4,
+        None,
     )
 });
 

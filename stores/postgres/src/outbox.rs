@@ -4,7 +4,11 @@
 //! A change's statement inserts its events with the writing transaction's id
 //! (`pg_current_xact_id()`, `xid8`) and an id from a sequence; nothing else, so a tenant's
 //! writers never wait for each other's events (the sequence's `nextval` takes no lock that
-//! lasts). Those events are *pending*: no reader sees them yet.
+//! lasts). Those events are *pending*: no reader sees them yet. A change of a pass's row
+//! gives its events, instead of its own id, the greater of it and the one the row's previous
+//! change gave (kept in `tap_passes.event_xid`, [`Key`]), so that a pass's events follow its
+//! row's commits even when a later writer of the row was given a lower id. Below, "a
+//! transaction id" of an event is that key: never below its own transaction's id.
 //!
 //! A read numbers the pending events first, then reads by number. The numbering takes the
 //! tenant's numbering lock (a transaction-scoped advisory lock, so readers take turns, writers
@@ -53,13 +57,38 @@ pub(crate) const MIGRATION: &str = "
     CREATE UNIQUE INDEX tap_events_seq ON tap_events (tenant, seq) WHERE seq IS NOT NULL;
     CREATE INDEX tap_events_pending ON tap_events (tenant, xid, id) WHERE seq IS NULL;";
 
+/// Migration 5: a pass's row keeps the order key its last change's events took, so that the
+/// next change of the row orders its events after them (see [`append`]).
+pub(crate) const MIGRATION_5: &str = "ALTER TABLE tap_passes ADD COLUMN event_xid xid8;";
+
+/// The order key of a change's events: the transaction's id, or, for a change of a pass's
+/// row, the greater of it and the key the row's previous change gave its events.
+///
+/// A transaction's id is given at its first write, which may come before it waits for a row
+/// another transaction then changes and commits first: a deletion waiting behind a key's
+/// registration (`FOR KEY SHARE`) while a sign-in updates the row would otherwise take a lower
+/// id than the sign-in it follows, and be read before it. Carried in the row, the key follows
+/// the row's commits. It is never below the transaction's own id, so the events of a
+/// transaction still running are never below the horizon a read numbers up to.
+#[derive(Clone, Copy)]
+pub(crate) enum Key {
+    /// The transaction's id.
+    Transaction,
+    /// `changed.key`, which the pass's statement returns.
+    Chained,
+}
+
 /// The clause that appends a change's events (parameter `$events`, a `text[]`) when `changed`
-/// returned its row, in the events' own order.
-pub(crate) fn append(events: usize) -> String {
+/// returned its row, in the events' own order, under `key`.
+pub(crate) fn append(events: usize, key: Key) -> String {
+    let key = match key {
+        Key::Transaction => "pg_current_xact_id()",
+        Key::Chained => "changed.key",
+    };
     format!(
         "appended AS (
-             INSERT INTO tap_events (tenant, event)
-             SELECT $1, e.doc
+             INSERT INTO tap_events (tenant, event, xid)
+             SELECT $1, e.doc, {key}
              FROM changed, unnest(${events}::text[]) WITH ORDINALITY AS e(doc, ord)
              ORDER BY e.ord)"
     )

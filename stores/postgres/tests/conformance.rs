@@ -382,27 +382,6 @@ async fn spec_6_5_refused_attempts_write_nothing_and_lock_nothing() {
     );
 }
 
-/// Waits until a session of `scratch`'s pool waits on `event` (`pg_stat_activity.wait_event`).
-async fn wait_for(scratch: &Scratch, event: &str) {
-    let watcher = support::admin_client().await;
-    for _ in 0..400 {
-        let waiting: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE application_name = $1 AND wait_event = $2",
-                &[&scratch.name, &event],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("no session of the store waited on {event}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decision_dropped_while_it_holds_a_transaction_leaves_no_transaction_in_the_pool() {
     // A sign-in's first statement meets a write that landed after its read (another session's,
@@ -445,10 +424,10 @@ async fn a_decision_dropped_while_it_holds_a_transaction_leaves_no_transaction_i
         async move { engine.redeem(&chris, &code, browser).await }
     });
     // The first statement waits for the other write, which then lands: a conflict.
-    wait_for(&scratch, "transactionid").await;
+    scratch.wait_for("transactionid").await;
     write.commit().await.unwrap();
     // Judged again: the transaction waits for the user's lock.
-    wait_for(&scratch, "advisory").await;
+    scratch.wait_for("advisory").await;
     sign_in.abort();
     assert!(sign_in.await.unwrap_err().is_cancelled());
     lock.rollback().await.unwrap();

@@ -2,7 +2,8 @@
 //! events; a reader follows transaction-id order below the visibility horizon, so a
 //! transaction held open delays it and loses nothing, and an abandoned one stops delaying it
 //! once the server ends it; events restored from another server's dump are numbered at once;
-//! migration 4 keeps the numbers readers already hold.
+//! migration 4 keeps the numbers readers already hold; a pass's events follow its row's
+//! commits, whichever transaction was given its id first.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,10 +15,11 @@
 
 use std::time::{Duration, Instant};
 
+use temporary_access_pass::signin::Client;
 use temporary_access_pass::store::{AsyncStore, Recorded, Sequence};
 use temporary_access_pass::{
-    AsyncEngine, CreateRequest, DirectoryRole, EngineConfig, IncludeTarget, Pepper, PolicySettings,
-    PolicyState, Principal, SysRng, SystemClock, UserId,
+    AsyncEngine, CreateRequest, DirectoryRole, EngineConfig, Event, IncludeTarget, Pepper,
+    PolicySettings, PolicyState, Principal, SignInRequest, SysRng, SystemClock, UserId,
 };
 use temporary_access_pass_postgres::{MIGRATIONS, PgStore, migrate, pool};
 use temporary_access_pass_testkit::postgres::Scratch;
@@ -338,5 +340,69 @@ async fn a_numbering_that_ends_cleanly_gives_its_connection_back_to_the_pool() {
         backend().await,
         before,
         "the numbering closed its connection"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deletion_that_waited_behind_a_sign_in_is_read_after_it() {
+    // A transaction's id is given at its first write, before it waits for the row: a deletion
+    // that waits (here behind a session holding the row `FOR KEY SHARE`, as a key's
+    // registration does) has a lower id than a sign-in that updates the row meanwhile and
+    // commits first. In transaction-id order alone the sign-in would be read after the pass's
+    // deletion; a pass's events must follow its row's commits.
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let scratch = Scratch::new("outbox_chained").await;
+    let store = scratch
+        .store(4, "contoso")
+        .await
+        .with_horizon_wait(Duration::from_millis(100));
+    let engine = std::sync::Arc::new(engine(store.clone()));
+    enable(&engine).await;
+    let chris = Principal::member(UserId::new("chris@contoso.com").unwrap());
+    let created = engine
+        .create(&admin(), &chris, &CreateRequest::new(), &mut SysRng)
+        .await
+        .unwrap();
+    let mut holder = session(&scratch).await;
+    let hold = holder.transaction().await.unwrap();
+    hold.execute(
+        "SELECT 1 FROM tap_passes WHERE user_id = 'chris@contoso.com' FOR KEY SHARE",
+        &[],
+    )
+    .await
+    .unwrap();
+    let deletion = tokio::spawn({
+        let (engine, chris) = (engine.clone(), chris.clone());
+        async move { engine.delete(&admin(), &chris).await }
+    });
+    scratch.wait_for("transactionid").await;
+    let signed_in = engine
+        .redeem(
+            &chris,
+            created.passcode.expose_secret(),
+            SignInRequest::new(Client::Browser),
+        )
+        .await
+        .unwrap();
+    assert!(signed_in.outcome.is_ok(), "{:?}", signed_in.outcome);
+    hold.rollback().await.unwrap();
+    assert!(
+        deletion.await.unwrap().unwrap().is_some(),
+        "the pass deleted"
+    );
+    let kinds: Vec<&str> = everything(&store)
+        .await
+        .iter()
+        .map(|r| match &r.event {
+            Event::PassIssued { .. } => "issued",
+            Event::SignInSucceeded { .. } => "signed in",
+            Event::PassDeleted { .. } => "deleted",
+            _ => "other",
+        })
+        .collect();
+    let at = |kind| kinds.iter().position(|k| *k == kind).unwrap();
+    assert!(
+        at("issued") < at("signed in") && at("signed in") < at("deleted"),
+        "{kinds:?}"
     );
 }

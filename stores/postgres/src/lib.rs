@@ -375,14 +375,15 @@ fn statements(changed: &str, events: usize) -> Sql {
     build(changed, events, None, outbox::Key::Transaction)
 }
 
-/// The statements of `changed`, a change of a pass's row that returns `version` and `key`
-/// (the order key its events take, [`outbox::Key::Chained`]), and `ending` too, a
-/// data-modifying statement that runs in the same statement when `changed` returned its row
+/// The statements of `changed`, a change (or hold) of a pass's row that returns `version` and
+/// `key` (the order key its events take, [`outbox::Key::Chained`]), with `ending`, when given,
+/// a data-modifying statement that runs in the same statement when `changed` returned its row
 /// (a pass deleted or replaced ends its sessions).
-fn statements_ending(changed: &str, events: usize, ending: Option<&str>) -> Sql {
+fn pass_statements(changed: &str, events: usize, ending: Option<&str>) -> Sql {
     build(changed, events, ending, outbox::Key::Chained)
 }
 
+/// The two statements of `changed` (see [`Sql`]), its events under `key`.
 fn build(changed: &str, events: usize, ending: Option<&str>, key: outbox::Key) -> Sql {
     let ending = ending.map_or_else(String::new, |e| {
         format!("ended AS ({e} AND EXISTS (SELECT 1 FROM changed)),")
@@ -427,7 +428,7 @@ macro_rules! chain {
 
 /// A new record: `$3` pass id, `$4` record, `$5` policy version, `$6` events.
 static INSERT: LazyLock<Sql> = LazyLock::new(|| {
-    statements_ending(
+    pass_statements(
         concat!(
             "INSERT INTO tap_passes (tenant, user_id, pass_id, version, record, event_xid)
              SELECT $1, $2, $3, 1, $4, pg_current_xact_id() WHERE ",
@@ -442,7 +443,7 @@ static INSERT: LazyLock<Sql> = LazyLock::new(|| {
 /// The exact record read replaced: `$3` new pass id, `$4` record, `$5` pass id read, `$6`
 /// version read, `$7` policy version, `$8` events.
 static REPLACE_EXACTLY: LazyLock<Sql> = LazyLock::new(|| {
-    statements_ending(
+    pass_statements(
         concat!(
             "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4, ",
             chain!(),
@@ -463,7 +464,7 @@ const END_SESSIONS: &str = "DELETE FROM tap_ceremonies
 /// As [`REPLACE_EXACTLY`], for a record of another pass than the one read: the sessions of the
 /// pass read end with it.
 static REPLACE_EXACTLY_ENDING: LazyLock<Sql> = LazyLock::new(|| {
-    statements_ending(
+    pass_statements(
         concat!(
             "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4, ",
             chain!(),
@@ -479,7 +480,7 @@ static REPLACE_EXACTLY_ENDING: LazyLock<Sql> = LazyLock::new(|| {
 /// A pass replaced whatever its version: `$3` new pass id, `$4` record, `$5` pass id read, `$6`
 /// policy version, `$7` events. The sessions of the pass replaced end with it.
 static REPLACE_PASS: LazyLock<Sql> = LazyLock::new(|| {
-    statements_ending(
+    pass_statements(
         concat!(
             "UPDATE tap_passes SET pass_id = $3, version = version + 1, record = $4, ",
             chain!(),
@@ -496,7 +497,7 @@ static REPLACE_PASS: LazyLock<Sql> = LazyLock::new(|| {
 /// end with it (`END_SESSIONS` keeps those of no pass: `$3` is the pass deleted, so the
 /// condition is on the kind alone).
 static REMOVE: LazyLock<Sql> = LazyLock::new(|| {
-    statements_ending(
+    pass_statements(
         "DELETE FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
          RETURNING version, GREATEST(event_xid, pg_current_xact_id()) AS key",
         4,
@@ -510,7 +511,7 @@ static REMOVE: LazyLock<Sql> = LazyLock::new(|| {
 /// The pass still stored, held against a deletion until the commit (`FOR KEY SHARE`: a
 /// sign-in's update does not wait for it): `$3` pass id, `$4` events.
 static KEEP: LazyLock<Sql> = LazyLock::new(|| {
-    statements_ending(
+    pass_statements(
         "SELECT version, GREATEST(event_xid, pg_current_xact_id()) AS key
          FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
          FOR KEY SHARE",

@@ -79,6 +79,32 @@ impl Scratch {
     pub async fn store(&self, size: usize, tenant: &str) -> PgStore {
         PgStore::new(self.pool(size).await, tenant).expect("a valid tenant")
     }
+
+    /// Waits, for at most 10 s, until a session of this schema's stores waits on `event` (a
+    /// lock's `wait_event` in `pg_stat_activity`, such as `transactionid` or `advisory`).
+    ///
+    /// # Panics
+    ///
+    /// When none does in time.
+    pub async fn wait_for(&self, event: &str) {
+        let watcher = admin_client().await;
+        for _ in 0..400 {
+            let waiting: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE application_name = $1 AND wait_event = $2",
+                    &[&self.name, &event],
+                )
+                .await
+                .unwrap_or_else(|e| panic!("reading pg_stat_activity: {e}"))
+                .get(0);
+            if waiting > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("no session of the store waited on {event}");
+    }
 }
 
 impl Drop for Scratch {
@@ -124,32 +150,4 @@ pub async fn admin_execute(sql: &str) {
         .batch_execute(sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-impl Scratch {
-    /// Waits, for at most 10 s, until a session of this schema's stores waits on `event` (a
-    /// lock's `wait_event` in `pg_stat_activity`, such as `transactionid` or `advisory`).
-    ///
-    /// # Panics
-    ///
-    /// When none does in time.
-    pub async fn wait_for(&self, event: &str) {
-        let watcher = admin_client().await;
-        for _ in 0..400 {
-            let waiting: i64 = watcher
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity
-                     WHERE application_name = $1 AND wait_event = $2",
-                    &[&self.name, &event],
-                )
-                .await
-                .unwrap_or_else(|e| panic!("reading pg_stat_activity: {e}"))
-                .get(0);
-            if waiting > 0 {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
-        panic!("no session of the store waited on {event}");
-    }
 }

@@ -17,7 +17,7 @@ use crate::config::EngineConfig;
 use crate::create::CreateRequest;
 use crate::engine::{Engine, EngineError};
 use crate::event::Event;
-use crate::ids::UserId;
+use crate::ids::{PassId, UserId};
 use crate::method::{MethodId, MethodName, MethodOrigin, NewMethod, RegisteredMethod};
 use crate::onboarding::{AddMethodError, PasskeyError, ProvisionError};
 use crate::principal::{DirectoryRole, Principal};
@@ -44,6 +44,27 @@ fn after(t: time::UtcDateTime, d: Duration) -> time::UtcDateTime {
 
 fn ceremony_id(label: &str, n: usize) -> CeremonyId {
     CeremonyId::new(&format!("conformance-ceremony-{label}-{n:04}")).expect("a token")
+}
+
+/// A registration session `ceremony` of `user` under `pass`, opened at `opened`, its window and
+/// itself ending three hours after [`NOW`].
+fn registration(
+    ceremony: CeremonyId,
+    user: &UserId,
+    pass: PassId,
+    opened: time::UtcDateTime,
+) -> Ceremony {
+    Ceremony::new(
+        ceremony,
+        user.clone(),
+        CeremonyKind::Registration {
+            pass,
+            until: after(NOW, Duration::hours(3)),
+        },
+        opened,
+        after(NOW, Duration::hours(3)),
+    )
+    .expect("a ceremony")
 }
 
 /// A user holding a pass, signed in with it: the user, and the grant (its window is the
@@ -258,19 +279,7 @@ pub fn check_methods_and_ceremonies<S: Store>(store: &S) {
     );
 
     // Ceremonies.
-    let session = |n: usize, opened: time::UtcDateTime| {
-        Ceremony::new(
-            ceremony_id("direct", n),
-            id.clone(),
-            CeremonyKind::Registration {
-                pass,
-                until: after(NOW, Duration::hours(3)),
-            },
-            opened,
-            after(NOW, Duration::hours(3)),
-        )
-        .expect("a ceremony")
-    };
+    let session = |n: usize, opened| registration(ceremony_id("direct", n), &id, pass, opened);
     let open = |ceremony: Ceremony, held, per_user| {
         Commit::new(
             Change::OpenCeremony {
@@ -457,17 +466,7 @@ pub fn check_methods_and_ceremonies<S: Store>(store: &S) {
     ));
     // A registration session under the stored pass, the `n`th, and reading it back.
     let open_session = |n, pass| {
-        let under = Ceremony::new(
-            ceremony_id("replaced", n),
-            id.clone(),
-            CeremonyKind::Registration {
-                pass,
-                until: after(NOW, Duration::hours(3)),
-            },
-            NOW,
-            after(NOW, Duration::hours(3)),
-        )
-        .expect("a ceremony");
+        let under = registration(ceremony_id("replaced", n), &id, pass, NOW);
         assert_eq!(
             ok("opening", store.commit(&open(under, Some(pass), 8))),
             Write::Written(Version::FIRST)

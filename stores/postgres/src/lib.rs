@@ -420,9 +420,16 @@ macro_rules! policy_is {
 
 /// The row's order key for its change's events (`outbox::Key`): the greater of the one its
 /// last change gave and this transaction's id.
+macro_rules! next_key {
+    () => {
+        "GREATEST(event_xid, pg_current_xact_id())"
+    };
+}
+
+/// The row's change keeps `next_key!`'s key for the next change.
 macro_rules! chain {
     () => {
-        "event_xid = GREATEST(event_xid, pg_current_xact_id())"
+        concat!("event_xid = ", next_key!())
     };
 }
 
@@ -498,8 +505,12 @@ static REPLACE_PASS: LazyLock<Sql> = LazyLock::new(|| {
 /// condition is on the kind alone).
 static REMOVE: LazyLock<Sql> = LazyLock::new(|| {
     pass_statements(
-        "DELETE FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
-         RETURNING version, GREATEST(event_xid, pg_current_xact_id()) AS key",
+        concat!(
+            "DELETE FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
+             RETURNING version, ",
+            next_key!(),
+            " AS key"
+        ),
         4,
         Some(
             "DELETE FROM tap_ceremonies
@@ -512,9 +523,13 @@ static REMOVE: LazyLock<Sql> = LazyLock::new(|| {
 /// sign-in's update does not wait for it): `$3` pass id, `$4` events.
 static KEEP: LazyLock<Sql> = LazyLock::new(|| {
     pass_statements(
-        "SELECT version, GREATEST(event_xid, pg_current_xact_id()) AS key
-         FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
-         FOR KEY SHARE",
+        concat!(
+            "SELECT version, ",
+            next_key!(),
+            " AS key
+             FROM tap_passes WHERE tenant = $1 AND user_id = $2 AND pass_id = $3
+             FOR KEY SHARE"
+        ),
         4,
         None,
     )

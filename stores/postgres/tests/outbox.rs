@@ -61,6 +61,15 @@ async fn session(scratch: &Scratch) -> tokio_postgres::Client {
     client
 }
 
+/// Tenant `contoso`'s store over `connections` into the scratch schema, a read waiting at most
+/// 100 ms for the horizon.
+async fn contoso_store(scratch: &Scratch, connections: usize) -> PgStore {
+    scratch
+        .store(connections, "contoso")
+        .await
+        .with_horizon_wait(Duration::from_millis(100))
+}
+
 async fn everything(store: &PgStore) -> Vec<Recorded> {
     store
         .read_events(Sequence::START, usize::MAX)
@@ -162,10 +171,7 @@ async fn a_transaction_held_open_delays_the_reader_and_loses_nothing() {
 async fn an_abandoned_transaction_stops_delaying_the_reader_when_the_server_ends_it() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let scratch = Scratch::new("outbox_abandoned").await;
-    let store = scratch
-        .store(4, "contoso")
-        .await
-        .with_horizon_wait(Duration::from_millis(100));
+    let store = contoso_store(&scratch, 4).await;
     let engine = engine(store.clone());
     enable(&engine).await;
     // A client that opens a transaction, takes an id and goes silent, on a server that ends
@@ -201,10 +207,7 @@ async fn an_abandoned_transaction_stops_delaying_the_reader_when_the_server_ends
 async fn events_restored_from_another_server_are_numbered_at_once_and_first() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let scratch = Scratch::new("outbox_restored").await;
-    let store = scratch
-        .store(2, "contoso")
-        .await
-        .with_horizon_wait(Duration::from_millis(100));
+    let store = contoso_store(&scratch, 2).await;
     let engine = engine(store.clone());
     enable(&engine).await;
     let policy = everything(&store).await;
@@ -321,10 +324,7 @@ async fn a_numbering_that_ends_cleanly_gives_its_connection_back_to_the_pool() {
     // the transaction ended: one that did must go back, or every read opens a connection.
     let _alone = ONE_AT_A_TIME.lock().await;
     let scratch = Scratch::new("outbox_pooled").await;
-    let store = scratch
-        .store(1, "contoso")
-        .await
-        .with_horizon_wait(Duration::from_millis(100));
+    let store = contoso_store(&scratch, 1).await;
     let backend = || async {
         let client = store.pool().get().await.unwrap();
         client
@@ -352,10 +352,7 @@ async fn a_deletion_that_waited_behind_a_sign_in_is_read_after_it() {
     // deletion; a pass's events must follow its row's commits.
     let _alone = ONE_AT_A_TIME.lock().await;
     let scratch = Scratch::new("outbox_chained").await;
-    let store = scratch
-        .store(4, "contoso")
-        .await
-        .with_horizon_wait(Duration::from_millis(100));
+    let store = contoso_store(&scratch, 4).await;
     let engine = std::sync::Arc::new(engine(store.clone()));
     enable(&engine).await;
     let chris = Principal::member(UserId::new("chris@contoso.com").unwrap());

@@ -2,11 +2,14 @@
 //! they are made of (issues 11, 16, 17, BENCHMARKS.md): a bare `SELECT 1` and one conditional
 //! `UPDATE` of one row, each on a pooled connection, at 1, 8 and 32 concurrent clients on one
 //! tenant (a pool of 32), with the outbox off and on. Latencies are per operation; p50 and p99
-//! over every operation of the run, and operations per second over the run's wall time.
+//! over every operation of the run, operations per second over the run's wall time, and the
+//! bytes of WAL the server wrote during the run per operation (its insert position before and
+//! after: every session's WAL, autovacuum's included). The optional client counts (1 to 32
+//! each, "1,8,32" by default) pick the rows.
 //!
 //! ```text
 //! TAP_PG_URL="host=127.0.0.1 user=postgres dbname=test" \
-//!     cargo run --release -p temporary-access-pass-benches --bin postgres [-- operations]
+//!     cargo run --release -p temporary-access-pass-benches --bin postgres [-- operations [clients,...]]
 //! ```
 //!
 //! It works in a schema of its own (`tap_bench_<pid>`), dropped at the end. For an experiment
@@ -51,13 +54,34 @@ async fn admin(sql: &str) {
     client.batch_execute(sql).await.unwrap();
 }
 
-/// Runs `clients` tasks, each timing `per_client` calls of `op(client, i)`; every latency.
-async fn measure<F, Fut>(clients: usize, per_client: usize, op: F) -> Vec<Duration>
+/// The server's WAL insert position, in bytes: the difference across a row is the WAL that
+/// row wrote (every session's, autovacuum's included).
+async fn wal_position() -> i64 {
+    let (client, connection) = server().connect(NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .query_one("SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// What a row measured: every latency, sorted, and the WAL the server wrote meanwhile.
+struct Measured {
+    times: Vec<Duration>,
+    wall: Duration,
+    wal: i64,
+}
+
+/// Runs `clients` tasks, each timing `per_client` calls of `op(client, i)`.
+async fn measure<F, Fut>(clients: usize, per_client: usize, op: F) -> Measured
 where
     F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send,
 {
     let op = Arc::new(op);
+    let wal = wal_position().await;
+    let start = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|client| {
             let op = op.clone();
@@ -76,28 +100,34 @@ where
     for task in tasks {
         all.extend(task.await.unwrap());
     }
+    let wall = start.elapsed();
     all.sort_unstable();
-    all
+    Measured {
+        times: all,
+        wall,
+        wal: wal_position().await - wal,
+    }
 }
 
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-fn report(what: &str, clients: usize, sorted: &[Duration], wall: Duration) -> Duration {
+fn report(what: &str, clients: usize, measured: &Measured) -> Duration {
+    let sorted = &measured.times;
     let p50 = quantile(sorted, 0.50);
     println!(
-        "{what:>56} | {clients:>2} clients | p50 {:>7.1} µs | p99 {:>7.1} µs | {:>7.0} ops/s",
+        "{what:>56} | {clients:>2} clients | p50 {:>7.1} µs | p99 {:>7.1} µs | {:>7.0} ops/s | {:>5.0} B of WAL/op",
         p50.as_secs_f64() * 1e6,
         quantile(sorted, 0.99).as_secs_f64() * 1e6,
-        sorted.len() as f64 / wall.as_secs_f64()
+        sorted.len() as f64 / measured.wall.as_secs_f64(),
+        measured.wal as f64 / sorted.len() as f64
     );
     p50
 }
 
 async fn select_one(pool: &Pool, clients: usize, per_client: usize) -> Duration {
     let pool = pool.clone();
-    let start = Instant::now();
     let times = measure(clients, per_client, move |_, _| {
         let pool = pool.clone();
         async move {
@@ -107,12 +137,11 @@ async fn select_one(pool: &Pool, clients: usize, per_client: usize) -> Duration 
         }
     })
     .await;
-    report("SELECT 1", clients, &times, start.elapsed())
+    report("SELECT 1", clients, &times)
 }
 
 async fn conditional_update(pool: &Pool, clients: usize, per_client: usize) -> Duration {
     let pool = pool.clone();
-    let start = Instant::now();
     let times = measure(clients, per_client, move |client, i| {
         let pool = pool.clone();
         async move {
@@ -128,12 +157,7 @@ async fn conditional_update(pool: &Pool, clients: usize, per_client: usize) -> D
         }
     })
     .await;
-    report(
-        "conditional UPDATE of one row",
-        clients,
-        &times,
-        start.elapsed(),
-    )
+    report("conditional UPDATE of one row", clients, &times)
 }
 
 /// An engine on its own tenant, with the outbox on or off, under an enabled all-users policy
@@ -180,7 +204,6 @@ async fn redeem(pool: &Pool, clients: usize, per_client: usize, outbox: bool) ->
         users.push((user, created.passcode.expose_secret().to_owned()));
     }
     let users = Arc::new(users);
-    let start = Instant::now();
     let times = measure(clients, per_client, move |client, _| {
         let (engine, users) = (engine.clone(), users.clone());
         async move {
@@ -197,13 +220,11 @@ async fn redeem(pool: &Pool, clients: usize, per_client: usize, outbox: bool) ->
         &with_outbox("AsyncEngine redeem (right code, multi-use)", outbox),
         clients,
         &times,
-        start.elapsed(),
     )
 }
 
 async fn create(pool: &Pool, clients: usize, per_client: usize, outbox: bool) -> Duration {
     let engine = bench_engine(pool, outbox).await;
-    let start = Instant::now();
     let times = measure(clients, per_client, move |client, i| {
         let engine = engine.clone();
         async move {
@@ -222,7 +243,6 @@ async fn create(pool: &Pool, clients: usize, per_client: usize, outbox: bool) ->
         &with_outbox("AsyncEngine create (a new user's pass)", outbox),
         clients,
         &times,
-        start.elapsed(),
     )
 }
 
@@ -231,6 +251,15 @@ async fn main() {
     let operations: usize = std::env::args()
         .nth(1)
         .map_or(4_000, |n| n.parse().unwrap());
+    // The client counts, 1 to 32 each (one `bench_rows` row per client): "8" or "1,8,32".
+    let counts: Vec<usize> = std::env::args().nth(2).map_or_else(
+        || vec![1, 8, 32],
+        |list| list.split(',').map(|n| n.parse().unwrap()).collect(),
+    );
+    assert!(
+        counts.iter().all(|n| (1..=32).contains(n)),
+        "1 to 32 clients"
+    );
     let schema = format!("tap_bench_{}", std::process::id());
     admin(&format!(
         "CREATE SCHEMA {schema};
@@ -249,7 +278,7 @@ async fn main() {
         "PostgreSQL round trips and AsyncEngine redemptions, {operations} operations per row, {} cores",
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
     );
-    for clients in [1, 8, 32] {
+    for clients in counts {
         let per_client = operations / clients;
         let select = select_one(&pool, clients, per_client).await;
         // Each client updates its own row, the version it set last time.

@@ -171,8 +171,10 @@ pub enum PgError {
     Tenant(String),
 }
 
-/// A pool of `size` connections (at least one) to the server `config` names, recycled with a
-/// liveness check, every connection's default isolation READ COMMITTED ([`READ_COMMITTED`],
+/// A pool of `size` connections (at least one) to the server `config` names, recycled without
+/// a round trip (a connection the driver knows is closed is dropped, [`RecyclingMethod::Fast`];
+/// one the network lost unnoticed fails its next statement, which the engine denies on), every
+/// connection's default isolation READ COMMITTED ([`READ_COMMITTED`],
 /// after the options `config` gives). Hosts with needs of their own (TLS, timeouts) build a
 /// [`deadpool_postgres::Pool`] themselves and pass it to [`PgStore::new`]: give its
 /// connections the same option.

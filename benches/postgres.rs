@@ -66,7 +66,8 @@ async fn wal_position() -> i64 {
         .get(0)
 }
 
-/// What a row measured: every latency, sorted, and the WAL the server wrote meanwhile.
+/// What a row measured: every latency, sorted, the wall time of the whole row, and the WAL
+/// the server wrote meanwhile.
 struct Measured {
     times: Vec<Duration>,
     wall: Duration,

@@ -38,7 +38,7 @@ use temporary_access_pass::{
     PolicyState, Principal, SignInRequest, SysRng, SystemClock, UserId,
 };
 use temporary_access_pass_postgres::deadpool_postgres::Pool;
-use temporary_access_pass_postgres::tokio_postgres::{Config, NoTls};
+use temporary_access_pass_postgres::tokio_postgres::{self, Config, NoTls};
 use temporary_access_pass_postgres::{PgStore, migrate, pool};
 
 fn server() -> Config {
@@ -48,18 +48,22 @@ fn server() -> Config {
         .unwrap()
 }
 
-async fn admin(sql: &str) {
+/// A connection of its own, outside the pool and the bench's schema.
+async fn admin_client() -> tokio_postgres::Client {
     let (client, connection) = server().connect(NoTls).await.unwrap();
     tokio::spawn(connection);
-    client.batch_execute(sql).await.unwrap();
+    client
+}
+
+async fn admin(sql: &str) {
+    admin_client().await.batch_execute(sql).await.unwrap();
 }
 
 /// The server's WAL insert position, in bytes: the difference across a row is the WAL that
 /// row wrote (every session's, autovacuum's included).
 async fn wal_position() -> i64 {
-    let (client, connection) = server().connect(NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
+    admin_client()
+        .await
         .query_one("SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint", &[])
         .await
         .unwrap()
@@ -129,7 +133,7 @@ fn report(what: &str, clients: usize, measured: &Measured) -> Duration {
 
 async fn select_one(pool: &Pool, clients: usize, per_client: usize) -> Duration {
     let pool = pool.clone();
-    let times = measure(clients, per_client, move |_, _| {
+    let measured = measure(clients, per_client, move |_, _| {
         let pool = pool.clone();
         async move {
             let client = pool.get().await.unwrap();
@@ -138,12 +142,12 @@ async fn select_one(pool: &Pool, clients: usize, per_client: usize) -> Duration 
         }
     })
     .await;
-    report("SELECT 1", clients, &times)
+    report("SELECT 1", clients, &measured)
 }
 
 async fn conditional_update(pool: &Pool, clients: usize, per_client: usize) -> Duration {
     let pool = pool.clone();
-    let times = measure(clients, per_client, move |client, i| {
+    let measured = measure(clients, per_client, move |client, i| {
         let pool = pool.clone();
         async move {
             let conn = pool.get().await.unwrap();
@@ -158,7 +162,7 @@ async fn conditional_update(pool: &Pool, clients: usize, per_client: usize) -> D
         }
     })
     .await;
-    report("conditional UPDATE of one row", clients, &times)
+    report("conditional UPDATE of one row", clients, &measured)
 }
 
 /// An engine on its own tenant, with the outbox on or off, under an enabled all-users policy
@@ -205,7 +209,7 @@ async fn redeem(pool: &Pool, clients: usize, per_client: usize, outbox: bool) ->
         users.push((user, created.passcode.expose_secret().to_owned()));
     }
     let users = Arc::new(users);
-    let times = measure(clients, per_client, move |client, _| {
+    let measured = measure(clients, per_client, move |client, _| {
         let (engine, users) = (engine.clone(), users.clone());
         async move {
             let (user, code) = &users[client];
@@ -220,13 +224,13 @@ async fn redeem(pool: &Pool, clients: usize, per_client: usize, outbox: bool) ->
     report(
         &with_outbox("AsyncEngine redeem (right code, multi-use)", outbox),
         clients,
-        &times,
+        &measured,
     )
 }
 
 async fn create(pool: &Pool, clients: usize, per_client: usize, outbox: bool) -> Duration {
     let engine = bench_engine(pool, outbox).await;
-    let times = measure(clients, per_client, move |client, i| {
+    let measured = measure(clients, per_client, move |client, i| {
         let engine = engine.clone();
         async move {
             let user = Principal::member(
@@ -243,7 +247,7 @@ async fn create(pool: &Pool, clients: usize, per_client: usize, outbox: bool) ->
     report(
         &with_outbox("AsyncEngine create (a new user's pass)", outbox),
         clients,
-        &times,
+        &measured,
     )
 }
 
